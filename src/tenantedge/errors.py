@@ -1,0 +1,52 @@
+"""The one exception hierarchy of tenantedge.
+
+TenantEdgeError
+ ├── ConfigError      a setting, flag or file the operator gave cannot be used
+ ├── DocumentError    a tenants document failed validation; carries every ValidationIssue
+ ├── RegistryError    a section schema file under templates/ is malformed
+ └── HostError        a Host header that is not a hostname (answered with 400)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class TenantEdgeError(Exception):
+    """Base class of every error tenantedge raises on purpose."""
+
+
+class ConfigError(TenantEdgeError):
+    """A setting, command-line flag or configured file cannot be used."""
+
+
+class RegistryError(TenantEdgeError):
+    """A section schema under templates/ is malformed."""
+
+
+class HostError(TenantEdgeError):
+    """A Host header that cannot name a site."""
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationIssue:
+    """One problem in a document: where (a JSON path) and what was found versus expected."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class DocumentError(TenantEdgeError):
+    """A tenants document that cannot be served; lists every issue found, not just the first."""
+
+    def __init__(self, source: str, issues: Sequence[ValidationIssue]) -> None:
+        self.source = source
+        self.issues = tuple(issues)
+        count = len(self.issues)
+        lines = [f"{source}: {count} error{'s' if count != 1 else ''}"]
+        lines.extend(f"  {issue}" for issue in self.issues)
+        super().__init__("\n".join(lines))

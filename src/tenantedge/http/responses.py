@@ -1,0 +1,40 @@
+"""Sending whole responses from plain ASGI, with headers prepared as bytes once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.types import Send
+
+Headers = Sequence[tuple[bytes, bytes]]
+
+HTML_TYPE = (b"content-type", b"text/html; charset=utf-8")
+TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
+# Pages use no inline style or script, so the policy can forbid both; images and form targets may be external.
+PAGE_SECURITY: Headers = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "
+        b"object-src 'none'; base-uri 'self'; frame-ancestors 'self'; form-action 'self' https:",
+    ),
+)
+
+
+async def send_response(send: Send, status: int, headers: Headers, body: bytes, *, head: bool = False) -> None:
+    """Send a complete response; for HEAD the same headers, Content-Length included, and no body."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def send_text(send: Send, status: int, text: str, *, head: bool = False, extra: Headers = ()) -> None:
+    """A short plain-text response, for errors that happen before any tenant is known."""
+    headers = [TEXT_TYPE, (b"x-content-type-options", b"nosniff"), *extra]
+    await send_response(send, status, headers, text.encode(), head=head)

@@ -1,0 +1,107 @@
+"""The template fallback chain: `tenants/<id>/<name>` first, then `default/<name>`, for every template.
+
+Template names carry a namespace, `<namespace>/<name>`: `_` for the defaults alone, or a tenant id for a
+tenant that has its own folder. Jinja caches compiled templates by name, so the namespace keeps a tenant's
+overrides apart, while the 10,000 tenants without overrides share the `_` namespace and one compiled copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from jinja2 import BaseLoader, Environment, TemplateNotFound
+from jinja2.loaders import split_template_path
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+DEFAULT_NAMESPACE = "_"
+
+
+class FallbackLoader(BaseLoader):
+    """Finds `<namespace>/<name>` in the tenant's folder, then in the defaults."""
+
+    def __init__(self, root: Path, *, watch: bool = False) -> None:
+        self.default_dir = root / "default"
+        self.tenants_dir = root / "tenants"
+        # With watch on, a tenant folder created while serving is noticed; otherwise the folder list is read once.
+        self._watch = watch
+        self._overrides = self._scan()
+
+    def _scan(self) -> frozenset[str]:
+        if not self.tenants_dir.is_dir():
+            return frozenset()
+        return frozenset(entry.name for entry in self.tenants_dir.iterdir() if entry.is_dir())
+
+    def namespace(self, tenant_id: str) -> str:
+        """The namespace a tenant's templates are named in."""
+        if self._watch:
+            return tenant_id if (self.tenants_dir / tenant_id).is_dir() else DEFAULT_NAMESPACE
+        return tenant_id if tenant_id in self._overrides else DEFAULT_NAMESPACE
+
+    def search_path(self, namespace: str) -> tuple[Path, ...]:
+        if namespace == DEFAULT_NAMESPACE:
+            return (self.default_dir,)
+        return (self.tenants_dir / namespace, self.default_dir)
+
+    def choose(self, namespace: str, candidates: Sequence[str]) -> str:
+        """The first existing name, trying every candidate in the tenant's folder before any default.
+
+        For `Hero.simple.html, Hero.html` that is tenant Hero.simple, tenant Hero, default Hero.simple,
+        default Hero: a tenant's own Hero beats the default's variant of it.
+        """
+        for base in self.search_path(namespace):
+            for name in candidates:
+                if base.joinpath(*split_template_path(name)).is_file():
+                    return f"{namespace}/{name}"
+        raise TemplateNotFound(f"{namespace}/{candidates[-1]}", f"none of {list(candidates)} in {namespace!r}")
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        namespace, slash, name = template.partition("/")
+        if not slash or not namespace:
+            raise TemplateNotFound(template)
+        pieces = split_template_path(name)  # rejects '..' and separators before touching the disk
+        searched = self.search_path(namespace)
+        for depth, base in enumerate(searched):
+            path = base.joinpath(*pieces)
+            try:
+                mtime = path.stat().st_mtime
+                source = path.read_text("utf-8")
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                continue
+            shadows = tuple(earlier.joinpath(*pieces) for earlier in searched[:depth])
+            return source, str(path), _uptodate(path, mtime, shadows)
+        raise TemplateNotFound(template)
+
+    def list_templates(self) -> list[str]:
+        """Every template file as `<namespace>/<name>`, for checking that all of them compile."""
+        found = []
+        for namespace, base in [(DEFAULT_NAMESPACE, self.default_dir)] + [
+            (tenant_id, self.tenants_dir / tenant_id) for tenant_id in sorted(self._scan())
+        ]:
+            for path in sorted(base.rglob("*.html")):
+                found.append(f"{namespace}/{path.relative_to(base).as_posix()}")
+        return found
+
+
+def _uptodate(path: Path, mtime: float, shadows: tuple[Path, ...]) -> Callable[[], bool]:
+    """Up to date while the file is unchanged and no tenant file that would take precedence has appeared."""
+
+    def check() -> bool:
+        try:
+            if path.stat().st_mtime != mtime:
+                return False
+        except OSError:
+            return False
+        return not any(shadow.is_file() for shadow in shadows)
+
+    return check
+
+
+class TenantEnvironment(ImmutableSandboxedEnvironment):
+    """Sandboxed, because tenants may supply templates; includes stay inside their parent's namespace."""
+
+    def join_path(self, template: str, parent: str) -> str:
+        # `{% include "partials/x.html" %}` in `acme/sections/Hero.html` means `acme/partials/x.html`,
+        # so a tenant's partial wins even when a default template includes it.
+        namespace = parent.partition("/")[0]
+        return f"{namespace}/{template}"

@@ -1,0 +1,241 @@
+"""Render a tenant's page: each section through its template chain, wrapped in the tenant's layout.
+
+Rendering is synchronous and pure: a tenant document and a path in, HTML out. Whatever does not change
+between requests for one tenant version (theme stylesheet, navigation, template choice) is computed once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cachetools import LRUCache
+from jinja2 import Template, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from tenantedge.render.assets import AssetCatalog
+from tenantedge.render.loader import DEFAULT_NAMESPACE, FallbackLoader, TenantEnvironment
+from tenantedge.render.richtext import markdown_to_html
+from tenantedge.render.theme import Stylesheet, theme_stylesheet
+from tenantedge.sections import DEFAULT_VARIANT
+from tenantedge.tenants import Page, Section, Tenant, Theme
+
+log = logging.getLogger("tenantedge.render")
+
+THEME_PATH = "/_edge/theme.css"
+PAGE_LAYOUT = "layouts/page.html"
+NOT_FOUND_SECTION = "errors/404.html"
+NO_SITE_PAGE = "errors/no-site.html"
+_NEUTRAL_THEME = Theme("light", {}, (), "")
+
+
+@dataclass(frozen=True, slots=True)
+class SectionView:
+    """What a section template sees as `section`."""
+
+    type: str
+    variant: str
+    index: int
+    anchor: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    """What templates see as `page`."""
+
+    path: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    label: str
+    href: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    """A rendered page and, for explain mode, the template file behind each section in order."""
+
+    html: str
+    status: int
+    templates: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """Per tenant version: what every page of the tenant shares."""
+
+    namespace: str
+    stylesheet: Stylesheet
+    theme_url: str
+    nav: tuple[NavLink, ...]
+
+
+class PageRenderer:
+    """Renders pages of any tenant with one sandboxed Jinja environment shared by all of them."""
+
+    def __init__(self, templates_dir: Path, assets: AssetCatalog, *, reload: bool = False, cache_size: int = 10_000):
+        self.loader = FallbackLoader(templates_dir, watch=reload)
+        self.env = TenantEnvironment(
+            loader=self.loader,
+            autoescape=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=reload,
+            cache_size=cache_size,
+        )
+        self.env.globals.update(feature=_feature, asset_url=assets.url)
+        self.env.filters.update(markdown=markdown_to_html, initials=_initials)
+        self._reload = reload
+        # Resolved chains, misses included, so a fallback never searches the disk twice for one name.
+        self._chosen: dict[tuple[str, str, str], Template] = {}
+        self._prepared: LRUCache[tuple[str, str], _Prepared] = LRUCache(maxsize=cache_size)
+        self._neutral_css = theme_stylesheet(_NEUTRAL_THEME)
+
+    def render_page(self, tenant: Tenant, path: str) -> RenderedPage | None:
+        """The tenant's page at `path`, or None when it has no such page."""
+        page = tenant.pages.get(path)
+        if page is None:
+            return None
+        title = page.title or _page_title(tenant, path)
+        return self._render(tenant, path, title, page.description or tenant.description, page.sections, 200)
+
+    def render_not_found(self, tenant: Tenant, path: str) -> RenderedPage:
+        """The tenant's themed 404 page, in its own layout."""
+        return self._render(tenant, path, f"Page not found · {tenant.name}", "", (), 404)
+
+    def render_no_site(self, host: str) -> RenderedPage:
+        """The neutral 'no site here' page for a host no tenant claims; it shows nothing of any tenant."""
+        template = self.env.get_template(f"{DEFAULT_NAMESPACE}/{NO_SITE_PAGE}")
+        html = template.render(
+            lang="en", preset="light", title="No site here", description="", theme_url=None, host=host
+        )
+        return RenderedPage(html, 404, (template.filename or NO_SITE_PAGE,))
+
+    def stylesheet(self, tenant: Tenant) -> Stylesheet:
+        return self._prepare(tenant).stylesheet
+
+    def compile_all(self) -> list[str]:
+        """Compile every template file; return one message per file that fails (for `tenantedge validate`)."""
+        problems = []
+        for name in self.loader.list_templates():
+            try:
+                self.env.get_template(name)
+            except Exception as e:
+                where = getattr(e, "filename", None) or name
+                line = getattr(e, "lineno", None)
+                problems.append(f"{where}{f':{line}' if line else ''}: {type(e).__name__}: {e}")
+        return problems
+
+    def _render(
+        self, tenant: Tenant, path: str, title: str, description: str, sections: Sequence[Section], status: int
+    ) -> RenderedPage:
+        prepared = self._prepare(tenant)
+        page = PageView(path, title)
+        used: list[str] = []
+        base = {"tenant": tenant, "page": page, "nav": prepared.nav}
+        header = self._sections(prepared.namespace, tenant.header, "h", base, used)
+        if status == 404:
+            main = self._render_one(prepared.namespace, NOT_FOUND_SECTION, "m0", base, used)
+        else:
+            main = self._sections(prepared.namespace, sections, "s", base, used)
+        footer = self._sections(prepared.namespace, tenant.footer, "f", base, used)
+        layout = self._template(prepared.namespace, PAGE_LAYOUT)
+        html = layout.render(
+            lang=tenant.lang,
+            preset=tenant.theme.preset,
+            title=title,
+            description=description,
+            theme_url=prepared.theme_url,
+            header=header,
+            main=main,
+            footer=footer,
+            **base,
+        )
+        return RenderedPage(html, status, tuple(used))
+
+    def _sections(
+        self, namespace: str, sections: Sequence[Section], prefix: str, base: dict[str, Any], used: list[str]
+    ) -> Markup:
+        parts = []
+        for index, section in enumerate(sections):
+            template = self._section_template(namespace, section.type, section.variant)
+            view = SectionView(section.type, section.variant, index, f"{prefix}{index}")
+            parts.append(self._run(template, {**base, "props": section.props, "section": view}, used))
+        return Markup("\n").join(parts)
+
+    def _render_one(self, namespace: str, name: str, anchor: str, base: dict[str, Any], used: list[str]) -> Markup:
+        view = SectionView("NotFound", DEFAULT_VARIANT, 0, anchor)
+        return self._run(self._template(namespace, name), {**base, "props": {}, "section": view}, used)
+
+    @staticmethod
+    def _run(template: Template, context: dict[str, Any], used: list[str]) -> Markup:
+        used.append(template.filename or template.name or "?")
+        try:
+            return Markup(template.render(context))  # noqa: S704 - the template autoescapes
+        except Exception:
+            # One broken tenant template must not take the page down: log it, leave a marker, go on.
+            tenant = context["tenant"].id
+            log.exception("tenant %s: section %s failed to render with %s", tenant, context["section"].type, used[-1])
+            return Markup(f"<!-- section {context['section'].index} failed to render -->")  # noqa: S704
+
+    def _section_template(self, namespace: str, section_type: str, variant: str) -> Template:
+        key = (namespace, section_type, variant)
+        template = self._chosen.get(key)
+        if template is None or self._reload:
+            names = [f"sections/{section_type}.html"]
+            if variant != DEFAULT_VARIANT:
+                names.insert(0, f"sections/{section_type}.{variant}.html")
+            template = self.env.get_template(self.loader.choose(namespace, names))
+            self._chosen[key] = template
+        return template
+
+    def _template(self, namespace: str, name: str) -> Template:
+        return self.env.get_template(f"{namespace}/{name}")
+
+    def _prepare(self, tenant: Tenant) -> _Prepared:
+        key = (tenant.id, tenant.digest)
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            stylesheet = theme_stylesheet(tenant.theme)
+            prepared = _Prepared(
+                namespace=self.loader.namespace(tenant.id),
+                stylesheet=stylesheet,
+                theme_url=f"{THEME_PATH}?v={stylesheet.digest}",
+                nav=_navigation(tenant.pages),
+            )
+            self._prepared[key] = prepared
+        return prepared
+
+
+@pass_context
+def _feature(context: Context, name: str) -> bool:
+    """`{% if feature("aiChat") %}…{% endif %}` gates part of a template on the tenant's feature flags."""
+    tenant = context.get("tenant")
+    return isinstance(tenant, Tenant) and tenant.feature(name)
+
+
+def _initials(name: str) -> str:
+    return "".join(word[0] for word in name.split()[:2]).upper()
+
+
+def _label(path: str) -> str:
+    if path == "/":
+        return "Home"
+    return path.rsplit("/", 1)[-1].replace("-", " ").replace("_", " ").capitalize()
+
+
+def _page_title(tenant: Tenant, path: str) -> str:
+    return tenant.name if path == "/" else f"{_label(path)} · {tenant.name}"
+
+
+def _navigation(pages: Mapping[str, Page]) -> tuple[NavLink, ...]:
+    """Links to the home page and every top-level page, home first, for a Navigation without explicit links."""
+    top = [path for path in pages if path.count("/") == 1]
+    top.sort(key=lambda path: (path != "/", path))
+    return tuple(NavLink(pages[path].title or _label(path), path) for path in top)

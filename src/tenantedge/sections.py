@@ -1,0 +1,134 @@
+"""The section registry: section types, their variants, props schemas and the features they need.
+
+Each section type is declared by `templates/default/sections/<Type>.schema.json`, next to its template
+`<Type>.html`; the same schema validates documents, drives the page builder's forms and documents the type.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tenantedge.errors import RegistryError
+from tenantedge.props import PropSpec, parse_spec
+
+# Feature flags a tenant can switch; sections and templates ask for them by name.
+FEATURES: Mapping[str, str] = {
+    "blog": "Blog posts: the Blog section and blog pages.",
+    "aiChat": "The AI assistant widget (AIAssistant component).",
+    "payments": "Pricing tables with checkout buttons.",
+    "contactForm": "The message form inside the Contact section.",
+}
+
+DEFAULT_VARIANT = "default"
+SCHEMA_SUFFIX = ".schema.json"
+_TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,39}\Z")
+_VARIANT_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}\Z")
+_SCHEMA_KEYS = {"title", "description", "feature", "component", "variants", "props"}
+
+
+@dataclass(frozen=True, slots=True)
+class SectionSpec:
+    """One section type: its variants, its props schema, and what a tenant needs to use it."""
+
+    type: str
+    title: str
+    description: str
+    variants: Mapping[str, str]
+    props: Mapping[str, PropSpec]
+    feature: str | None = None
+    component: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The schema as the page builder and the docs read it."""
+        return {
+            "type": self.type,
+            "title": self.title,
+            "description": self.description,
+            "variants": dict(self.variants),
+            "feature": self.feature,
+            "component": self.component,
+            "props": {name: spec.to_json() for name, spec in self.props.items()},
+        }
+
+
+class SectionRegistry:
+    """Every section type tenantedge can render, by name."""
+
+    def __init__(self, specs: Mapping[str, SectionSpec]) -> None:
+        self._specs = dict(specs)
+
+    @classmethod
+    def from_directory(cls, sections_dir: Path) -> SectionRegistry:
+        """Load every `<Type>.schema.json` under a sections folder; each needs a `<Type>.html` beside it."""
+        if not sections_dir.is_dir():
+            raise RegistryError(f"{sections_dir}: section folder not found")
+        specs: dict[str, SectionSpec] = {}
+        for path in sorted(sections_dir.glob("*" + SCHEMA_SUFFIX)):
+            spec = parse_section_schema(path.name.removesuffix(SCHEMA_SUFFIX), path.read_bytes(), str(path))
+            if not (sections_dir / f"{spec.type}.html").is_file():
+                raise RegistryError(f"{path}: section {spec.type!r} has no template {spec.type}.html beside it")
+            specs[spec.type] = spec
+        if not specs:
+            raise RegistryError(f"{sections_dir}: no *{SCHEMA_SUFFIX} section schemas found")
+        return cls(specs)
+
+    def get(self, section_type: str) -> SectionSpec | None:
+        return self._specs.get(section_type)
+
+    def __contains__(self, section_type: object) -> bool:
+        return section_type in self._specs
+
+    def __iter__(self) -> Iterator[SectionSpec]:
+        return iter(self._specs.values())
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)
+
+    def components(self) -> list[str]:
+        """Types a tenant must list in its `components` before using them."""
+        return sorted(name for name, spec in self._specs.items() if spec.component)
+
+
+def parse_section_schema(section_type: str, data: bytes, where: str) -> SectionSpec:
+    """Parse one section schema file; raise RegistryError naming the file and the key at fault."""
+    if not _TYPE_NAME.match(section_type):
+        raise RegistryError(f"{where}: section type {section_type!r} must be CamelCase letters and digits")
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise RegistryError(f"{where}: malformed JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{where}: expected a JSON object")
+    unknown = set(raw) - _SCHEMA_KEYS
+    if unknown:
+        raise RegistryError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_SCHEMA_KEYS)}")
+    variants = raw.get("variants", {DEFAULT_VARIANT: "The standard layout."})
+    if not isinstance(variants, dict) or DEFAULT_VARIANT not in variants:
+        raise RegistryError(f"{where}: 'variants' must be an object with a {DEFAULT_VARIANT!r} entry")
+    for variant in variants:
+        if not _VARIANT_NAME.match(variant):
+            raise RegistryError(f"{where}: variant {variant!r} must be lowercase letters, digits and '-'")
+    feature = raw.get("feature")
+    if feature is not None and feature not in FEATURES:
+        raise RegistryError(f"{where}: feature {feature!r} is unknown; expected one of {sorted(FEATURES)}")
+    props_raw = raw.get("props", {})
+    if not isinstance(props_raw, dict):
+        raise RegistryError(f"{where}: 'props' must be an object")
+    return SectionSpec(
+        type=section_type,
+        title=str(raw.get("title", section_type)),
+        description=str(raw.get("description", "")),
+        variants={str(name): str(text) for name, text in variants.items()},
+        props={name: parse_spec(name, spec, where) for name, spec in props_raw.items()},
+        feature=feature,
+        component=bool(raw.get("component", False)),
+    )

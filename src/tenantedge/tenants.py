@@ -1,0 +1,530 @@
+"""The tenant document: parse tenants.json (full form or the domain-keyed shorthand) and validate every part.
+
+Validation collects every problem with its JSON path instead of stopping at the first, so an operator
+fixes a broken edit in one pass. Everything slow (validation, defaults) happens here, once per load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from tenantedge.css import css_problems
+from tenantedge.errors import DocumentError, HostError, ValidationIssue
+from tenantedge.hosts import HostTable, normalise_pattern
+from tenantedge.jsonpath import child, item
+from tenantedge.props import COLOR, describe, short, suggest, validate_props
+from tenantedge.sections import DEFAULT_VARIANT, FEATURES, SectionRegistry
+
+TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
+PRESETS = ("light", "dark")
+COLOR_NAMES = ("primary", "accent", "background", "surface", "text", "muted", "border", "blogBg")
+MAX_CUSTOM_CSS = 64 * 1024
+MAX_SECTIONS = 100
+_FONT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,63}\Z")
+_PAGE_PATH = re.compile(r"/(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*)?\Z")
+_LANG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
+_TENANT_KEYS = (
+    "name",
+    "description",
+    "lang",
+    "domains",
+    "aliases",
+    "theme",
+    "features",
+    "components",
+    "layout",
+    "pages",
+    "version",
+)
+_THEME_KEYS = ("preset", "colors", "fonts", "custom_css")
+_SECTION_KEYS = ("type", "variant", "props")
+_PAGE_KEYS = ("title", "description", "sections")
+
+# What a tenant gets when its document leaves these out (the seed's shorthand relies on them).
+DEFAULT_HEADER: list[Any] = [{"type": "Navigation"}]
+DEFAULT_FOOTER: list[Any] = [{"type": "Footer"}]
+DEFAULT_PAGES: dict[str, Any] = {"/": [{"type": "Hero"}, {"type": "Features"}, {"type": "CTA"}]}
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    type: str
+    variant: str
+    props: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    path: str
+    title: str | None
+    description: str | None
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    preset: str
+    colors: Mapping[str, str]
+    fonts: tuple[str, ...]
+    custom_css: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """A validated tenant: everything needed to route to it and render its pages."""
+
+    id: str
+    name: str
+    description: str
+    lang: str
+    domains: tuple[str, ...]
+    aliases: tuple[str, ...]
+    theme: Theme
+    features: Mapping[str, bool]
+    components: frozenset[str]
+    header: tuple[Section, ...]
+    footer: tuple[Section, ...]
+    pages: Mapping[str, Page]
+    version: int
+    # Changes whenever anything in the tenant's document changes, even if its version was not bumped.
+    digest: str
+
+    @property
+    def canonical_domain(self) -> str:
+        return self.domains[0]
+
+    def feature(self, name: str) -> bool:
+        return self.features.get(name, False)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantSet:
+    """Every tenant of one document and the host table that routes to them."""
+
+    tenants: Mapping[str, Tenant]
+    hosts: HostTable
+
+    def summary(self) -> str:
+        pages = sum(len(tenant.pages) for tenant in self.tenants.values())
+        return f"{len(self.tenants)} tenants, {len(self.hosts)} domains, {pages} pages"
+
+
+def parse_document(data: bytes, source: str, registry: SectionRegistry) -> TenantSet:
+    """Parse and validate a whole tenants document; raise DocumentError listing every issue."""
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        issue = ValidationIssue("", f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}")
+        raise DocumentError(source, [issue]) from e
+    issues: list[ValidationIssue] = []
+    entries = _tenant_entries(raw, issues)
+    tenants: dict[str, Tenant] = {}
+    claimed: dict[str, tuple[str, str]] = {}
+    for tenant_id, tenant_raw, path in entries:
+        tenant = _parse_tenant(tenant_id, tenant_raw, path, registry, issues)
+        if tenant is not None:
+            _claim_hosts(tenant, path, claimed, issues)
+            tenants[tenant_id] = tenant
+    if issues:
+        raise DocumentError(source, issues)
+    hosts = HostTable()
+    for tenant in tenants.values():
+        hosts.add(tenant.id, tenant.domains, tenant.aliases)
+    return TenantSet(tenants, hosts)
+
+
+def parse_tenant(tenant_id: str, raw: object, registry: SectionRegistry, source: str = "tenant") -> Tenant:
+    """Parse and validate one tenant document on its own (as stored per key, or sent to the admin API)."""
+    issues: list[ValidationIssue] = []
+    if not TENANT_ID.match(tenant_id):
+        issues.append(ValidationIssue("", _bad_id(tenant_id)))
+    tenant = _parse_tenant(tenant_id, raw, "", registry, issues)
+    if issues or tenant is None:
+        raise DocumentError(source, issues)
+    return tenant
+
+
+def _tenant_entries(raw: object, issues: list[ValidationIssue]) -> list[tuple[str, Any, str]]:
+    """(id, document, path) for each tenant, from the full form or the domain-keyed shorthand."""
+    if not isinstance(raw, dict):
+        issues.append(ValidationIssue("", f"expected an object with a 'tenants' key, found {describe(raw)}"))
+        return []
+    if "tenants" not in raw:
+        return _shorthand_entries(raw, issues)
+    for key in raw:
+        if key not in ("tenants", "$schema"):
+            issues.append(ValidationIssue(key, "unknown top-level key; expected only 'tenants' (and '$schema')"))
+    tenants = raw["tenants"]
+    if not isinstance(tenants, dict):
+        issues.append(ValidationIssue("tenants", f"expected an object of tenants by id, found {describe(tenants)}"))
+        return []
+    entries = []
+    for tenant_id, doc in tenants.items():
+        path = child("tenants", tenant_id)
+        if not TENANT_ID.match(tenant_id):
+            issues.append(ValidationIssue(path, _bad_id(tenant_id)))
+            continue
+        entries.append((tenant_id, doc, path))
+    return entries
+
+
+def _shorthand_entries(raw: dict[str, Any], issues: list[ValidationIssue]) -> list[tuple[str, Any, str]]:
+    """`{"example.com": {"theme": "dark"}}`: the key is the domain, the id is derived from it."""
+    entries = []
+    seen: dict[str, str] = {}
+    for domain, doc in raw.items():
+        path = child("", domain)
+        if "." not in domain:
+            hint = suggest(domain, ("tenants",))
+            issues.append(ValidationIssue(path, f"expected a domain like 'example.com' as a shorthand key{hint}"))
+            continue
+        try:
+            host = normalise_pattern(domain)
+        except HostError as e:
+            issues.append(ValidationIssue(path, f"{e} (in the shorthand form every key is a domain)"))
+            continue
+        tenant_id = host.removeprefix("*.").replace(".", "-")[:63].strip("-")
+        if tenant_id in seen:
+            issues.append(ValidationIssue(path, f"derives tenant id {tenant_id!r}, as does {seen[tenant_id]!r}"))
+            continue
+        seen[tenant_id] = domain
+        doc = {} if doc is None else doc
+        if isinstance(doc, dict):
+            extra = doc.get("domains", [])
+            doc = {**doc, "domains": [domain, *extra] if isinstance(extra, list) else extra}
+        entries.append((tenant_id, doc, path))
+    if not raw:
+        issues.append(ValidationIssue("", "no tenants: expected {'tenants': {id: {...}}} or {'example.com': {...}}"))
+    return entries
+
+
+def _parse_tenant(
+    tenant_id: str, raw: object, path: str, registry: SectionRegistry, issues: list[ValidationIssue]
+) -> Tenant | None:
+    if not isinstance(raw, dict):
+        issues.append(ValidationIssue(path, f"expected a tenant object, found {describe(raw)}"))
+        return None
+    _reject_unknown(raw, _TENANT_KEYS, path, issues)
+    features = _features(raw.get("features", {}), child(path, "features"), issues)
+    components = _components(raw.get("components", []), child(path, "components"), registry, features, issues)
+    context = _SectionContext(registry, features, components, issues)
+    layout = raw.get("layout", {})
+    if not isinstance(layout, dict):
+        issues.append(ValidationIssue(child(path, "layout"), f"expected an object, found {describe(layout)}"))
+        layout = {}
+    _reject_unknown(layout, ("header", "footer"), child(path, "layout"), issues)
+    layout_path = child(path, "layout")
+    return Tenant(
+        id=tenant_id,
+        name=_text(raw, "name", path, issues, default=tenant_id, limit=200),
+        description=_text(raw, "description", path, issues, default="", limit=500),
+        lang=_lang(raw.get("lang", "en"), child(path, "lang"), issues),
+        domains=_domains(raw.get("domains"), child(path, "domains"), issues, required=True),
+        aliases=_domains(raw.get("aliases", []), child(path, "aliases"), issues, required=False),
+        theme=_theme(raw.get("theme", {}), child(path, "theme"), issues),
+        features=features,
+        components=frozenset(components),
+        header=context.sections(layout.get("header", DEFAULT_HEADER), child(layout_path, "header")),
+        footer=context.sections(layout.get("footer", DEFAULT_FOOTER), child(layout_path, "footer")),
+        pages=_pages(raw.get("pages", DEFAULT_PAGES), child(path, "pages"), context),
+        version=_version(raw.get("version", 1), child(path, "version"), issues),
+        digest=hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16],
+    )
+
+
+@dataclass(slots=True)
+class _SectionContext:
+    """What section validation needs to know about the tenant the sections belong to."""
+
+    registry: SectionRegistry
+    features: Mapping[str, bool]
+    components: list[str]
+    issues: list[ValidationIssue]
+
+    def sections(self, raw: object, path: str) -> tuple[Section, ...]:
+        if not isinstance(raw, list):
+            self.issues.append(ValidationIssue(path, f"expected a list of sections, found {describe(raw)}"))
+            return ()
+        if len(raw) > MAX_SECTIONS:
+            self.issues.append(ValidationIssue(path, f"expected at most {MAX_SECTIONS} sections, found {len(raw)}"))
+        parsed = (self.section(element, item(path, index)) for index, element in enumerate(raw))
+        return tuple(section for section in parsed if section is not None)
+
+    def section(self, raw: object, path: str) -> Section | None:
+        issues = self.issues
+        if not isinstance(raw, dict):
+            issues.append(
+                ValidationIssue(path, f"expected a section object like {{'type': 'Hero'}}, found {describe(raw)}")
+            )
+            return None
+        _reject_unknown(raw, _SECTION_KEYS, path, issues)
+        section_type = raw.get("type")
+        if not isinstance(section_type, str):
+            issues.append(
+                ValidationIssue(child(path, "type"), f"expected a section type, found {describe(section_type)}")
+            )
+            return None
+        spec = self.registry.get(section_type)
+        if spec is None:
+            hint = suggest(section_type, self.registry.names())
+            issues.append(ValidationIssue(child(path, "type"), f"unknown section {section_type!r}{hint}"))
+            return None
+        if spec.component and section_type not in self.components:
+            issues.append(
+                ValidationIssue(
+                    child(path, "type"),
+                    f"component {section_type!r} is not enabled for this tenant (add it to 'components')",
+                )
+            )
+        if spec.feature and not self.features.get(spec.feature, False):
+            issues.append(
+                ValidationIssue(
+                    child(path, "type"),
+                    f"section {section_type!r} needs feature {spec.feature!r}, which is off for this tenant",
+                )
+            )
+        variant = raw.get("variant", DEFAULT_VARIANT)
+        if variant not in spec.variants:
+            choices = ", ".join(map(repr, spec.variants))
+            hint = suggest(variant, spec.variants) if isinstance(variant, str) else ""
+            issues.append(
+                ValidationIssue(
+                    child(path, "variant"),
+                    f"unknown variant {short(variant)} of {section_type!r}{hint}; expected one of {choices}",
+                )
+            )
+            variant = DEFAULT_VARIANT
+        props = validate_props(spec.props, raw.get("props", {}), child(path, "props"), issues)
+        return Section(section_type, variant, props)
+
+
+def _pages(raw: object, path: str, context: _SectionContext) -> dict[str, Page]:
+    issues = context.issues
+    if not isinstance(raw, dict):
+        issues.append(ValidationIssue(path, f"expected an object of pages by path, found {describe(raw)}"))
+        return {}
+    pages: dict[str, Page] = {}
+    for page_path, value in raw.items():
+        where = child(path, page_path)
+        if not _PAGE_PATH.match(page_path):
+            issues.append(
+                ValidationIssue(
+                    where,
+                    "expected a path like '/' or '/about/team' (letters, digits, '.', '_', '~', '-'; no trailing '/')",
+                )
+            )
+            continue
+        if page_path == "/_edge" or page_path.startswith("/_edge/"):
+            issues.append(ValidationIssue(where, "paths under /_edge/ are reserved for tenantedge"))
+            continue
+        if isinstance(value, dict):
+            _reject_unknown(value, _PAGE_KEYS, where, issues)
+            title = _text(value, "title", where, issues, default=None, limit=200)
+            description = _text(value, "description", where, issues, default=None, limit=500)
+            sections = context.sections(value.get("sections", []), child(where, "sections"))
+        else:
+            title = description = None
+            sections = context.sections(value, where)
+        pages[page_path] = Page(page_path, title, description, sections)
+    if raw and "/" not in raw:
+        issues.append(ValidationIssue(path, "a home page '/' is required"))
+    return pages
+
+
+def _features(raw: object, path: str, issues: list[ValidationIssue]) -> dict[str, bool]:
+    if not isinstance(raw, dict):
+        issues.append(ValidationIssue(path, f"expected an object of feature flags, found {describe(raw)}"))
+        return {}
+    features = {}
+    for name, value in raw.items():
+        where = child(path, name)
+        if name not in FEATURES:
+            issues.append(
+                ValidationIssue(
+                    where, f"unknown feature {name!r}{suggest(name, FEATURES)}; known: {', '.join(FEATURES)}"
+                )
+            )
+        elif not isinstance(value, bool):
+            issues.append(ValidationIssue(where, f"expected true or false, found {describe(value)}"))
+        else:
+            features[name] = value
+    return features
+
+
+def _components(
+    raw: object, path: str, registry: SectionRegistry, features: Mapping[str, bool], issues: list[ValidationIssue]
+) -> list[str]:
+    if not isinstance(raw, list):
+        issues.append(ValidationIssue(path, f"expected a list of component names, found {describe(raw)}"))
+        return []
+    names = []
+    for index, name in enumerate(raw):
+        where = item(path, index)
+        spec = registry.get(name) if isinstance(name, str) else None
+        if spec is None or not spec.component:
+            known = registry.components()
+            hint = suggest(name, known) if isinstance(name, str) else ""
+            issues.append(
+                ValidationIssue(where, f"unknown component {short(name)}{hint}; expected one of {', '.join(known)}")
+            )
+        elif spec.feature and not features.get(spec.feature, False):
+            issues.append(ValidationIssue(where, f"component {name!r} needs feature {spec.feature!r}, which is off"))
+        else:
+            names.append(name)
+    return names
+
+
+def _theme(raw: object, path: str, issues: list[ValidationIssue]) -> Theme:
+    if isinstance(raw, str):
+        raw = {"preset": raw}
+    if not isinstance(raw, dict):
+        issues.append(ValidationIssue(path, f"expected a preset name or a theme object, found {describe(raw)}"))
+        raw = {}
+    _reject_unknown(raw, _THEME_KEYS, path, issues)
+    preset = raw.get("preset", "light")
+    if preset not in PRESETS:
+        hint = suggest(preset, PRESETS) if isinstance(preset, str) else ""
+        issues.append(ValidationIssue(child(path, "preset"), f"expected one of {PRESETS}, found {short(preset)}{hint}"))
+        preset = "light"
+    colors: dict[str, str] = {}
+    colors_raw = raw.get("colors", {})
+    if not isinstance(colors_raw, dict):
+        issues.append(ValidationIssue(child(path, "colors"), f"expected an object, found {describe(colors_raw)}"))
+        colors_raw = {}
+    for name, value in colors_raw.items():
+        where = child(child(path, "colors"), name)
+        if name not in COLOR_NAMES:
+            issues.append(
+                ValidationIssue(
+                    where, f"unknown colour {name!r}{suggest(name, COLOR_NAMES)}; known: {', '.join(COLOR_NAMES)}"
+                )
+            )
+        elif not isinstance(value, str) or not COLOR.match(value):
+            issues.append(ValidationIssue(where, f"expected a hex colour like '#7c3aed', found {short(value)}"))
+        else:
+            colors[name] = value.lower()
+    fonts_raw = raw.get("fonts", [])
+    fonts: list[str] = []
+    if not isinstance(fonts_raw, list):
+        issues.append(
+            ValidationIssue(child(path, "fonts"), f"expected a list of font names, found {describe(fonts_raw)}")
+        )
+        fonts_raw = []
+    for index, font in enumerate(fonts_raw):
+        if isinstance(font, str) and _FONT.match(font):
+            fonts.append(font)
+        else:
+            issues.append(
+                ValidationIssue(
+                    item(child(path, "fonts"), index),
+                    f"expected a font family name (letters, digits, spaces, '-'), found {short(font)}",
+                )
+            )
+    css = raw.get("custom_css", "")
+    if not isinstance(css, str):
+        issues.append(ValidationIssue(child(path, "custom_css"), f"expected a string of CSS, found {describe(css)}"))
+        css = ""
+    elif len(css.encode()) > MAX_CUSTOM_CSS:
+        issues.append(
+            ValidationIssue(
+                child(path, "custom_css"), f"expected at most {MAX_CUSTOM_CSS} bytes, found {len(css.encode())}"
+            )
+        )
+        css = ""
+    else:
+        issues.extend(ValidationIssue(child(path, "custom_css"), problem) for problem in css_problems(css))
+    return Theme(preset, colors, tuple(fonts), css)
+
+
+def _domains(raw: object, path: str, issues: list[ValidationIssue], *, required: bool) -> tuple[str, ...]:
+    if raw is None and required:
+        issues.append(ValidationIssue(path, "required: a list of domains, the first one canonical"))
+        return ()
+    if not isinstance(raw, list) or (required and not raw):
+        issues.append(
+            ValidationIssue(
+                path, f"expected a {'non-empty ' if required else ''}list of domains, found {describe(raw)}"
+            )
+        )
+        return ()
+    hosts: list[str] = []
+    for index, domain in enumerate(raw):
+        where = item(path, index)
+        if not isinstance(domain, str):
+            issues.append(ValidationIssue(where, f"expected a domain name, found {describe(domain)}"))
+            continue
+        try:
+            host = normalise_pattern(domain)
+        except HostError as e:
+            issues.append(ValidationIssue(where, str(e)))
+            continue
+        if host.startswith("*.") and (not required or index == 0):
+            role = "the first domain is canonical" if required else "aliases redirect to one place"
+            issues.append(ValidationIssue(where, f"a wildcard cannot be used here: {role}"))
+        elif host in hosts:
+            issues.append(ValidationIssue(where, f"{host!r} is listed twice"))
+        else:
+            hosts.append(host)
+    return tuple(hosts)
+
+
+def _claim_hosts(tenant: Tenant, path: str, claimed: dict[str, tuple[str, str]], issues: list[ValidationIssue]) -> None:
+    """The same domain may not be claimed by two tenants, nor as domain and alias."""
+    for field, hosts in (("domains", tenant.domains), ("aliases", tenant.aliases)):
+        for index, host in enumerate(hosts):
+            where = item(child(path, field), index)
+            owner = claimed.get(host)
+            if owner is not None:
+                other_tenant, other_path = owner
+                whose = "this tenant" if other_tenant == tenant.id else f"tenant {other_tenant!r}"
+                issues.append(ValidationIssue(where, f"domain {host!r} is already claimed by {whose} at {other_path}"))
+            else:
+                claimed[host] = (tenant.id, where)
+
+
+def _text(
+    raw: Mapping[str, Any], key: str, path: str, issues: list[ValidationIssue], *, default: str | None, limit: int
+) -> Any:
+    value = raw.get(key, default)
+    if value is default:
+        return value
+    if not isinstance(value, str) or len(value) > limit:
+        issues.append(
+            ValidationIssue(child(path, key), f"expected text of at most {limit} characters, found {describe(value)}")
+        )
+        return default
+    return value
+
+
+def _lang(raw: object, path: str, issues: list[ValidationIssue]) -> str:
+    if isinstance(raw, str) and _LANG.match(raw):
+        return raw
+    issues.append(ValidationIssue(path, f"expected a language tag like 'en' or 'pt-BR', found {short(raw)}"))
+    return "en"
+
+
+def _version(raw: object, path: str, issues: list[ValidationIssue]) -> int:
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1:
+        return raw
+    issues.append(ValidationIssue(path, f"expected a whole number of at least 1, found {short(raw)}"))
+    return 1
+
+
+def _reject_unknown(raw: Mapping[str, Any], allowed: tuple[str, ...], path: str, issues: list[ValidationIssue]) -> None:
+    for key in raw:
+        if key not in allowed:
+            issues.append(
+                ValidationIssue(
+                    child(path, key), f"unknown key{suggest(key, allowed)}; expected one of {', '.join(allowed)}"
+                )
+            )
+
+
+def _bad_id(tenant_id: str) -> str:
+    return f"tenant id {tenant_id!r} must be 1-63 lowercase letters, digits or '-', starting with a letter or digit"
