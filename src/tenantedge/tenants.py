@@ -312,7 +312,7 @@ def _pages(raw: object, path: str, context: _SectionContext) -> dict[str, Page]:
     pages: dict[str, Page] = {}
     for page_path, value in raw.items():
         where = child(path, page_path)
-        if not _PAGE_PATH.match(page_path):
+        if not _PAGE_PATH.match(page_path) or any(part in (".", "..") for part in page_path.split("/")):
             issues.append(
                 ValidationIssue(
                     where,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from jinja2 import BaseLoader, Environment, TemplateNotFound
 from jinja2.loaders import split_template_path
@@ -99,6 +100,26 @@ def _uptodate(path: Path, mtime: float, shadows: tuple[Path, ...]) -> Callable[[
 
 class TenantEnvironment(ImmutableSandboxedEnvironment):
     """Sandboxed, because tenants may supply templates; includes stay inside their parent's namespace."""
+
+    # Plain data types whose public attributes templates may read without the sandbox's per-access checks.
+    trusted_types: frozenset[type] = frozenset()
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Fast paths for the two things templates read most: props (plain dicts, where an item lookup
+        # can reach nothing dangerous, and `props.items` means the prop, not the method) and our own
+        # frozen view objects. Everything else goes through the full sandbox checks.
+        kind = type(obj)
+        if kind is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        elif kind in self.trusted_types and not attribute.startswith("_"):
+            try:
+                return getattr(obj, attribute)
+            except AttributeError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
     def join_path(self, template: str, parent: str) -> str:
         # `{% include "partials/x.html" %}` in `acme/sections/Hero.html` means `acme/partials/x.html`,

@@ -89,6 +89,7 @@ class PageRenderer:
             auto_reload=reload,
             cache_size=cache_size,
         )
+        self.env.trusted_types = frozenset({Tenant, Theme, SectionView, PageView, NavLink})
         self.env.globals.update(feature=_feature, asset_url=assets.url)
         self.env.filters.update(markdown=markdown_to_html, initials=_initials)
         self._reload = reload
@@ -102,7 +103,7 @@ class PageRenderer:
         page = tenant.pages.get(path)
         if page is None:
             return None
-        title = page.title or _page_title(tenant, path)
+        title = _page_title(tenant, path, page.title)
         return self._render(tenant, path, title, page.description or tenant.description, page.sections, 200)
 
     def render_not_found(self, tenant: Tenant, path: str) -> RenderedPage:
@@ -230,8 +231,10 @@ def _label(path: str) -> str:
     return path.rsplit("/", 1)[-1].replace("-", " ").replace("_", " ").capitalize()
 
 
-def _page_title(tenant: Tenant, path: str) -> str:
-    return tenant.name if path == "/" else f"{_label(path)} · {tenant.name}"
+def _page_title(tenant: Tenant, path: str, title: str | None) -> str:
+    if path == "/":
+        return title or tenant.name
+    return f"{title or _label(path)} · {tenant.name}"
 
 
 def _navigation(pages: Mapping[str, Page]) -> tuple[NavLink, ...]:

@@ -1,0 +1,247 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tenantedge.app import create_app
+from tenantedge.http.edge import EdgeApp
+from tenantedge.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.anyio
+
+
+def make_app(**settings: object) -> EdgeApp:
+    return create_app(Settings(tenants_file=ROOT / "tenants.json", templates_dir=ROOT / "templates", **settings))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def app() -> EdgeApp:
+    return make_app()
+
+
+def client_for(app: EdgeApp, peer: str = "203.0.113.9") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+@pytest.fixture
+async def client(app: EdgeApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app) as client:
+        yield client
+
+
+async def get(client: httpx.AsyncClient, host: str | None, path: str = "/", **kwargs: object) -> httpx.Response:
+    headers = dict(kwargs.pop("headers", {}))  # type: ignore[call-overload]
+    if host is not None:
+        headers["host"] = host
+    request = client.build_request(str(kwargs.pop("method", "GET")), path, headers=headers)
+    if host is None:
+        del request.headers["host"]
+    return await client.send(request)
+
+
+@pytest.mark.parametrize(
+    ("host", "marker"),
+    [
+        ("codersinflow.com", "te-hero--terminal"),
+        ("www.codersinflow.com", "te-hero--terminal"),
+        ("CodersInFlow.com.:8000", "te-hero--terminal"),
+        ("codersinflow.localhost:8000", "te-hero--terminal"),
+        ("darkflows.com", "te-hero--split"),
+        ("studio.darkflows.com", "te-hero--split"),
+        ("clientsite.com", "te-notice"),
+        ("basicsite.localhost", "Fresh bread"),
+    ],
+)
+async def test_each_host_gets_its_site(client: httpx.AsyncClient, host: str, marker: str) -> None:
+    response = await get(client, host)
+    assert response.status_code == 200
+    assert marker in response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert int(response.headers["content-length"]) == len(response.content)
+
+
+async def test_head_equals_get_without_body(client: httpx.AsyncClient) -> None:
+    got = await get(client, "clientsite.com", "/about")
+    head = await get(client, "clientsite.com", "/about", method="HEAD")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers == got.headers
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        (None, "missing Host header"),
+        ("", "missing Host header"),
+        ("bad host", "malformed host"),
+        ("example.com:99999", "port must be"),
+        ("[::1", "expected [ipv6]"),
+        ("a..b", "malformed host"),
+    ],
+)
+async def test_bad_host_is_400(client: httpx.AsyncClient, host: str | None, reason: str) -> None:
+    response = await get(client, host)
+    assert response.status_code == 400
+    assert reason in response.text
+    assert response.headers["content-type"].startswith("text/plain")
+
+
+async def call_raw(app: EdgeApp, headers: list[tuple[bytes, bytes]]) -> list[dict[str, object]]:
+    """Drive the app with exact header bytes, as a server would pass them."""
+    sent: list[dict[str, object]] = []
+    scope = {
+        "type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"", "scheme": "http",
+        "headers": headers, "client": ("192.0.2.1", 1),
+    }  # fmt: skip
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        pytest.param([(b"host", b"codersinflow.com"), (b"host", b"darkflows.com")], 400, id="two-hosts"),
+        pytest.param([(b"host", b"caf\xe9.com")], 400, id="latin-1-not-utf8"),
+        pytest.param([(b"host", "café.com".encode())], 404, id="utf8-idna-no-site"),
+        pytest.param([(b"host", "bücher.de".encode())], 404, id="utf8-idna"),
+    ],
+)
+async def test_raw_host_bytes(app: EdgeApp, headers: list[tuple[bytes, bytes]], status: int) -> None:
+    assert (await call_raw(app, headers))[0]["status"] == status
+
+
+async def test_unicode_host_is_routed_by_punycode(app: EdgeApp) -> None:
+    response = await get(client_for(app), "xn--bcher-kva.example")
+    assert response.status_code == 404 and "xn--bcher-kva.example" in response.text
+
+
+async def test_post_is_405(client: httpx.AsyncClient) -> None:
+    response = await get(client, "codersinflow.com", method="POST")
+    assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    ("host", "path", "location"),
+    [
+        ("codersinflow.net", "/about?x=1&y=%20", "http://codersinflow.com/about?x=1&y=%20"),
+        ("codersinflow.net:8000", "/", "http://codersinflow.com:8000/"),
+        ("codersinflow.net:80", "/a%2Fb", "http://codersinflow.com/a%2Fb"),
+        ("www.clientsite.com", "/", "http://clientsite.com/"),
+    ],
+)
+async def test_alias_redirects_to_canonical(client: httpx.AsyncClient, host: str, path: str, location: str) -> None:
+    response = await get(client, host, path)
+    assert response.status_code == 301
+    assert response.headers["location"] == location
+
+
+async def test_trailing_slash_redirects_to_the_page(client: httpx.AsyncClient) -> None:
+    response = await get(client, "codersinflow.com", "/about/?q=1")
+    assert response.status_code == 301 and response.headers["location"] == "/about?q=1"
+
+
+async def test_unknown_path_gets_the_tenants_themed_404(client: httpx.AsyncClient) -> None:
+    response = await get(client, "clientsite.com", "/missing")
+    assert response.status_code == 404
+    assert "This page does not exist" in response.text and "Harbor &amp; Pine Law" in response.text
+    for other in ("Coders in Flow", "DarkFlows", "Basic Bakery"):
+        assert other not in response.text
+
+
+async def test_unknown_host_gets_no_site_page(client: httpx.AsyncClient) -> None:
+    response = await get(client, "nosuch.example", "/about")
+    assert response.status_code == 404
+    assert "No site here" in response.text and "nosuch.example" in response.text
+    for name in ("Coders in Flow", "DarkFlows", "Harbor", "Basic Bakery"):
+        assert name not in response.text
+
+
+async def test_default_tenant_serves_unknown_hosts() -> None:
+    async with client_for(make_app(default_tenant="basicsite")) as client:
+        response = await get(client, "nosuch.example")
+    assert response.status_code == 200 and "Fresh bread" in response.text
+
+
+async def test_forwarded_host_ignored_from_untrusted_peer(app: EdgeApp) -> None:
+    async with client_for(app, peer="203.0.113.9") as client:
+        response = await get(client, "clientsite.com", headers={"x-forwarded-host": "codersinflow.com"})
+    assert "Harbor" in response.text
+
+
+async def test_forwarded_host_believed_from_trusted_proxy() -> None:
+    import ipaddress
+
+    app = make_app(trusted_proxies=(ipaddress.ip_network("10.0.0.0/8"),))
+    async with client_for(app, peer="10.1.2.3") as client:
+        response = await get(client, "proxy.internal", headers={"x-forwarded-host": "evil.example, codersinflow.com"})
+        assert "Coders in Flow" in response.text
+        redirect = await get(
+            client, "x", "/p", headers={"x-forwarded-host": "codersinflow.net", "x-forwarded-proto": "https"}
+        )
+        assert redirect.headers["location"] == "https://codersinflow.com/p"
+    async with client_for(app, peer="192.0.2.1") as client:
+        response = await get(client, "clientsite.com", headers={"x-forwarded-host": "codersinflow.com"})
+        assert "Harbor" in response.text
+
+
+async def test_health_answers_on_any_host(client: httpx.AsyncClient) -> None:
+    for host in ("codersinflow.com", "10.0.0.1", "bad host"):
+        response = await get(client, host, "/_edge/health")
+        assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+async def test_reserved_edge_paths_are_never_tenant_pages(client: httpx.AsyncClient) -> None:
+    response = await get(client, "codersinflow.com", "/_edge/nope")
+    assert response.status_code == 404 and "Coders" not in response.text
+
+
+async def test_assets_are_cacheable_by_digest(client: httpx.AsyncClient) -> None:
+    page = await get(client, "basicsite.com")
+    href = page.text.split('href="/_edge/assets/base.css', 1)[1].split('"', 1)[0]
+    versioned = await get(client, "basicsite.com", "/_edge/assets/base.css" + href)
+    assert versioned.status_code == 200 and versioned.headers["content-type"].startswith("text/css")
+    assert "immutable" in versioned.headers["cache-control"]
+    stale = await get(client, "basicsite.com", "/_edge/assets/base.css?v=old")
+    assert "immutable" not in stale.headers["cache-control"]
+    etag = versioned.headers["etag"]
+    assert (await get(client, "x.y", "/_edge/assets/base.css", headers={"if-none-match": etag})).status_code == 304
+    assert (await get(client, "x.y", "/_edge/assets/nope.css")).status_code == 404
+    assert (await get(client, "x.y", "/_edge/assets/../../tenants.json")).status_code == 404
+
+
+async def test_theme_stylesheet_is_per_tenant(client: httpx.AsyncClient) -> None:
+    page = await get(client, "codersinflow.com")
+    href = page.text.split('href="/_edge/theme.css', 1)[1].split('"', 1)[0]
+    sheet = await get(client, "codersinflow.com", "/_edge/theme.css" + href)
+    assert sheet.status_code == 200 and sheet.headers["content-type"] == "text/css; charset=utf-8"
+    assert "--te-primary: #7c3aed;" in sheet.text and "te-hero--terminal" in sheet.text
+    assert "immutable" in sheet.headers["cache-control"]
+    other = await get(client, "darkflows.com", "/_edge/theme.css" + href)
+    assert "#7c3aed" not in other.text and "immutable" not in other.headers["cache-control"]
+
+
+async def test_websocket_is_refused(app: EdgeApp) -> None:
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": "/ws", "headers": [], "query_string": b""}
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    assert sent[0]["type"] == "websocket.close"

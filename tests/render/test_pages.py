@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tenantedge.render.assets import AssetCatalog
+from tenantedge.render.pages import PageRenderer
+from tenantedge.sections import SectionRegistry
+from tenantedge.tenants import Tenant, TenantSet, parse_document
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def tenant_with(registry: SectionRegistry, sections: list[Any], **extra: Any) -> Tenant:
+    doc = {"domains": ["acme.com"], "pages": {"/": sections}, **extra}
+    return parse_document(orjson.dumps({"tenants": {"acme": doc}}), "test", registry).tenants["acme"]
+
+
+@pytest.mark.parametrize(
+    ("tenant_id", "path", "expected"),
+    [
+        ("codersinflow", "/", ["te-hero--terminal", "AI Coding", "retry.py", "How we review", "Ask the assistant"]),
+        ("codersinflow", "/about", ["About Coders in Flow", "<strong>boilerplate</strong>", "Alex Rivera"]),
+        ("codersinflow", "/pricing", ["te-plan--highlighted", "$19"]),
+        ("darkflows", "/", ["te-hero--split", "te-section__head--numbered", "Nadia Brooks"]),
+        ("darkflows", "/work", ["<title>Work · DarkFlows</title>", "Tidal — title sequence"]),
+        ("clientsite", "/", ["te-notice", "te-button--square", "office@clientsite.com", '<form class="te-form']),
+        ("clientsite", "/about", ["Helen Park", "What people say"]),
+        ("basicsite", "/", ["Fresh bread", "<li>Cardamom buns</li>", "Tuesday to Sunday"]),
+    ],
+)
+def test_demo_pages(renderer: PageRenderer, demo: TenantSet, tenant_id: str, path: str, expected: list[str]) -> None:
+    page = renderer.render_page(demo.tenants[tenant_id], path)
+    assert page is not None and page.status == 200
+    for text in expected:
+        assert text in page.html, text
+    assert "failed to render" not in page.html
+    assert page.html.startswith("<!doctype html>")
+    assert 'class="te-skip" href="#main"' in page.html and '<main id="main"' in page.html
+
+
+def test_demo_sites_look_different(renderer: PageRenderer, demo: TenantSet) -> None:
+    stylesheets = {renderer.stylesheet(tenant).digest for tenant in demo.tenants.values()}
+    assert len(stylesheets) == len(demo.tenants)
+    homes = {renderer.render_page(tenant, "/").html for tenant in demo.tenants.values()}  # type: ignore[union-attr]
+    assert len(homes) == len(demo.tenants)
+
+
+def test_every_section_type_renders_with_its_defaults(renderer: PageRenderer, registry: SectionRegistry) -> None:
+    required = {"RichText": {"body": "Hello *world*"}, "CodeEditor": {"code": "print(1)"}}
+    sections = [
+        {"type": spec.type, "variant": variant, "props": required.get(spec.type, {})}
+        for spec in registry
+        for variant in spec.variants
+    ]
+    tenant = tenant_with(
+        registry,
+        sections,
+        features={"blog": True, "aiChat": True, "payments": True, "contactForm": True},
+        components=registry.components(),
+    )
+    page = renderer.render_page(tenant, "/")
+    assert page is not None
+    assert "failed to render" not in page.html
+    assert len(page.templates) == len(sections) + 2  # plus the default Navigation and Footer
+
+
+def test_explain_lists_the_template_file_of_each_section(renderer: PageRenderer, demo: TenantSet) -> None:
+    page = renderer.render_page(demo.tenants["codersinflow"], "/about")
+    assert page is not None
+    files = [Path(name).relative_to(TEMPLATES).as_posix() for name in page.templates]
+    assert files == [
+        "default/sections/Navigation.html",
+        "tenants/codersinflow/sections/Hero.html",  # the tenant's Hero beats the default Hero.simple
+        "default/sections/RichText.html",
+        "default/sections/Team.html",
+        "default/sections/Footer.html",
+    ]
+
+
+HOSTILE = '<script>alert(1)</script>{{7*7}}{% if 1 %}x{% endif %}" onmouseover="alert(1)'
+
+
+def test_props_are_escaped_and_never_evaluated(renderer: PageRenderer, registry: SectionRegistry) -> None:
+    tenant = tenant_with(
+        registry,
+        [
+            {"type": "Hero", "props": {"title": HOSTILE, "image_alt": HOSTILE}, "variant": "split"},
+            {"type": "Features", "props": {"items": [{"title": HOSTILE, "icon": "<b>"}]}},
+        ],
+        name=HOSTILE,
+    )
+    html = renderer.render_page(tenant, "/").html  # type: ignore[union-attr]
+    assert "<script>alert" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}{% if 1 %}x{% endif %}&#34; onmouseover=&#34;alert(1)" in html
+    assert "49" not in html
+
+
+@pytest.mark.parametrize(
+    ("markdown", "present", "absent"),
+    [
+        ("**bold** and [a link](/about)", ["<strong>bold</strong>", '<a href="/about">a link</a>'], []),
+        ("<script>alert(1)</script>", ["&lt;script&gt;"], ["<script>"]),
+        ('<img src=x onerror="alert(1)">', ["&lt;img"], ["<img"]),
+        ("[click](javascript:alert(1))", [], ['href="javascript']),
+        ("[click](JAVASCRIPT:alert(1))", [], ['href="JAVASCRIPT']),
+        ("[x](vbscript:msgbox)", [], ['href="vbscript']),
+    ],
+)
+def test_richtext_is_safe(
+    renderer: PageRenderer, registry: SectionRegistry, markdown: str, present: list[str], absent: list[str]
+) -> None:
+    tenant = tenant_with(registry, [{"type": "RichText", "props": {"body": markdown}}])
+    html = renderer.render_page(tenant, "/").html  # type: ignore[union-attr]
+    for text in present:
+        assert text in html
+    for text in absent:
+        assert text not in html
+
+
+def test_feature_gates_part_of_a_template(renderer: PageRenderer, registry: SectionRegistry) -> None:
+    contact = [{"type": "Contact", "props": {"email": "a@b.c", "form_action": "https://forms.example/x"}}]
+    on = renderer.render_page(tenant_with(registry, contact, features={"contactForm": True}), "/")
+    off = renderer.render_page(tenant_with(registry, contact, features={"contactForm": False}), "/")
+    assert on is not None and off is not None
+    assert '<form class="te-form' in on.html
+    assert '<form class="te-form' not in off.html and "a@b.c" in off.html
+
+
+def test_unknown_page_is_none_and_themed_404_uses_tenant_layout(renderer: PageRenderer, demo: TenantSet) -> None:
+    tenant = demo.tenants["clientsite"]
+    assert renderer.render_page(tenant, "/nope") is None
+    page = renderer.render_not_found(tenant, "/nope<x>")
+    assert page.status == 404
+    assert "Harbor &amp; Pine Law" in page.html and "te-notice" in page.html
+    assert "/nope&lt;x&gt;" in page.html
+    assert renderer.stylesheet(tenant).digest in page.html
+
+
+def test_no_site_page_shows_no_tenant(renderer: PageRenderer, demo: TenantSet) -> None:
+    page = renderer.render_no_site("unknown.example")
+    assert page.status == 404 and "unknown.example" in page.html and "No site here" in page.html
+    for tenant in demo.tenants.values():
+        assert tenant.name.replace("&", "&amp;") not in page.html
+    assert "/_edge/theme.css" not in page.html
+
+
+def test_broken_tenant_template_does_not_break_the_page(
+    tmp_path: Path, assets: AssetCatalog, registry: SectionRegistry
+) -> None:
+    shutil.copytree(TEMPLATES / "default", tmp_path / "default")
+    broken = tmp_path / "tenants" / "acme" / "sections"
+    broken.mkdir(parents=True)
+    (broken / "Hero.html").write_text("{{ props.title | no_such_filter }}")
+    (broken / "CTA.html").write_text("{{ 1 / 0 }}")
+    renderer = PageRenderer(tmp_path, assets)
+    tenant = tenant_with(registry, [{"type": "CTA"}, {"type": "Features"}])
+    page = renderer.render_page(tenant, "/")
+    assert page is not None and page.status == 200
+    assert "<!-- section 0 failed to render -->" in page.html
+    assert "Why choose us" in page.html
+    problems = renderer.compile_all()
+    assert len(problems) == 1 and "tenants/acme/sections/Hero.html:1" in problems[0] and "no_such_filter" in problems[0]
+
+
+def test_repository_templates_all_compile(renderer: PageRenderer) -> None:
+    assert renderer.compile_all() == []
+
+
+def test_navigation_lists_top_level_pages(renderer: PageRenderer, registry: SectionRegistry) -> None:
+    doc = {"/": [{"type": "Hero"}], "/about": {"title": "Who we are", "sections": []}, "/a/b": [], "/contact-us": []}
+    tenant = parse_document(
+        orjson.dumps({"tenants": {"acme": {"domains": ["acme.com"], "pages": doc}}}), "t", registry
+    ).tenants["acme"]
+    html = renderer.render_page(tenant, "/about").html  # type: ignore[union-attr]
+    assert '<a href="/about" aria-current="page">Who we are</a>' in html
+    assert '<a href="/contact-us">Contact us</a>' in html
+    assert 'href="/a/b"' not in html

@@ -1,0 +1,203 @@
+"""End to end: the real `tenantedge` command, and a real server spoken to over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path = ROOT, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tenantedge", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    def __init__(self, *args: str) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tenantedge", "serve", "--port", str(self.port), *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "TENANTEDGE_ACCESS_LOG": "0"},
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.process.communicate()[0]}")
+            try:
+                if httpx.get(self.url + "/_edge/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError("server did not become healthy in 30 s")
+
+    def get(self, host: str, path: str = "/") -> httpx.Response:
+        return httpx.get(self.url + path, headers={"host": host}, follow_redirects=False, timeout=10)
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            output, _ = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            output, _ = self.process.communicate()
+        return output
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    running = Server()
+    yield running
+    running.stop()
+
+
+def test_serves_every_demo_site(server: Server) -> None:
+    for host, marker in [
+        ("codersinflow.com", "AI Coding"),
+        ("darkflows.localhost:8000", "Motion that feels inevitable"),
+        ("clientsite.com", "Harbor &amp; Pine Law"),
+        ("basicsite.com", "Fresh bread"),
+    ]:
+        response = server.get(host)
+        assert response.status_code == 200, host
+        assert marker in response.text
+    assert "server" not in server.get("codersinflow.com").headers
+
+
+def test_routing_over_the_wire(server: Server) -> None:
+    alias = server.get("codersinflow.net", "/pricing?plan=team")
+    assert alias.status_code == 301 and alias.headers["location"] == "http://codersinflow.com/pricing?plan=team"
+    assert server.get("codersinflow.com", "/nope").status_code == 404
+    assert server.get("nobody.example").status_code == 404
+    assert server.get("bad_host!").status_code == 400
+    sheet = server.get("darkflows.com", "/_edge/theme.css")
+    assert sheet.status_code == 200 and "--te-primary: #f97316;" in sheet.text
+
+
+def test_raw_bad_host_over_a_socket(server: Server) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        conn.sendall(b"GET / HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n")
+        reply = conn.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 400")
+
+
+def test_several_workers() -> None:
+    server = Server("--workers", "2")
+    try:
+        assert all(server.get("clientsite.com").status_code == 200 for _ in range(20))
+    finally:
+        server.stop()
+
+
+def test_validate_ok() -> None:
+    result = run("validate")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "tenants.json: ok, 4 tenants, 12 domains, 8 pages"
+
+
+def test_validate_prints_every_error(tmp_path: Path) -> None:
+    bad = tmp_path / "tenants.json"
+    sections = [{"type": "Feaures"}, {"type": "Hero", "props": {"title": 1}}]
+    doc = {
+        "tenants": {
+            "acme": {"domains": ["acme.com"], "theme": {"colors": {"primary": "red"}}, "pages": {"/": sections}}
+        }
+    }
+    bad.write_text(json.dumps(doc))
+    result = run("validate", str(bad), "--templates", str(ROOT / "templates"))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"tenantedge: {bad}: 3 errors"
+    assert "  tenants.acme.pages[\"/\"][0].type: unknown section 'Feaures' (did you mean 'Features'?)" in lines
+    assert any("theme.colors.primary" in line for line in lines)
+    assert any('pages["/"][1].props.title' in line for line in lines)
+
+
+def test_validate_malformed_json(tmp_path: Path) -> None:
+    bad = tmp_path / "t.json"
+    bad.write_text('{"tenants": {\n  "a": [1,]\n}}')
+    result = run("validate", str(bad))
+    assert result.returncode == 1 and "malformed JSON at line 2, column 10" in result.stderr
+
+
+def test_validate_reports_broken_templates(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    (templates / "tenants" / "acme").mkdir(parents=True)
+    (templates / "default").symlink_to(ROOT / "templates" / "default")
+    (templates / "tenants" / "acme" / "oops.html").write_text("{% if %}")
+    result = run("validate", str(ROOT / "tenants.json"), "--templates", str(templates))
+    assert result.returncode == 1 and "tenants/acme/oops.html:1: TemplateSyntaxError" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "--tenants", "nope.json"], "tenantedge: error: nope.json: tenants file not found"),
+        (["validate", "nope.json"], "tenantedge: error: nope.json: tenants file not found"),
+        (["serve", "--templates", "/nonexistent"], "templates folder not found"),
+        (["serve", "--default-tenant", "ghost"], "no tenant 'ghost' in tenants.json"),
+    ],
+)
+def test_startup_errors_are_one_clear_line(args: list[str], message: str) -> None:
+    result = run(*args, "--port", str(free_port())) if args[0] == "serve" else run(*args)
+    assert result.returncode == 1
+    assert result.stderr.strip() == message or message in result.stderr.strip().splitlines()[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_an_invalid_file(tmp_path: Path) -> None:
+    bad = tmp_path / "tenants.json"
+    bad.write_text('{"tenants": {"acme": {"domains": ["acme.com"], "pages": {"/": [{"type": "Nope"}]}}}}')
+    result = run("serve", "--tenants", str(bad), "--port", str(free_port()))
+    assert result.returncode == 1 and "unknown section 'Nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_port_in_use_is_one_clear_line() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run("serve", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"tenantedge: error: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(another server is using it: stop it or choose --port)"
+    )
+
+
+def test_version_and_console_script() -> None:
+    assert run("--version").stdout.strip() == "tenantedge 0.1.0"
+    script = Path(sys.executable).parent / "tenantedge"
+    result = subprocess.run([str(script), "validate"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0
