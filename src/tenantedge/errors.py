@@ -39,6 +39,13 @@ class ValidationIssue:
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
 
+    @classmethod
+    def at(cls, path: tuple[str | int, ...], message: str) -> ValidationIssue:
+        """An issue at a JSON path given as keys and indexes."""
+        from tenantedge.jsonpath import format_path
+
+        return cls(format_path(path), message)
+
 
 class DocumentError(TenantEdgeError):
     """A tenants document that cannot be served; lists every issue found, not just the first."""

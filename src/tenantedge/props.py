@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tenantedge.errors import RegistryError, ValidationIssue
-from tenantedge.jsonpath import child, item
+from tenantedge.jsonpath import JsonPath, child, item
 
 # The prop types a schema may use; each maps to one form widget in the page builder.
 PROP_TYPES = (
@@ -116,7 +116,7 @@ def parse_spec(name: str, raw: object, where: str) -> PropSpec:
     )
     if spec.default is not None:
         problems: list[ValidationIssue] = []
-        validate_value(spec, spec.default, f"{name}.default", problems)
+        validate_value(spec, spec.default, (name, "default"), problems)
         if problems:
             raise RegistryError(f"{where}: {problems[0]}")
     return spec
@@ -136,32 +136,32 @@ def default_of(spec: PropSpec) -> Any:
 
 
 def validate_props(
-    fields: Mapping[str, PropSpec], raw: object, path: str, issues: list[ValidationIssue]
+    fields: Mapping[str, PropSpec], raw: object, path: JsonPath, issues: list[ValidationIssue]
 ) -> dict[str, Any]:
     """Check an object of props against its schema; return it with defaults filled in."""
     if not isinstance(raw, dict):
-        issues.append(ValidationIssue(path, f"expected an object of props, found {describe(raw)}"))
+        issues.append(ValidationIssue.at(path, f"expected an object of props, found {describe(raw)}"))
         return {name: default_of(spec) for name, spec in fields.items()}
     for key in raw:
         if key not in fields:
-            issues.append(ValidationIssue(child(path, key), f"unknown prop {key!r}{suggest(key, fields)}"))
+            issues.append(ValidationIssue.at(child(path, key), f"unknown prop {key!r}{suggest(key, fields)}"))
     out: dict[str, Any] = {}
     for name, spec in fields.items():
         if name in raw and raw[name] is not None:
             out[name] = validate_value(spec, raw[name], child(path, name), issues)
         elif spec.required:
-            issues.append(ValidationIssue(child(path, name), f"required prop ({spec.type}) is missing"))
+            issues.append(ValidationIssue.at(child(path, name), f"required prop ({spec.type}) is missing"))
             out[name] = default_of(spec)
         else:
             out[name] = default_of(spec)
     return out
 
 
-def validate_value(spec: PropSpec, value: Any, path: str, issues: list[ValidationIssue]) -> Any:
+def validate_value(spec: PropSpec, value: Any, path: JsonPath, issues: list[ValidationIssue]) -> Any:
     """Check one value against its spec; on error record an issue and return the value unchanged."""
     problem = _problem(spec, value)
     if problem:
-        issues.append(ValidationIssue(path, problem))
+        issues.append(ValidationIssue.at(path, problem))
         return value
     if spec.type == "list":
         assert spec.items is not None
