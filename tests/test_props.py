@@ -21,7 +21,7 @@ SCHEMA = {
 
 def check(props: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     issues: list[ValidationIssue] = []
-    out = validate_props(SCHEMA, props, "p", issues)
+    out = validate_props(SCHEMA, props, ("p",), issues)
     return out, [str(issue) for issue in issues]
 
 
@@ -71,5 +71,5 @@ def test_errors(props: dict[str, Any], expected: str) -> None:
 )
 def test_good_links(url: str) -> None:
     issues: list[ValidationIssue] = []
-    assert validate_value(SCHEMA["link"], url, "p", issues) == url
+    assert validate_value(SCHEMA["link"], url, ("p",), issues) == url
     assert issues == []

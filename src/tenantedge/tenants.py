@@ -520,9 +520,9 @@ def _claim_hosts(
     tenant: Tenant, path: JsonPath, claimed: dict[str, tuple[str, str]], issues: list[ValidationIssue]
 ) -> None:
     """The same domain may not be claimed by two tenants, nor as domain and alias."""
-    for field, hosts in (("domains", tenant.domains), ("aliases", tenant.aliases)):
+    for key, hosts in (("domains", tenant.domains), ("aliases", tenant.aliases)):
         for index, host in enumerate(hosts):
-            where = item(child(path, field), index)
+            where = item(child(path, key), index)
             owner = claimed.get(host)
             if owner is not None:
                 other_tenant, other_path = owner
