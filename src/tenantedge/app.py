@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Callable
+
 from tenantedge.errors import ConfigError
 from tenantedge.http.edge import EdgeApp
 from tenantedge.http.endpoints import edge_router
+from tenantedge.http.policy import CachePolicy
+from tenantedge.pagecache import PageCache
 from tenantedge.render.assets import AssetCatalog
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
@@ -30,11 +36,50 @@ def create_app(settings: Settings | None = None) -> EdgeApp:
             f"TENANTEDGE_DEFAULT_TENANT: no tenant {settings.default_tenant!r} in {settings.tenants_file}"
         )
     assets = AssetCatalog.from_directory(settings.templates_dir / "default" / "assets")
-    renderer = PageRenderer(settings.templates_dir, assets, reload=settings.template_reload)
-    return EdgeApp(
+    renderer = PageRenderer(
+        settings.templates_dir,
+        assets,
+        reload=settings.template_reload,
+        fragment_bytes=settings.fragment_cache_mb << 20,
+    )
+    pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20)
+    watcher = _Watcher(store, settings.reload_interval)
+    app = EdgeApp(
         store,
         renderer,
+        pages,
         edge_router(assets),
+        policy=CachePolicy.from_settings(settings),
+        gzip_min_bytes=settings.gzip_min_bytes,
         default_tenant=settings.default_tenant,
         trusted_proxies=settings.trusted_proxies,
+        debug=settings.debug,
+        on_startup=[watcher.start],
+        on_shutdown=[watcher.stop],
     )
+    watcher.on_change = app.invalidate
+    return app
+
+
+class _Watcher:
+    """Runs the tenants.json watch of one worker for as long as the worker lives."""
+
+    def __init__(self, store: FileStore, interval: float) -> None:
+        self._store = store
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self.on_change: Callable[[set[str]], None] = _ignore
+
+    async def start(self) -> None:
+        if self._interval > 0:
+            self._task = asyncio.create_task(self._store.watch(self._interval, lambda ids: self.on_change(ids)))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def _ignore(changed: set[str]) -> None:
+    """Until the app is wired, a reload has nothing to invalidate."""

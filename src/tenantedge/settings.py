@@ -13,6 +13,7 @@ from tenantedge.errors import ConfigError
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_YEAR = 31_536_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,23 @@ class Settings:
     template_reload: bool = False
     access_log: bool = True
     log_level: str = "info"
+    # Explain mode: every response says which tenant, rule, templates and cache entry served it.
+    debug: bool = False
+    # How often each worker checks tenants.json for a saved change, in seconds; 0 turns watching off.
+    reload_interval: float = 1.0
+    # Rendered pages kept per worker; 0 entries turns the page cache off.
+    page_cache_entries: int = 20_000
+    page_cache_mb: int = 128
+    # Rendered sections kept per worker, so a page-cache miss re-renders only the layout around them.
+    fragment_cache_mb: int = 16
+    gzip_min_bytes: int = 1024
+    # HTTP caching lifetimes in seconds (RFC 9111 max-age/s-maxage, RFC 5861 stale-*).
+    max_age: int = 60
+    s_maxage: int = 300
+    stale_while_revalidate: int = 60
+    stale_if_error: int = 86_400
+    not_found_max_age: int = 30
+    redirect_max_age: int = 3_600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +63,18 @@ class Settings:
             template_reload=reader.flag("TEMPLATE_RELOAD", False),
             access_log=reader.flag("ACCESS_LOG", True),
             log_level=reader.choice("LOG_LEVEL", "info", ("critical", "error", "warning", "info", "debug")),
+            debug=reader.flag("DEBUG", False),
+            reload_interval=reader.number("RELOAD_INTERVAL", 1.0, 0.0, 3600.0),
+            page_cache_entries=reader.integer("PAGE_CACHE_ENTRIES", 20_000, 0, 10_000_000),
+            page_cache_mb=reader.integer("PAGE_CACHE_MB", 128, 1, 1_000_000),
+            fragment_cache_mb=reader.integer("FRAGMENT_CACHE_MB", 16, 0, 1_000_000),
+            gzip_min_bytes=reader.integer("GZIP_MIN_BYTES", 1024, 0, 1 << 30),
+            max_age=reader.integer("CACHE_MAX_AGE", 60, 0, _YEAR),
+            s_maxage=reader.integer("CACHE_S_MAXAGE", 300, 0, _YEAR),
+            stale_while_revalidate=reader.integer("CACHE_STALE_WHILE_REVALIDATE", 60, 0, _YEAR),
+            stale_if_error=reader.integer("CACHE_STALE_IF_ERROR", 86_400, 0, _YEAR),
+            not_found_max_age=reader.integer("NOT_FOUND_MAX_AGE", 30, 0, _YEAR),
+            redirect_max_age=reader.integer("REDIRECT_MAX_AGE", 3_600, 0, _YEAR),
         )
 
 
@@ -64,6 +94,16 @@ class _Reader:
             value = low - 1
         if not low <= value <= high:
             raise ConfigError(f"{self.prefix}{name}: expected a whole number from {low} to {high}, found {raw!r}")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self.text(name, str(default))
+        try:
+            value = float(raw)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise ConfigError(f"{self.prefix}{name}: expected a number from {low:g} to {high:g}, found {raw!r}")
         return value
 
     def flag(self, name: str, default: bool) -> bool:

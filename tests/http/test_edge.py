@@ -64,7 +64,7 @@ async def test_each_host_gets_its_site(client: httpx.AsyncClient, host: str, mar
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "script-src 'self'" in response.headers["content-security-policy"]
-    assert int(response.headers["content-length"]) == len(response.content)
+    assert int(response.headers["content-length"]) == response.num_bytes_downloaded
 
 
 async def test_head_equals_get_without_body(client: httpx.AsyncClient) -> None:
@@ -124,8 +124,10 @@ async def test_raw_host_bytes(app: EdgeApp, headers: list[tuple[bytes, bytes]], 
 
 
 async def test_unicode_host_is_routed_by_punycode(app: EdgeApp) -> None:
-    response = await get(client_for(app), "xn--bcher-kva.example")
-    assert response.status_code == 404 and "xn--bcher-kva.example" in response.text
+    sent = await call_raw(make_app(debug=True), [(b"host", "BÜCHER.example:8000".encode())])
+    assert sent[0]["status"] == 404
+    explain = dict(sent[0]["headers"])[b"x-tenantedge-explain"]  # type: ignore[call-overload]
+    assert b"host=xn--bcher-kva.example" in explain and b"rule=unknown-host" in explain
 
 
 async def test_post_is_405(client: httpx.AsyncClient) -> None:
@@ -164,7 +166,7 @@ async def test_unknown_path_gets_the_tenants_themed_404(client: httpx.AsyncClien
 async def test_unknown_host_gets_no_site_page(client: httpx.AsyncClient) -> None:
     response = await get(client, "nosuch.example", "/about")
     assert response.status_code == 404
-    assert "No site here" in response.text and "nosuch.example" in response.text
+    assert "No site here" in response.text
     for name in ("Coders in Flow", "DarkFlows", "Harbor", "Basic Bakery"):
         assert name not in response.text
 

@@ -1,10 +1,15 @@
-"""The request path in plain ASGI: host → tenant → page → sections → bytes."""
+"""The request path in plain ASGI: host → tenant → page → sections → bytes.
+
+A page-cache hit never leaves this module: no Starlette routing, no Request object, no template code and
+no JSON, just header bytes read once, a few dictionary lookups and two `send` calls.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote
 
@@ -12,19 +17,35 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantedge.errors import HostError
 from tenantedge.hosts import MATCH_ALIAS, MATCH_DEFAULT, HostMatch, normalise_host
+from tenantedge.http.conditional import accepts_gzip, none_match
 from tenantedge.http.endpoints import IMMUTABLE
-from tenantedge.http.responses import HTML_TYPE, PAGE_SECURITY, send_response, send_text
+from tenantedge.http.policy import NO_STORE, CachePolicy, surrogate_keys
+from tenantedge.http.responses import send_response, send_text
+from tenantedge.pagecache import CachedPage, PageCache, PageKey, encode_page
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
 from tenantedge.settings import IPNetwork
-from tenantedge.store.base import TenantStore
+from tenantedge.store.base import Found, TenantStore
 from tenantedge.tenants import Tenant
 
 log = logging.getLogger("tenantedge.edge")
 
 EDGE_PREFIX = "/_edge/"
-_READ_METHODS = ("GET", "HEAD")
+EXPLAIN_HEADER = b"x-tenantedge-explain"
 _CSS_TYPE = (b"content-type", b"text/css; charset=utf-8")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+_NO_SITE_KEY: PageKey = ("", "", "", "no-site")
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Headers:
+    """The request headers the edge reads, found in one pass over the header list."""
+
+    host: bytes | None = None
+    if_none_match: bytes | None = None
+    accept_encoding: bytes | None = None
+    forwarded_host: bytes | None = None
+    forwarded_proto: bytes | None = None
 
 
 class EdgeApp:
@@ -34,73 +55,154 @@ class EdgeApp:
         self,
         store: TenantStore,
         renderer: PageRenderer,
+        pages: PageCache,
         edge_routes: ASGIApp,
         *,
+        policy: CachePolicy,
+        gzip_min_bytes: int = 1024,
         default_tenant: str | None = None,
         trusted_proxies: tuple[IPNetwork, ...] = (),
+        debug: bool = False,
+        on_startup: Sequence[Hook] = (),
+        on_shutdown: Sequence[Hook] = (),
     ) -> None:
         self._store = store
         self._renderer = renderer
+        self._pages = pages
         self._edge_routes = edge_routes
+        self._policy = policy
+        self._gzip_min_bytes = gzip_min_bytes
         self._default_tenant = default_tenant
         self._trusted = _trust_checker(trusted_proxies)
+        self._debug = debug
+        self._on_startup = on_startup
+        self._on_shutdown = on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (scope["path"].startswith(EDGE_PREFIX) and scope["path"] != THEME_PATH):
+        if scope["type"] != "http":
+            await (
+                self._lifespan(receive, send)
+                if scope["type"] == "lifespan"
+                else self._edge_routes(scope, receive, send)
+            )
+            return
+        path: str = scope["path"]
+        if path.startswith(EDGE_PREFIX) and path != THEME_PATH:
             await self._edge_routes(scope, receive, send)
             return
         method = scope["method"]
         head = method == "HEAD"
-        if method not in _READ_METHODS:
-            await send_text(send, 405, "Method Not Allowed", extra=[(b"allow", b"GET, HEAD")])
+        if method != "GET" and not head:
+            await send_text(send, 405, "Method Not Allowed", extra=[(b"allow", b"GET, HEAD"), NO_STORE])
             return
-        trusted = self._trusted(scope)
         try:
-            raw_host = _requested_host(scope, trusted)
+            headers = _read_headers(scope["headers"])
+            trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
+            raw_host = _host_header(headers, trusted)
             host = normalise_host(raw_host)
         except HostError as e:
-            await send_text(send, 400, f"Bad Request: {e}", head=head)
+            await send_text(send, 400, f"Bad Request: {e}", head=head, extra=[NO_STORE])
             return
+        found = self._store.peek(host) or await self._resolve(host)
         try:
-            await self._serve_host(scope, send, host, raw_host or "", trusted, head)
-        except Exception:
-            log.exception("host %s path %s: request failed", host, scope["path"])
-            await send_text(send, 500, "Internal Server Error", head=head)
-
-    async def _serve_host(self, scope: Scope, send: Send, host: str, raw_host: str, trusted: bool, head: bool) -> None:
-        match = await self._match(host)
-        tenant = await self._store.get_tenant(match.tenant_id) if match else None
-        if match is None or tenant is None:
-            await self._send_page(send, self._renderer.render_no_site(host), head)
-            return
-        if match.rule == MATCH_ALIAS:
-            location = _url(_scheme(scope, trusted), match.canonical, _port(raw_host), _raw_path(scope), scope)
-            await send_text(
-                send, 301, f"Moved Permanently: {location.decode()}", head=head, extra=[(b"location", location)]
-            )
-            return
-        path = scope["path"]
-        if path == THEME_PATH:
-            await self._send_theme(scope, send, tenant, head)
-            return
-        page = self._renderer.render_page(tenant, path)
-        if page is None:
-            if path != "/" and path.endswith("/") and path.rstrip("/") in tenant.pages:
-                location = _raw_path(scope).rstrip(b"/") + _query(scope)
-                await send_text(send, 301, "Moved Permanently", head=head, extra=[(b"location", location)])
+            if found is None:
+                await self._send_page(send, self._no_site(), headers, head, host, None)
                 return
-            page = self._renderer.render_not_found(tenant, path)
-        await self._send_page(send, page, head)
+            match, tenant = found
+            if match.rule == MATCH_ALIAS:
+                scheme = _scheme(scope, headers, trusted)
+                await self._redirect(send, _url(scheme, match.canonical, _port(raw_host or ""), scope), head)
+                return
+            if path == THEME_PATH:
+                await self._send_theme(scope, send, tenant, head)
+                return
+            key = (tenant.id, tenant.digest, path, "")
+            page = self._pages.get(key)
+            hit = page is not None
+            if page is None:
+                page = self._render(tenant, path, key, headers)
+            if page is None:
+                if path != "/" and path.endswith("/") and path.rstrip("/") in tenant.pages:
+                    await self._redirect(send, _raw_path(scope).rstrip(b"/") + _query(scope), head)
+                    return
+                page = self._not_found(tenant)
+            await self._send_page(send, page, headers, head, host, found, hit)
+        except Exception:
+            log.exception("host %s path %s: request failed", host, path)
+            await send_text(send, 500, "Internal Server Error", head=head, extra=[NO_STORE])
 
-    async def _match(self, host: str) -> HostMatch | None:
-        match = await self._store.lookup_host(host)
-        if match is None and self._default_tenant is not None:
-            return HostMatch(self._default_tenant, MATCH_DEFAULT, "*", "")
-        return match
+    def invalidate(self, tenant_ids: Iterable[str]) -> None:
+        """Forget the cached pages of these tenants (their documents changed)."""
+        for tenant_id in tenant_ids:
+            self._pages.drop_tenant(tenant_id)
 
-    @staticmethod
-    async def _send_page(send: Send, page: RenderedPage, head: bool) -> None:
-        await send_response(send, page.status, [HTML_TYPE, *PAGE_SECURITY], page.html.encode(), head=head)
+    async def _resolve(self, host: str) -> Found | None:
+        """The slow path to a tenant: the store's other tiers, then the default tenant for unknown hosts."""
+        found = await self._store.resolve(host)
+        if found is None and self._default_tenant is not None:
+            tenant = await self._store.get_tenant(self._default_tenant)
+            if tenant is not None:
+                found = (HostMatch(tenant.id, MATCH_DEFAULT, "*", tenant.canonical_domain), tenant)
+        return found
+
+    def _render(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
+        rendered = self._renderer.render_page(tenant, path)
+        if rendered is None:
+            return None
+        return self._store_page(key, rendered, surrogate_keys(tenant.id, path), headers)
+
+    def _not_found(self, tenant: Tenant) -> CachedPage:
+        key = (tenant.id, tenant.digest, "", "404")
+        page = self._pages.get(key)
+        if page is None:
+            rendered = self._renderer.render_not_found(tenant)
+            page = self._store_page(key, rendered, surrogate_keys(tenant.id, None), None)
+        return page
+
+    def _no_site(self) -> CachedPage:
+        page = self._pages.get(_NO_SITE_KEY)
+        if page is None:
+            page = self._store_page(_NO_SITE_KEY, self._renderer.render_no_site(), "no-site", None)
+        return page
+
+    def _store_page(self, key: PageKey, rendered: RenderedPage, keys: str, headers: _Headers | None) -> CachedPage:
+        # With the page cache off, compress only for a client that takes gzip: nobody else would use it.
+        compress = self._pages.enabled or (headers is not None and _wants_gzip(headers))
+        page = encode_page(
+            rendered.status,
+            rendered.html.encode(),
+            self._policy.page_headers(rendered.status, keys),
+            gzip_min_bytes=self._gzip_min_bytes if compress else 0,
+            templates=rendered.templates,
+        )
+        self._pages.put(key, page)
+        return page
+
+    async def _send_page(
+        self,
+        send: Send,
+        page: CachedPage,
+        headers: _Headers,
+        head: bool,
+        host: str,
+        found: Found | None,
+        hit: bool = True,
+    ) -> None:
+        encoded = page.gzipped if page.gzipped is not None and _wants_gzip(headers) else page.identity
+        # Preconditions only apply where the response would be a 2xx (RFC 9110 §13.2.1).
+        if page.status == 200 and headers.if_none_match is not None and none_match(headers.if_none_match, encoded.etag):
+            status, out, body = 304, encoded.not_modified, b""
+        else:
+            status, out, body = page.status, encoded.headers, encoded.body
+        response_headers = list(out)
+        if self._debug:
+            response_headers.append((EXPLAIN_HEADER, _explain(host, found, page, hit)))
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+        await send({"type": "http.response.body", "body": b"" if head else body})
+
+    async def _redirect(self, send: Send, location: bytes, head: bool) -> None:
+        extra = [(b"location", location), self._policy.redirect]
+        await send_text(send, 301, f"Moved Permanently: {location.decode('latin-1')}", head=head, extra=extra)
 
     async def _send_theme(self, scope: Scope, send: Send, tenant: Tenant, head: bool) -> None:
         stylesheet = self._renderer.stylesheet(tenant)
@@ -110,27 +212,71 @@ class EdgeApp:
         headers = [_CSS_TYPE, (b"cache-control", cache.encode()), (b"x-content-type-options", b"nosniff")]
         await send_response(send, 200, headers, stylesheet.body, head=head)
 
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    for hook in self._on_startup:
+                        await hook()
+                except Exception as e:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(e)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for hook in self._on_shutdown:
+                    await hook()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
-def _requested_host(scope: Scope, trusted: bool) -> str | None:
-    """The Host header, or X-Forwarded-Host when the peer is a trusted proxy; two Host headers are refused."""
-    host: bytes | None = None
-    forwarded: bytes | None = None
-    for name, value in scope["headers"]:
+
+def _read_headers(raw: Iterable[tuple[bytes, bytes]]) -> _Headers:
+    headers = _Headers()
+    for name, value in raw:
         if name == b"host":
-            if host is not None:
+            if headers.host is not None:
                 raise HostError("more than one Host header")
-            host = value
+            headers.host = value
+        elif name == b"accept-encoding":
+            headers.accept_encoding = value
+        elif name == b"if-none-match":
+            headers.if_none_match = value
         elif name == b"x-forwarded-host":
-            forwarded = value
-    if trusted and forwarded:
+            headers.forwarded_host = value
+        elif name == b"x-forwarded-proto":
+            headers.forwarded_proto = value
+    return headers
+
+
+def _host_header(headers: _Headers, trusted: bool) -> str | None:
+    """The Host header, or X-Forwarded-Host when the peer is a trusted proxy."""
+    host = headers.host
+    if trusted and headers.forwarded_host:
         # Proxies append: the last entry is the one our own trusted proxy saw.
-        host = forwarded.rsplit(b",", 1)[-1].strip()
+        host = headers.forwarded_host.rsplit(b",", 1)[-1].strip()
     if host is None:
         return None
     try:
         return host.decode("utf-8")
     except UnicodeDecodeError as e:
         raise HostError("Host header is not valid UTF-8") from e
+
+
+def _wants_gzip(headers: _Headers) -> bool:
+    return headers.accept_encoding is not None and accepts_gzip(headers.accept_encoding)
+
+
+def _explain(host: str, found: Found | None, page: CachedPage, hit: bool) -> bytes:
+    """Why this response: which tenant and rule won, which template file served each section, cache or not."""
+    if found is None:
+        parts = [f"host={host}", "tenant=-", "rule=unknown-host"]
+    else:
+        match, tenant = found
+        parts = [f"host={host}", f"tenant={tenant.id}", f"rule={match.rule}", f"pattern={match.pattern}"]
+        parts += [f"version={tenant.version}", f"digest={tenant.digest}"]
+    parts += [f"cache={'hit' if hit else 'miss'}", f"templates={','.join(page.templates)}"]
+    return quote("; ".join(parts), safe="=;,/ .*:-_").encode()
 
 
 def _trust_checker(networks: tuple[IPNetwork, ...]) -> Callable[[Scope], bool]:
@@ -149,13 +295,10 @@ def _trust_checker(networks: tuple[IPNetwork, ...]) -> Callable[[Scope], bool]:
     return check
 
 
-def _scheme(scope: Scope, trusted: bool) -> str:
-    if trusted:
-        for name, value in scope["headers"]:
-            if name == b"x-forwarded-proto" and value in (b"http", b"https"):
-                return "https" if value == b"https" else "http"
-    scheme: str = scope.get("scheme", "http")
-    return scheme
+def _scheme(scope: Scope, headers: _Headers, trusted: bool) -> str:
+    if trusted and headers.forwarded_proto in (b"http", b"https"):
+        return "https" if headers.forwarded_proto == b"https" else "http"
+    return "https" if scope.get("scheme") == "https" else "http"
 
 
 def _port(raw_host: str) -> str:
@@ -176,6 +319,6 @@ def _query(scope: Scope) -> bytes:
     return b"?" + query if query else b""
 
 
-def _url(scheme: str, host: str, port: str, raw_path: bytes, scope: Scope) -> bytes:
+def _url(scheme: str, host: str, port: str, scope: Scope) -> bytes:
     netloc = host if not port or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
-    return f"{scheme}://{netloc}".encode() + raw_path + _query(scope)
+    return f"{scheme}://{netloc}".encode() + _raw_path(scope) + _query(scope)

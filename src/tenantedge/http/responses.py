@@ -8,18 +8,7 @@ from starlette.types import Send
 
 Headers = Sequence[tuple[bytes, bytes]]
 
-HTML_TYPE = (b"content-type", b"text/html; charset=utf-8")
 TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
-# Pages use no inline style or script, so the policy can forbid both; images and form targets may be external.
-PAGE_SECURITY: Headers = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"strict-origin-when-cross-origin"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "
-        b"object-src 'none'; base-uri 'self'; frame-ancestors 'self'; form-action 'self' https:",
-    ),
-)
 
 
 async def send_response(send: Send, status: int, headers: Headers, body: bytes, *, head: bool = False) -> None:

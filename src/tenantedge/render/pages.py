@@ -28,6 +28,7 @@ log = logging.getLogger("tenantedge.render")
 
 THEME_PATH = "/_edge/theme.css"
 PAGE_LAYOUT = "layouts/page.html"
+NOT_FOUND_PATH = ""
 NOT_FOUND_SECTION = "errors/404.html"
 NO_SITE_PAGE = "errors/no-site.html"
 _NEUTRAL_THEME = Theme("light", {}, (), "")
@@ -66,6 +67,9 @@ class RenderedPage:
     templates: tuple[str, ...]
 
 
+_FragmentKey = tuple[str, str, str, str]  # tenant id, digest, page path, section anchor
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """Per tenant version: what every page of the tenant shares."""
@@ -79,8 +83,17 @@ class _Prepared:
 class PageRenderer:
     """Renders pages of any tenant with one sandboxed Jinja environment shared by all of them."""
 
-    def __init__(self, templates_dir: Path, assets: AssetCatalog, *, reload: bool = False, cache_size: int = 10_000):
+    def __init__(
+        self,
+        templates_dir: Path,
+        assets: AssetCatalog,
+        *,
+        reload: bool = False,
+        cache_size: int = 10_000,
+        fragment_bytes: int = 16 << 20,
+    ):
         self.loader = FallbackLoader(templates_dir, watch=reload)
+        self._root = templates_dir
         self.env = TenantEnvironment(
             loader=self.loader,
             autoescape=True,
@@ -96,7 +109,12 @@ class PageRenderer:
         # Resolved chains, misses included, so a fallback never searches the disk twice for one name.
         self._chosen: dict[tuple[str, str, str], Template] = {}
         self._prepared: LRUCache[tuple[str, str], _Prepared] = LRUCache(maxsize=cache_size)
-        self._neutral_css = theme_stylesheet(_NEUTRAL_THEME)
+        # A section's HTML depends only on the tenant version, the page and its place on it, so it is
+        # rendered once and kept (bounded by bytes): a page-cache miss then re-renders just the layout.
+        self._fragments: LRUCache[_FragmentKey, tuple[Markup, str]] | None = None
+        if fragment_bytes > 0:
+            self._fragments = LRUCache(maxsize=fragment_bytes, getsizeof=lambda entry: len(entry[0]) + 200)
+        self._relative: dict[str, str] = {}
 
     def render_page(self, tenant: Tenant, path: str) -> RenderedPage | None:
         """The tenant's page at `path`, or None when it has no such page."""
@@ -106,17 +124,15 @@ class PageRenderer:
         title = _page_title(tenant, path, page.title)
         return self._render(tenant, path, title, page.description or tenant.description, page.sections, 200)
 
-    def render_not_found(self, tenant: Tenant, path: str) -> RenderedPage:
-        """The tenant's themed 404 page, in its own layout."""
-        return self._render(tenant, path, f"Page not found · {tenant.name}", "", (), 404)
+    def render_not_found(self, tenant: Tenant) -> RenderedPage:
+        """The tenant's themed 404 page, in its own layout; the same for every missing path, so cached once."""
+        return self._render(tenant, NOT_FOUND_PATH, f"Page not found · {tenant.name}", "", (), 404)
 
-    def render_no_site(self, host: str) -> RenderedPage:
-        """The neutral 'no site here' page for a host no tenant claims; it shows nothing of any tenant."""
+    def render_no_site(self) -> RenderedPage:
+        """The neutral 'no site here' page for hosts no tenant claims: nothing of any tenant, nothing of the host."""
         template = self.env.get_template(f"{DEFAULT_NAMESPACE}/{NO_SITE_PAGE}")
-        html = template.render(
-            lang="en", preset="light", title="No site here", description="", theme_url=None, host=host
-        )
-        return RenderedPage(html, 404, (template.filename or NO_SITE_PAGE,))
+        html = template.render(lang="en", preset="light", title="No site here", description="", theme_url=None)
+        return RenderedPage(html, 404, (self._name_of(template),))
 
     def stylesheet(self, tenant: Tenant) -> Stylesheet:
         return self._prepare(tenant).stylesheet
@@ -140,12 +156,12 @@ class PageRenderer:
         page = PageView(path, title)
         used: list[str] = []
         base = {"tenant": tenant, "page": page, "nav": prepared.nav}
-        header = self._sections(prepared.namespace, tenant.header, "h", base, used)
+        header = self._sections(prepared.namespace, tenant, path, tenant.header, "h", base, used)
         if status == 404:
             main = self._render_one(prepared.namespace, NOT_FOUND_SECTION, "m0", base, used)
         else:
-            main = self._sections(prepared.namespace, sections, "s", base, used)
-        footer = self._sections(prepared.namespace, tenant.footer, "f", base, used)
+            main = self._sections(prepared.namespace, tenant, path, sections, "s", base, used)
+        footer = self._sections(prepared.namespace, tenant, path, tenant.footer, "f", base, used)
         layout = self._template(prepared.namespace, PAGE_LAYOUT)
         html = layout.render(
             lang=tenant.lang,
@@ -161,29 +177,62 @@ class PageRenderer:
         return RenderedPage(html, status, tuple(used))
 
     def _sections(
-        self, namespace: str, sections: Sequence[Section], prefix: str, base: dict[str, Any], used: list[str]
+        self,
+        namespace: str,
+        tenant: Tenant,
+        path: str,
+        sections: Sequence[Section],
+        prefix: str,
+        base: dict[str, Any],
+        used: list[str],
     ) -> Markup:
         parts = []
+        fragments = self._fragments
         for index, section in enumerate(sections):
-            template = self._section_template(namespace, section.type, section.variant)
-            view = SectionView(section.type, section.variant, index, f"{prefix}{index}")
-            parts.append(self._run(template, {**base, "props": section.props, "section": view}, used))
+            anchor = f"{prefix}{index}"
+            key = (tenant.id, tenant.digest, path, anchor)
+            cached = fragments.get(key) if fragments is not None else None
+            if cached is None:
+                template = self._section_template(namespace, section.type, section.variant)
+                view = SectionView(section.type, section.variant, index, anchor)
+                html, ok = self._run(template, {**base, "props": section.props, "section": view})
+                cached = (html, self._name_of(template))
+                if fragments is not None and ok:
+                    fragments[key] = cached
+            parts.append(cached[0])
+            used.append(cached[1])
         return Markup("\n").join(parts)
 
     def _render_one(self, namespace: str, name: str, anchor: str, base: dict[str, Any], used: list[str]) -> Markup:
         view = SectionView("NotFound", DEFAULT_VARIANT, 0, anchor)
-        return self._run(self._template(namespace, name), {**base, "props": {}, "section": view}, used)
+        template = self._template(namespace, name)
+        used.append(self._name_of(template))
+        return self._run(template, {**base, "props": {}, "section": view})[0]
 
-    @staticmethod
-    def _run(template: Template, context: dict[str, Any], used: list[str]) -> Markup:
-        used.append(template.filename or template.name or "?")
+    def _name_of(self, template: Template) -> str:
+        """The template's file relative to the templates folder, as explain mode shows it."""
+        filename = template.filename or template.name or "?"
+        name = self._relative.get(filename)
+        if name is None:
+            path = Path(filename)
+            name = path.relative_to(self._root).as_posix() if path.is_relative_to(self._root) else filename
+            self._relative[filename] = name
+        return name
+
+    def _run(self, template: Template, context: dict[str, Any]) -> tuple[Markup, bool]:
+        """The section's HTML, and whether it rendered; a failure leaves a marker instead of the section."""
         try:
-            return Markup(template.render(context))  # noqa: S704 - the template autoescapes
+            return Markup(template.render(context)), True  # noqa: S704 - the template autoescapes
         except Exception:
             # One broken tenant template must not take the page down: log it, leave a marker, go on.
-            tenant = context["tenant"].id
-            log.exception("tenant %s: section %s failed to render with %s", tenant, context["section"].type, used[-1])
-            return Markup(f"<!-- section {context['section'].index} failed to render -->")  # noqa: S704
+            section = context["section"]
+            log.exception(
+                "tenant %s: section %s failed to render with %s",
+                context["tenant"].id,
+                section.type,
+                self._name_of(template),
+            )
+            return Markup(f"<!-- section {section.index} failed to render -->"), False  # noqa: S704
 
     def _section_template(self, namespace: str, section_type: str, variant: str) -> Template:
         key = (namespace, section_type, variant)

@@ -1,4 +1,4 @@
-"""The tenant store boundary: where the edge finds which tenant answers a host, and the tenant itself."""
+"""The tenant store boundary: which tenant answers a host, and the tenant document itself."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ from typing import Protocol
 from tenantedge.hosts import HostMatch
 from tenantedge.tenants import Tenant
 
+Found = tuple[HostMatch, Tenant]
+
 
 class TenantStore(Protocol):
-    """Looks up tenants by normalised host and by id; implementations range from a file to Redis and S3."""
+    """Finds tenants by normalised host or id; implementations range from one file to Redis and S3."""
 
-    async def lookup_host(self, host: str) -> HostMatch | None:
-        """The tenant and rule for a normalised host, or None when no tenant claims it."""
+    def peek(self, host: str) -> Found | None:
+        """Answer from memory alone, with no I/O: the hot path's way in. None means: ask `resolve`."""
+        ...
+
+    async def resolve(self, host: str) -> Found | None:
+        """The tenant for a host from every tier the store has; None when no tenant claims the host."""
         ...
 
     async def get_tenant(self, tenant_id: str) -> Tenant | None:

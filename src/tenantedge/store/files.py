@@ -1,42 +1,123 @@
-"""The embedded origin: a tenants.json file, validated whole and held in memory."""
+"""The embedded origin: a tenants.json file, validated whole, held in memory, reloaded when saved."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import logging
+import os
+from collections.abc import Callable
 from pathlib import Path
 
-from tenantedge.errors import ConfigError
-from tenantedge.hosts import HostMatch
+from tenantedge.errors import ConfigError, DocumentError
 from tenantedge.sections import SectionRegistry
+from tenantedge.store.base import Found
 from tenantedge.tenants import Tenant, TenantSet, parse_document
 
+log = logging.getLogger("tenantedge.store")
 
-def load_tenants_file(path: Path, registry: SectionRegistry) -> TenantSet:
+Signature = tuple[int, int, int]  # inode, size, mtime in ns: changes on every save, in place or by rename
+
+
+def load_tenants_file(path: Path, registry: SectionRegistry, previous: TenantSet | None = None) -> TenantSet:
     """Read and validate a tenants file; ConfigError when it cannot be read, DocumentError when invalid."""
+    return parse_document(_read(path), str(path), registry, previous)
+
+
+def _read(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError as e:
         raise ConfigError(f"{path}: tenants file not found") from e
     except OSError as e:
         raise ConfigError(f"{path}: cannot read tenants file: {e.strerror}") from e
-    return parse_document(data, str(path), registry)
+
+
+def _signature(path: Path) -> Signature | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 class FileStore:
-    """Tenants from one validated tenants.json, answered from memory."""
+    """Tenants from one tenants.json, answered from memory; a valid save replaces them, an invalid one is refused."""
 
-    def __init__(self, tenants: TenantSet) -> None:
+    def __init__(self, path: Path, registry: SectionRegistry, tenants: TenantSet, signature: Signature | None) -> None:
+        self.path = path
+        self._registry = registry
         self._set = tenants
+        self._loaded = signature
+        self._pending: Signature | None = None
+        self._refused: bytes | None = None
 
     @classmethod
     def open(cls, path: Path, registry: SectionRegistry) -> FileStore:
-        return cls(load_tenants_file(path, registry))
+        signature = _signature(path)
+        return cls(path, registry, load_tenants_file(path, registry), signature)
 
     @property
     def tenants(self) -> TenantSet:
         return self._set
 
-    async def lookup_host(self, host: str) -> HostMatch | None:
-        return self._set.hosts.lookup(host)
+    def peek(self, host: str) -> Found | None:
+        match = self._set.hosts.lookup(host)
+        if match is None:
+            return None
+        tenant = self._set.tenants.get(match.tenant_id)
+        return None if tenant is None else (match, tenant)
+
+    async def resolve(self, host: str) -> Found | None:
+        return self.peek(host)
 
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
         return self._set.tenants.get(tenant_id)
+
+    async def watch(self, interval: float, on_change: Callable[[set[str]], None]) -> None:
+        """Check the file every `interval` seconds, forever; call `on_change` with the tenants a reload changed."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                changed = await self.check()
+            except Exception:
+                log.exception("%s: reload failed; still serving the previous version", self.path)
+                continue
+            if changed:
+                on_change(changed)
+
+    async def check(self) -> set[str] | None:
+        """Reload if the file was saved and has stayed unchanged since the last check; the ids that changed.
+
+        A save is read only once its size and mtime held still for one interval, so an editor writing in
+        two steps is not caught half-way; and whatever is read must validate before it replaces anything.
+        """
+        signature = _signature(self.path)
+        if signature is None or signature == self._loaded:
+            self._pending = None
+            return None
+        if signature != self._pending:
+            self._pending = signature
+            return None
+        self._pending = None
+        data = await asyncio.to_thread(_read, self.path)
+        if _signature(self.path) != signature:
+            return None  # written again while we read: wait for it to settle
+        fingerprint = hashlib.blake2b(data, digest_size=16).digest()
+        if fingerprint == self._refused:
+            self._loaded = signature
+            return None
+        try:
+            fresh = await asyncio.to_thread(parse_document, data, str(self.path), self._registry, self._set)
+        except DocumentError as e:
+            self._refused, self._loaded = fingerprint, signature
+            log.error("refused a change, still serving the previous version: %s", e)
+            return None
+        old, self._set, self._loaded, self._refused = self._set, fresh, signature, None
+        changed = {
+            tid
+            for tid in old.tenants.keys() | fresh.tenants.keys()
+            if old.tenants.get(tid) is not fresh.tenants.get(tid)
+        }
+        log.info("%s reloaded: %s; %d tenant(s) changed", self.path, fresh.summary(), len(changed))
+        return changed

@@ -1,0 +1,58 @@
+"""Response headers of every kind tenantedge sends, computed once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from tenantedge.pagecache import Header
+from tenantedge.settings import Settings
+
+HTML_TYPE: Header = (b"content-type", b"text/html; charset=utf-8")
+VARY: Header = (b"vary", b"Accept-Encoding")
+NO_STORE: Header = (b"cache-control", b"no-store")
+# Pages use no inline style or script, so the policy can forbid both; images and form targets may be external.
+PAGE_SECURITY: tuple[Header, ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "
+        b"object-src 'none'; base-uri 'self'; frame-ancestors 'self'; form-action 'self' https:",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CachePolicy:
+    """Cache-Control lifetimes for pages (RFC 9111, RFC 5861), and shorter ones for 404s and redirects."""
+
+    page: Header
+    not_found: Header
+    redirect: Header
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CachePolicy:
+        page = (
+            f"public, max-age={settings.max_age}, s-maxage={settings.s_maxage}, "
+            f"stale-while-revalidate={settings.stale_while_revalidate}, stale-if-error={settings.stale_if_error}"
+        )
+        not_found = f"public, max-age={settings.not_found_max_age}, s-maxage={settings.not_found_max_age}"
+        redirect = f"public, max-age={settings.redirect_max_age}"
+        return cls(
+            (b"cache-control", page.encode()),
+            (b"cache-control", not_found.encode()),
+            (b"cache-control", redirect.encode()),
+        )
+
+    def page_headers(self, status: int, surrogate_keys: str) -> tuple[Header, ...]:
+        """Everything but the validators and length, which the page cache adds per encoding."""
+        cache_control = self.page if status == 200 else self.not_found
+        return (HTML_TYPE, cache_control, VARY, (b"surrogate-key", surrogate_keys.encode()), *PAGE_SECURITY)
+
+
+def surrogate_keys(tenant_id: str, path: str | None) -> str:
+    """Tags a CDN or nginx can purge by: the tenant, and the page when there is one."""
+    if path is None:
+        return f"tenant:{tenant_id}"
+    return f"tenant:{tenant_id} page:{tenant_id}:{quote(path, safe='/')}"
