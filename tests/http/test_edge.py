@@ -1,47 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+import ipaddress
 
-import httpx
 import pytest
 
-from tenantedge.app import create_app
 from tenantedge.http.edge import EdgeApp
-from tenantedge.settings import Settings
+from tests.http.conftest import EdgeClient, build_app, call_raw, connect
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.anyio
-
-
-def make_app(**settings: object) -> EdgeApp:
-    return create_app(Settings(tenants_file=ROOT / "tenants.json", templates_dir=ROOT / "templates", **settings))  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def app() -> EdgeApp:
-    return make_app()
-
-
-def client_for(app: EdgeApp, peer: str = "203.0.113.9") -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-
-@pytest.fixture
-async def client(app: EdgeApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(app) as client:
-        yield client
-
-
-async def get(client: httpx.AsyncClient, host: str | None, path: str = "/", **kwargs: object) -> httpx.Response:
-    headers = dict(kwargs.pop("headers", {}))  # type: ignore[call-overload]
-    if host is not None:
-        headers["host"] = host
-    request = client.build_request(str(kwargs.pop("method", "GET")), path, headers=headers)
-    if host is None:
-        del request.headers["host"]
-    return await client.send(request)
 
 
 @pytest.mark.parametrize(
@@ -57,8 +23,8 @@ async def get(client: httpx.AsyncClient, host: str | None, path: str = "/", **kw
         ("basicsite.localhost", "Fresh bread"),
     ],
 )
-async def test_each_host_gets_its_site(client: httpx.AsyncClient, host: str, marker: str) -> None:
-    response = await get(client, host)
+async def test_each_host_gets_its_site(client: EdgeClient, host: str, marker: str) -> None:
+    response = await client.get(host)
     assert response.status_code == 200
     assert marker in response.text
     assert response.headers["content-type"] == "text/html; charset=utf-8"
@@ -67,9 +33,9 @@ async def test_each_host_gets_its_site(client: httpx.AsyncClient, host: str, mar
     assert int(response.headers["content-length"]) == response.num_bytes_downloaded
 
 
-async def test_head_equals_get_without_body(client: httpx.AsyncClient) -> None:
-    got = await get(client, "clientsite.com", "/about")
-    head = await get(client, "clientsite.com", "/about", method="HEAD")
+async def test_head_equals_get_without_body(client: EdgeClient) -> None:
+    got = await client.get("clientsite.com", "/about")
+    head = await client.get("clientsite.com", "/about", method="HEAD")
     assert head.status_code == 200 and head.content == b""
     assert head.headers == got.headers
 
@@ -85,29 +51,11 @@ async def test_head_equals_get_without_body(client: httpx.AsyncClient) -> None:
         ("a..b", "malformed host"),
     ],
 )
-async def test_bad_host_is_400(client: httpx.AsyncClient, host: str | None, reason: str) -> None:
-    response = await get(client, host)
+async def test_bad_host_is_400(client: EdgeClient, host: str | None, reason: str) -> None:
+    response = await client.get(host)
     assert response.status_code == 400
     assert reason in response.text
     assert response.headers["content-type"].startswith("text/plain")
-
-
-async def call_raw(app: EdgeApp, headers: list[tuple[bytes, bytes]]) -> list[dict[str, object]]:
-    """Drive the app with exact header bytes, as a server would pass them."""
-    sent: list[dict[str, object]] = []
-    scope = {
-        "type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"", "scheme": "http",
-        "headers": headers, "client": ("192.0.2.1", 1),
-    }  # fmt: skip
-
-    async def receive() -> dict[str, object]:
-        return {"type": "http.request", "body": b""}
-
-    async def send(message: dict[str, object]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)  # type: ignore[arg-type]
-    return sent
 
 
 @pytest.mark.parametrize(
@@ -124,14 +72,14 @@ async def test_raw_host_bytes(app: EdgeApp, headers: list[tuple[bytes, bytes]], 
 
 
 async def test_unicode_host_is_routed_by_punycode(app: EdgeApp) -> None:
-    sent = await call_raw(make_app(debug=True), [(b"host", "BÜCHER.example:8000".encode())])
+    sent = await call_raw(build_app(debug=True), [(b"host", "BÜCHER.example:8000".encode())])
     assert sent[0]["status"] == 404
-    explain = dict(sent[0]["headers"])[b"x-tenantedge-explain"]  # type: ignore[call-overload]
+    explain = dict(sent[0]["headers"])[b"x-tenantedge-explain"]
     assert b"host=xn--bcher-kva.example" in explain and b"rule=unknown-host" in explain
 
 
-async def test_post_is_405(client: httpx.AsyncClient) -> None:
-    response = await get(client, "codersinflow.com", method="POST")
+async def test_post_is_405(client: EdgeClient) -> None:
+    response = await client.get("codersinflow.com", method="POST")
     assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
 
 
@@ -144,27 +92,27 @@ async def test_post_is_405(client: httpx.AsyncClient) -> None:
         ("www.clientsite.com", "/", "http://clientsite.com/"),
     ],
 )
-async def test_alias_redirects_to_canonical(client: httpx.AsyncClient, host: str, path: str, location: str) -> None:
-    response = await get(client, host, path)
+async def test_alias_redirects_to_canonical(client: EdgeClient, host: str, path: str, location: str) -> None:
+    response = await client.get(host, path)
     assert response.status_code == 301
     assert response.headers["location"] == location
 
 
-async def test_trailing_slash_redirects_to_the_page(client: httpx.AsyncClient) -> None:
-    response = await get(client, "codersinflow.com", "/about/?q=1")
+async def test_trailing_slash_redirects_to_the_page(client: EdgeClient) -> None:
+    response = await client.get("codersinflow.com", "/about/?q=1")
     assert response.status_code == 301 and response.headers["location"] == "/about?q=1"
 
 
-async def test_unknown_path_gets_the_tenants_themed_404(client: httpx.AsyncClient) -> None:
-    response = await get(client, "clientsite.com", "/missing")
+async def test_unknown_path_gets_the_tenants_themed_404(client: EdgeClient) -> None:
+    response = await client.get("clientsite.com", "/missing")
     assert response.status_code == 404
     assert "This page does not exist" in response.text and "Harbor &amp; Pine Law" in response.text
     for other in ("Coders in Flow", "DarkFlows", "Basic Bakery"):
         assert other not in response.text
 
 
-async def test_unknown_host_gets_no_site_page(client: httpx.AsyncClient) -> None:
-    response = await get(client, "nosuch.example", "/about")
+async def test_unknown_host_gets_no_site_page(client: EdgeClient) -> None:
+    response = await client.get("nosuch.example", "/about")
     assert response.status_code == 404
     assert "No site here" in response.text
     for name in ("Coders in Flow", "DarkFlows", "Harbor", "Basic Bakery"):
@@ -172,66 +120,64 @@ async def test_unknown_host_gets_no_site_page(client: httpx.AsyncClient) -> None
 
 
 async def test_default_tenant_serves_unknown_hosts() -> None:
-    async with client_for(make_app(default_tenant="basicsite")) as client:
-        response = await get(client, "nosuch.example")
+    async with connect(build_app(default_tenant="basicsite")) as client:
+        response = await client.get("nosuch.example")
     assert response.status_code == 200 and "Fresh bread" in response.text
 
 
 async def test_forwarded_host_ignored_from_untrusted_peer(app: EdgeApp) -> None:
-    async with client_for(app, peer="203.0.113.9") as client:
-        response = await get(client, "clientsite.com", headers={"x-forwarded-host": "codersinflow.com"})
+    async with connect(app, peer="203.0.113.9") as client:
+        response = await client.get("clientsite.com", headers={"x-forwarded-host": "codersinflow.com"})
     assert "Harbor" in response.text
 
 
 async def test_forwarded_host_believed_from_trusted_proxy() -> None:
-    import ipaddress
-
-    app = make_app(trusted_proxies=(ipaddress.ip_network("10.0.0.0/8"),))
-    async with client_for(app, peer="10.1.2.3") as client:
-        response = await get(client, "proxy.internal", headers={"x-forwarded-host": "evil.example, codersinflow.com"})
+    app = build_app(trusted_proxies=(ipaddress.ip_network("10.0.0.0/8"),))
+    async with connect(app, peer="10.1.2.3") as client:
+        response = await client.get("proxy.internal", headers={"x-forwarded-host": "evil.example, codersinflow.com"})
         assert "Coders in Flow" in response.text
-        redirect = await get(
-            client, "x", "/p", headers={"x-forwarded-host": "codersinflow.net", "x-forwarded-proto": "https"}
+        redirect = await client.get(
+            "x", "/p", headers={"x-forwarded-host": "codersinflow.net", "x-forwarded-proto": "https"}
         )
         assert redirect.headers["location"] == "https://codersinflow.com/p"
-    async with client_for(app, peer="192.0.2.1") as client:
-        response = await get(client, "clientsite.com", headers={"x-forwarded-host": "codersinflow.com"})
+    async with connect(app, peer="192.0.2.1") as client:
+        response = await client.get("clientsite.com", headers={"x-forwarded-host": "codersinflow.com"})
         assert "Harbor" in response.text
 
 
-async def test_health_answers_on_any_host(client: httpx.AsyncClient) -> None:
+async def test_health_answers_on_any_host(client: EdgeClient) -> None:
     for host in ("codersinflow.com", "10.0.0.1", "bad host"):
-        response = await get(client, host, "/_edge/health")
+        response = await client.get(host, "/_edge/health")
         assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
-async def test_reserved_edge_paths_are_never_tenant_pages(client: httpx.AsyncClient) -> None:
-    response = await get(client, "codersinflow.com", "/_edge/nope")
+async def test_reserved_edge_paths_are_never_tenant_pages(client: EdgeClient) -> None:
+    response = await client.get("codersinflow.com", "/_edge/nope")
     assert response.status_code == 404 and "Coders" not in response.text
 
 
-async def test_assets_are_cacheable_by_digest(client: httpx.AsyncClient) -> None:
-    page = await get(client, "basicsite.com")
+async def test_assets_are_cacheable_by_digest(client: EdgeClient) -> None:
+    page = await client.get("basicsite.com")
     href = page.text.split('href="/_edge/assets/base.css', 1)[1].split('"', 1)[0]
-    versioned = await get(client, "basicsite.com", "/_edge/assets/base.css" + href)
+    versioned = await client.get("basicsite.com", "/_edge/assets/base.css" + href)
     assert versioned.status_code == 200 and versioned.headers["content-type"].startswith("text/css")
     assert "immutable" in versioned.headers["cache-control"]
-    stale = await get(client, "basicsite.com", "/_edge/assets/base.css?v=old")
+    stale = await client.get("basicsite.com", "/_edge/assets/base.css?v=old")
     assert "immutable" not in stale.headers["cache-control"]
     etag = versioned.headers["etag"]
-    assert (await get(client, "x.y", "/_edge/assets/base.css", headers={"if-none-match": etag})).status_code == 304
-    assert (await get(client, "x.y", "/_edge/assets/nope.css")).status_code == 404
-    assert (await get(client, "x.y", "/_edge/assets/../../tenants.json")).status_code == 404
+    assert (await client.get("x.y", "/_edge/assets/base.css", headers={"if-none-match": etag})).status_code == 304
+    assert (await client.get("x.y", "/_edge/assets/nope.css")).status_code == 404
+    assert (await client.get("x.y", "/_edge/assets/../../tenants.json")).status_code == 404
 
 
-async def test_theme_stylesheet_is_per_tenant(client: httpx.AsyncClient) -> None:
-    page = await get(client, "codersinflow.com")
+async def test_theme_stylesheet_is_per_tenant(client: EdgeClient) -> None:
+    page = await client.get("codersinflow.com")
     href = page.text.split('href="/_edge/theme.css', 1)[1].split('"', 1)[0]
-    sheet = await get(client, "codersinflow.com", "/_edge/theme.css" + href)
+    sheet = await client.get("codersinflow.com", "/_edge/theme.css" + href)
     assert sheet.status_code == 200 and sheet.headers["content-type"] == "text/css; charset=utf-8"
     assert "--te-primary: #7c3aed;" in sheet.text and "te-hero--terminal" in sheet.text
     assert "immutable" in sheet.headers["cache-control"]
-    other = await get(client, "darkflows.com", "/_edge/theme.css" + href)
+    other = await client.get("darkflows.com", "/_edge/theme.css" + href)
     assert "#7c3aed" not in other.text and "immutable" not in other.headers["cache-control"]
 
 

@@ -21,7 +21,7 @@ from tenantedge.http.conditional import accepts_gzip, none_match
 from tenantedge.http.endpoints import IMMUTABLE
 from tenantedge.http.policy import NO_STORE, CachePolicy, surrogate_keys
 from tenantedge.http.responses import send_response, send_text
-from tenantedge.pagecache import CachedPage, PageCache, PageKey, encode_page
+from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
 from tenantedge.settings import IPNetwork
 from tenantedge.store.base import Found, TenantStore
@@ -101,7 +101,9 @@ class EdgeApp:
             raw_host = _host_header(headers, trusted)
             host = normalise_host(raw_host)
         except HostError as e:
-            await send_text(send, 400, f"Bad Request: {e}", head=head, extra=[NO_STORE])
+            reason = str(e)
+            extra = [NO_STORE, *self._explained(lambda: f"rule=bad-host; error={reason}")]
+            await send_text(send, 400, f"Bad Request: {reason}", head=head, extra=extra)
             return
         found = self._store.peek(host) or await self._resolve(host)
         try:
@@ -111,10 +113,15 @@ class EdgeApp:
             match, tenant = found
             if match.rule == MATCH_ALIAS:
                 scheme = _scheme(scope, headers, trusted)
-                await self._redirect(send, _url(scheme, match.canonical, _port(raw_host or ""), scope), head)
+                location = _url(scheme, match.canonical, _port(raw_host or ""), scope)
+                await self._redirect(
+                    send, location, head, self._explained(lambda: _explain(host, found, "redirect=alias"))
+                )
                 return
             if path == THEME_PATH:
-                await self._send_theme(scope, send, tenant, head)
+                await self._send_theme(
+                    scope, send, tenant, head, self._explained(lambda: _explain(host, found, "stylesheet"))
+                )
                 return
             key = (tenant.id, tenant.digest, path, "")
             page = self._pages.get(key)
@@ -123,7 +130,9 @@ class EdgeApp:
                 page = self._render(tenant, path, key, headers)
             if page is None:
                 if path != "/" and path.endswith("/") and path.rstrip("/") in tenant.pages:
-                    await self._redirect(send, _raw_path(scope).rstrip(b"/") + _query(scope), head)
+                    location = _raw_path(scope).rstrip(b"/") + _query(scope)
+                    explain = self._explained(lambda: _explain(host, found, "redirect=trailing-slash"))
+                    await self._redirect(send, location, head, explain)
                     return
                 page = self._not_found(tenant)
             await self._send_page(send, page, headers, head, host, found, hit)
@@ -196,20 +205,28 @@ class EdgeApp:
             status, out, body = page.status, encoded.headers, encoded.body
         response_headers = list(out)
         if self._debug:
-            response_headers.append((EXPLAIN_HEADER, _explain(host, found, page, hit)))
+            detail = f"cache={'hit' if hit else 'miss'}; templates={','.join(page.templates)}"
+            response_headers.append((EXPLAIN_HEADER, _explain(host, found, detail)))
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": b"" if head else body})
 
-    async def _redirect(self, send: Send, location: bytes, head: bool) -> None:
-        extra = [(b"location", location), self._policy.redirect]
+    def _explained(self, describe: Callable[[], str | bytes]) -> list[Header]:
+        """The explain header, built only in debug mode."""
+        if not self._debug:
+            return []
+        value = describe()
+        return [(EXPLAIN_HEADER, value if isinstance(value, bytes) else _header_safe(value))]
+
+    async def _redirect(self, send: Send, location: bytes, head: bool, explain: list[Header]) -> None:
+        extra = [(b"location", location), self._policy.redirect, *explain]
         await send_text(send, 301, f"Moved Permanently: {location.decode('latin-1')}", head=head, extra=extra)
 
-    async def _send_theme(self, scope: Scope, send: Send, tenant: Tenant, head: bool) -> None:
+    async def _send_theme(self, scope: Scope, send: Send, tenant: Tenant, head: bool, explain: list[Header]) -> None:
         stylesheet = self._renderer.stylesheet(tenant)
         requested = dict(parse_qsl(scope["query_string"].decode("latin-1"))).get("v")
         # A URL naming the current digest never changes; an old or missing digest gets the current CSS briefly.
         cache = IMMUTABLE if requested == stylesheet.digest else "public, max-age=60"
-        headers = [_CSS_TYPE, (b"cache-control", cache.encode()), (b"x-content-type-options", b"nosniff")]
+        headers = [_CSS_TYPE, (b"cache-control", cache.encode()), (b"x-content-type-options", b"nosniff"), *explain]
         await send_response(send, 200, headers, stylesheet.body, head=head)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -267,16 +284,20 @@ def _wants_gzip(headers: _Headers) -> bool:
     return headers.accept_encoding is not None and accepts_gzip(headers.accept_encoding)
 
 
-def _explain(host: str, found: Found | None, page: CachedPage, hit: bool) -> bytes:
-    """Why this response: which tenant and rule won, which template file served each section, cache or not."""
+def _explain(host: str, found: Found | None, detail: str) -> bytes:
+    """Why this response: which tenant and match rule won, and the detail of what answered."""
     if found is None:
         parts = [f"host={host}", "tenant=-", "rule=unknown-host"]
     else:
         match, tenant = found
         parts = [f"host={host}", f"tenant={tenant.id}", f"rule={match.rule}", f"pattern={match.pattern}"]
         parts += [f"version={tenant.version}", f"digest={tenant.digest}"]
-    parts += [f"cache={'hit' if hit else 'miss'}", f"templates={','.join(page.templates)}"]
-    return quote("; ".join(parts), safe="=;,/ .*:-_").encode()
+    return _header_safe("; ".join([*parts, detail]))
+
+
+def _header_safe(text: str) -> bytes:
+    # Header values must stay visible ASCII: anything else (a hostile Host, say) is percent-encoded.
+    return quote(text, safe="=;,/ .*:-_'()[]").encode()
 
 
 def _trust_checker(networks: tuple[IPNetwork, ...]) -> Callable[[Scope], bool]:
