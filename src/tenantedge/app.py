@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> EdgeApp:
         store,
         renderer,
         pages,
-        edge_router(assets),
+        edge_router(assets, lambda: {**app.metrics(), **_store_metrics(store)}),
         policy=CachePolicy.from_settings(settings),
         gzip_min_bytes=settings.gzip_min_bytes,
         default_tenant=settings.default_tenant,
@@ -83,3 +83,7 @@ class _Watcher:
 
 def _ignore(changed: set[str]) -> None:
     """Until the app is wired, a reload has nothing to invalidate."""
+
+
+def _store_metrics(store: FileStore) -> dict[str, tuple[str, str, float]]:
+    return {"tenantedge_tenants": ("gauge", "Tenants loaded by this worker.", len(store.tenants.tenants))}

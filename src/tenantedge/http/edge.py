@@ -34,6 +34,9 @@ EXPLAIN_HEADER = b"x-tenantedge-explain"
 _CSS_TYPE = (b"content-type", b"text/css; charset=utf-8")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _NO_SITE_KEY: PageKey = ("", "", "", "no-site")
+_ROUTES = 16_384
+# What a Host header, as sent, resolved to: the normalised host, the header as text, and the tenant.
+_Route = tuple[str, "str | None", Found]
 Hook = Callable[[], Awaitable[None]]
 
 
@@ -77,6 +80,7 @@ class EdgeApp:
         self._debug = debug
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
+        self._routes: dict[bytes, _Route] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,15 +101,26 @@ class EdgeApp:
             return
         try:
             headers = _read_headers(scope["headers"])
-            trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
-            raw_host = _host_header(headers, trusted)
-            host = normalise_host(raw_host)
         except HostError as e:
-            reason = str(e)
-            extra = [NO_STORE, *self._explained(lambda: f"rule=bad-host; error={reason}")]
-            await send_text(send, 400, f"Bad Request: {reason}", head=head, extra=extra)
+            await self._bad_host(send, e, head)
             return
-        found = self._store.peek(host) or await self._resolve(host)
+        trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
+        # Most requests name a host seen moments ago: the route cache maps the header bytes as sent straight
+        # to the answer, skipping decoding, normalising and the store (cleared whenever tenants change).
+        route = self._routes.get(headers.host) if headers.host is not None and not trusted else None
+        found: Found | None
+        if route is not None:
+            host, raw_host, found = route
+        else:
+            try:
+                raw_host = _host_header(headers, trusted)
+                host = normalise_host(raw_host)
+            except HostError as e:
+                await self._bad_host(send, e, head)
+                return
+            found = self._store.peek(host) or await self._resolve(host)
+            if found is not None and headers.host is not None and not trusted:
+                self._remember_route(headers.host, (host, raw_host, found))
         try:
             if found is None:
                 await self._send_page(send, self._no_site(), headers, head, host, None)
@@ -140,10 +155,32 @@ class EdgeApp:
             log.exception("host %s path %s: request failed", host, path)
             await send_text(send, 500, "Internal Server Error", head=head, extra=[NO_STORE])
 
+    def metrics(self) -> dict[str, tuple[str, str, float]]:
+        pages = self._pages
+        return {
+            "tenantedge_page_cache_entries": ("gauge", "Rendered pages held by this worker.", len(pages)),
+            "tenantedge_page_cache_bytes": ("gauge", "Bytes of rendered pages held by this worker.", pages.bytes),
+            "tenantedge_page_cache_hits_total": ("counter", "Requests answered from the page cache.", pages.hits),
+            "tenantedge_page_cache_misses_total": ("counter", "Page-cache lookups that found nothing.", pages.misses),
+            "tenantedge_page_cache_evictions_total": ("counter", "Pages dropped to stay in budget.", pages.evictions),
+            "tenantedge_routes": ("gauge", "Host headers with a cached route.", len(self._routes)),
+        }
+
+    def _remember_route(self, raw: bytes, route: _Route) -> None:
+        if len(self._routes) >= _ROUTES:
+            self._routes.clear()  # a flood of made-up hosts must not grow memory
+        self._routes[raw] = route
+
     def invalidate(self, tenant_ids: Iterable[str]) -> None:
-        """Forget the cached pages of these tenants (their documents changed)."""
+        """Forget the cached pages of these tenants (their documents changed), and every cached route."""
+        self._routes.clear()
         for tenant_id in tenant_ids:
             self._pages.drop_tenant(tenant_id)
+
+    async def _bad_host(self, send: Send, error: HostError, head: bool) -> None:
+        reason = str(error)
+        extra = [NO_STORE, *self._explained(lambda: f"rule=bad-host; error={reason}")]
+        await send_text(send, 400, f"Bad Request: {reason}", head=head, extra=extra)
 
     async def _resolve(self, host: str) -> Found | None:
         """The slow path to a tenant: the store's other tiers, then the default tenant for unknown hosts."""

@@ -1,9 +1,11 @@
-"""Host-independent endpoints under /_edge/: health and the default templates' static assets."""
+"""Host-independent endpoints under /_edge/: health, metrics and the default templates' static assets."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, Router
 
 from tenantedge.render.assets import AssetCatalog
@@ -17,7 +19,17 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"}, headers={"cache-control": "no-store"})
 
 
-def edge_router(assets: AssetCatalog) -> Router:
+Metrics = Callable[[], Mapping[str, tuple[str, str, float]]]  # name -> (type, help, value)
+
+
+def edge_router(assets: AssetCatalog, metrics: Metrics) -> Router:
+    async def metrics_text(request: Request) -> Response:
+        """This worker's counters in the Prometheus text format."""
+        lines = []
+        for name, (kind, text, value) in metrics().items():
+            lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", f"{name} {value:g}"]
+        return PlainTextResponse("\n".join(lines) + "\n", headers={"cache-control": "no-store"})
+
     async def asset(request: Request) -> Response:
         found = assets.get(request.path_params["name"])
         if found is None:
@@ -35,6 +47,7 @@ def edge_router(assets: AssetCatalog) -> Router:
     return Router(
         routes=[
             Route("/_edge/health", health, methods=["GET", "HEAD"]),
+            Route("/_edge/metrics", metrics_text, methods=["GET", "HEAD"]),
             Route("/_edge/assets/{name:path}", asset, methods=["GET", "HEAD"]),
         ]
     )

@@ -67,7 +67,18 @@ class RenderedPage:
     templates: tuple[str, ...]
 
 
-_FragmentKey = tuple[str, str, str, str]  # tenant id, digest, page path, section anchor
+_FragmentKey = tuple[str, str, str]  # tenant id, digest, page path
+
+
+@dataclass(frozen=True, slots=True)
+class _Regions:
+    """A page's rendered sections, by region, and the template behind each; complete when none failed."""
+
+    header: Markup
+    main: Markup
+    footer: Markup
+    templates: tuple[str, ...]
+    complete: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +120,11 @@ class PageRenderer:
         # Resolved chains, misses included, so a fallback never searches the disk twice for one name.
         self._chosen: dict[tuple[str, str, str], Template] = {}
         self._prepared: LRUCache[tuple[str, str], _Prepared] = LRUCache(maxsize=cache_size)
-        # A section's HTML depends only on the tenant version, the page and its place on it, so it is
-        # rendered once and kept (bounded by bytes): a page-cache miss then re-renders just the layout.
-        self._fragments: LRUCache[_FragmentKey, tuple[Markup, str]] | None = None
+        # A section's HTML depends only on the tenant version, the page and its place on it, so a page's
+        # sections are rendered once and kept (bounded by bytes): a page-cache miss re-renders just the layout.
+        self._fragments: LRUCache[_FragmentKey, _Regions] | None = None
         if fragment_bytes > 0:
-            self._fragments = LRUCache(maxsize=fragment_bytes, getsizeof=lambda entry: len(entry[0]) + 200)
+            self._fragments = LRUCache(maxsize=fragment_bytes, getsizeof=_regions_size)
         self._relative: dict[str, str] = {}
 
     def render_page(self, tenant: Tenant, path: str) -> RenderedPage | None:
@@ -154,14 +165,13 @@ class PageRenderer:
     ) -> RenderedPage:
         prepared = self._prepare(tenant)
         page = PageView(path, title)
-        used: list[str] = []
         base = {"tenant": tenant, "page": page, "nav": prepared.nav}
-        header = self._sections(prepared.namespace, tenant, path, tenant.header, "h", base, used)
-        if status == 404:
-            main = self._render_one(prepared.namespace, NOT_FOUND_SECTION, "m0", base, used)
-        else:
-            main = self._sections(prepared.namespace, tenant, path, sections, "s", base, used)
-        footer = self._sections(prepared.namespace, tenant, path, tenant.footer, "f", base, used)
+        key = (tenant.id, tenant.digest, path)
+        regions = self._fragments.get(key) if self._fragments is not None else None
+        if regions is None:
+            regions = self._regions(prepared.namespace, tenant, sections, status, base)
+            if self._fragments is not None and regions.complete:
+                self._fragments[key] = regions
         layout = self._template(prepared.namespace, PAGE_LAYOUT)
         html = layout.render(
             lang=tenant.lang,
@@ -169,39 +179,47 @@ class PageRenderer:
             title=title,
             description=description,
             theme_url=prepared.theme_url,
-            header=header,
-            main=main,
-            footer=footer,
+            header=regions.header,
+            main=regions.main,
+            footer=regions.footer,
             **base,
         )
-        return RenderedPage(html, status, tuple(used))
+        return RenderedPage(html, status, regions.templates)
+
+    def _regions(
+        self, namespace: str, tenant: Tenant, sections: Sequence[Section], status: int, base: dict[str, Any]
+    ) -> _Regions:
+        """Render every section of the page (header, main, footer) once."""
+        used: list[str] = []
+        failures: list[bool] = []
+        header = self._sections(namespace, tenant.header, "h", base, used, failures)
+        if status == 404:
+            main = self._render_one(namespace, NOT_FOUND_SECTION, "m0", base, used)
+        else:
+            main = self._sections(namespace, sections, "s", base, used, failures)
+        footer = self._sections(namespace, tenant.footer, "f", base, used, failures)
+        return _Regions(header, main, footer, tuple(used), not failures)
 
     def _sections(
         self,
         namespace: str,
-        tenant: Tenant,
-        path: str,
         sections: Sequence[Section],
         prefix: str,
         base: dict[str, Any],
         used: list[str],
+        failures: list[bool],
     ) -> Markup:
         parts = []
-        fragments = self._fragments
         for index, section in enumerate(sections):
-            anchor = f"{prefix}{index}"
-            key = (tenant.id, tenant.digest, path, anchor)
-            cached = fragments.get(key) if fragments is not None else None
-            if cached is None:
-                template = self._section_template(namespace, section.type, section.variant)
-                view = SectionView(section.type, section.variant, index, anchor)
-                html, ok = self._run(template, {**base, "props": section.props, "section": view})
-                cached = (html, self._name_of(template))
-                if fragments is not None and ok:
-                    fragments[key] = cached
-            parts.append(cached[0])
-            used.append(cached[1])
-        return Markup("\n").join(parts)
+            template = self._section_template(namespace, section.type, section.variant)
+            view = SectionView(section.type, section.variant, index, f"{prefix}{index}")
+            html, ok = self._run(template, {**base, "props": section.props, "section": view})
+            parts.append(html)
+            used.append(self._name_of(template))
+            if not ok:
+                failures.append(True)
+        # Every part is already safe Markup: a plain join, not Markup.join, which would escape each again.
+        return Markup("\n".join(parts))  # noqa: S704
 
     def _render_one(self, namespace: str, name: str, anchor: str, base: dict[str, Any], used: list[str]) -> Markup:
         view = SectionView("NotFound", DEFAULT_VARIANT, 0, anchor)
@@ -261,6 +279,10 @@ class PageRenderer:
             )
             self._prepared[key] = prepared
         return prepared
+
+
+def _regions_size(regions: _Regions) -> int:
+    return len(regions.header) + len(regions.main) + len(regions.footer) + 300
 
 
 @pass_context

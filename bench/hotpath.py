@@ -1,0 +1,254 @@
+"""Hot-path bench: tenantedge against a raw-ASGI baseline on the same uvicorn settings, in the same run.
+
+    .venv/bin/python bench/hotpath.py [--duration 10] [--tenants 10000] [--connections 64]
+
+Each server is pinned to core 0 and wrk to core 1. Scenarios: one Host header; 10,000 Host headers drawn at
+random (a wrk Lua script); cold runs where every request renders (page cache off). Prints rps, p50, p99 and
+peak RSS per run, the ratio to the baseline, and whether each target of the hot-path issue holds (exit 1 if not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+from generate import generate_tenants, host_of
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SERVER_CORE, WRK_CORE = "0", "1"
+BASE, BASE_SAME, EDGE = "raw ASGI baseline", "raw ASGI, same headers", "tenantedge"
+COLD, BARE = "tenantedge, page cache off", "tenantedge, every cache off"
+ONE, MANY = "one host", "10,000 hosts"
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+class Server:
+    """A server process pinned to one core, with its peak RSS read from /proc."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], health: str) -> None:
+        self.name = name
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [arg.replace("{port}", str(self.port)) for arg in command]
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+        self.process = subprocess.Popen(
+            ["taskset", "-c", SERVER_CORE, *command],
+            env={**os.environ, **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                raise SystemExit(f"{name} exited at start:\n{self.log.read().decode(errors='replace')}")
+            try:
+                httpx.get(self.url + health, headers={"host": host_of(1)}, timeout=2)
+                return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise SystemExit(f"{name} did not answer within 120 s")
+
+    def peak_rss_mb(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _write_scripts(folder: Path, tenants: int) -> dict[str, Path]:
+    scripts = {
+        "one": f'wrk.headers["Host"] = "{host_of(1)}"\n',
+        "random": (
+            f"local count = {tenants}\n"
+            "request = function()\n"
+            '  return wrk.format("GET", "/", {["Host"] = "site" .. math.random(0, count - 1) .. ".example"})\n'
+            "end\n"
+        ),
+        # Every host once, in order, then again: fills the page cache for every tenant.
+        "sweep": (
+            f"local count, next = {tenants}, 0\n"
+            "request = function()\n"
+            "  next = (next + 1) % count\n"
+            '  return wrk.format("GET", "/", {["Host"] = "site" .. next .. ".example"})\n'
+            "end\n"
+        ),
+    }
+    paths = {}
+    for name, text in scripts.items():
+        paths[name] = folder / f"{name}.lua"
+        paths[name].write_text(text)
+    return paths
+
+
+def wrk(url: str, script: Path, seconds: float, connections: int) -> tuple[float, float, float, int]:
+    command = [
+        "taskset",
+        "-c",
+        WRK_CORE,
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "-s",
+        str(script),
+        url + "/",
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+
+    def percentile(label: str) -> float:
+        value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)\b", output).groups()  # type: ignore[union-attr]
+        return float(value) * _UNITS[unit]
+
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return rps, percentile("50"), percentile("99"), errors + (int(non_2xx.group(1)) if non_2xx else 0)
+
+
+def require_tools() -> None:
+    missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
+    if missing and os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"installing {', '.join(missing)} from Debian's packages ...", file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk", "util-linux"], check=False, capture_output=True)
+        missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"bench needs {', '.join(missing)}: install Debian's 'wrk' and 'util-linux' packages")
+    if (os.cpu_count() or 1) < 2:
+        raise SystemExit("bench needs two cores: one for the server, one for wrk")
+
+
+def metric(url: str, name: str) -> float:
+    text = httpx.get(url + "/_edge/metrics", timeout=10).text
+    return float(re.search(rf"^{name} ([\d.e+]+)$", text, re.MULTILINE).group(1))  # type: ignore[union-attr]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measured run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported")
+    parser.add_argument("--tenants", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    require_tools()
+    folder = Path(tempfile.mkdtemp(prefix="tenantedge-bench-"))
+    tenants_file = folder / "tenants.json"
+    tenants_file.write_bytes(orjson.dumps(generate_tenants(args.tenants)))
+    scripts = _write_scripts(folder, args.tenants)
+    common = {"TENANTEDGE_ACCESS_LOG": "0", "TENANTEDGE_LOG_LEVEL": "warning", "TENANTEDGE_TENANTS": str(tenants_file)}
+    common["TENANTEDGE_TEMPLATES"] = str(ROOT / "templates")
+    edge_command = [str(BIN / "tenantedge"), "serve", "--port", "{port}"]
+    baseline_command = [str(BIN / "python"), "-m", "uvicorn", "baseline:app", "--app-dir", str(ROOT / "bench")]
+    baseline_command += ["--port", "{port}", "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+    baseline_command += ["--log-level", "warning", "--no-server-header"]
+    servers: dict[str, Server] = {}
+    try:
+        servers[EDGE] = Server(EDGE, edge_command, common, "/_edge/health")
+        page = httpx.get(servers[EDGE].url + "/", headers={"host": host_of(1), "accept-encoding": "identity"})
+        same = [[k, v] for k, v in page.headers.items() if k not in ("date", "content-length", "content-type")]
+        servers[BASE] = Server(BASE, baseline_command, {"BASELINE_BYTES": str(len(page.content))}, "/")
+        same_env = {"BASELINE_BYTES": str(len(page.content)), "BASELINE_HEADERS": json.dumps(same)}
+        servers[BASE_SAME] = Server(BASE_SAME, baseline_command, same_env, "/")
+        servers[COLD] = Server(COLD, edge_command, {**common, "TENANTEDGE_PAGE_CACHE_ENTRIES": "0"}, "/_edge/health")
+        bare_env = {**common, "TENANTEDGE_PAGE_CACHE_ENTRIES": "0", "TENANTEDGE_FRAGMENT_CACHE_MB": "0"}
+        servers[BARE] = Server(BARE, edge_command, bare_env, "/_edge/health")
+        for server in servers.values():
+            wrk(server.url, scripts["one"], 2, args.connections)
+        # Every tenant's home page into the page cache before the 10,000-host runs, checked, not hoped for.
+        deadline = time.monotonic() + 300
+        while metric(servers[EDGE].url, "tenantedge_page_cache_entries") < args.tenants:
+            if time.monotonic() > deadline:
+                raise SystemExit("the page cache did not fill with every tenant's home page within 300 s")
+            wrk(servers[EDGE].url, scripts["sweep"], 5, args.connections)
+        misses_before = metric(servers[EDGE].url, "tenantedge_page_cache_misses_total")
+
+        runs: dict[tuple[str, str], list[tuple[float, float, float, int]]] = {}
+        plan = [(ONE, "one", [BASE, BASE_SAME, EDGE, COLD, BARE]), (MANY, "random", [BASE, BASE_SAME, EDGE, COLD])]
+        for round_number in range(args.rounds):
+            for scenario, script, names in plan:
+                for name in names:
+                    result = wrk(servers[name].url, scripts[script], args.duration, args.connections)
+                    runs.setdefault((scenario, name), []).append(result)
+                    print(
+                        f"  round {round_number + 1}: {scenario:<16} {name:<30} {result[0]:>9.0f} rps", file=sys.stderr
+                    )
+        rss = {name: server.peak_rss_mb() for name, server in servers.items()}
+        misses = metric(servers[EDGE].url, "tenantedge_page_cache_misses_total") - misses_before
+    finally:
+        for server in servers.values():
+            server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    print(
+        f"\ntenantedge hot path: {args.tenants} tenants, a {len(page.content)}-byte page, "
+        f"{args.rounds} interleaved rounds of {args.duration:g} s, {args.connections} connections, "
+        f"server pinned to core {SERVER_CORE}, wrk to core {WRK_CORE}"
+    )
+    print("medians over the rounds; 'vs base' is the median of each round's ratio to the baseline run just before it;")
+    print(f"page-cache misses of the cached tenantedge during its measured runs: {misses:.0f}\n")
+    heading = f"{'scenario':<16} {'server':<30} {'rps':>9} {'p50 ms':>8} {'p99 ms':>8}"
+    print(f"{heading} {'peak RSS':>9} {'errors':>7} {'vs base':>8}")
+    ratios: dict[tuple[str, str], float] = {}
+    errors = 0
+    for (scenario, name), results in runs.items():
+        base = runs[(scenario, BASE)]
+        ratio = median([mine[0] / theirs[0] for mine, theirs in zip(results, base, strict=True)])
+        ratios[(scenario, name)] = ratio
+        errors += sum(result[3] for result in results)
+        shown = "" if name == BASE else f"{ratio:>7.1%}"
+        rps, p50, p99 = (median([result[column] for result in results]) for column in range(3))
+        print(
+            f"{scenario:<16} {name:<30} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} "
+            f"{rss[name]:>7.0f}MB {sum(r[3] for r in results):>7} {shown:>8}"
+        )
+    cold_rps = median([r[0] for r in runs[(ONE, COLD)]])
+    targets = [
+        ("page-cache hit, one host >= 90% of baseline rps", ratios[(ONE, EDGE)] >= 0.90, f"{ratios[(ONE, EDGE)]:.1%}"),
+        (
+            f"page-cache hit, {args.tenants} hosts >= 90% of baseline rps",
+            ratios[(MANY, EDGE)] >= 0.90,
+            f"{ratios[(MANY, EDGE)]:.1%}",
+        ),
+        ("every request renders a 6-section page >= 5,000 pages/s", cold_rps >= 5000, f"{cold_rps:.0f} pages/s"),
+        (f"peak RSS, {args.tenants} tenants, home pages cached <= 250 MB", rss[EDGE] <= 250, f"{rss[EDGE]:.0f} MB"),
+        ("no socket errors or non-2xx responses", errors == 0, str(errors)),
+    ]
+    print()
+    for label, ok, shown in targets:
+        print(f"{'PASS' if ok else 'FAIL'}  {label}: {shown}")
+    return 0 if all(ok for _, ok, _ in targets) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
