@@ -156,8 +156,8 @@ def median(values: list[float]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measured run")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measured run")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; medians are reported")
     parser.add_argument("--tenants", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()

@@ -45,3 +45,16 @@ def test_values_are_read() -> None:
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment_bytes"),
+    [
+        ({}, 0),
+        ({"TENANTEDGE_PAGE_CACHE_ENTRIES": "0"}, 16 << 20),
+        ({"TENANTEDGE_FRAGMENT_CACHE_MB": "4"}, 4 << 20),
+        ({"TENANTEDGE_PAGE_CACHE_ENTRIES": "0", "TENANTEDGE_FRAGMENT_CACHE_MB": "0"}, 0),
+    ],
+)
+def test_fragment_cache_is_on_when_the_page_cache_is_off(env: dict[str, str], fragment_bytes: int) -> None:
+    assert Settings.from_env(env).fragment_bytes == fragment_bytes

@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> EdgeApp:
         settings.templates_dir,
         assets,
         reload=settings.template_reload,
-        fragment_bytes=settings.fragment_cache_mb << 20,
+        fragment_bytes=settings.fragment_bytes,
     )
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20)
     watcher = _Watcher(store, settings.reload_interval)

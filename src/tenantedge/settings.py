@@ -37,8 +37,9 @@ class Settings:
     # Rendered pages kept per worker; 0 entries turns the page cache off.
     page_cache_entries: int = 20_000
     page_cache_mb: int = 128
-    # Rendered sections kept per worker, so a page-cache miss re-renders only the layout around them.
-    fragment_cache_mb: int = 16
+    # Rendered sections kept per worker, so a request that misses the page cache renders only the layout.
+    # With the page cache on it would hold copies of cached pages, so by default it is on only when that is off.
+    fragment_cache_mb: int | None = None
     gzip_min_bytes: int = 1024
     # HTTP caching lifetimes in seconds (RFC 9111 max-age/s-maxage, RFC 5861 stale-*).
     max_age: int = 60
@@ -47,6 +48,12 @@ class Settings:
     stale_if_error: int = 86_400
     not_found_max_age: int = 30
     redirect_max_age: int = 3_600
+
+    @property
+    def fragment_bytes(self) -> int:
+        if self.fragment_cache_mb is not None:
+            return self.fragment_cache_mb << 20
+        return 0 if self.page_cache_entries else 16 << 20
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,7 +74,7 @@ class Settings:
             reload_interval=reader.number("RELOAD_INTERVAL", 1.0, 0.0, 3600.0),
             page_cache_entries=reader.integer("PAGE_CACHE_ENTRIES", 20_000, 0, 10_000_000),
             page_cache_mb=reader.integer("PAGE_CACHE_MB", 128, 1, 1_000_000),
-            fragment_cache_mb=reader.integer("FRAGMENT_CACHE_MB", 16, 0, 1_000_000),
+            fragment_cache_mb=reader.optional_integer("FRAGMENT_CACHE_MB", 0, 1_000_000),
             gzip_min_bytes=reader.integer("GZIP_MIN_BYTES", 1024, 0, 1 << 30),
             max_age=reader.integer("CACHE_MAX_AGE", 60, 0, _YEAR),
             s_maxage=reader.integer("CACHE_S_MAXAGE", 300, 0, _YEAR),
@@ -95,6 +102,9 @@ class _Reader:
         if not low <= value <= high:
             raise ConfigError(f"{self.prefix}{name}: expected a whole number from {low} to {high}, found {raw!r}")
         return value
+
+    def optional_integer(self, name: str, low: int, high: int) -> int | None:
+        return self.integer(name, low, low, high) if self.text(name, "") else None
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
         raw = self.text(name, str(default))

@@ -193,3 +193,15 @@ async def test_websocket_is_refused(app: EdgeApp) -> None:
     scope = {"type": "websocket", "path": "/ws", "headers": [], "query_string": b""}
     await app(scope, receive, send)  # type: ignore[arg-type]
     assert sent[0]["type"] == "websocket.close"
+
+
+async def test_metrics(app: EdgeApp) -> None:
+    async with connect(app) as client:
+        await client.get("darkflows.com", "/work")
+        await client.get("darkflows.com", "/work")
+        text = (await client.get("any.host", "/_edge/metrics")).text
+    values = dict(line.split(" ") for line in text.splitlines() if not line.startswith("#"))
+    assert values["tenantedge_tenants"] == "4"
+    assert int(values["tenantedge_page_cache_entries"]) >= 1
+    assert int(values["tenantedge_page_cache_hits_total"]) >= 1
+    assert "# TYPE tenantedge_page_cache_hits_total counter" in text

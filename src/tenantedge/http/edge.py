@@ -240,11 +240,11 @@ class EdgeApp:
             status, out, body = 304, encoded.not_modified, b""
         else:
             status, out, body = page.status, encoded.headers, encoded.body
-        response_headers = list(out)
         if self._debug:
             detail = f"cache={'hit' if hit else 'miss'}; templates={','.join(page.templates)}"
-            response_headers.append((EXPLAIN_HEADER, _explain(host, found, detail)))
-        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+            out = (*out, (EXPLAIN_HEADER, _explain(host, found, detail)))
+        # The cached header tuple itself: immutable, so sharing it across requests is safe (servers copy it).
+        await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": b"" if head else body})
 
     def _explained(self, describe: Callable[[], str | bytes]) -> list[Header]:

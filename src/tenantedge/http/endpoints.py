@@ -27,7 +27,8 @@ def edge_router(assets: AssetCatalog, metrics: Metrics) -> Router:
         """This worker's counters in the Prometheus text format."""
         lines = []
         for name, (kind, text, value) in metrics().items():
-            lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", f"{name} {value:g}"]
+            shown = str(int(value)) if float(value).is_integer() else repr(value)
+            lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", f"{name} {shown}"]
         return PlainTextResponse("\n".join(lines) + "\n", headers={"cache-control": "no-store"})
 
     async def asset(request: Request) -> Response:
