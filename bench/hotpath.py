@@ -114,6 +114,8 @@ def wrk(url: str, script: Path, seconds: float, connections: int) -> tuple[float
         WRK_CORE,
         "wrk",
         "-t1",
+        "--timeout",
+        "10s",
         f"-c{connections}",
         f"-d{max(1, round(seconds))}s",
         "--latency",

@@ -1,0 +1,23 @@
+# tenantedge: one image serves every tenant. Build: docker build -t tenantedge .
+FROM python:3.11-slim AS build
+WORKDIR /build
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN pip install --no-cache-dir --prefix=/install .
+
+FROM python:3.11-slim
+RUN useradd --system --uid 10001 --home-dir /srv/tenantedge tenantedge
+COPY --from=build /install /usr/local
+WORKDIR /srv/tenantedge
+COPY templates ./templates
+COPY tenants.json ./tenants.json
+USER tenantedge
+ENV TENANTEDGE_HOST=0.0.0.0 \
+    TENANTEDGE_PORT=8000 \
+    TENANTEDGE_WORKERS=2 \
+    TENANTEDGE_ACCESS_LOG=0 \
+    PYTHONUNBUFFERED=1
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/_edge/health', timeout=2).status != 200)"]
+CMD ["tenantedge", "serve"]

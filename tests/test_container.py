@@ -1,0 +1,68 @@
+"""The Dockerfile and compose file: no Docker engine runs here, so run what the image would run, as it would."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.server import ROOT, Server
+
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+COMPOSE = (ROOT / "docker-compose.yml").read_text()
+
+
+def instruction(name: str) -> str:
+    """The text of the last instruction `name` in the final stage, continuation lines joined."""
+    joined = re.sub(r"\\\n\s*", " ", DOCKERFILE)
+    found = [line[len(name) :].strip() for line in joined.splitlines() if line.startswith(name + " ")]
+    assert found, f"no {name} in the Dockerfile"
+    return found[-1]
+
+
+def image_env() -> dict[str, str]:
+    return dict(re.findall(r"(\w+)=(\S+)", instruction("ENV")))
+
+
+def known_settings() -> set[str]:
+    source = (ROOT / "src" / "tenantedge" / "settings.py").read_text()
+    return {f"TENANTEDGE_{name}" for name in re.findall(r'reader\.\w+\(\s*"(\w+)"', source)}
+
+
+def test_every_variable_the_files_set_is_a_real_setting() -> None:
+    named = set(re.findall(r"TENANTEDGE_\w+", DOCKERFILE + COMPOSE + (ROOT / "README.md").read_text()))
+    assert named, "expected settings to be named"
+    assert named <= known_settings(), named - known_settings()
+
+
+def test_image_copies_what_serving_needs() -> None:
+    assert "COPY templates ./templates" in DOCKERFILE and "COPY tenants.json ./tenants.json" in DOCKERFILE
+    assert "USER tenantedge" in DOCKERFILE, "the server must not run as root"
+    assert instruction("EXPOSE") == image_env()["TENANTEDGE_PORT"]
+
+
+def test_the_image_command_serves_and_its_healthcheck_passes() -> None:
+    command = json.loads(instruction("CMD"))
+    assert command == ["tenantedge", "serve"]
+    # As in the image, but listening on loopback and a free port.
+    env = {**image_env(), "TENANTEDGE_HOST": "127.0.0.1"}
+    server = Server(env={key: value for key, value in env.items() if key != "TENANTEDGE_PORT"})
+    try:
+        healthcheck = json.loads(instruction("HEALTHCHECK").split("CMD", 1)[1])
+        healthcheck[-1] = healthcheck[-1].replace("127.0.0.1:8000", f"127.0.0.1:{server.port}")
+        assert healthcheck[0] == "python"
+        probe = [sys.executable, *healthcheck[1:]]
+        result = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)
+        assert result.returncode == 0, result.stderr
+        assert server.get("codersinflow.com").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_compose_mounts_the_folder_the_settings_point_into() -> None:
+    assert "- .:/srv/site:ro" in COMPOSE
+    assert "TENANTEDGE_TENANTS: /srv/site/tenants.json" in COMPOSE
+    assert "TENANTEDGE_TEMPLATES: /srv/site/templates" in COMPOSE
+    assert Path(ROOT / "tenants.json").is_file() and (ROOT / "templates" / "default").is_dir()
