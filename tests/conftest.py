@@ -16,6 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
 @pytest.fixture(scope="session")
 def registry() -> SectionRegistry:
     return SectionRegistry.from_directory(TEMPLATES / "default" / "sections")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 
+from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import ConfigError
 from tenantedge.http.edge import EdgeApp
 from tenantedge.http.endpoints import edge_router
@@ -15,7 +17,11 @@ from tenantedge.render.assets import AssetCatalog
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.settings import Settings
-from tenantedge.store.files import FileStore
+from tenantedge.store.base import TenantStore
+from tenantedge.store.files import FileOrigin, FileStore
+from tenantedge.store.redis import RedisTier
+from tenantedge.store.s3 import S3Tier
+from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
 
 
 def load_registry(settings: Settings) -> SectionRegistry:
@@ -26,52 +32,94 @@ def load_registry(settings: Settings) -> SectionRegistry:
     return SectionRegistry.from_directory(settings.templates_dir / "default" / "sections")
 
 
-def create_app(settings: Settings | None = None) -> EdgeApp:
+def build_store(settings: Settings, registry: SectionRegistry, clock: Clock) -> tuple[TenantStore, FileStore | None]:
+    """File only; file + Redis; S3 + Redis; or S3 alone. Returns the store and the tenants.json store, if any."""
+    files = None if settings.s3_bucket else FileStore.open(settings.tenants_file, registry)
+    if files is not None and settings.redis_url is None:
+        return files, files
+    origin: DocumentTier
+    if settings.s3_bucket:
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        origin = S3Tier(
+            settings.s3_endpoint,
+            settings.s3_bucket,
+            clock,
+            prefix=settings.s3_prefix,
+            timeout=settings.s3_timeout,
+            region=region,
+        )
+    else:
+        assert files is not None
+        origin = FileOrigin(files)
+    cache = None
+    if settings.redis_url:
+        cache = RedisTier(
+            settings.redis_url,
+            clock,
+            prefix=settings.redis_prefix,
+            ttl=settings.redis_ttl,
+            timeout=settings.redis_timeout,
+        )
+    tiers = TierSettings(
+        l1_tenants=settings.l1_tenants,
+        l1_domains=settings.l1_domains,
+        ttl=settings.l1_ttl,
+        negative_ttl=settings.negative_ttl,
+        stale_if_error=settings.stale_if_error,
+    )
+    return TieredStore(registry, origin, clock, cache=cache, settings=tiers), files
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> EdgeApp:
     """Build the ASGI application; raises ConfigError or DocumentError when it cannot serve."""
     settings = settings or Settings.from_env()
     registry = load_registry(settings)
-    store = FileStore.open(settings.tenants_file, registry)
-    if settings.default_tenant and settings.default_tenant not in store.tenants.tenants:
+    store, files = build_store(settings, registry, clock or SystemClock())
+    if settings.default_tenant and files is not None and settings.default_tenant not in files.tenants.tenants:
         raise ConfigError(
             f"TENANTEDGE_DEFAULT_TENANT: no tenant {settings.default_tenant!r} in {settings.tenants_file}"
         )
     assets = AssetCatalog.from_directory(settings.templates_dir / "default" / "assets")
     renderer = PageRenderer(
-        settings.templates_dir,
-        assets,
-        reload=settings.template_reload,
-        fragment_bytes=settings.fragment_bytes,
+        settings.templates_dir, assets, reload=settings.template_reload, fragment_bytes=settings.fragment_bytes
     )
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20)
-    watcher = _Watcher(store, settings.reload_interval)
+    watcher = _Watcher(files, settings.reload_interval)
     app = EdgeApp(
         store,
         renderer,
         pages,
-        edge_router(assets, lambda: {**app.metrics(), **_store_metrics(store)}),
+        edge_router(assets, lambda: {**app.metrics(), **_store_metrics(files)}, store.probe),
         policy=CachePolicy.from_settings(settings),
         gzip_min_bytes=settings.gzip_min_bytes,
         default_tenant=settings.default_tenant,
         trusted_proxies=settings.trusted_proxies,
         debug=settings.debug,
         on_startup=[watcher.start],
-        on_shutdown=[watcher.stop],
+        on_shutdown=[watcher.stop, *([store.close] if isinstance(store, TieredStore) else [])],
     )
-    watcher.on_change = app.invalidate
+
+    def changed(tenant_ids: set[str]) -> None:
+        if isinstance(store, TieredStore):
+            for tenant_id in tenant_ids:
+                store.invalidate(tenant_id)
+        app.invalidate(tenant_ids)
+
+    watcher.on_change = changed
     return app
 
 
 class _Watcher:
     """Runs the tenants.json watch of one worker for as long as the worker lives."""
 
-    def __init__(self, store: FileStore, interval: float) -> None:
+    def __init__(self, store: FileStore | None, interval: float) -> None:
         self._store = store
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
         self.on_change: Callable[[set[str]], None] = _ignore
 
     async def start(self) -> None:
-        if self._interval > 0:
+        if self._store is not None and self._interval > 0:
             self._task = asyncio.create_task(self._store.watch(self._interval, lambda ids: self.on_change(ids)))
 
     async def stop(self) -> None:
@@ -85,5 +133,7 @@ def _ignore(changed: set[str]) -> None:
     """Until the app is wired, a reload has nothing to invalidate."""
 
 
-def _store_metrics(store: FileStore) -> dict[str, tuple[str, str, float]]:
-    return {"tenantedge_tenants": ("gauge", "Tenants loaded by this worker.", len(store.tenants.tenants))}
+def _store_metrics(files: FileStore | None) -> dict[str, tuple[str, str, float]]:
+    if files is None:
+        return {}
+    return {"tenantedge_tenants": ("gauge", "Tenants loaded by this worker.", len(files.tenants.tenants))}

@@ -4,7 +4,9 @@ TenantEdgeError
  ├── ConfigError      a setting, flag or file the operator gave cannot be used
  ├── DocumentError    a tenants document failed validation; carries every ValidationIssue
  ├── RegistryError    a section schema file under templates/ is malformed
- └── HostError        a Host header that is not a hostname (answered with 400)
+ ├── HostError        a Host header that is not a hostname (answered with 400)
+ ├── BackendError     Redis or S3 could not answer: down, slow, refusing, or circuit open
+ └── StoreUnavailable a tenant may exist but no tier that could hold it answered (answered with 503)
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ class RegistryError(TenantEdgeError):
 
 class HostError(TenantEdgeError):
     """A Host header that cannot name a site."""
+
+
+class BackendError(TenantEdgeError):
+    """A storage backend (Redis, S3) failed to answer in time; callers treat it as a miss or go stale."""
+
+
+class StoreUnavailable(TenantEdgeError):
+    """The store cannot tell whether a tenant exists: the tiers that would know are down and nothing stale is left."""
 
 
 @dataclass(frozen=True, slots=True)

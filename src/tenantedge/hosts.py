@@ -148,5 +148,11 @@ class HostTable:
             if match is not None:
                 return match
 
+    def entry(self, pattern: str) -> HostMatch | None:
+        """The entry registered for exactly this domain or `*.suffix` pattern (no wildcard matching)."""
+        if pattern.startswith("*."):
+            return self._wildcards.get(pattern[2:])
+        return self._exact.get(pattern)
+
     def __len__(self) -> int:
         return len(self._exact) + len(self._wildcards)

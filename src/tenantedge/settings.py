@@ -48,6 +48,19 @@ class Settings:
     stale_if_error: int = 86_400
     not_found_max_age: int = 30
     redirect_max_age: int = 3_600
+    # Tiers: unset Redis URL = no L2; unset S3 bucket = tenants.json is the origin.
+    redis_url: str | None = None
+    redis_prefix: str = "te:"
+    redis_ttl: float = 300.0
+    redis_timeout: float = 0.25
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_timeout: float = 1.0
+    l1_tenants: int = 2_000
+    l1_domains: int = 20_000
+    l1_ttl: float = 30.0
+    negative_ttl: float = 5.0
 
     @property
     def fragment_bytes(self) -> int:
@@ -82,6 +95,18 @@ class Settings:
             stale_if_error=reader.integer("CACHE_STALE_IF_ERROR", 86_400, 0, _YEAR),
             not_found_max_age=reader.integer("NOT_FOUND_MAX_AGE", 30, 0, _YEAR),
             redirect_max_age=reader.integer("REDIRECT_MAX_AGE", 3_600, 0, _YEAR),
+            redis_url=reader.text("REDIS_URL", "") or None,
+            redis_prefix=reader.text("REDIS_PREFIX", "te:"),
+            redis_ttl=reader.number("REDIS_TTL", 300.0, 1.0, _YEAR),
+            redis_timeout=reader.number("REDIS_TIMEOUT", 0.25, 0.001, 60.0),
+            s3_endpoint=reader.text("S3_ENDPOINT", "") or None,
+            s3_bucket=reader.text("S3_BUCKET", "") or None,
+            s3_prefix=reader.text("S3_PREFIX", ""),
+            s3_timeout=reader.number("S3_TIMEOUT", 1.0, 0.001, 60.0),
+            l1_tenants=reader.integer("L1_TENANTS", 2_000, 1, 10_000_000),
+            l1_domains=reader.integer("L1_DOMAINS", 20_000, 1, 10_000_000),
+            l1_ttl=reader.number("L1_TTL", 30.0, 0.0, _YEAR),
+            negative_ttl=reader.number("NEGATIVE_TTL", 5.0, 0.0, _YEAR),
         )
 
 

@@ -109,6 +109,8 @@ class TenantSet:
 
     tenants: Mapping[str, Tenant]
     hosts: HostTable
+    # Each tenant's document as compact JSON, for tiers that store documents (Redis, S3).
+    documents: Mapping[str, bytes] = field(default_factory=dict)
 
     def summary(self) -> str:
         pages = sum(len(tenant.pages) for tenant in self.tenants.values())
@@ -131,6 +133,7 @@ def parse_document(data: bytes, source: str, registry: SectionRegistry, previous
     tenants: dict[str, Tenant] = {}
     claimed: dict[str, tuple[str, str]] = {}
     shared = _Shared()
+    documents: dict[str, bytes] = {}
     for tenant_id, tenant_raw, path in entries:
         known = previous.tenants.get(tenant_id) if previous else None
         if known is not None and known.digest == _digest(tenant_raw):
@@ -140,12 +143,13 @@ def parse_document(data: bytes, source: str, registry: SectionRegistry, previous
         if tenant is not None:
             _claim_hosts(tenant, path, claimed, issues)
             tenants[tenant_id] = tenant
+            documents[tenant_id] = compact_json(tenant_raw)
     if issues:
         raise DocumentError(source, issues)
     hosts = HostTable()
     for tenant in tenants.values():
         hosts.add(tenant.id, tenant.domains, tenant.aliases)
-    return TenantSet(tenants, hosts)
+    return TenantSet(tenants, hosts, documents)
 
 
 def parse_tenant(tenant_id: str, raw: object, registry: SectionRegistry, source: str = "tenant") -> Tenant:
@@ -254,6 +258,11 @@ def _parse_tenant(
         version=_version(raw.get("version", 1), child(path, "version"), issues),
         digest=_digest(raw),
     )
+
+
+def compact_json(value: object) -> bytes:
+    """JSON bytes that take only their own size: orjson's result keeps a 4 KB allocation until copied."""
+    return bytes(memoryview(orjson.dumps(value)))
 
 
 def _digest(raw: object) -> str:

@@ -68,11 +68,6 @@ async def call_raw(app: EdgeApp, headers: list[tuple[bytes, bytes]], path: str =
     return sent
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def app() -> EdgeApp:
     return build_app()

@@ -18,11 +18,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def tenants(tmp_path: Path) -> Path:
     path = tmp_path / "tenants.json"
     shutil.copy(ROOT / "tenants.json", path)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, quote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tenantedge.errors import HostError
+from tenantedge.errors import HostError, StoreUnavailable
 from tenantedge.hosts import MATCH_ALIAS, MATCH_DEFAULT, HostMatch, normalise_host
 from tenantedge.http.conditional import accepts_gzip, none_match
 from tenantedge.http.endpoints import IMMUTABLE
@@ -35,6 +35,7 @@ _CSS_TYPE = (b"content-type", b"text/css; charset=utf-8")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _NO_SITE_KEY: PageKey = ("", "", "", "no-site")
 _ROUTES = 16_384
+RETRY_AFTER = b"5"
 # What a Host header, as sent, resolved to: the normalised host, the header as text, and the tenant.
 _Route = tuple[str, "str | None", Found]
 Hook = Callable[[], Awaitable[None]]
@@ -118,8 +119,14 @@ class EdgeApp:
             except HostError as e:
                 await self._bad_host(send, e, head)
                 return
-            found = self._store.peek(host) or await self._resolve(host)
-            if found is not None and headers.host is not None and not trusted:
+            try:
+                found = self._store.peek(host) or await self._resolve(host)
+            except StoreUnavailable as e:
+                log.warning("host %s: %s", host, e)
+                extra = [(b"retry-after", RETRY_AFTER), NO_STORE]
+                await send_text(send, 503, "Service Unavailable: try again shortly", head=head, extra=extra)
+                return
+            if found is not None and headers.host is not None and not trusted and self._store.routes_cacheable:
                 self._remember_route(headers.host, (host, raw_host, found))
         try:
             if found is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -22,7 +23,17 @@ async def health(request: Request) -> Response:
 Metrics = Callable[[], Mapping[str, tuple[str, str, float]]]  # name -> (type, help, value)
 
 
-def edge_router(assets: AssetCatalog, metrics: Metrics) -> Router:
+Readiness = Callable[[], Awaitable[Mapping[str, Any]]]
+
+
+def edge_router(assets: AssetCatalog, metrics: Metrics, readiness: Readiness) -> Router:
+    async def ready(request: Request) -> Response:
+        """Each tier's state; degraded tiers do not fail readiness, since memory and the other tiers still serve."""
+        tiers = await readiness()
+        degraded = any(tier.get("state") != "up" for tier in tiers.values())
+        body = {"status": "degraded" if degraded else "ready", "tiers": tiers}
+        return JSONResponse(body, headers={"cache-control": "no-store"})
+
     async def metrics_text(request: Request) -> Response:
         """This worker's counters in the Prometheus text format."""
         lines = []
@@ -49,6 +60,7 @@ def edge_router(assets: AssetCatalog, metrics: Metrics) -> Router:
         routes=[
             Route("/_edge/health", health, methods=["GET", "HEAD"]),
             Route("/_edge/metrics", metrics_text, methods=["GET", "HEAD"]),
+            Route("/_edge/ready", ready, methods=["GET", "HEAD"]),
             Route("/_edge/assets/{name:path}", asset, methods=["GET", "HEAD"]),
         ]
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from tenantedge.hosts import HostMatch
 from tenantedge.tenants import Tenant
@@ -13,14 +13,24 @@ Found = tuple[HostMatch, Tenant]
 class TenantStore(Protocol):
     """Finds tenants by normalised host or id; implementations range from one file to Redis and S3."""
 
+    # True when every change to the answers is announced (the edge may then cache host -> tenant routes).
+    routes_cacheable: bool
+
     def peek(self, host: str) -> Found | None:
         """Answer from memory alone, with no I/O: the hot path's way in. None means: ask `resolve`."""
         ...
 
     async def resolve(self, host: str) -> Found | None:
-        """The tenant for a host from every tier the store has; None when no tenant claims the host."""
+        """The tenant for a host from every tier the store has; None when no tenant claims the host.
+
+        Raises StoreUnavailable when the tiers that could know are down and nothing stale is left.
+        """
         ...
 
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
         """The tenant with this id, or None."""
+        ...
+
+    async def probe(self) -> dict[str, Any]:
+        """Each tier's state, checked now, for /_edge/ready."""
         ...

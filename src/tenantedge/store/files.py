@@ -9,9 +9,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from tenantedge.errors import ConfigError, DocumentError
+from tenantedge.errors import BackendError, ConfigError, DocumentError
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.base import Found
+from tenantedge.store.layout import TENANT, DocKey, encode_domain
 from tenantedge.tenants import Tenant, TenantSet, parse_document
 
 log = logging.getLogger("tenantedge.store")
@@ -44,6 +45,9 @@ def _signature(path: Path) -> Signature | None:
 class FileStore:
     """Tenants from one tenants.json, answered from memory; a valid save replaces them, an invalid one is refused."""
 
+    # Every change comes through `watch`, which tells the edge: routes to tenants can be cached until then.
+    routes_cacheable = True
+
     def __init__(self, path: Path, registry: SectionRegistry, tenants: TenantSet, signature: Signature | None) -> None:
         self.path = path
         self._registry = registry
@@ -73,6 +77,9 @@ class FileStore:
 
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
         return self._set.tenants.get(tenant_id)
+
+    async def probe(self) -> dict[str, object]:
+        return {"file": {"state": "up", "path": str(self.path), "tenants": len(self._set.tenants)}}
 
     async def watch(self, interval: float, on_change: Callable[[set[str]], None]) -> None:
         """Check the file every `interval` seconds, forever; call `on_change` with the tenants a reload changed."""
@@ -121,3 +128,34 @@ class FileStore:
         }
         log.info("%s reloaded: %s; %d tenant(s) changed", self.path, fresh.summary(), len(changed))
         return changed
+
+
+class FileOrigin:
+    """tenants.json as the origin tier of a TieredStore (read-only: operators edit the file)."""
+
+    name = "file"
+
+    def __init__(self, store: FileStore) -> None:
+        self._store = store
+
+    async def get(self, key: DocKey) -> bytes | None:
+        tenants = self._store.tenants
+        kind, name = key
+        if kind == TENANT:
+            return tenants.documents.get(name)
+        match = tenants.hosts.entry(name)
+        if match is None:
+            return None
+        return encode_domain(match, tenants.tenants[match.tenant_id].version)
+
+    async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None:
+        raise BackendError(f"{self._store.path}: the file origin is read-only; edit the file to change {key[1]}")
+
+    async def delete(self, key: DocKey) -> None:
+        raise BackendError(f"{self._store.path}: the file origin is read-only; edit the file to remove {key[1]}")
+
+    async def probe(self) -> dict[str, object]:
+        return {"state": "up", "path": str(self._store.path), "tenants": len(self._store.tenants.tenants)}
+
+    async def close(self) -> None:
+        return None

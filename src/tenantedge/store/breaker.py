@@ -1,0 +1,47 @@
+"""A circuit breaker: after repeated failures a backend is left alone for a while, then tried again once."""
+
+from __future__ import annotations
+
+from tenantedge.clock import Clock
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+
+
+class CircuitBreaker:
+    """Closed: calls go through. Open (after `threshold` failures in a row): calls are refused without trying,
+    for `cooldown` seconds. Then one trial call is let through (half-open): success closes, failure re-opens."""
+
+    def __init__(self, clock: Clock, *, threshold: int = 3, cooldown: float = 5.0) -> None:
+        self._clock = clock
+        self._threshold = threshold
+        self._cooldown = cooldown
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial = False
+
+    @property
+    def state(self) -> str:
+        if self._opened_at is None:
+            return CLOSED
+        return HALF_OPEN if self._clock.now() - self._opened_at >= self._cooldown else OPEN
+
+    def allow(self) -> bool:
+        """Whether a call may be tried now; in half-open, only one at a time."""
+        state = self.state
+        if state == CLOSED:
+            return True
+        if state == HALF_OPEN and not self._trial:
+            self._trial = True
+            return True
+        return False
+
+    def succeeded(self) -> None:
+        self._failures = 0
+        self._opened_at = None
+        self._trial = False
+
+    def failed(self) -> None:
+        self._failures += 1
+        self._trial = False
+        if self._opened_at is not None or self._failures >= self._threshold:
+            self._opened_at = self._clock.now()

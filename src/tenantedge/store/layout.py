@@ -1,0 +1,60 @@
+"""Where documents live in each tier, and the domain-index document format.
+
+| tier  | tenant                     | domain (exact, alias or `*.suffix`) |
+|-------|----------------------------|-------------------------------------|
+| Redis | `{prefix}tenant:{id}`      | `{prefix}domain:{host}`             |
+| S3    | `{prefix}tenants/{id}.json`| `{prefix}domains/{host}.json`       |
+
+Only JSON is ever stored: a tenant document is the tenant's object as in tenants.json (with its `version`),
+a domain document is `{"tenant": id, "rule": "exact"|"alias"|"wildcard", "canonical": domain, "version": n}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from tenantedge.errors import BackendError
+from tenantedge.hosts import MATCH_ALIAS, MATCH_EXACT, MATCH_WILDCARD, HostMatch
+
+TENANT, DOMAIN = "tenant", "domain"
+DocKey = tuple[str, str]  # (TENANT | DOMAIN, tenant id | host pattern)
+_RULES = (MATCH_EXACT, MATCH_ALIAS, MATCH_WILDCARD)
+
+
+def redis_key(prefix: str, key: DocKey) -> str:
+    return f"{prefix}{key[0]}:{key[1]}"
+
+
+def s3_key(prefix: str, key: DocKey) -> str:
+    folder = "tenants" if key[0] == TENANT else "domains"
+    return f"{prefix}{folder}/{key[1]}.json"
+
+
+def domain_candidates(host: str) -> list[str]:
+    """The domain documents that could route `host`, strongest first: the host itself, then `*.suffix` longest first."""
+    labels = host.split(".")
+    return [host] + ["*." + ".".join(labels[index:]) for index in range(1, len(labels))]
+
+
+def encode_domain(match: HostMatch, version: int) -> bytes:
+    return orjson.dumps(
+        {"tenant": match.tenant_id, "rule": match.rule, "canonical": match.canonical, "version": version}
+    )
+
+
+def decode_domain(pattern: str, data: bytes, where: str) -> HostMatch:
+    """Read a domain document; BackendError (a bad document is a backend fault) naming where it was."""
+    try:
+        raw: Any = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise BackendError(f"{where}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from e
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("tenant"), str)
+        or raw.get("rule") not in _RULES
+        or not isinstance(raw.get("canonical"), str)
+    ):
+        raise BackendError(f"{where}: expected {{'tenant': id, 'rule': one of {_RULES}, 'canonical': domain}}")
+    return HostMatch(raw["tenant"], raw["rule"], pattern, raw["canonical"])

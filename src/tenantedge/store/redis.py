@@ -1,0 +1,67 @@
+"""L2: Redis, shared by every instance. Every call has a timeout and goes through a circuit breaker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from tenantedge.clock import Clock
+from tenantedge.errors import BackendError
+from tenantedge.store.breaker import CircuitBreaker
+from tenantedge.store.layout import DocKey, redis_key
+
+T = TypeVar("T")
+
+
+class RedisTier:
+    name = "redis"
+
+    def __init__(
+        self, url: str, clock: Clock, *, prefix: str = "te:", ttl: float = 300.0, timeout: float = 0.25
+    ) -> None:
+        self._client: aioredis.Redis = aioredis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
+        )
+        self._prefix = prefix
+        self._ttl = ttl
+        self._timeout = timeout
+        self._breaker = CircuitBreaker(clock, threshold=3, cooldown=2.0)
+        self.calls = 0
+
+    async def get(self, key: DocKey) -> bytes | None:
+        data = await self._call(self._client.get(redis_key(self._prefix, key)))
+        return data.encode() if isinstance(data, str) else data
+
+    async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None:
+        await self._call(self._client.set(redis_key(self._prefix, key), data, px=int((ttl or self._ttl) * 1000)))
+
+    async def delete(self, key: DocKey) -> None:
+        await self._call(self._client.delete(redis_key(self._prefix, key)))
+
+    async def probe(self) -> dict[str, Any]:
+        try:
+            await self._call(self._client.ping())
+        except BackendError as e:
+            return {"state": "down", "breaker": self._breaker.state, "error": str(e)}
+        return {"state": "up", "breaker": self._breaker.state}
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def _call(self, operation: Awaitable[T]) -> T:
+        if not self._breaker.allow():
+            if asyncio.iscoroutine(operation):
+                operation.close()
+            raise BackendError("redis: circuit open after repeated failures")
+        self.calls += 1
+        try:
+            result = await asyncio.wait_for(operation, self._timeout)
+        except (RedisError, OSError, TimeoutError) as e:
+            self._breaker.failed()
+            raise BackendError(f"redis: {type(e).__name__}: {e}") from e
+        self._breaker.succeeded()
+        return result

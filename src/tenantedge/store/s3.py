@@ -1,0 +1,117 @@
+"""L3, the origin: tenant and domain documents in S3. Every call has a timeout and goes through a circuit breaker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import aioboto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tenantedge.clock import Clock
+from tenantedge.errors import BackendError
+from tenantedge.store.breaker import CircuitBreaker
+from tenantedge.store.layout import DocKey, s3_key
+
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+
+
+class S3Tier:
+    name = "s3"
+
+    def __init__(
+        self,
+        endpoint: str | None,
+        bucket: str,
+        clock: Clock,
+        *,
+        prefix: str = "",
+        timeout: float = 1.0,
+        region: str = "us-east-1",
+    ) -> None:
+        self._endpoint = endpoint
+        self._bucket = bucket
+        self._prefix = prefix
+        self._timeout = timeout
+        self._region = region
+        self._breaker = CircuitBreaker(clock, threshold=3, cooldown=2.0)
+        self._stack = contextlib.AsyncExitStack()
+        self._client: Any = None
+        self._opening = asyncio.Lock()
+        self.calls = 0
+
+    async def _s3(self) -> Any:
+        # Opened on first use, not at start: the app must start even while S3 is down.
+        async with self._opening:
+            if self._client is None:
+                config = Config(
+                    connect_timeout=self._timeout,
+                    read_timeout=self._timeout,
+                    retries={"max_attempts": 1},
+                    s3={"addressing_style": "path"},
+                )
+                session = aioboto3.Session(region_name=self._region)  # credentials: the usual AWS_* variables
+                self._client = await self._stack.enter_async_context(
+                    session.client("s3", endpoint_url=self._endpoint, config=config)
+                )
+        return self._client
+
+    async def get(self, key: DocKey) -> bytes | None:
+        async def fetch() -> bytes | None:
+            client = await self._s3()
+            try:
+                response = await client.get_object(Bucket=self._bucket, Key=s3_key(self._prefix, key))
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") in _MISSING:
+                    return None
+                raise
+            body: bytes = await response["Body"].read()
+            return body
+
+        result: bytes | None = await self._call(fetch())
+        return result
+
+    async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None:
+        async def store() -> None:
+            client = await self._s3()
+            await client.put_object(
+                Bucket=self._bucket, Key=s3_key(self._prefix, key), Body=data, ContentType="application/json"
+            )
+
+        await self._call(store())
+
+    async def delete(self, key: DocKey) -> None:
+        async def remove() -> None:
+            client = await self._s3()
+            await client.delete_object(Bucket=self._bucket, Key=s3_key(self._prefix, key))
+
+        await self._call(remove())
+
+    async def probe(self) -> dict[str, Any]:
+        async def head() -> None:
+            client = await self._s3()
+            await client.head_bucket(Bucket=self._bucket)
+
+        try:
+            await self._call(head())
+        except BackendError as e:
+            return {"state": "down", "breaker": self._breaker.state, "error": str(e)}
+        return {"state": "up", "breaker": self._breaker.state, "bucket": self._bucket}
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+    async def _call(self, operation: Any) -> Any:
+        if not self._breaker.allow():
+            operation.close()
+            raise BackendError("s3: circuit open after repeated failures")
+        self.calls += 1
+        try:
+            result = await asyncio.wait_for(operation, self._timeout * 2)
+        except (ClientError, BotoCoreError, OSError, TimeoutError) as e:
+            self._breaker.failed()
+            raise BackendError(f"s3: {type(e).__name__}: {e}") from e
+        self._breaker.succeeded()
+        return result

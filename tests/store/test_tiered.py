@@ -1,0 +1,229 @@
+"""The tiered store against real Redis and a real SeaweedFS: read path, single flight, misses, staleness, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+
+from tenantedge.clock import ManualClock
+from tenantedge.errors import StoreUnavailable
+from tenantedge.hosts import MATCH_ALIAS, MATCH_EXACT, MATCH_WILDCARD
+from tenantedge.sections import SectionRegistry
+from tenantedge.store.layout import DOMAIN, TENANT
+from tenantedge.store.publish import tenant_documents
+from tenantedge.store.redis import RedisTier
+from tenantedge.store.s3 import S3Tier
+from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
+from tenantedge.tenants import parse_tenant
+from tests.services import BUCKET, PrivateRedis, SeaweedS3
+from tests.store.conftest import SHARED_REDIS
+
+pytestmark = pytest.mark.anyio
+SETTINGS = TierSettings(ttl=30, negative_ttl=5, stale_if_error=600)
+
+
+def acme(version: int = 1, name: str = "Acme") -> dict[str, Any]:
+    return {
+        "name": name,
+        "version": version,
+        "domains": ["acme.example", "*.acme.example"],
+        "aliases": ["acme.test"],
+        "pages": {"/": [{"type": "Hero", "props": {"title": name}}]},
+    }
+
+
+async def publish(tier: DocumentTier, registry: SectionRegistry, tenant_id: str, doc: dict[str, Any]) -> None:
+    tenant = parse_tenant(tenant_id, doc, registry)
+    for key, data in tenant_documents(tenant, orjson.dumps(doc)).items():
+        await tier.put(key, data)
+
+
+class Counting:
+    """Wraps a tier to count the reads that reach it."""
+
+    def __init__(self, tier: DocumentTier) -> None:
+        self.tier = tier
+        self.name = tier.name
+        self.gets: list[tuple[str, str]] = []
+
+    async def get(self, key: tuple[str, str]) -> bytes | None:
+        self.gets.append(key)
+        return await self.tier.get(key)
+
+    async def put(self, key: tuple[str, str], data: bytes, *, ttl: float | None = None) -> None:
+        await self.tier.put(key, data, ttl=ttl)
+
+    async def delete(self, key: tuple[str, str]) -> None:
+        await self.tier.delete(key)
+
+    async def probe(self) -> dict[str, Any]:
+        return await self.tier.probe()
+
+    async def close(self) -> None:
+        await self.tier.close()
+
+
+async def test_read_path_promotes_into_redis_and_memory(
+    s3: S3Tier, redis_tier: RedisTier, registry: SectionRegistry, clock: ManualClock
+) -> None:
+    await publish(s3, registry, "acme", acme())
+    origin, cache = Counting(s3), Counting(redis_tier)
+    store = TieredStore(registry, origin, clock, cache=cache, settings=SETTINGS)
+    assert store.peek("acme.example") is None
+    found = await store.resolve("acme.example")
+    assert found is not None and found[1].name == "Acme" and found[0].rule == MATCH_EXACT
+    assert origin.gets == [(DOMAIN, "acme.example"), (TENANT, "acme")]
+    assert await redis_tier.get((TENANT, "acme")) is not None, "the origin's copy is promoted into Redis"
+    assert store.peek("acme.example") == found, "and into memory"
+    fresh = TieredStore(registry, Counting(s3), clock, cache=redis_tier, settings=SETTINGS)
+    assert (await fresh.resolve("acme.example")) is not None
+    assert fresh.origin.gets == []  # type: ignore[attr-defined]
+
+
+async def test_aliases_and_wildcards(s3: S3Tier, registry: SectionRegistry, clock: ManualClock) -> None:
+    await publish(s3, registry, "acme", acme())
+    store = TieredStore(registry, s3, clock, settings=SETTINGS)
+    alias = await store.resolve("acme.test")
+    assert alias is not None and alias[0].rule == MATCH_ALIAS and alias[0].canonical == "acme.example"
+    wildcard = await store.resolve("shop.eu.acme.example")
+    assert wildcard is not None and wildcard[0].rule == MATCH_WILDCARD and wildcard[0].pattern == "*.acme.example"
+    assert store.peek("shop.eu.acme.example") == wildcard
+
+
+async def test_single_flight(s3: S3Tier, redis_tier: RedisTier, registry: SectionRegistry, clock: ManualClock) -> None:
+    await publish(s3, registry, "acme", acme())
+    origin, cache = Counting(s3), Counting(redis_tier)
+    store = TieredStore(registry, origin, clock, cache=cache, settings=SETTINGS)
+    results = await asyncio.gather(*(store.resolve("acme.example") for _ in range(500)))
+    assert all(result is not None and result[1].id == "acme" for result in results)
+    assert sorted(cache.gets) == [(DOMAIN, "acme.example"), (TENANT, "acme")], "exactly one Redis GET per document"
+    assert sorted(origin.gets) == [(DOMAIN, "acme.example"), (TENANT, "acme")], "at most one S3 GET per document"
+
+
+async def test_unknown_hosts_cost_the_origin_once_and_memory_stays_bounded(
+    s3: S3Tier, registry: SectionRegistry, clock: ManualClock
+) -> None:
+    origin = Counting(s3)
+    store = TieredStore(registry, origin, clock, settings=TierSettings(l1_negative=50, negative_ttl=5))
+    hosts = [f"h{random.getrandbits(40):x}.example" for _ in range(20)]
+    for host in hosts:
+        assert await store.resolve(host) is None
+    first = len(origin.gets)
+    assert first == 20 + 1, "each host once, and the '*.example' they share once"
+    for host in hosts:
+        assert await store.resolve(host) is None
+    assert len(origin.gets) == first, "nothing new: misses are remembered"
+    for number in range(200):
+        await store.resolve(f"flood{number}.example")
+    assert len(store._absent) <= 50
+
+
+async def test_stale_copy_serves_while_the_origin_is_down(
+    tmp_path: Any, registry: SectionRegistry, clock: ManualClock, prefix: str
+) -> None:
+    private = SeaweedS3(tmp_path)
+    tier = S3Tier(private.endpoint, BUCKET, clock, prefix=prefix, timeout=0.3)
+    try:
+        await publish(tier, registry, "acme", acme())
+        store = TieredStore(registry, tier, clock, settings=SETTINGS)
+        assert await store.resolve("acme.example") is not None
+        clock.advance(60)  # past the TTL
+        private.pause()  # S3 hangs
+        found = await asyncio.wait_for(store.resolve("acme.example"), timeout=20)
+        assert found is not None and found[1].id == "acme", "stale but served"
+        with pytest.raises(StoreUnavailable):
+            await asyncio.wait_for(store.resolve("never-seen.example"), timeout=20)
+        clock.advance(SETTINGS.stale_if_error + 1)
+        with pytest.raises(StoreUnavailable):
+            await asyncio.wait_for(store.resolve("acme.example"), timeout=20)
+        private.resume()
+        clock.advance(10)  # let the breaker try again
+        assert await store.resolve("acme.example") is not None, "recovery needs no restart"
+    finally:
+        await tier.close()
+        private.stop()
+
+
+async def test_redis_down_falls_back_to_s3_and_the_breaker_stops_hammering(
+    s3: S3Tier, registry: SectionRegistry, clock: ManualClock, prefix: str
+) -> None:
+    private = PrivateRedis()
+    redis_tier = RedisTier(private.url, clock, prefix=prefix, timeout=0.2)
+    try:
+        await publish(s3, registry, "acme", acme())
+        await publish(s3, registry, "beta", {**acme(), "domains": ["beta.example"], "aliases": []})
+        store = TieredStore(registry, s3, clock, cache=redis_tier, settings=SETTINGS)
+        private.stop()  # refused connections
+        for host in ("acme.example", "beta.example"):
+            assert await asyncio.wait_for(store.resolve(host), timeout=20) is not None
+        calls = redis_tier.calls
+        store.clear()
+        assert await store.resolve("acme.example") is not None
+        assert redis_tier.calls == calls, "circuit open: Redis is not tried on every request"
+        assert (await redis_tier.probe())["state"] == "down"
+        private.start()
+        clock.advance(10)
+        store.clear()
+        assert await store.resolve("acme.example") is not None
+        assert (await redis_tier.probe())["state"] == "up", "recovery needs no restart"
+    finally:
+        await redis_tier.close()
+        private.stop()
+
+
+async def test_a_fill_racing_an_invalidation_keeps_nothing_old(
+    s3: S3Tier, registry: SectionRegistry, clock: ManualClock
+) -> None:
+    await publish(s3, registry, "acme", acme(version=1))
+    gate = asyncio.Event()
+
+    class Slow(Counting):
+        async def get(self, key: tuple[str, str]) -> bytes | None:
+            data = await super().get(key)
+            if key[0] == TENANT:
+                await gate.wait()
+            return data
+
+    store = TieredStore(registry, Slow(s3), clock, settings=SETTINGS)
+    pending = asyncio.ensure_future(store.get_tenant("acme"))
+    await asyncio.sleep(0.05)
+    store.invalidate("acme", version=2)  # version 2 was published meanwhile
+    gate.set()
+    assert (await pending) is not None
+    assert store._tenants.get("acme") is None, "the version-1 copy fetched before the invalidation is not kept"
+
+
+async def test_a_bad_document_in_the_origin_is_named_and_does_not_replace_a_good_copy(
+    s3: S3Tier, registry: SectionRegistry, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    await publish(s3, registry, "acme", acme())
+    store = TieredStore(registry, s3, clock, settings=SETTINGS)
+    assert await store.resolve("acme.example") is not None
+    await s3.put((TENANT, "acme"), orjson.dumps({**acme(), "pages": {"/": [{"type": "Nope"}]}}))
+    clock.advance(60)
+    found = await store.resolve("acme.example")
+    assert found is not None and found[1].name == "Acme", "the previous copy keeps serving"
+    assert any("unknown section 'Nope'" in record.getMessage() for record in caplog.records)
+
+
+async def test_ready_reports_each_tier(
+    s3: S3Tier, redis_tier: RedisTier, registry: SectionRegistry, clock: ManualClock
+) -> None:
+    store = TieredStore(registry, s3, clock, cache=redis_tier, settings=SETTINGS)
+    tiers = await store.probe()
+    assert tiers["l1"]["state"] == "up" and tiers["redis"]["state"] == "up" and tiers["s3"]["state"] == "up"
+
+
+async def test_shared_redis_key_layout(redis_tier: RedisTier, prefix: str) -> None:
+    await redis_tier.put((TENANT, "acme"), b'{"version": 1}')
+    client = aioredis.Redis.from_url(SHARED_REDIS)
+    try:
+        assert await client.get(f"te:{prefix}tenant:acme") == b'{"version": 1}'
+        assert 0 < await client.pttl(f"te:{prefix}tenant:acme") <= 60_000
+    finally:
+        await client.aclose()
