@@ -37,29 +37,10 @@ def build_store(settings: Settings, registry: SectionRegistry, clock: Clock) -> 
     files = None if settings.s3_bucket else FileStore.open(settings.tenants_file, registry)
     if files is not None and settings.redis_url is None:
         return files, files
-    origin: DocumentTier
-    if settings.s3_bucket:
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        origin = S3Tier(
-            settings.s3_endpoint,
-            settings.s3_bucket,
-            clock,
-            prefix=settings.s3_prefix,
-            timeout=settings.s3_timeout,
-            region=region,
-        )
-    else:
+    origin: DocumentTier | None = s3_origin(settings, clock)
+    if origin is None:
         assert files is not None
         origin = FileOrigin(files)
-    cache = None
-    if settings.redis_url:
-        cache = RedisTier(
-            settings.redis_url,
-            clock,
-            prefix=settings.redis_prefix,
-            ttl=settings.redis_ttl,
-            timeout=settings.redis_timeout,
-        )
     tiers = TierSettings(
         l1_tenants=settings.l1_tenants,
         l1_domains=settings.l1_domains,
@@ -67,7 +48,30 @@ def build_store(settings: Settings, registry: SectionRegistry, clock: Clock) -> 
         negative_ttl=settings.negative_ttl,
         stale_if_error=settings.stale_if_error,
     )
-    return TieredStore(registry, origin, clock, cache=cache, settings=tiers), files
+    return TieredStore(registry, origin, clock, cache=redis_cache(settings, clock), settings=tiers), files
+
+
+def s3_origin(settings: Settings, clock: Clock) -> S3Tier | None:
+    """The S3 origin the settings name (credentials and region from the usual AWS variables), if any."""
+    if not settings.s3_bucket:
+        return None
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return S3Tier(
+        settings.s3_endpoint,
+        settings.s3_bucket,
+        clock,
+        prefix=settings.s3_prefix,
+        timeout=settings.s3_timeout,
+        region=region,
+    )
+
+
+def redis_cache(settings: Settings, clock: Clock) -> RedisTier | None:
+    if not settings.redis_url:
+        return None
+    return RedisTier(
+        settings.redis_url, clock, prefix=settings.redis_prefix, ttl=settings.redis_ttl, timeout=settings.redis_timeout
+    )
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> EdgeApp:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import copy
 import errno
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
+
+import orjson
 
 from tenantedge import __version__
 from tenantedge.errors import ConfigError, DocumentError, TenantEdgeError
@@ -50,6 +54,29 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("file", nargs="?", help="tenants document (default: TENANTEDGE_TENANTS or tenants.json)")
     validate.add_argument("--templates", metavar="DIR", help="templates folder (default templates)")
     validate.set_defaults(handler=_validate)
+
+    sync = commands.add_parser("sync", help="publish a tenants document to S3 and Redis (changed tenants only)")
+    sync.add_argument("file", nargs="?", help="tenants document (default: TENANTEDGE_TENANTS or tenants.json)")
+    sync.add_argument("--prune", action="store_true", help="remove stored tenants the document no longer has")
+    sync.add_argument("--templates", metavar="DIR", help="templates folder (default templates)")
+    sync.set_defaults(handler=_sync)
+
+    kv = commands.add_parser("kv", help="read and write single tenant and domain documents in S3 and Redis")
+    actions = kv.add_subparsers(dest="action", required=True, metavar="ACTION")
+    get = actions.add_parser("get", help="print a stored document")
+    get.add_argument("kind", choices=["tenant", "domain"])
+    get.add_argument("name")
+    put = actions.add_parser("put", help="validate and store a document (a tenant's version goes up)")
+    put.add_argument("kind", choices=["tenant", "domain"])
+    put.add_argument("name")
+    put.add_argument("document", help="a JSON file, or - for standard input")
+    delete = actions.add_parser("delete", help="remove a document (a tenant with all its domains)")
+    delete.add_argument("kind", choices=["tenant", "domain"])
+    delete.add_argument("name")
+    listing = actions.add_parser("list", help="list stored tenant ids or domain patterns")
+    listing.add_argument("kind", choices=["tenants", "domains"])
+    kv.add_argument("--templates", metavar="DIR", help="templates folder (default templates)")
+    kv.set_defaults(handler=_kv)
     return parser
 
 
@@ -80,6 +107,88 @@ def _validate(args: argparse.Namespace) -> int:
         return 1
     print(f"{settings.tenants_file}: ok, {tenants.summary()}")
     return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from tenantedge.app import load_registry
+    from tenantedge.store.files import load_tenants_file
+    from tenantedge.store.operations import sync
+
+    settings = _apply_flags(args, {"file": "TENANTS", "templates": "TEMPLATES"})
+    registry = load_registry(settings)
+    tenants = load_tenants_file(settings.tenants_file, registry)
+
+    async def run() -> list[str]:
+        async with _targets(settings) as targets:
+            return await sync(tenants, registry, targets, prune=args.prune)
+
+    lines = asyncio.run(run())
+    print("\n".join(lines))
+    changed = sum(1 for line in lines if line[0] in "+~-")
+    print(f"{settings.tenants_file}: {changed} changed, {len(lines) - changed} unchanged or kept")
+    return 0
+
+
+def _kv(args: argparse.Namespace) -> int:
+    from tenantedge.app import load_registry
+    from tenantedge.store import operations
+
+    settings = _apply_flags(args, {"templates": "TEMPLATES"})
+
+    async def run() -> str:
+        async with _targets(settings) as targets:
+            if args.action == "get":
+                document = await operations.get_document(args.kind, args.name, targets)
+                return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
+            if args.action == "list":
+                return "\n".join(await targets.source.names("tenant" if args.kind == "tenants" else "domain"))
+            if args.action == "delete":
+                if args.kind == "tenant":
+                    await operations.delete_tenant(args.name, targets)
+                else:
+                    await operations.delete_domain(args.name, targets)
+                return f"- {args.kind} {args.name}: removed"
+            data = sys.stdin.buffer.read() if args.document == "-" else _read_document(args.document)
+            if args.kind == "tenant":
+                return await operations.put_tenant(args.name, data, load_registry(settings), targets, args.document)
+            return await operations.put_domain(args.name, data, targets)
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _read_document(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
+
+
+@contextlib.asynccontextmanager
+async def _targets(settings: Settings) -> AsyncIterator[Any]:
+    """The writable tiers the settings name: S3 (origin) and Redis (cache)."""
+    from tenantedge.clock import SystemClock
+    from tenantedge.store.operations import Targets
+    from tenantedge.store.redis import RedisTier
+    from tenantedge.store.s3 import S3Tier
+
+    clock = SystemClock()
+    origin = None
+    if settings.s3_bucket:
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        origin = S3Tier(settings.s3_endpoint, settings.s3_bucket, clock, prefix=settings.s3_prefix, region=region)
+    cache = (
+        RedisTier(settings.redis_url, clock, prefix=settings.redis_prefix, ttl=settings.redis_ttl)
+        if settings.redis_url
+        else None
+    )
+    try:
+        yield Targets(origin, cache)
+    finally:
+        for tier in (origin, cache):
+            if tier is not None:
+                await tier.close()
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -42,6 +42,16 @@ class RedisTier:
     async def delete(self, key: DocKey) -> None:
         await self._call(self._client.delete(redis_key(self._prefix, key)))
 
+    async def names(self, kind: str) -> list[str]:
+        """Every tenant id or domain pattern cached (SCAN, so Redis is never blocked)."""
+        head = f"{self._prefix}{kind}:"
+
+        async def scan() -> list[str]:
+            return [key.decode()[len(head) :] async for key in self._client.scan_iter(match=f"{head}*", count=1000)]
+
+        found: list[str] = await self._call(scan())
+        return sorted(found)
+
     async def probe(self) -> dict[str, Any]:
         try:
             await self._call(self._client.ping())

@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tenantedge.clock import Clock
 from tenantedge.errors import BackendError
 from tenantedge.store.breaker import CircuitBreaker
-from tenantedge.store.layout import DocKey, s3_key
+from tenantedge.store.layout import TENANT, DocKey, s3_key
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 
@@ -88,6 +88,20 @@ class S3Tier:
             await client.delete_object(Bucket=self._bucket, Key=s3_key(self._prefix, key))
 
         await self._call(remove())
+
+    async def names(self, kind: str) -> list[str]:
+        """Every tenant id or domain pattern stored, read from the bucket listing."""
+        folder = f"{self._prefix}{'tenants' if kind == TENANT else 'domains'}/"
+
+        async def listing() -> list[str]:
+            client = await self._s3()
+            found: list[str] = []
+            async for page in client.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=folder):
+                found += [item["Key"][len(folder) : -len(".json")] for item in page.get("Contents", [])]
+            return found
+
+        result: list[str] = await self._call(listing())
+        return sorted(result)
 
     async def probe(self) -> dict[str, Any]:
         async def head() -> None:

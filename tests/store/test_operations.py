@@ -1,0 +1,141 @@
+"""`tenantedge sync` and `tenantedge kv` as an operator runs them, against real SeaweedFS and Redis."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import redis
+
+from tests.server import ROOT
+from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3
+from tests.store.conftest import SHARED_REDIS
+
+
+class Operator:
+    """Runs tenantedge commands with the environment of one S3 prefix and one Redis prefix."""
+
+    def __init__(self, seaweed: SeaweedS3, tmp_path: Path) -> None:
+        self.prefix = f"ops-{uuid.uuid4().hex[:10]}/"
+        self.env = {
+            "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "TENANTEDGE_S3_ENDPOINT": seaweed.endpoint, "TENANTEDGE_S3_BUCKET": BUCKET,
+            "TENANTEDGE_S3_PREFIX": self.prefix,
+            "TENANTEDGE_REDIS_URL": SHARED_REDIS, "TENANTEDGE_REDIS_PREFIX": f"te:{self.prefix}",
+            "TENANTEDGE_TEMPLATES": str(ROOT / "templates"),
+        }  # fmt: skip
+        self.file = tmp_path / "tenants.json"
+        self.file.write_bytes((ROOT / "tenants.json").read_bytes())
+        self.redis = redis.Redis.from_url(SHARED_REDIS)
+
+    def run(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tenantedge", *args], env=self.env, capture_output=True, timeout=120, check=False,
+            text=True, input=stdin.decode() if stdin else None,
+        )  # fmt: skip
+
+    def edit(self, change: Any) -> None:
+        doc = orjson.loads(self.file.read_bytes())
+        change(doc["tenants"])
+        self.file.write_bytes(orjson.dumps(doc))
+
+    def cached(self, kind: str, name: str) -> Any:
+        data = self.redis.get(f"te:{self.prefix}{kind}:{name}")
+        return orjson.loads(data) if data else None
+
+    def cleanup(self) -> None:
+        keys = list(self.redis.scan_iter(match=f"te:{self.prefix}*"))
+        if keys:
+            self.redis.delete(*keys)
+        self.redis.close()
+
+
+@pytest.fixture
+def operator(seaweed: SeaweedS3, tmp_path: Path) -> Any:
+    ops = Operator(seaweed, tmp_path)
+    yield ops
+    ops.cleanup()
+
+
+def test_sync_publishes_only_what_changed(operator: Operator) -> None:
+    first = operator.run("sync", str(operator.file))
+    assert first.returncode == 0, first.stderr
+    assert "+ codersinflow: new (version 1)" in first.stdout and "4 changed" in first.stdout
+    again = operator.run("sync", str(operator.file))
+    assert "= codersinflow: unchanged (version 1)" in again.stdout and "0 changed" in again.stdout
+
+    def rename(tenants: dict[str, Any]) -> None:
+        tenants["basicsite"]["name"] = "Bigger Bakery"
+        tenants["basicsite"]["domains"].remove("basicsite.localhost")
+
+    operator.edit(rename)
+    third = operator.run("sync", str(operator.file))
+    assert "~ basicsite: version 1 -> 2" in third.stdout and "1 changed" in third.stdout
+    stored = orjson.loads(operator.run("kv", "get", "tenant", "basicsite").stdout)
+    assert stored["name"] == "Bigger Bakery" and stored["version"] == 2
+    assert operator.cached("tenant", "basicsite")["version"] == 2, "Redis holds the new version too"
+    domains = operator.run("kv", "list", "domains").stdout.split()
+    assert "basicsite.com" in domains and "basicsite.localhost" not in domains, "a dropped domain is removed"
+
+
+def test_removed_tenants_are_kept_unless_pruned(operator: Operator) -> None:
+    assert operator.run("sync", str(operator.file)).returncode == 0
+    operator.edit(lambda tenants: tenants.pop("darkflows"))
+    kept = operator.run("sync", str(operator.file))
+    assert "! darkflows: stored but not in the document; kept (use --prune to remove it)" in kept.stdout
+    assert "darkflows" in operator.run("kv", "list", "tenants").stdout.split()
+    pruned = operator.run("sync", "--prune", str(operator.file))
+    assert "- darkflows: removed" in pruned.stdout
+    assert "darkflows" not in operator.run("kv", "list", "tenants").stdout.split()
+    assert "*.darkflows.com" not in operator.run("kv", "list", "domains").stdout.split()
+
+
+def test_kv_put_validates_first_and_bumps_the_version(operator: Operator, tmp_path: Path) -> None:
+    assert operator.run("sync", str(operator.file)).returncode == 0
+    bad = {"domains": ["clientsite.com"], "pages": {"/": [{"type": "Hero", "props": {"title": 7}}]}}
+    refused = operator.run("kv", "put", "tenant", "clientsite", "-", stdin=orjson.dumps(bad))
+    assert refused.returncode == 1
+    assert 'pages["/"][0].props.title: expected string, found a number 7' in refused.stderr
+    assert orjson.loads(operator.run("kv", "get", "tenant", "clientsite").stdout)["version"] == 1, "nothing stored"
+    good = {"name": "New Law", "domains": ["clientsite.com"], "pages": {"/": [{"type": "Hero"}]}}
+    document = tmp_path / "clientsite.json"
+    document.write_bytes(orjson.dumps(good))
+    stored = operator.run("kv", "put", "tenant", "clientsite", str(document))
+    assert stored.returncode == 0 and "~ clientsite: version 1 -> 2" in stored.stdout
+    assert "clientsite.localhost" not in operator.run("kv", "list", "domains").stdout.split()
+
+
+def test_a_domain_of_another_tenant_is_not_taken_over(operator: Operator) -> None:
+    assert operator.run("sync", str(operator.file)).returncode == 0
+    thief = {"domains": ["thief.example", "clientsite.com"], "pages": {"/": [{"type": "Hero"}]}}
+    refused = operator.run("kv", "put", "tenant", "thief", "-", stdin=orjson.dumps(thief))
+    assert refused.returncode == 1 and "domain 'clientsite.com' belongs to tenant 'clientsite'" in refused.stderr
+    assert "thief" not in operator.run("kv", "list", "tenants").stdout.split()
+
+
+def test_kv_delete_and_errors(operator: Operator) -> None:
+    assert operator.run("sync", str(operator.file)).returncode == 0
+    assert operator.run("kv", "delete", "tenant", "basicsite").returncode == 0
+    missing = operator.run("kv", "get", "tenant", "basicsite")
+    assert missing.returncode == 1 and "no tenant 'basicsite'" in missing.stderr
+    assert operator.cached("tenant", "basicsite") is None
+    assert "basicsite.com" not in operator.run("kv", "list", "domains").stdout.split()
+
+
+def test_sync_needs_somewhere_to_write(operator: Operator) -> None:
+    env = {k: v for k, v in operator.env.items() if not k.startswith(("TENANTEDGE_S3", "TENANTEDGE_REDIS"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "tenantedge", "sync", str(operator.file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "nothing to write to: set TENANTEDGE_S3_BUCKET and/or TENANTEDGE_REDIS_URL" in result.stderr
