@@ -55,6 +55,10 @@ class Counting:
         self.gets.append(key)
         return await self.tier.get(key)
 
+    async def read(self, key: tuple[str, str]) -> tuple[bytes | None, float]:
+        self.gets.append(key)
+        return await self.tier.read(key)
+
     async def put(self, key: tuple[str, str], data: bytes, *, ttl: float | None = None) -> None:
         await self.tier.put(key, data, ttl=ttl)
 
@@ -227,3 +231,22 @@ async def test_shared_redis_key_layout(redis_tier: RedisTier, prefix: str) -> No
         assert 0 < await client.pttl(f"te:{prefix}tenant:acme") <= 60_000
     finally:
         await client.aclose()
+
+
+async def test_an_edit_made_in_s3_shows_within_one_l1_ttl_despite_redis(
+    s3: S3Tier, redis_tier: RedisTier, registry: SectionRegistry, clock: ManualClock, prefix: str
+) -> None:
+    await publish(s3, registry, "acme", acme(name="Old"))
+    store = TieredStore(registry, s3, clock, cache=redis_tier, settings=SETTINGS)
+    assert (await store.resolve("acme.example"))[1].name == "Old"  # type: ignore[index]
+    await publish(s3, registry, "acme", acme(version=2, name="New"))  # edited in S3 directly
+    clock.advance(SETTINGS.ttl + 1)
+    # Redis still holds the old copy; make it as old as the L1 TTL, as real time would have.
+    client = aioredis.Redis.from_url(SHARED_REDIS)
+    try:
+        key = f"te:{prefix}tenant:acme"
+        await client.pexpire(key, int((60 - SETTINGS.ttl - 1) * 1000))
+    finally:
+        await client.aclose()
+    assert (await store.resolve("acme.example"))[1].name == "New"  # type: ignore[index]
+    assert orjson.loads(await redis_tier.get((TENANT, "acme")) or b"{}")["version"] == 2, "Redis refilled"

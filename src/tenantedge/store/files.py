@@ -148,6 +148,9 @@ class FileOrigin:
             return None
         return encode_domain(match, tenants.tenants[match.tenant_id].version)
 
+    async def read(self, key: DocKey) -> tuple[bytes | None, float]:
+        return await self.get(key), 0.0
+
     async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None:
         raise BackendError(f"{self._store.path}: the file origin is read-only; edit the file to change {key[1]}")
 

@@ -36,6 +36,10 @@ class DocumentTier(Protocol):
         """The document, or None when the tier has none; BackendError when it cannot tell."""
         ...
 
+    async def read(self, key: DocKey) -> tuple[bytes | None, float]:
+        """The document and how many seconds ago it was read from the origin (0 for the origin itself)."""
+        ...
+
     async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None: ...
 
     async def delete(self, key: DocKey) -> None: ...
@@ -181,7 +185,7 @@ class TieredStore:
         tenant_id = name if kind == TENANT else None
         epoch = self._epoch.get(tenant_id, 0) if tenant_id else 0
         try:
-            data, where = await self._read_through((kind, name))
+            data, where, age = await self._read_through((kind, name))
             value = self._decode(kind, name, data, where) if data is not None else None
         except (BackendError, DocumentError) as e:
             if (
@@ -197,33 +201,39 @@ class TieredStore:
         if value is None:
             self._absent[(kind, name)] = now
             return None
+        # Dated from when the origin was read, so an edit there shows within one TTL, whatever cached it.
+        fetched = now - age
         raced = tenant_id is not None and (
             self._epoch.get(tenant_id, 0) != epoch or value.version < self._floor.get(tenant_id, 0)
         )
         if raced:
             return value  # invalidated while we fetched: use it for this request, keep nothing
         table: LRUCache[str, Any] = self._tenants if kind == TENANT else self._domains
-        table[name] = _Entry(value, now)
+        table[name] = _Entry(value, fetched)
         self._absent.pop((kind, name), None)
         return value
 
-    async def _read_through(self, key: DocKey) -> tuple[bytes | None, str]:
-        """L2, then the origin; what the origin has is promoted into L2. A failing L2 is skipped, not fatal."""
+    async def _read_through(self, key: DocKey) -> tuple[bytes | None, str, float]:
+        """L2, then the origin; what the origin has is promoted into L2. A failing L2 is skipped, not fatal.
+
+        An L2 copy read from the origin longer than one TTL ago counts as a miss: that is what bounds how long
+        an edit made directly in the origin takes to show.
+        """
         if self.cache is not None:
             try:
-                data = await self.cache.get(key)
+                data, age = await self.cache.read(key)
             except BackendError as e:
                 log.debug("%s: %s; reading the origin", key, e)
             else:
-                if data is not None:
-                    return data, self.cache.name
+                if data is not None and age < self._settings.ttl:
+                    return data, self.cache.name, age
         data = await self.origin.get(key)
         if data is not None and self.cache is not None:
             try:
                 await self.cache.put(key, data)
             except BackendError as e:
                 log.debug("%s: could not fill %s: %s", key, self.cache.name, e)
-        return data, self.origin.name
+        return data, self.origin.name, 0.0
 
     def _decode(self, kind: str, name: str, data: bytes, where: str) -> Any:
         source = f"{where}:{kind}:{name}"
