@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import ConfigError
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20)
     watcher = _Watcher(files, settings.reload_interval)
+    background = _Background()
     app = EdgeApp(
         store,
         renderer,
@@ -99,8 +101,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         default_tenant=settings.default_tenant,
         trusted_proxies=settings.trusted_proxies,
         debug=settings.debug,
-        on_startup=[watcher.start],
-        on_shutdown=[watcher.stop, *([store.close] if isinstance(store, TieredStore) else [])],
+        on_startup=[watcher.start, background.start],
+        on_shutdown=[watcher.stop, background.stop, *([store.close] if isinstance(store, TieredStore) else [])],
     )
 
     def changed(tenant_ids: set[str]) -> None:
@@ -110,7 +112,41 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.invalidate(tenant_ids)
 
     watcher.on_change = changed
+    if isinstance(store, TieredStore) and isinstance(store.cache, RedisTier):
+        tiered, cache = store, store.cache
+
+        def changed_in_redis(key: tuple[str, str]) -> None:
+            tiered.changed(key)
+            if key[0] == "tenant":
+                app.invalidate({key[1]})
+
+        def connected() -> None:
+            tiered.clear()
+            app.invalidate(())
+
+        background.add(lambda: cache.watch(changed_in_redis, connected))
     return app
+
+
+class _Background:
+    """Long-running tasks of one worker (Redis notifications), started and stopped with it."""
+
+    def __init__(self) -> None:
+        self._factories: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def add(self, factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._factories.append(factory)
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(factory()) for factory in self._factories]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class _Watcher:

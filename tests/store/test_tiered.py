@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from typing import Any
 
@@ -250,3 +251,58 @@ async def test_an_edit_made_in_s3_shows_within_one_l1_ttl_despite_redis(
         await client.aclose()
     assert (await store.resolve("acme.example"))[1].name == "New"  # type: ignore[index]
     assert orjson.loads(await redis_tier.get((TENANT, "acme")) or b"{}")["version"] == 2, "Redis refilled"
+
+
+async def test_keyspace_notifications_make_redis_edits_show_at_once(
+    s3: S3Tier, registry: SectionRegistry, clock: ManualClock, prefix: str
+) -> None:
+    private = PrivateRedis()
+    admin = aioredis.Redis.from_url(private.url)
+    cache = RedisTier(private.url, clock, prefix=prefix, ttl=60)
+    seen: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+    connected = asyncio.Event()
+    try:
+        await admin.config_set("notify-keyspace-events", "K$g")
+        await publish(s3, registry, "acme", acme(name="Before"))
+        store = TieredStore(registry, s3, clock, cache=cache, settings=SETTINGS)
+        assert (await store.resolve("acme.example"))[1].name == "Before"  # type: ignore[index]
+
+        def changed(key: tuple[str, str]) -> None:
+            store.changed(key)
+            seen.put_nowait(key)
+
+        watcher = asyncio.ensure_future(cache.watch(changed, connected.set))
+        await asyncio.wait_for(connected.wait(), timeout=10)
+        edited = orjson.loads(await cache.get((TENANT, "acme")) or b"{}")
+        edited["name"] = "After"
+        await admin.set(f"{prefix}tenant:acme", orjson.dumps(edited), px=60_000)  # an operator edits Redis
+        while await asyncio.wait_for(seen.get(), timeout=10) != (TENANT, "acme"):
+            pass
+        assert store.peek("acme.example") is None, "our copy is gone at once"
+        assert (await store.resolve("acme.example"))[1].name == "After"  # type: ignore[index]
+
+        connected.clear()
+        private.restart()  # the connection drops: the watcher reconnects and clears what it may have missed
+        await admin.aclose()
+        admin = aioredis.Redis.from_url(private.url)
+        await admin.config_set("notify-keyspace-events", "K$g")
+        await asyncio.wait_for(connected.wait(), timeout=30)
+        watcher.cancel()
+    finally:
+        await admin.aclose()
+        await cache.close()
+        private.stop()
+
+
+async def test_without_notifications_the_watcher_says_so_and_returns(
+    clock: ManualClock, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    private = PrivateRedis()
+    cache = RedisTier(private.url, clock, prefix=prefix)
+    try:
+        with caplog.at_level(logging.INFO, logger="tenantedge.store"):
+            await asyncio.wait_for(cache.watch(lambda key: None, lambda: None), timeout=10)
+        assert any("keyspace notifications are off" in record.getMessage() for record in caplog.records)
+    finally:
+        await cache.close()
+        private.stop()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -12,9 +13,18 @@ from redis.exceptions import RedisError
 from tenantedge.clock import Clock
 from tenantedge.errors import BackendError
 from tenantedge.store.breaker import CircuitBreaker
-from tenantedge.store.layout import DocKey, redis_key
+from tenantedge.store.layout import DOMAIN, TENANT, DocKey, redis_key
 
 T = TypeVar("T")
+log = logging.getLogger("tenantedge.store")
+
+
+def _doc_key(channel: bytes | str, head: str) -> DocKey | None:
+    name = channel.decode() if isinstance(channel, bytes) else channel
+    if not name.startswith(head):
+        return None
+    kind, _, rest = name[len(head) :].partition(":")
+    return (kind, rest) if kind in (TENANT, DOMAIN) and rest else None
 
 
 class RedisTier:
@@ -78,6 +88,39 @@ class RedisTier:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+    async def watch(self, on_change: Callable[[DocKey], None], on_connect: Callable[[], None]) -> None:
+        """Follow keyspace notifications for our keys, forever, reconnecting with backoff.
+
+        Each (re)connection calls `on_connect` first: changes made while nobody listened were missed.
+        Returns when the server has notifications off; changes then show within the L1 TTL.
+        """
+        backoff = 0.1
+        db = self._client.connection_pool.connection_kwargs.get("db", 0)
+        while True:
+            try:
+                config = await self._client.config_get("notify-keyspace-events")
+                flags = str(config.get("notify-keyspace-events") or "")
+                if "K" not in flags or not {"$", "A"} & set(flags):
+                    log.info(
+                        "Redis keyspace notifications are off (notify-keyspace-events=%r): "
+                        "changes made in Redis directly show within the L1 TTL",
+                        flags,
+                    )
+                    return
+                async with self._client.pubsub() as pubsub:
+                    await pubsub.psubscribe(f"__keyspace@{db}__:{self._prefix}*")
+                    on_connect()
+                    backoff = 0.1
+                    async for message in pubsub.listen():
+                        if message["type"] == "pmessage":
+                            key = _doc_key(message["channel"], f"__keyspace@{db}__:{self._prefix}")
+                            if key is not None:
+                                on_change(key)
+            except (RedisError, OSError) as e:
+                log.warning("Redis notifications lost (%s); reconnecting in %.1f s", e, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
 
     async def _call(self, operation: Awaitable[T]) -> T:
         if not self._breaker.allow():

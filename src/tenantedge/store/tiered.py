@@ -140,6 +140,15 @@ class TieredStore:
         ]:
             self._domains.pop(host, None)
 
+    def changed(self, key: DocKey) -> None:
+        """A document changed in a shared tier: forget our copy of it."""
+        kind, name = key
+        if kind == TENANT:
+            self.invalidate(name)
+        else:
+            self._domains.pop(name, None)
+            self._absent.pop(key, None)
+
     def clear(self) -> None:
         """Forget everything held in memory (after a reconnect, when events may have been missed)."""
         self._tenants.clear()
