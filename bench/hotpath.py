@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,60 +22,11 @@ import httpx
 import orjson
 
 from generate import generate_tenants, host_of
+from harness import BIN, ROOT, SERVER_CORE, WRK_CORE, Server, metric, require_tools, wrk
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-SERVER_CORE, WRK_CORE = "0", "1"
 BASE, BASE_SAME, EDGE = "raw ASGI baseline", "raw ASGI, same headers", "tenantedge"
 COLD, BARE = "tenantedge, page cache off", "tenantedge, every cache off"
-ONE, MANY = "one host", "10,000 hosts"
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-class Server:
-    """A server process pinned to one core, with its peak RSS read from /proc."""
-
-    def __init__(self, name: str, command: list[str], env: dict[str, str], health: str) -> None:
-        self.name = name
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [arg.replace("{port}", str(self.port)) for arg in command]
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
-        self.process = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, *command],
-            env={**os.environ, **env},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.log.seek(0)
-                raise SystemExit(f"{name} exited at start:\n{self.log.read().decode(errors='replace')}")
-            try:
-                httpx.get(self.url + health, headers={"host": host_of(1)}, timeout=2)
-                return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise SystemExit(f"{name} did not answer within 120 s")
-
-    def peak_rss_mb(self) -> float:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+ONE = "one host"
 
 
 def _write_scripts(folder: Path, tenants: int) -> dict[str, Path]:
@@ -107,51 +54,6 @@ def _write_scripts(folder: Path, tenants: int) -> dict[str, Path]:
     return paths
 
 
-def wrk(url: str, script: Path, seconds: float, connections: int) -> tuple[float, float, float, int]:
-    command = [
-        "taskset",
-        "-c",
-        WRK_CORE,
-        "wrk",
-        "-t1",
-        "--timeout",
-        "10s",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--latency",
-        "-s",
-        str(script),
-        url + "/",
-    ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-
-    def percentile(label: str) -> float:
-        value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)\b", output).groups()  # type: ignore[union-attr]
-        return float(value) * _UNITS[unit]
-
-    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return rps, percentile("50"), percentile("99"), errors + (int(non_2xx.group(1)) if non_2xx else 0)
-
-
-def require_tools() -> None:
-    missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
-    if missing and os.geteuid() == 0 and shutil.which("apt-get"):
-        print(f"installing {', '.join(missing)} from Debian's packages ...", file=sys.stderr)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk", "util-linux"], check=False, capture_output=True)
-        missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
-    if missing:
-        raise SystemExit(f"bench needs {', '.join(missing)}: install Debian's 'wrk' and 'util-linux' packages")
-    if (os.cpu_count() or 1) < 2:
-        raise SystemExit("bench needs two cores: one for the server, one for wrk")
-
-
-def metric(url: str, name: str) -> float:
-    text = httpx.get(url + "/_edge/metrics", timeout=10).text
-    return float(re.search(rf"^{name} ([\d.e+]+)$", text, re.MULTILINE).group(1))  # type: ignore[union-attr]
-
-
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -163,6 +65,7 @@ def main() -> int:
     parser.add_argument("--tenants", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
+    many = f"{args.tenants:,} hosts"
     require_tools()
     folder = Path(tempfile.mkdtemp(prefix="tenantedge-bench-"))
     tenants_file = folder / "tenants.json"
@@ -196,7 +99,7 @@ def main() -> int:
         misses_before = metric(servers[EDGE].url, "tenantedge_page_cache_misses_total")
 
         runs: dict[tuple[str, str], list[tuple[float, float, float, int]]] = {}
-        plan = [(ONE, "one", [BASE, BASE_SAME, EDGE, COLD, BARE]), (MANY, "random", [BASE, BASE_SAME, EDGE, COLD])]
+        plan = [(ONE, "one", [BASE, BASE_SAME, EDGE, COLD, BARE]), (many, "random", [BASE, BASE_SAME, EDGE, COLD])]
         for round_number in range(args.rounds):
             for scenario, script, names in plan:
                 for name in names:
@@ -239,8 +142,8 @@ def main() -> int:
         ("page-cache hit, one host >= 90% of baseline rps", ratios[(ONE, EDGE)] >= 0.90, f"{ratios[(ONE, EDGE)]:.1%}"),
         (
             f"page-cache hit, {args.tenants} hosts >= 90% of baseline rps",
-            ratios[(MANY, EDGE)] >= 0.90,
-            f"{ratios[(MANY, EDGE)]:.1%}",
+            ratios[(many, EDGE)] >= 0.90,
+            f"{ratios[(many, EDGE)]:.1%}",
         ),
         ("every request renders a 6-section page >= 5,000 pages/s", cold_rps >= 5000, f"{cold_rps:.0f} pages/s"),
         (f"peak RSS, {args.tenants} tenants, home pages cached <= 250 MB", rss[EDGE] <= 250, f"{rss[EDGE]:.0f} MB"),

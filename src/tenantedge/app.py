@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         store,
         renderer,
         pages,
-        edge_router(assets, lambda: {**app.metrics(), **_store_metrics(files)}, store.probe),
+        edge_router(assets, lambda: {**app.metrics(), **_store_metrics(store, files)}, store.probe),
         policy=CachePolicy.from_settings(settings),
         gzip_min_bytes=settings.gzip_min_bytes,
         default_tenant=settings.default_tenant,
@@ -173,7 +173,8 @@ def _ignore(changed: set[str]) -> None:
     """Until the app is wired, a reload has nothing to invalidate."""
 
 
-def _store_metrics(files: FileStore | None) -> dict[str, tuple[str, str, float]]:
-    if files is None:
-        return {}
-    return {"tenantedge_tenants": ("gauge", "Tenants loaded by this worker.", len(files.tenants.tenants))}
+def _store_metrics(store: TenantStore, files: FileStore | None) -> dict[str, tuple[str, str, float]]:
+    found = store.metrics() if isinstance(store, TieredStore) else {}
+    if files is not None:
+        found["tenantedge_tenants"] = ("gauge", "Tenants in tenants.json.", len(files.tenants.tenants))
+    return found

@@ -94,6 +94,8 @@ class TieredStore:
         # tells a fill started before an invalidation not to store what it fetched.
         self._floor: dict[str, int] = {}
         self._epoch: dict[str, int] = {}
+        # Where reads were answered, for /_edge/metrics and the bench.
+        self.counts = {"l1": 0, "l2": 0, "origin": 0, "absent": 0, "stale": 0}
 
     # -- the hot path: memory only --------------------------------------------------------------------------
 
@@ -149,6 +151,18 @@ class TieredStore:
             self._domains.pop(name, None)
             self._absent.pop(key, None)
 
+    def metrics(self) -> dict[str, tuple[str, str, float]]:
+        found: dict[str, tuple[str, str, float]] = {
+            f"tenantedge_store_reads_{where}_total": ("counter", f"Store reads answered by {what}.", count)
+            for (where, count), what in zip(
+                self.counts.items(),
+                ("memory (L1)", "Redis (L2)", "the origin (L3)", "a remembered miss", "a stale copy"),
+                strict=True,
+            )
+        }
+        found["tenantedge_store_l1_tenants"] = ("gauge", "Tenants held in memory.", len(self._tenants))
+        return found
+
     def clear(self) -> None:
         """Forget everything held in memory (after a reconnect, when events may have been missed)."""
         self._tenants.clear()
@@ -173,9 +187,11 @@ class TieredStore:
         entry = table.get(name)
         now = self._clock.now()
         if entry is not None and now - entry.fetched < self._settings.ttl:
+            self.counts["l1"] += 1
             return entry.value
         absent_since = self._absent.get(key)
         if absent_since is not None and now - absent_since < self._settings.negative_ttl:
+            self.counts["absent"] += 1
             return None
         flight = self._flights.get(key)
         if flight is None:
@@ -235,7 +251,9 @@ class TieredStore:
                 log.debug("%s: %s; reading the origin", key, e)
             else:
                 if data is not None and age < self._settings.ttl:
+                    self.counts["l2"] += 1
                     return data, self.cache.name, age
+        self.counts["origin"] += 1
         data = await self.origin.get(key)
         if data is not None and self.cache is not None:
             try:
