@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,12 +37,14 @@ def free_port() -> int:
 class Server:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+        self._output = ""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tenantedge", "serve", "--port", str(self.port), *args],
             cwd=ROOT,
-            stdout=subprocess.PIPE,
+            # A file, not a pipe: a pipe nobody reads fills up and blocks a chatty server.
+            stdout=self._log,
             stderr=subprocess.STDOUT,
-            text=True,
             start_new_session=True,
             env={**os.environ, "TENANTEDGE_ACCESS_LOG": "0", **(env or {})},
         )
@@ -49,7 +52,7 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"server exited: {self.process.communicate()[0]}")
+                raise AssertionError(f"server exited: {self.output()}")
             try:
                 if httpx.get(self.url + "/_edge/health", timeout=1).status_code == 200:
                     return
@@ -63,12 +66,21 @@ class Server:
         headers = {"host": host, "accept-encoding": "identity", **(headers or {})}
         return httpx.get(self.url + path, headers=headers, follow_redirects=False, timeout=10)
 
+    def output(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
     def stop(self) -> str:
+        """Stop the server; returns everything it printed (again, if already stopped)."""
+        if self._log.closed:
+            return self._output
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
         try:
-            output, _ = self.process.communicate(timeout=15)
+            self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
-            output, _ = self.process.communicate()
-        return output
+            self.process.wait()
+        self._output = self.output()
+        self._log.close()
+        return self._output

@@ -94,6 +94,8 @@ class TieredStore:
         # tells a fill started before an invalidation not to store what it fetched.
         self._floor: dict[str, int] = {}
         self._epoch: dict[str, int] = {}
+        # Documents being served stale: each is logged once per outage, not once per request.
+        self._stale_logged: set[DocKey] = set()
         # Where reads were answered, for /_edge/metrics and the bench.
         self.counts = {"l1": 0, "l2": 0, "origin": 0, "absent": 0, "stale": 0}
 
@@ -236,6 +238,7 @@ class TieredStore:
         table: LRUCache[str, Any] = self._tenants if kind == TENANT else self._domains
         table[name] = _Entry(value, fetched)
         self._absent.pop((kind, name), None)
+        self._stale_logged.discard((kind, name))
         return value
 
     async def _read_through(self, key: DocKey) -> tuple[bytes | None, str, float]:

@@ -1,0 +1,100 @@
+"""Faults while requests flow through a real server: S3 hangs, Redis is killed and restarted. No 5xx for
+tenants already known, and the server recovers with no restart."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tenantedge.clock import ManualClock
+from tenantedge.sections import SectionRegistry
+from tenantedge.store.publish import tenant_documents
+from tenantedge.store.s3 import S3Tier
+from tenantedge.tenants import parse_document
+from tests.server import ROOT, Server
+from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, PrivateRedis, SeaweedS3
+
+HOSTS = ["codersinflow.com", "darkflows.com", "clientsite.com", "basicsite.com"]
+
+
+class Traffic:
+    """Requests in a loop on a thread, counting status codes, until stopped."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.statuses: Counter[int] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            number = 0
+            while not self._stop.is_set():
+                response = client.get(self.url + "/", headers={"host": HOSTS[number % len(HOSTS)]})
+                self.statuses[response.status_code] += 1
+                number += 1
+
+    def stop(self) -> Counter[int]:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        return self.statuses
+
+
+@pytest.fixture
+def stack(tmp_path: Path, registry: SectionRegistry) -> Iterator[tuple[Server, SeaweedS3, PrivateRedis]]:
+    s3, redis = SeaweedS3(tmp_path / "s3"), PrivateRedis()
+    prefix = f"faults-{uuid.uuid4().hex[:8]}/"
+    demo = parse_document((ROOT / "tenants.json").read_bytes(), "tenants.json", registry)
+
+    async def publish() -> None:
+        tier = S3Tier(s3.endpoint, BUCKET, ManualClock(), prefix=prefix)
+        try:
+            for tenant_id, tenant in demo.tenants.items():
+                for key, data in tenant_documents(tenant, demo.documents[tenant_id]).items():
+                    await tier.put(key, data)
+        finally:
+            await tier.close()
+
+    asyncio.run(publish())
+    env = {
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "TENANTEDGE_S3_ENDPOINT": s3.endpoint, "TENANTEDGE_S3_BUCKET": BUCKET, "TENANTEDGE_S3_PREFIX": prefix,
+        "TENANTEDGE_REDIS_URL": redis.url, "TENANTEDGE_L1_TTL": "1", "TENANTEDGE_S3_TIMEOUT": "0.3",
+        "TENANTEDGE_REDIS_TIMEOUT": "0.2", "TENANTEDGE_PAGE_CACHE_ENTRIES": "0",
+    }  # fmt: skip
+    server = Server(env=env)
+    yield server, s3, redis
+    server.stop()
+    s3.stop()
+    redis.stop()
+
+
+def test_no_5xx_while_s3_hangs_and_redis_dies(stack: tuple[Server, SeaweedS3, PrivateRedis]) -> None:
+    server, s3, redis = stack
+    for host in HOSTS:  # known tenants: in memory and in Redis
+        assert server.get(host).status_code == 200
+    traffic = Traffic(server.url)
+    time.sleep(1)
+    s3.pause()  # S3 hangs: L1 expires every second, Redis still answers
+    time.sleep(2.5)
+    redis.stop()  # and now Redis refuses too: stale copies in memory keep serving
+    time.sleep(2.5)
+    assert server.get("never-seen.example").status_code == 503, "unknown and unverifiable: try again later"
+    redis.start()
+    s3.resume()
+    time.sleep(3)  # breakers close again: recovery needs no restart
+    statuses = traffic.stop()
+    assert statuses[200] > 50, statuses
+    assert not [code for code in statuses if code >= 500], statuses
+    assert server.get("codersinflow.com").status_code == 200
+    ready = httpx.get(server.url + "/_edge/ready", timeout=10).json()
+    assert ready["status"] == "ready", ready
