@@ -52,14 +52,15 @@ class Settings:
     redis_url: str | None = None
     redis_prefix: str = "te:"
     redis_ttl: float = 300.0
-    redis_timeout: float = 0.25
+    # Generous enough for a busy event loop's own delay; what it guards against is a hung Redis.
+    redis_timeout: float = 1.0
     s3_endpoint: str | None = None
     s3_bucket: str | None = None
     s3_prefix: str = ""
     s3_timeout: float = 1.0
     l1_tenants: int = 2_000
     l1_domains: int = 20_000
-    l1_ttl: float = 30.0
+    l1_ttl: float = 60.0
     negative_ttl: float = 5.0
 
     @property
@@ -98,14 +99,14 @@ class Settings:
             redis_url=reader.text("REDIS_URL", "") or None,
             redis_prefix=reader.text("REDIS_PREFIX", "te:"),
             redis_ttl=reader.number("REDIS_TTL", 300.0, 1.0, _YEAR),
-            redis_timeout=reader.number("REDIS_TIMEOUT", 0.25, 0.001, 60.0),
+            redis_timeout=reader.number("REDIS_TIMEOUT", 1.0, 0.001, 60.0),
             s3_endpoint=reader.text("S3_ENDPOINT", "") or None,
             s3_bucket=reader.text("S3_BUCKET", "") or None,
             s3_prefix=reader.text("S3_PREFIX", ""),
             s3_timeout=reader.number("S3_TIMEOUT", 1.0, 0.001, 60.0),
             l1_tenants=reader.integer("L1_TENANTS", 2_000, 1, 10_000_000),
             l1_domains=reader.integer("L1_DOMAINS", 20_000, 1, 10_000_000),
-            l1_ttl=reader.number("L1_TTL", 30.0, 0.0, _YEAR),
+            l1_ttl=reader.number("L1_TTL", 60.0, 0.0, _YEAR),
             negative_ttl=reader.number("NEGATIVE_TTL", 5.0, 0.0, _YEAR),
         )
 

@@ -119,6 +119,14 @@ class EdgeApp:
             except HostError as e:
                 await self._bad_host(send, e, head)
                 return
+            # A cached page needs only the tenant's id and digest; stores that hold fewer tenant documents
+            # than domains can answer that from memory for tenants whose documents they let go.
+            quick = None if self._debug or path == THEME_PATH else self._store.peek_page(host)
+            if quick is not None and quick[0].rule != MATCH_ALIAS:
+                page = self._pages.get((quick[0].tenant_id, quick[1], path, ""))
+                if page is not None:
+                    await self._send_page(send, page, headers, head, host, None)
+                    return
             try:
                 found = self._store.peek(host) or await self._resolve(host)
             except StoreUnavailable as e:

@@ -16,6 +16,11 @@ class TenantStore(Protocol):
     # True when every change to the answers is announced (the edge may then cache host -> tenant routes).
     routes_cacheable: bool
 
+    def peek_page(self, host: str) -> tuple[HostMatch, str] | None:
+        """The match and the tenant's digest from memory alone: enough to find a cached page, with no tenant
+        document at hand. None means: ask `peek`."""
+        ...
+
     def peek(self, host: str) -> Found | None:
         """Answer from memory alone, with no I/O: the hot path's way in. None means: ask `resolve`."""
         ...

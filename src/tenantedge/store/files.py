@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tenantedge.errors import BackendError, ConfigError, DocumentError
+from tenantedge.hosts import HostMatch
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.base import Found
 from tenantedge.store.layout import TENANT, DocKey, encode_domain
@@ -64,6 +65,10 @@ class FileStore:
     @property
     def tenants(self) -> TenantSet:
         return self._set
+
+    def peek_page(self, host: str) -> tuple[HostMatch, str] | None:
+        found = self.peek(host)
+        return None if found is None else (found[0], found[1].digest)
 
     def peek(self, host: str) -> Found | None:
         match = self._set.hosts.lookup(host)
@@ -147,9 +152,6 @@ class FileOrigin:
         if match is None:
             return None
         return encode_domain(match, tenants.tenants[match.tenant_id].version)
-
-    async def read(self, key: DocKey) -> tuple[bytes | None, float]:
-        return await self.get(key), 0.0
 
     async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None:
         raise BackendError(f"{self._store.path}: the file origin is read-only; edit the file to change {key[1]}")

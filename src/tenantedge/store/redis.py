@@ -31,7 +31,7 @@ class RedisTier:
     name = "redis"
 
     def __init__(
-        self, url: str, clock: Clock, *, prefix: str = "te:", ttl: float = 300.0, timeout: float = 0.25
+        self, url: str, clock: Clock, *, prefix: str = "te:", ttl: float = 300.0, timeout: float = 1.0
     ) -> None:
         self._client: aioredis.Redis = aioredis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
@@ -45,23 +45,6 @@ class RedisTier:
     async def get(self, key: DocKey) -> bytes | None:
         data = await self._call(self._client.get(redis_key(self._prefix, key)))
         return data.encode() if isinstance(data, str) else data
-
-    async def read(self, key: DocKey) -> tuple[bytes | None, float]:
-        """The document and its age: our TTL minus what Redis has left of it, read in the same round trip."""
-        name = redis_key(self._prefix, key)
-
-        async def get_with_ttl() -> list[Any]:
-            async with self._client.pipeline(transaction=False) as pipe:
-                pipe.get(name)
-                pipe.pttl(name)
-                results: list[Any] = await pipe.execute()
-                return results
-
-        data, left_ms = await self._call(get_with_ttl())
-        if data is None:
-            return None, 0.0
-        age = self._ttl - left_ms / 1000 if left_ms > 0 else 0.0
-        return (data.encode() if isinstance(data, str) else data), max(age, 0.0)
 
     async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None:
         await self._call(self._client.set(redis_key(self._prefix, key), data, px=int((ttl or self._ttl) * 1000)))

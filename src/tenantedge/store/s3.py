@@ -73,9 +73,6 @@ class S3Tier:
         result: bytes | None = await self._call(fetch())
         return result
 
-    async def read(self, key: DocKey) -> tuple[bytes | None, float]:
-        return await self.get(key), 0.0
-
     async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None:
         async def store() -> None:
             client = await self._s3()

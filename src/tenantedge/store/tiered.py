@@ -8,6 +8,7 @@ the tiers that would refresh it are down, for up to `stale_if_error` seconds.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -36,10 +37,6 @@ class DocumentTier(Protocol):
         """The document, or None when the tier has none; BackendError when it cannot tell."""
         ...
 
-    async def read(self, key: DocKey) -> tuple[bytes | None, float]:
-        """The document and how many seconds ago it was read from the origin (0 for the origin itself)."""
-        ...
-
     async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None: ...
 
     async def delete(self, key: DocKey) -> None: ...
@@ -54,7 +51,7 @@ class TierSettings:
     l1_tenants: int = 2_000
     l1_domains: int = 20_000
     l1_negative: int = 10_000
-    ttl: float = 30.0
+    ttl: float = 60.0
     negative_ttl: float = 5.0
     stale_if_error: float = 86_400.0
 
@@ -63,6 +60,7 @@ class TierSettings:
 class _Entry(Generic[T]):
     value: T | None  # None: known to be absent
     fetched: float
+    source: bytes = b""  # hash of the document it was read from: an unchanged refresh skips parsing
 
 
 class TieredStore:
@@ -89,6 +87,9 @@ class TieredStore:
         self._domains: LRUCache[str, _Entry[HostMatch]] = LRUCache(settings.l1_domains)
         # Misses live apart, in their own bound, so a flood of made-up hosts cannot push out real entries.
         self._absent: LRUCache[DocKey, float] = LRUCache(settings.l1_negative)
+        # Tenant id -> digest, for every tenant seen (as many as domains): a page-cache hit needs only this
+        # and the domain entry, so tenants pushed out of the smaller tenant LRU still serve cached pages.
+        self._digests: LRUCache[str, _Entry[str]] = LRUCache(settings.l1_domains)
         self._flights: dict[DocKey, asyncio.Future[Any]] = {}
         # Per tenant: the lowest version a fill may store (raised by invalidations), and a counter that
         # tells a fill started before an invalidation not to store what it fetched.
@@ -100,6 +101,16 @@ class TieredStore:
         self.counts = {"l1": 0, "l2": 0, "origin": 0, "absent": 0, "stale": 0}
 
     # -- the hot path: memory only --------------------------------------------------------------------------
+
+    def peek_page(self, host: str) -> tuple[HostMatch, str] | None:
+        domain = self._domains.get(host)
+        now = self._clock.now()
+        if domain is None or domain.value is None or now - domain.fetched >= self._settings.ttl:
+            return None
+        digest = self._digests.get(domain.value.tenant_id)
+        if digest is None or digest.value is None or now - digest.fetched >= self._settings.ttl:
+            return None
+        return domain.value, digest.value
 
     def peek(self, host: str) -> Found | None:
         domain = self._domains.get(host)
@@ -135,6 +146,7 @@ class TieredStore:
     def invalidate(self, tenant_id: str, version: int | None = None) -> None:
         """Forget a tenant (and the domains that pointed to it); a fill in flight will not put an older copy back."""
         self._tenants.pop(tenant_id, None)
+        self._digests.pop(tenant_id, None)
         self._absent.pop((TENANT, tenant_id), None)
         self._epoch[tenant_id] = self._epoch.get(tenant_id, 0) + 1
         if version is not None:
@@ -168,6 +180,7 @@ class TieredStore:
     def clear(self) -> None:
         """Forget everything held in memory (after a reconnect, when events may have been missed)."""
         self._tenants.clear()
+        self._digests.clear()
         self._domains.clear()
         self._absent.clear()
 
@@ -212,8 +225,14 @@ class TieredStore:
         tenant_id = name if kind == TENANT else None
         epoch = self._epoch.get(tenant_id, 0) if tenant_id else 0
         try:
-            data, where, age = await self._read_through((kind, name))
-            value = self._decode(kind, name, data, where) if data is not None else None
+            data, where = await self._read_through((kind, name))
+            source = hashlib.blake2b(data, digest_size=16).digest() if data is not None else b""
+            if data is None:
+                value = None
+            elif stale is not None and stale.value is not None and stale.source == source:
+                value = stale.value  # the same document as before: keep what was parsed from it
+            else:
+                value = self._decode(kind, name, data, where)
         except (BackendError, DocumentError) as e:
             if (
                 stale is not None
@@ -228,34 +247,37 @@ class TieredStore:
         if value is None:
             self._absent[(kind, name)] = now
             return None
-        # Dated from when the origin was read, so an edit there shows within one TTL, whatever cached it.
-        fetched = now - age
+        fetched = now
         raced = tenant_id is not None and (
             self._epoch.get(tenant_id, 0) != epoch or value.version < self._floor.get(tenant_id, 0)
         )
         if raced:
             return value  # invalidated while we fetched: use it for this request, keep nothing
         table: LRUCache[str, Any] = self._tenants if kind == TENANT else self._domains
-        table[name] = _Entry(value, fetched)
+        table[name] = _Entry(value, fetched, source)
+        if kind == TENANT:
+            self._digests[name] = _Entry(value.digest, fetched)
         self._absent.pop((kind, name), None)
         self._stale_logged.discard((kind, name))
         return value
 
-    async def _read_through(self, key: DocKey) -> tuple[bytes | None, str, float]:
+    async def _read_through(self, key: DocKey) -> tuple[bytes | None, str]:
         """L2, then the origin; what the origin has is promoted into L2. A failing L2 is skipped, not fatal.
 
-        An L2 copy read from the origin longer than one TTL ago counts as a miss: that is what bounds how long
-        an edit made directly in the origin takes to show.
+        An L2 copy is trusted for its own TTL: an edit made in the origin directly shows within the L2 TTL
+        plus the L1 TTL (`tenantedge sync` and `kv` write L2 too, so theirs show within the L1 TTL).
+        Bounding origin edits by the L1 TTL alone would send every refresh to the origin, which at 10,000
+        tenants costs more than serving them.
         """
         if self.cache is not None:
             try:
-                data, age = await self.cache.read(key)
+                data = await self.cache.get(key)
             except BackendError as e:
                 log.debug("%s: %s; reading the origin", key, e)
             else:
-                if data is not None and age < self._settings.ttl:
+                if data is not None:
                     self.counts["l2"] += 1
-                    return data, self.cache.name, age
+                    return data, self.cache.name
         self.counts["origin"] += 1
         data = await self.origin.get(key)
         if data is not None and self.cache is not None:
@@ -263,7 +285,7 @@ class TieredStore:
                 await self.cache.put(key, data)
             except BackendError as e:
                 log.debug("%s: could not fill %s: %s", key, self.cache.name, e)
-        return data, self.origin.name, 0.0
+        return data, self.origin.name
 
     def _decode(self, kind: str, name: str, data: bytes, where: str) -> Any:
         source = f"{where}:{kind}:{name}"
