@@ -356,3 +356,10 @@ def test_demo_tenants(demo: TenantSet) -> None:
     for tenant_id in demo.tenants:
         match = demo.hosts.lookup(f"{tenant_id}.localhost")
         assert match is not None and match.tenant_id == tenant_id, f"{tenant_id}.localhost must answer"
+
+
+def test_documents_are_kept_only_when_asked(registry: SectionRegistry) -> None:
+    data = orjson.dumps({"tenants": {"acme": site()}})
+    assert parse_document(data, "t", registry).documents == {}
+    kept = parse_document(data, "t", registry, documents=True).documents["acme"]
+    assert orjson.loads(kept) == site()

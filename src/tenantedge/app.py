@@ -35,7 +35,11 @@ def load_registry(settings: Settings) -> SectionRegistry:
 
 def build_store(settings: Settings, registry: SectionRegistry, clock: Clock) -> tuple[TenantStore, FileStore | None]:
     """File only; file + Redis; S3 + Redis; or S3 alone. Returns the store and the tenants.json store, if any."""
-    files = None if settings.s3_bucket else FileStore.open(settings.tenants_file, registry)
+    files = (
+        None
+        if settings.s3_bucket
+        else FileStore.open(settings.tenants_file, registry, documents=bool(settings.redis_url))
+    )
     if files is not None and settings.redis_url is None:
         return files, files
     origin: DocumentTier | None = s3_origin(settings, clock)

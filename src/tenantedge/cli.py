@@ -116,7 +116,7 @@ def _sync(args: argparse.Namespace) -> int:
 
     settings = _apply_flags(args, {"file": "TENANTS", "templates": "TEMPLATES"})
     registry = load_registry(settings)
-    tenants = load_tenants_file(settings.tenants_file, registry)
+    tenants = load_tenants_file(settings.tenants_file, registry, documents=True)
 
     async def run() -> list[str]:
         async with _targets(settings) as targets:

@@ -109,7 +109,7 @@ class TenantSet:
 
     tenants: Mapping[str, Tenant]
     hosts: HostTable
-    # Each tenant's document as compact JSON, for tiers that store documents (Redis, S3).
+    # Each tenant's document as compact JSON, when asked for (publishing to Redis or S3).
     documents: Mapping[str, bytes] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -117,11 +117,14 @@ class TenantSet:
         return f"{len(self.tenants)} tenants, {len(self.hosts)} domains, {pages} pages"
 
 
-def parse_document(data: bytes, source: str, registry: SectionRegistry, previous: TenantSet | None = None) -> TenantSet:
+def parse_document(
+    data: bytes, source: str, registry: SectionRegistry, previous: TenantSet | None = None, *, documents: bool = False
+) -> TenantSet:
     """Parse and validate a whole tenants document; raise DocumentError listing every issue.
 
     Tenants whose JSON is unchanged since `previous` are reused as they are, so an edit of one tenant
-    among thousands re-validates one tenant.
+    among thousands re-validates one tenant. With `documents`, each tenant's JSON is kept too, for
+    publishing to Redis or S3 (otherwise it would only cost memory).
     """
     try:
         raw = orjson.loads(data)
@@ -133,7 +136,7 @@ def parse_document(data: bytes, source: str, registry: SectionRegistry, previous
     tenants: dict[str, Tenant] = {}
     claimed: dict[str, tuple[str, str]] = {}
     shared = _Shared()
-    documents: dict[str, bytes] = {}
+    kept: dict[str, bytes] = {}
     for tenant_id, tenant_raw, path in entries:
         known = previous.tenants.get(tenant_id) if previous else None
         if known is not None and known.digest == _digest(tenant_raw):
@@ -143,13 +146,14 @@ def parse_document(data: bytes, source: str, registry: SectionRegistry, previous
         if tenant is not None:
             _claim_hosts(tenant, path, claimed, issues)
             tenants[tenant_id] = tenant
-            documents[tenant_id] = compact_json(tenant_raw)
+            if documents:
+                kept[tenant_id] = compact_json(tenant_raw)
     if issues:
         raise DocumentError(source, issues)
     hosts = HostTable()
     for tenant in tenants.values():
         hosts.add(tenant.id, tenant.domains, tenant.aliases)
-    return TenantSet(tenants, hosts, documents)
+    return TenantSet(tenants, hosts, kept)
 
 
 def parse_tenant(tenant_id: str, raw: object, registry: SectionRegistry, source: str = "tenant") -> Tenant:

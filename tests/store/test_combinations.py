@@ -25,7 +25,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def publish_demo(seaweed: SeaweedS3, prefix: str, registry: Any) -> None:
-    demo = parse_document((ROOT / "tenants.json").read_bytes(), "tenants.json", registry)
+    demo = parse_document((ROOT / "tenants.json").read_bytes(), "tenants.json", registry, documents=True)
     tier = S3Tier(seaweed.endpoint, BUCKET, ManualClock(), prefix=prefix)
     try:
         for tenant_id, tenant in demo.tenants.items():
@@ -96,7 +96,7 @@ async def test_503_with_retry_after_when_no_tier_can_answer(tmp_path: Path) -> N
 
 
 def test_tenant_documents_round_trip(registry: Any) -> None:
-    demo = parse_document((ROOT / "tenants.json").read_bytes(), "tenants.json", registry)
+    demo = parse_document((ROOT / "tenants.json").read_bytes(), "tenants.json", registry, documents=True)
     documents = tenant_documents(demo.tenants["codersinflow"], demo.documents["codersinflow"])
     assert orjson.loads(documents[("domain", "codersinflow.net")])["rule"] == "alias"
     assert orjson.loads(documents[("tenant", "codersinflow")])["name"] == "Coders in Flow"

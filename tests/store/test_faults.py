@@ -53,7 +53,7 @@ class Traffic:
 def stack(tmp_path: Path, registry: SectionRegistry) -> Iterator[tuple[Server, SeaweedS3, PrivateRedis]]:
     s3, redis = SeaweedS3(tmp_path / "s3"), PrivateRedis()
     prefix = f"faults-{uuid.uuid4().hex[:8]}/"
-    demo = parse_document((ROOT / "tenants.json").read_bytes(), "tenants.json", registry)
+    demo = parse_document((ROOT / "tenants.json").read_bytes(), "tenants.json", registry, documents=True)
 
     async def publish() -> None:
         tier = S3Tier(s3.endpoint, BUCKET, ManualClock(), prefix=prefix)

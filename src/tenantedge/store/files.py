@@ -21,9 +21,11 @@ log = logging.getLogger("tenantedge.store")
 Signature = tuple[int, int, int]  # inode, size, mtime in ns: changes on every save, in place or by rename
 
 
-def load_tenants_file(path: Path, registry: SectionRegistry, previous: TenantSet | None = None) -> TenantSet:
+def load_tenants_file(
+    path: Path, registry: SectionRegistry, previous: TenantSet | None = None, *, documents: bool = False
+) -> TenantSet:
     """Read and validate a tenants file; ConfigError when it cannot be read, DocumentError when invalid."""
-    return parse_document(_read(path), str(path), registry, previous)
+    return parse_document(_read(path), str(path), registry, previous, documents=documents)
 
 
 def _read(path: Path) -> bytes:
@@ -49,8 +51,17 @@ class FileStore:
     # Every change comes through `watch`, which tells the edge: routes to tenants can be cached until then.
     routes_cacheable = True
 
-    def __init__(self, path: Path, registry: SectionRegistry, tenants: TenantSet, signature: Signature | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        registry: SectionRegistry,
+        tenants: TenantSet,
+        signature: Signature | None,
+        *,
+        documents: bool = False,
+    ) -> None:
         self.path = path
+        self._documents = documents
         self._registry = registry
         self._set = tenants
         self._loaded = signature
@@ -58,9 +69,12 @@ class FileStore:
         self._refused: bytes | None = None
 
     @classmethod
-    def open(cls, path: Path, registry: SectionRegistry) -> FileStore:
+    def open(cls, path: Path, registry: SectionRegistry, *, documents: bool = False) -> FileStore:
+        """Load the file; with `documents`, keep each tenant's JSON (when the file is the origin of a tier)."""
         signature = _signature(path)
-        return cls(path, registry, load_tenants_file(path, registry), signature)
+        return cls(
+            path, registry, load_tenants_file(path, registry, documents=documents), signature, documents=documents
+        )
 
     @property
     def tenants(self) -> TenantSet:
@@ -120,7 +134,9 @@ class FileStore:
             self._loaded = signature
             return None
         try:
-            fresh = await asyncio.to_thread(parse_document, data, str(self.path), self._registry, self._set)
+            fresh = await asyncio.to_thread(
+                lambda: parse_document(data, str(self.path), self._registry, self._set, documents=self._documents)
+            )
         except DocumentError as e:
             self._refused, self._loaded = fingerprint, signature
             log.error("refused a change, still serving the previous version: %s", e)
