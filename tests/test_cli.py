@@ -140,3 +140,15 @@ def test_version_and_console_script() -> None:
     script = Path(sys.executable).parent / "tenantedge"
     result = subprocess.run([str(script), "validate"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0
+
+
+def test_file_only_serving_loads_no_s3_or_redis_client() -> None:
+    """botocore and redis-py cost each worker tens of MB: they load only when S3 or Redis is configured."""
+    code = (
+        "import sys; from tenantedge.app import create_app; create_app(); "
+        "print('botocore' in sys.modules, 'redis' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.stdout.strip() == "False False", result.stderr

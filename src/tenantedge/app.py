@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import ConfigError
@@ -20,9 +20,11 @@ from tenantedge.sections import SectionRegistry
 from tenantedge.settings import Settings
 from tenantedge.store.base import TenantStore
 from tenantedge.store.files import FileOrigin, FileStore
-from tenantedge.store.redis import RedisTier
-from tenantedge.store.s3 import S3Tier
 from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
+
+if TYPE_CHECKING:
+    from tenantedge.store.redis import RedisTier
+    from tenantedge.store.s3 import S3Tier
 
 
 def load_registry(settings: Settings) -> SectionRegistry:
@@ -60,6 +62,9 @@ def s3_origin(settings: Settings, clock: Clock) -> S3Tier | None:
     """The S3 origin the settings name (credentials and region from the usual AWS variables), if any."""
     if not settings.s3_bucket:
         return None
+    # Imported here: botocore alone adds about 25 MB to every worker that does not use S3.
+    from tenantedge.store.s3 import S3Tier
+
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return S3Tier(
         settings.s3_endpoint,
@@ -74,6 +79,8 @@ def s3_origin(settings: Settings, clock: Clock) -> S3Tier | None:
 def redis_cache(settings: Settings, clock: Clock) -> RedisTier | None:
     if not settings.redis_url:
         return None
+    from tenantedge.store.redis import RedisTier
+
     return RedisTier(
         settings.redis_url, clock, prefix=settings.redis_prefix, ttl=settings.redis_ttl, timeout=settings.redis_timeout
     )
@@ -116,8 +123,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.invalidate(tenant_ids)
 
     watcher.on_change = changed
-    if isinstance(store, TieredStore) and isinstance(store.cache, RedisTier):
+    if isinstance(store, TieredStore) and settings.redis_url:
+        from tenantedge.store.redis import RedisTier
+
         tiered, cache = store, store.cache
+        assert isinstance(cache, RedisTier)
 
         def changed_in_redis(key: tuple[str, str]) -> None:
             tiered.changed(key)
