@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from tenantedge.sections import SectionRegistry
+
 ACCESS_KEY, SECRET_KEY, BUCKET = "tenantedge", "tenantedge-secret", "tenantedge"
 
 
@@ -117,3 +119,21 @@ class PrivateRedis(Managed):
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+async def publish_demo(endpoint: str, prefix: str, registry: SectionRegistry) -> None:
+    """Put the demo tenants.json into S3 under `prefix`, as `tenantedge sync` would lay it out."""
+    from tenantedge.clock import ManualClock
+    from tenantedge.store.publish import tenant_documents
+    from tenantedge.store.s3 import S3Tier
+    from tenantedge.tenants import parse_document
+
+    root = Path(__file__).resolve().parent.parent
+    demo = parse_document((root / "tenants.json").read_bytes(), "tenants.json", registry, documents=True)
+    tier = S3Tier(endpoint, BUCKET, ManualClock(), prefix=prefix)
+    try:
+        for tenant_id, tenant in demo.tenants.items():
+            for key, data in tenant_documents(tenant, demo.documents[tenant_id]).items():
+                await tier.put(key, data)
+    finally:
+        await tier.close()

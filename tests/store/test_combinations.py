@@ -10,29 +10,16 @@ import orjson
 import pytest
 
 from tenantedge.app import create_app
-from tenantedge.clock import ManualClock
 from tenantedge.settings import Settings
 from tenantedge.store.files import FileStore
 from tenantedge.store.publish import tenant_documents
-from tenantedge.store.s3 import S3Tier
 from tenantedge.store.tiered import TieredStore
 from tenantedge.tenants import parse_document
 from tests.http.conftest import ROOT, connect
-from tests.services import BUCKET, SeaweedS3, free_port
+from tests.services import BUCKET, SeaweedS3, free_port, publish_demo
 from tests.store.conftest import SHARED_REDIS
 
 pytestmark = pytest.mark.anyio
-
-
-async def publish_demo(seaweed: SeaweedS3, prefix: str, registry: Any) -> None:
-    demo = parse_document((ROOT / "tenants.json").read_bytes(), "tenants.json", registry, documents=True)
-    tier = S3Tier(seaweed.endpoint, BUCKET, ManualClock(), prefix=prefix)
-    try:
-        for tenant_id, tenant in demo.tenants.items():
-            for key, data in tenant_documents(tenant, demo.documents[tenant_id]).items():
-                await tier.put(key, data)
-    finally:
-        await tier.close()
 
 
 def settings(**overrides: Any) -> Settings:
@@ -51,7 +38,7 @@ async def test_every_combination_serves_the_demo(tiers: str, seaweed: SeaweedS3,
     if "redis" in tiers:
         options |= {"redis_url": SHARED_REDIS, "redis_prefix": f"te:{prefix}"}
     if "s3" in tiers:
-        await publish_demo(seaweed, prefix, registry)
+        await publish_demo(seaweed.endpoint, prefix, registry)
         options |= {
             "s3_endpoint": seaweed.endpoint,
             "s3_bucket": BUCKET,

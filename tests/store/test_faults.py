@@ -14,13 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tenantedge.clock import ManualClock
 from tenantedge.sections import SectionRegistry
-from tenantedge.store.publish import tenant_documents
-from tenantedge.store.s3 import S3Tier
-from tenantedge.tenants import parse_document
-from tests.server import ROOT, Server
-from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, PrivateRedis, SeaweedS3
+from tests.server import Server
+from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, PrivateRedis, SeaweedS3, publish_demo
 
 HOSTS = ["codersinflow.com", "darkflows.com", "clientsite.com", "basicsite.com"]
 
@@ -53,18 +49,7 @@ class Traffic:
 def stack(tmp_path: Path, registry: SectionRegistry) -> Iterator[tuple[Server, SeaweedS3, PrivateRedis]]:
     s3, redis = SeaweedS3(tmp_path / "s3"), PrivateRedis()
     prefix = f"faults-{uuid.uuid4().hex[:8]}/"
-    demo = parse_document((ROOT / "tenants.json").read_bytes(), "tenants.json", registry, documents=True)
-
-    async def publish() -> None:
-        tier = S3Tier(s3.endpoint, BUCKET, ManualClock(), prefix=prefix)
-        try:
-            for tenant_id, tenant in demo.tenants.items():
-                for key, data in tenant_documents(tenant, demo.documents[tenant_id]).items():
-                    await tier.put(key, data)
-        finally:
-            await tier.close()
-
-    asyncio.run(publish())
+    asyncio.run(publish_demo(s3.endpoint, prefix, registry))
     env = {
         "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "TENANTEDGE_S3_ENDPOINT": s3.endpoint, "TENANTEDGE_S3_BUCKET": BUCKET, "TENANTEDGE_S3_PREFIX": prefix,
