@@ -120,26 +120,22 @@ class _Reader:
         return self.env.get(self.prefix + name, default).strip()
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
-        raw = self.text(name, str(default))
-        try:
-            value = int(raw)
-        except ValueError:
-            value = low - 1
-        if not low <= value <= high:
-            raise ConfigError(f"{self.prefix}{name}: expected a whole number from {low} to {high}, found {raw!r}")
-        return value
+        return int(self._bounded(name, default, low, high, int, "a whole number"))
 
     def optional_integer(self, name: str, low: int, high: int) -> int | None:
         return self.integer(name, low, low, high) if self.text(name, "") else None
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
+        return self._bounded(name, default, low, high, float, "a number")
+
+    def _bounded(self, name: str, default: float, low: float, high: float, kind: type[float], what: str) -> float:
         raw = self.text(name, str(default))
         try:
-            value = float(raw)
+            value = kind(raw)
         except ValueError:
             value = low - 1
         if not low <= value <= high:
-            raise ConfigError(f"{self.prefix}{name}: expected a number from {low:g} to {high:g}, found {raw!r}")
+            raise ConfigError(f"{self.prefix}{name}: expected {what} from {low:g} to {high:g}, found {raw!r}")
         return value
 
     def flag(self, name: str, default: bool) -> bool:
