@@ -98,3 +98,11 @@ def test_disabled_cache_keeps_nothing() -> None:
     cache = PageCache(max_entries=0, max_bytes=1 << 30)
     cache.put(("t", "v", "/", ""), page())
     assert not cache.enabled and cache.get(("t", "v", "/", "")) is None
+
+
+def test_a_miss_can_be_left_uncounted() -> None:
+    cache = PageCache(max_entries=10, max_bytes=1 << 30)
+    assert cache.get(("t", "v", "/", ""), count_miss=False) is None
+    assert cache.misses == 0
+    assert cache.get(("t", "v", "/", "")) is None
+    assert cache.misses == 1

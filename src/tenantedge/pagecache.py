@@ -88,10 +88,11 @@ class PageCache:
     def enabled(self) -> bool:
         return self.max_entries > 0
 
-    def get(self, key: PageKey) -> CachedPage | None:
+    def get(self, key: PageKey, *, count_miss: bool = True) -> CachedPage | None:
+        """The page, marked as just used; `count_miss=False` for a lookup that another one will follow."""
         page = self._pages.get(key)
         if page is None:
-            self.misses += 1
+            self.misses += count_miss
             return None
         self._pages.move_to_end(key)
         self.hits += 1

@@ -123,7 +123,7 @@ class EdgeApp:
             # than domains can answer that from memory for tenants whose documents they let go.
             quick = None if self._debug or path == THEME_PATH else self._store.peek_page(host)
             if quick is not None and quick[0].rule != MATCH_ALIAS:
-                page = self._pages.get((quick[0].tenant_id, quick[1], path, ""))
+                page = self._pages.get((quick[0].tenant_id, quick[1], path, ""), count_miss=False)
                 if page is not None:
                     await self._send_page(send, page, headers, head, host, None)
                     return
