@@ -333,3 +333,25 @@ async def test_an_unchanged_document_is_not_parsed_again_on_refresh(
     clock.advance(SETTINGS.ttl + 1)
     changed = await store.get_tenant("acme")
     assert changed is not first and changed is not None and changed.name == "Changed"
+
+
+async def test_page_keys_are_renewed_without_parsing_unchanged_tenants(
+    s3: S3Tier, registry: SectionRegistry, clock: ManualClock
+) -> None:
+    await publish(s3, registry, "acme", acme())
+    await publish(s3, registry, "beta", {**acme(name="Beta"), "domains": ["beta.example"], "aliases": []})
+    store = TieredStore(registry, s3, clock, settings=TierSettings(l1_tenants=1, ttl=30))
+    first = await store.page_key("acme.example")
+    assert first is not None
+    await store.resolve("beta.example")  # acme's document leaves the one-tenant LRU
+    clock.advance(31)
+    assert store.peek_page("acme.example") is None
+    renewed = await store.page_key("acme.example")
+    assert renewed == first
+    assert store._tenants.get("acme") is None, "unchanged bytes: renewed without loading the tenant"
+    assert store.peek_page("acme.example") == first
+    await publish(s3, registry, "acme", acme(version=2, name="Changed"))
+    clock.advance(31)
+    changed = await store.page_key("acme.example")
+    assert changed is not None and changed[1] != first[1], "changed bytes: parsed, new digest"
+    assert await store.page_key("nobody.example") is None

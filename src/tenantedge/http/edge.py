@@ -6,6 +6,7 @@ no JSON, just header bytes read once, a few dictionary lookups and two `send` ca
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -122,6 +123,9 @@ class EdgeApp:
             # A cached page needs only the tenant's id and digest; stores that hold fewer tenant documents
             # than domains can answer that from memory for tenants whose documents they let go.
             quick = None if self._debug or path == THEME_PATH else self._store.peek_page(host)
+            if quick is None and not self._store.routes_cacheable and not self._debug and path != THEME_PATH:
+                with contextlib.suppress(StoreUnavailable):
+                    quick = await self._store.page_key(host)
             if quick is not None and quick[0].rule != MATCH_ALIAS:
                 page = self._pages.get((quick[0].tenant_id, quick[1], path, ""), count_miss=False)
                 if page is not None:

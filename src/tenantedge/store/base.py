@@ -21,6 +21,10 @@ class TenantStore(Protocol):
         document at hand. None means: ask `peek`."""
         ...
 
+    async def page_key(self, host: str) -> tuple[HostMatch, str] | None:
+        """What `peek_page` gives, asking other tiers if need be; None when no tenant claims the host."""
+        ...
+
     def peek(self, host: str) -> Found | None:
         """Answer from memory alone, with no I/O: the hot path's way in. None means: ask `resolve`."""
         ...

@@ -84,6 +84,9 @@ class FileStore:
         found = self.peek(host)
         return None if found is None else (found[0], found[1].digest)
 
+    async def page_key(self, host: str) -> tuple[HostMatch, str] | None:
+        return self.peek_page(host)
+
     def peek(self, host: str) -> Found | None:
         match = self._set.hosts.lookup(host)
         if match is None:

@@ -25,6 +25,7 @@ from tenantedge.store.layout import DOMAIN, TENANT, DocKey, decode_domain, domai
 from tenantedge.tenants import Tenant, parse_tenant
 
 log = logging.getLogger("tenantedge.store")
+DIGEST = "digest"  # single-flight key kind for renewing a tenant's page key
 T = TypeVar("T")
 
 
@@ -125,18 +126,55 @@ class TieredStore:
     # -- the slow path ------------------------------------------------------------------------------------
 
     async def resolve(self, host: str) -> Found | None:
+        match = await self._match(host)
+        if match is None:
+            return None
+        tenant = await self.get_tenant(match.tenant_id)
+        if tenant is None:
+            log.warning("domain %s points to tenant %r, which does not exist", match.pattern, match.tenant_id)
+            return None
+        return match, tenant
+
+    async def page_key(self, host: str) -> tuple[HostMatch, str] | None:
+        """What `peek_page` gives, from every tier. A stale key is renewed from the document's bytes alone when
+        they have not changed, so a tenant pushed out of memory is not parsed again just to find its pages."""
+        match = await self._match(host)
+        if match is None:
+            return None
+        key = (DIGEST, match.tenant_id)
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(self._renew_digest(match.tenant_id))
+            self._flights[key] = flight
+            flight.add_done_callback(lambda done: self._landed(key, done))
+        digest: str | None = await asyncio.shield(flight)
+        return None if digest is None else (match, digest)
+
+    async def _renew_digest(self, tenant_id: str) -> str | None:
+        entry = self._digests.get(tenant_id)
+        now = self._clock.now()
+        if entry is not None and now - entry.fetched < self._settings.ttl:
+            return entry.value
+        if entry is not None and entry.source:
+            try:
+                data, _ = await self._read_through((TENANT, tenant_id))
+            except BackendError:
+                data = None
+            if data is not None and hashlib.blake2b(data, digest_size=16).digest() == entry.source:
+                entry.fetched = now
+                return entry.value
+        tenant = await self.get_tenant(tenant_id)  # new or changed: parse it
+        return None if tenant is None else tenant.digest
+
+    async def _match(self, host: str) -> HostMatch | None:
         for pattern in domain_candidates(host):
-            match = await self._load(DOMAIN, pattern)
+            match: HostMatch | None = await self._load(DOMAIN, pattern)
             if match is None:
                 continue
-            tenant = await self.get_tenant(match.tenant_id)
-            if tenant is None:
-                log.warning("domain %s points to tenant %r, which does not exist", pattern, match.tenant_id)
-                return None
             if match.rule == MATCH_WILDCARD and pattern != host:
                 # Remember the host itself too, so the next request for it is a peek.
                 self._domains[host] = _Entry(match, self._clock.now())
-            return match, tenant
+            return match
         return None
 
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
@@ -256,7 +294,7 @@ class TieredStore:
         table: LRUCache[str, Any] = self._tenants if kind == TENANT else self._domains
         table[name] = _Entry(value, fetched, source)
         if kind == TENANT:
-            self._digests[name] = _Entry(value.digest, fetched)
+            self._digests[name] = _Entry(value.digest, fetched, source)
         self._absent.pop((kind, name), None)
         self._stale_logged.discard((kind, name))
         return value
