@@ -8,8 +8,10 @@ import os
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from tenantedge.admin.wiring import build_admin
 from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import ConfigError
+from tenantedge.events import DRAFT_SAVED, TENANT_DELETED, TENANT_UPDATED, Event, EventBus, LocalBus, RedisBus
 from tenantedge.http.edge import EdgeApp
 from tenantedge.http.endpoints import edge_router
 from tenantedge.http.policy import CachePolicy
@@ -102,6 +104,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20)
     watcher = _Watcher(files, settings.reload_interval)
     background = _Background()
+    bus = event_bus(settings)
+    background.add(bus.run)
+    admin = build_admin(settings, registry, store, files, renderer, bus)
     app = EdgeApp(
         store,
         renderer,
@@ -113,7 +118,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         trusted_proxies=settings.trusted_proxies,
         debug=settings.debug,
         on_startup=[watcher.start, background.start],
-        on_shutdown=[watcher.stop, background.stop, *([store.close] if isinstance(store, TieredStore) else [])],
+        on_shutdown=[
+            watcher.stop,
+            background.stop,
+            bus.close,
+            *([store.close] if isinstance(store, TieredStore) else []),
+        ],
+        admin=admin.app,
+        admin_host=admin.host,
     )
 
     def changed(tenant_ids: set[str]) -> None:
@@ -121,8 +133,33 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             for tenant_id in tenant_ids:
                 store.invalidate(tenant_id)
         app.invalidate(tenant_ids)
+        for tenant_id in tenant_ids:
+            admin.service.forget(tenant_id)
 
-    watcher.on_change = changed
+    def reloaded(tenant_ids: set[str]) -> None:
+        changed(tenant_ids)
+        if isinstance(bus, LocalBus):  # dashboards on this worker hear of the file's changes too
+            for tenant_id in tenant_ids:
+                tenant = files.tenants.tenants.get(tenant_id) if files is not None else None
+                kind, version = (TENANT_UPDATED, tenant.version) if tenant else (TENANT_DELETED, 0)
+                asyncio.get_running_loop().create_task(bus.publish(Event(kind, tenant_id, version)))
+
+    def on_event(event: Event) -> None:
+        if event.type == DRAFT_SAVED:
+            return
+        if isinstance(store, TieredStore):
+            store.invalidate(event.tenant, event.version)
+            store.forget_absent()  # a new tenant's domains were unknown a moment ago
+        changed({event.tenant})
+
+    def on_reconnect() -> None:
+        if isinstance(store, TieredStore):
+            store.clear()
+        app.invalidate(())
+
+    admin.written = on_event
+    bus.subscribe(on_event, on_reconnect)
+    watcher.on_change = reloaded
     if isinstance(store, TieredStore) and settings.redis_url:
         from tenantedge.store.redis import RedisTier
 
@@ -140,6 +177,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
         background.add(lambda: cache.watch(changed_in_redis, connected))
     return app
+
+
+def event_bus(settings: Settings) -> EventBus:
+    if not settings.redis_url:
+        return LocalBus()
+    return RedisBus(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
 
 
 class _Background:

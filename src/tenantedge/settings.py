@@ -62,6 +62,13 @@ class Settings:
     l1_domains: int = 20_000
     l1_ttl: float = 60.0
     negative_ttl: float = 5.0
+    # The admin API, its WebSocket and previews answer only on this host, to holders of a token.
+    admin_host: str = "admin.localhost"
+    admin_token: str | None = None  # unset: one is generated at start and printed once
+    admin_tokens_file: Path | None = None  # scoped tokens: {"tokens": [{"name", "token"|"sha256", "tenants"}]}
+    # Origins allowed to open the WebSocket (browsers send one); the admin host itself on any port by default.
+    admin_origins: tuple[str, ...] = ()
+    admin_max_body: int = 1 << 20
 
     @property
     def fragment_bytes(self) -> int:
@@ -108,6 +115,13 @@ class Settings:
             l1_domains=reader.integer("L1_DOMAINS", 20_000, 1, 10_000_000),
             l1_ttl=reader.number("L1_TTL", 60.0, 0.0, _YEAR),
             negative_ttl=reader.number("NEGATIVE_TTL", 5.0, 0.0, _YEAR),
+            admin_host=reader.text("ADMIN_HOST", "admin.localhost"),
+            admin_token=reader.text("ADMIN_TOKEN", "") or None,
+            admin_tokens_file=Path(reader.text("ADMIN_TOKENS_FILE", ""))
+            if reader.text("ADMIN_TOKENS_FILE", "")
+            else None,
+            admin_origins=tuple(origin for origin in reader.text("ADMIN_ORIGINS", "").split(",") if origin.strip()),
+            admin_max_body=reader.integer("ADMIN_MAX_BODY", 1 << 20, 1024, 1 << 30),
         )
 
 

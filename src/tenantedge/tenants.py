@@ -167,6 +167,23 @@ def parse_tenant(tenant_id: str, raw: object, registry: SectionRegistry, source:
     return tenant
 
 
+def is_page_path(path: str) -> bool:
+    """A page path as documents may use it: '/' or '/about/team', with no '.' or '..' segment."""
+    return bool(_PAGE_PATH.match(path)) and not any(part in (".", "..") for part in path.split("/"))
+
+
+def full_form(raw: object) -> dict[str, Any]:
+    """A tenants document in the full form `{"tenants": {id: {...}}}`, whichever form it was written in.
+
+    Raises DocumentError when the document is not one (the caller has usually validated it already).
+    """
+    issues: list[ValidationIssue] = []
+    entries = _tenant_entries(raw, issues)
+    if issues:
+        raise DocumentError("tenants document", issues)
+    return {"tenants": {tenant_id: doc for tenant_id, doc, _ in entries}}
+
+
 def _tenant_entries(raw: object, issues: list[ValidationIssue]) -> list[tuple[str, Any, JsonPath]]:
     """(id, document, path) for each tenant, from the full form or the domain-keyed shorthand."""
     if not isinstance(raw, dict):
@@ -365,7 +382,7 @@ def _pages(raw: object, path: JsonPath, context: _SectionContext) -> dict[str, P
     pages: dict[str, Page] = {}
     for page_path, value in raw.items():
         where = child(path, page_path)
-        if not _PAGE_PATH.match(page_path) or any(part in (".", "..") for part in page_path.split("/")):
+        if not is_page_path(page_path):
             issues.append(
                 ValidationIssue.at(
                     where,

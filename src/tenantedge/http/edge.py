@@ -70,6 +70,8 @@ class EdgeApp:
         debug: bool = False,
         on_startup: Sequence[Hook] = (),
         on_shutdown: Sequence[Hook] = (),
+        admin: ASGIApp | None = None,
+        admin_host: str | None = None,
     ) -> None:
         self._store = store
         self._renderer = renderer
@@ -83,14 +85,18 @@ class EdgeApp:
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
         self._routes: dict[bytes, _Route] = {}
+        # The admin host never reaches a tenant: it is checked before any store lookup, and never route-cached.
+        self._admin = admin
+        self._admin_host = admin_host if admin is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await (
-                self._lifespan(receive, send)
-                if scope["type"] == "lifespan"
-                else self._edge_routes(scope, receive, send)
-            )
+            if scope["type"] == "lifespan":
+                await self._lifespan(receive, send)
+            elif self._admin is not None and self._for_admin(scope):
+                await self._admin(scope, receive, send)
+            else:
+                await self._edge_routes(scope, receive, send)
             return
         path: str = scope["path"]
         if path.startswith(EDGE_PREFIX) and path != THEME_PATH:
@@ -99,6 +105,9 @@ class EdgeApp:
         method = scope["method"]
         head = method == "HEAD"
         if method != "GET" and not head:
+            if self._admin is not None and self._for_admin(scope):
+                await self._admin(scope, receive, send)
+                return
             await send_text(send, 405, "Method Not Allowed", extra=[(b"allow", b"GET, HEAD"), NO_STORE])
             return
         try:
@@ -119,6 +128,9 @@ class EdgeApp:
                 host = normalise_host(raw_host)
             except HostError as e:
                 await self._bad_host(send, e, head)
+                return
+            if host == self._admin_host and self._admin is not None:
+                await self._admin(scope, receive, send)
                 return
             # A cached page needs only the tenant's id and digest; stores that hold fewer tenant documents
             # than domains can answer that from memory for tenants whose documents they let go.
@@ -173,6 +185,15 @@ class EdgeApp:
         except Exception:
             log.exception("host %s path %s: request failed", host, path)
             await send_text(send, 500, "Internal Server Error", head=head, extra=[NO_STORE])
+
+    def _for_admin(self, scope: Scope) -> bool:
+        try:
+            headers = _read_headers(scope["headers"])
+            trusted = headers.forwarded_host is not None and self._trusted(scope)
+            raw = _host_header(headers, trusted)
+            return raw is not None and normalise_host(raw) == self._admin_host
+        except HostError:
+            return False
 
     def metrics(self) -> dict[str, tuple[str, str, float]]:
         pages = self._pages

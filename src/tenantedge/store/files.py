@@ -80,6 +80,20 @@ class FileStore:
     def tenants(self) -> TenantSet:
         return self._set
 
+    @property
+    def keeps_documents(self) -> bool:
+        return self._documents
+
+    def adopt(self, tenants: TenantSet, signature: Signature | None = None) -> set[str]:
+        """Serve a set this worker wrote to the file itself (validated already); the ids that changed."""
+        old, self._set = self._set, tenants
+        self._loaded, self._pending, self._refused = signature or _signature(self.path), None, None
+        return {
+            tid
+            for tid in old.tenants.keys() | tenants.tenants.keys()
+            if old.tenants.get(tid) is not tenants.tenants.get(tid)
+        }
+
     def peek_page(self, host: str) -> tuple[HostMatch, str] | None:
         found = self.peek(host)
         return None if found is None else (found[0], found[1].digest)
@@ -144,12 +158,7 @@ class FileStore:
             self._refused, self._loaded = fingerprint, signature
             log.error("refused a change, still serving the previous version: %s", e)
             return None
-        old, self._set, self._loaded, self._refused = self._set, fresh, signature, None
-        changed = {
-            tid
-            for tid in old.tenants.keys() | fresh.tenants.keys()
-            if old.tenants.get(tid) is not fresh.tenants.get(tid)
-        }
+        changed = self.adopt(fresh, signature)
         log.info("%s reloaded: %s; %d tenant(s) changed", self.path, fresh.summary(), len(changed))
         return changed
 

@@ -5,6 +5,8 @@
 | Redis | `{prefix}tenant:{id}`      | `{prefix}domain:{host}`             |
 | S3    | `{prefix}tenants/{id}.json`| `{prefix}domains/{host}.json`       |
 
+The origin also keeps `history/{id}/{version}.json` (every published version) and `drafts/{id}/{page}.json`.
+
 Only JSON is ever stored: a tenant document is the tenant's object as in tenants.json (with its `version`),
 a domain document is `{"tenant": id, "rule": "exact"|"alias"|"wildcard", "canonical": domain, "version": n}`.
 """
@@ -19,7 +21,10 @@ from tenantedge.errors import BackendError
 from tenantedge.hosts import MATCH_ALIAS, MATCH_EXACT, MATCH_WILDCARD, HostMatch
 
 TENANT, DOMAIN = "tenant", "domain"
-DocKey = tuple[str, str]  # (TENANT | DOMAIN, tenant id | host pattern)
+# Kept in the origin only: every published version, and unpublished drafts of pages.
+HISTORY, DRAFT = "history", "draft"
+DocKey = tuple[str, str]  # (kind, tenant id | host pattern | "{id}/{version}" | "{id}/{page}")
+FOLDERS = {TENANT: "tenants", DOMAIN: "domains", HISTORY: "history", DRAFT: "drafts"}
 _RULES = (MATCH_EXACT, MATCH_ALIAS, MATCH_WILDCARD)
 
 
@@ -28,8 +33,7 @@ def redis_key(prefix: str, key: DocKey) -> str:
 
 
 def s3_key(prefix: str, key: DocKey) -> str:
-    folder = "tenants" if key[0] == TENANT else "domains"
-    return f"{prefix}{folder}/{key[1]}.json"
+    return f"{prefix}{FOLDERS[key[0]]}/{key[1]}.json"
 
 
 def domain_candidates(host: str) -> list[str]:

@@ -106,7 +106,7 @@ async def delete_tenant(tenant_id: str, targets: Targets) -> None:
     old = await targets.source.get((TENANT, tenant_id))
     if old is None:
         raise ConfigError(f"tenant {tenant_id!r} does not exist in {targets.source.name}")
-    removed = {(TENANT, tenant_id)} | {(DOMAIN, host) for host in _claimed(orjson.loads(old))}
+    removed = {(TENANT, tenant_id)} | {(DOMAIN, host) for host in claimed_hosts(orjson.loads(old))}
     await targets.write({}, removed)
 
 
@@ -133,27 +133,27 @@ async def _publish(
     document = {**raw, "version": version}
     tenant = parse_tenant(tenant_id, document, registry, source=f"tenant {tenant_id}")
     documents = tenant_documents(tenant, compact_json(document))
-    await _refuse_taken_domains(tenant_id, documents, targets)
-    gone = {(DOMAIN, host) for host in _claimed(old)} - set(documents) if old else set()
+    await refuse_taken_domains(tenant_id, documents, targets.source)
+    gone = {(DOMAIN, host) for host in claimed_hosts(old)} - set(documents) if old else set()
     await targets.write(documents, gone)
     return (
         f"+ {tenant_id}: new (version {version})" if old is None else f"~ {tenant_id}: version {previous} -> {version}"
     )
 
 
-async def _refuse_taken_domains(tenant_id: str, documents: dict[DocKey, bytes], targets: Targets) -> None:
+async def refuse_taken_domains(tenant_id: str, documents: dict[DocKey, bytes], source: WritableTier) -> None:
     """A domain stored for another tenant is not silently taken over: that tenant must let it go first."""
     for kind, host in documents:
         if kind != DOMAIN:
             continue
-        current = await targets.source.get((DOMAIN, host))
+        current = await source.get((DOMAIN, host))
         if current is None:
             continue
         try:
             owner = decode_domain(host, current, host).tenant_id
         except BackendError:
             continue  # a broken index entry is overwritten by a good one
-        if owner != tenant_id and await targets.source.get((TENANT, owner)) is not None:
+        if owner != tenant_id and await source.get((TENANT, owner)) is not None:
             raise ConfigError(f"tenant {tenant_id}: domain {host!r} belongs to tenant {owner!r}; remove it there first")
 
 
@@ -163,7 +163,7 @@ def _content(document: dict[str, Any]) -> bytes:
     )
 
 
-def _claimed(document: dict[str, Any] | None) -> set[str]:
+def claimed_hosts(document: dict[str, Any] | None) -> set[str]:
     if not document:
         return set()
     hosts = set()

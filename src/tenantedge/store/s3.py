@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tenantedge.clock import Clock
 from tenantedge.errors import BackendError
 from tenantedge.store.breaker import CircuitBreaker
-from tenantedge.store.layout import TENANT, DocKey, s3_key
+from tenantedge.store.layout import FOLDERS, DocKey, s3_key
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 
@@ -89,14 +89,16 @@ class S3Tier:
 
         await self._call(remove())
 
-    async def names(self, kind: str) -> list[str]:
-        """Every tenant id or domain pattern stored, read from the bucket listing."""
-        folder = f"{self._prefix}{'tenants' if kind == TENANT else 'domains'}/"
+    async def names(self, kind: str, under: str = "") -> list[str]:
+        """Every name of this kind stored (below `under`, a name prefix such as "{id}/"), from the bucket listing."""
+        folder = f"{self._prefix}{FOLDERS[kind]}/"
 
         async def listing() -> list[str]:
             client = await self._s3()
             found: list[str] = []
-            async for page in client.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=folder):
+            async for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=folder + under
+            ):
                 found += [item["Key"][len(folder) : -len(".json")] for item in page.get("Contents", [])]
             return found
 

@@ -215,6 +215,10 @@ class TieredStore:
         found["tenantedge_store_l1_tenants"] = ("gauge", "Tenants held in memory.", len(self._tenants))
         return found
 
+    def forget_absent(self) -> None:
+        """Forget every remembered miss (a tenant was created: hosts unknown a moment ago may now exist)."""
+        self._absent.clear()
+
     def clear(self) -> None:
         """Forget everything held in memory (after a reconnect, when events may have been missed)."""
         self._tenants.clear()

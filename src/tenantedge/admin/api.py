@@ -1,0 +1,384 @@
+"""The admin JSON API on the admin host: one table of operations feeds both the routes and the OpenAPI document."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
+from tenantedge.admin.openapi import MAX_PAGE, OPERATIONS, Operation
+from tenantedge.admin.origins import DomainTaken
+from tenantedge.admin.service import ANY_VERSION, AdminService, Conflict, NotFound, PreconditionRequired
+from tenantedge.errors import BackendError, DocumentError, TenantEdgeError
+from tenantedge.render.pages import THEME_PATH, PageRenderer
+from tenantedge.sections import SectionRegistry
+from tenantedge.tenants import TENANT_ID, is_page_path
+
+log = logging.getLogger("tenantedge.admin")
+
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+COOKIE = "tenantedge_admin"
+
+
+class JsonResponse(Response):
+    media_type = JSON
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class ApiError(TenantEdgeError):
+    """An error answered as `application/problem+json` (RFC 9457) with this status."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        issues: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.issues = issues
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        body: dict[str, Any] = {
+            "status": self.status,
+            "title": _TITLES.get(self.status, "Error"),
+            "detail": self.detail,
+        }
+        if self.issues is not None:
+            body["issues"] = self.issues
+        headers = {"cache-control": "no-store", **self.headers}
+        return Response(orjson.dumps(body), self.status, headers, media_type="application/problem+json")
+
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    428: "Precondition Required",
+    429: "Too Many Requests",
+    503: "Service Unavailable",
+}
+
+
+Handler = Callable[[Request, Grant], Awaitable[Response]]
+
+
+class AdminApi:
+    """The handlers; each gets a request whose token was checked and the grant that token carries."""
+
+    def __init__(
+        self,
+        service: AdminService,
+        registry: SectionRegistry,
+        renderer: PageRenderer,
+        tokens: TokenRing,
+        limiter: FailureLimiter,
+        *,
+        max_body: int = 1 << 20,
+        openapi: dict[str, Any] | None = None,
+    ) -> None:
+        self.service = service
+        self._registry = registry
+        self._renderer = renderer
+        self._tokens = tokens
+        self._limiter = limiter
+        self._max_body = max_body
+        self._openapi = openapi or {}
+
+    def routes(self, websocket: Callable[..., Awaitable[None]] | None = None) -> list[BaseRoute]:
+        routes: list[BaseRoute] = [
+            Route(_starlette_path(op.path), self._endpoint(op), methods=[op.method]) for op in OPERATIONS
+        ]
+        if websocket is not None:
+            routes.append(WebSocketRoute("/ws", websocket))
+        return routes
+
+    def app(self, websocket: Callable[..., Awaitable[None]] | None = None) -> Starlette:
+        return Starlette(routes=self.routes(websocket))
+
+    def authorize(self, request: Request) -> Grant:
+        """The grant of the request's token (bearer header or cookie); 401, or 429 after too many failures."""
+        client = request.client.host if request.client else "-"
+        wait = self._limiter.retry_after(client)
+        if wait > 0:
+            raise ApiError(
+                429, "too many failed attempts; try again later", headers={"retry-after": str(int(wait) + 1)}
+            )
+        grant = self._tokens.check(bearer(request.headers.get("authorization")) or request.cookies.get(COOKIE))
+        if grant is None:
+            self._limiter.failed(client)
+            raise ApiError(
+                401,
+                "a valid admin token is required (Authorization: Bearer …)",
+                headers={"www-authenticate": 'Bearer realm="tenantedge"'},
+            )
+        return grant
+
+    def _endpoint(self, op: Operation) -> Callable[[Request], Awaitable[Response]]:
+        handler: Handler = getattr(self, op.handler)
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                grant = Grant("public") if op.public else self.authorize(request)
+                tenant_id = request.path_params.get("tenant")
+                if tenant_id is not None and (not TENANT_ID.match(tenant_id) or not grant.allows(tenant_id)):
+                    raise NotFound(f"no tenant {tenant_id!r}")
+                return await handler(request, grant)
+            except ApiError as e:
+                return e.response()
+            except DocumentError as e:
+                issues = [{"path": issue.path, "message": issue.message} for issue in e.issues]
+                return ApiError(422, f"{e.source}: the document does not validate", issues=issues).response()
+            except NotFound as e:
+                return ApiError(404, str(e)).response()
+            except Conflict as e:
+                extra = {"etag": etag(e.current)} if e.current is not None else {}
+                return ApiError(409, str(e), headers=extra).response()
+            except DomainTaken as e:
+                return ApiError(409, str(e)).response()
+            except PreconditionRequired as e:
+                return ApiError(428, str(e)).response()
+            except BackendError as e:
+                log.error("%s %s: %s", request.method, request.url.path, e)
+                return ApiError(503, f"storage unavailable: {e}", headers={"retry-after": "2"}).response()
+
+        endpoint.__name__ = op.handler
+        return endpoint
+
+    # -- handlers ----------------------------------------------------------------------------------------
+
+    async def openapi(self, request: Request, grant: Grant) -> Response:
+        return JsonResponse(self._openapi)
+
+    async def sections(self, request: Request, grant: Grant) -> Response:
+        return JsonResponse({"sections": [spec.to_json() for spec in self._registry]})
+
+    async def list_tenants(self, request: Request, grant: Grant) -> Response:
+        query = request.query_params.get("q", "")
+        offset = _integer(request, "offset", 0, 0, 1 << 31)
+        limit = _integer(request, "limit", 50, 1, MAX_PAGE)
+        total, items = await self.service.list_tenants(query, offset, limit, grant.tenants)
+        body = {
+            "total": total,
+            "offset": offset,
+            "limit": limit,
+            "items": [{"id": s.id, "name": s.name, "domains": s.domains, "version": s.version} for s in items],
+        }
+        return JsonResponse(body, headers={"cache-control": "no-store"})
+
+    async def create_tenant(self, request: Request, grant: Grant) -> Response:
+        body = await self._json(request)
+        tenant_id = body.pop("id", None) if isinstance(body, dict) else None
+        if not isinstance(tenant_id, str) or not TENANT_ID.match(tenant_id):
+            raise ApiError(
+                422,
+                "the body needs an 'id': lowercase letters, digits and '-', at most 63",
+                issues=[{"path": "id", "message": "expected a tenant id like 'acme-shop'"}],
+            )
+        if not grant.allows(tenant_id):
+            raise NotFound(f"no tenant {tenant_id!r} for this token")
+        document = await self.service.create(tenant_id, body, grant.name)
+        return _document(document, 201, {"location": f"/api/tenants/{tenant_id}"})
+
+    async def get_tenant(self, request: Request, grant: Grant) -> Response:
+        return _document(await self.service.get(request.path_params["tenant"]))
+
+    async def replace_tenant(self, request: Request, grant: Grant) -> Response:
+        tenant_id = request.path_params["tenant"]
+        body = await self._json(request)
+        return _document(await self.service.replace(tenant_id, body, if_match(request), grant.name))
+
+    async def patch_tenant(self, request: Request, grant: Grant) -> Response:
+        tenant_id = request.path_params["tenant"]
+        body = await self._json(request, (JSON, MERGE_PATCH))
+        return _document(await self.service.patch(tenant_id, body, if_match(request), grant.name))
+
+    async def delete_tenant(self, request: Request, grant: Grant) -> Response:
+        await self.service.delete(request.path_params["tenant"], if_match(request), grant.name)
+        return Response(status_code=204)
+
+    async def list_pages(self, request: Request, grant: Grant) -> Response:
+        pages, version = await self.service.pages(request.path_params["tenant"])
+        return JsonResponse({"pages": sorted(pages)}, headers={"etag": etag(version), "cache-control": "no-store"})
+
+    async def get_page(self, request: Request, grant: Grant) -> Response:
+        page, version = await self.service.page(request.path_params["tenant"], _page(request))
+        body = {"path": page.path, "page": page.value}
+        return JsonResponse(body, headers={"etag": etag(version), "cache-control": "no-store"})
+
+    async def put_page(self, request: Request, grant: Grant) -> Response:
+        tenant_id, path = request.path_params["tenant"], _page(request)
+        body = await self._json(request)
+        return _document(await self.service.put_page(tenant_id, path, body, if_match(request), grant.name))
+
+    async def delete_page(self, request: Request, grant: Grant) -> Response:
+        tenant_id, path = request.path_params["tenant"], _page(request)
+        return _document(await self.service.delete_page(tenant_id, path, if_match(request), grant.name))
+
+    async def list_drafts(self, request: Request, grant: Grant) -> Response:
+        tenant_id = request.path_params["tenant"]
+        await self.service.get(tenant_id)
+        return JsonResponse({"drafts": await self.service.drafts(tenant_id)}, headers={"cache-control": "no-store"})
+
+    async def get_draft(self, request: Request, grant: Grant) -> Response:
+        record = await self.service.draft(request.path_params["tenant"], _page(request))
+        return JsonResponse(record, headers={"cache-control": "no-store"})
+
+    async def save_draft(self, request: Request, grant: Grant) -> Response:
+        tenant_id, path = request.path_params["tenant"], _page(request)
+        body = await self._json(request)
+        return JsonResponse(await self.service.save_draft(tenant_id, path, body, grant.name))
+
+    async def delete_draft(self, request: Request, grant: Grant) -> Response:
+        await self.service.delete_draft(request.path_params["tenant"], _page(request))
+        return Response(status_code=204)
+
+    async def publish_draft(self, request: Request, grant: Grant) -> Response:
+        tenant_id, path = request.path_params["tenant"], _page(request)
+        return _document(await self.service.publish(tenant_id, path, if_match(request), grant.name))
+
+    async def history(self, request: Request, grant: Grant) -> Response:
+        tenant_id = request.path_params["tenant"]
+        versions = await self.service.history(tenant_id)
+        if not versions:
+            await self.service.get(tenant_id)  # 404 for a tenant that never existed
+        return JsonResponse({"versions": versions}, headers={"cache-control": "no-store"})
+
+    async def get_version(self, request: Request, grant: Grant) -> Response:
+        version = _version(request.path_params["version"], "version")
+        return JsonResponse(await self.service.version(request.path_params["tenant"], version))
+
+    async def diff(self, request: Request, grant: Grant) -> Response:
+        old = _version(request.query_params.get("from"), "from")
+        new = _version(request.query_params.get("to"), "to")
+        changes = await self.service.diff(request.path_params["tenant"], old, new)
+        return JsonResponse({"from": old, "to": new, "changes": changes})
+
+    async def rollback(self, request: Request, grant: Grant) -> Response:
+        body = await self._json(request)
+        version = body.get("version") if isinstance(body, dict) else None
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ApiError(
+                422,
+                'expected {"version": n}, the version to restore',
+                issues=[{"path": "version", "message": "expected a positive integer"}],
+            )
+        tenant_id = request.path_params["tenant"]
+        return _document(await self.service.rollback(tenant_id, version, if_match(request), grant.name))
+
+    async def preview(self, request: Request, grant: Grant) -> Response:
+        tenant_id = request.path_params["tenant"]
+        path = "/" + request.path_params["page"]
+        if path == THEME_PATH:
+            draft_of = request.query_params.get("page", "/")
+            tenant = await self.service.preview(tenant_id, draft_of if is_page_path(draft_of) else "/")
+            stylesheet = self._renderer.stylesheet(tenant)
+            return Response(stylesheet.body, media_type="text/css", headers=_PRIVATE)
+        if not is_page_path(path):
+            raise NotFound(f"tenant {tenant_id}: no page {path!r}")
+        tenant = await self.service.preview(tenant_id, path)
+        rendered = self._renderer.render_page(tenant, path)
+        if rendered is None:
+            raise NotFound(f"tenant {tenant_id}: no page {path!r}, published or drafted")
+        # The page's stylesheet link points at the public theme URL; the preview's own theme answers here.
+        theme_url = f"/preview/{tenant_id}{THEME_PATH}?page={path}&amp;v="
+        html = rendered.html.replace(f'href="{THEME_PATH}?v=', f'href="{theme_url}', 1)
+        return Response(html, media_type="text/html", headers={**_PRIVATE, "x-robots-tag": "noindex"})
+
+    # -- bodies ----------------------------------------------------------------------------------------
+
+    async def _json(self, request: Request, types: tuple[str, ...] = (JSON,)) -> Any:
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media not in types:
+            raise ApiError(415, f"expected Content-Type {' or '.join(types)}, found {media or 'none'}")
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_body:
+            raise ApiError(413, f"the body is {declared} bytes; the limit is {self._max_body}")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self._max_body:
+                raise ApiError(413, f"the body is over the limit of {self._max_body} bytes")
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            raise ApiError(400, f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from e
+
+
+_PRIVATE = {"cache-control": "no-store, private"}
+
+
+def bearer(header: str | None) -> str | None:
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def etag(version: int | None) -> str:
+    return f'"{version}"'
+
+
+def if_match(request: Request) -> int | None:
+    """The version an `If-Match` names (`*` matches whatever is current); 412 for one that is not a version."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    value = header.strip()
+    if value == "*":
+        return ANY_VERSION
+    if value.startswith('"') and value.endswith('"') and value[1:-1].isdigit():
+        return int(value[1:-1])
+    raise ApiError(412, f'If-Match: expected a version ETag like "7" (from a GET), found {value!r}')
+
+
+def _document(document: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    out = {"cache-control": "no-store", **(headers or {})}
+    if "version" in document:
+        out["etag"] = etag(document["version"])
+    return JsonResponse(document, status, out)
+
+
+def _page(request: Request) -> str:
+    path = "/" + str(request.path_params["page"])
+    if not is_page_path(path):
+        raise ApiError(404, f"{path!r} is not a page path (like '/' or '/about/team')")
+    return path
+
+
+def _integer(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(400, f"query parameter {name!r}: expected an integer from {low} to {high}, found {raw!r}")
+    return int(raw)
+
+
+def _version(raw: str | None, name: str) -> int:
+    if raw is None or not raw.isdigit() or int(raw) < 1:
+        raise ApiError(400, f"{name}: expected a version number (1 or more), found {raw!r}")
+    return int(raw)
+
+
+def _starlette_path(path: str) -> str:
+    return path.replace("{page}", "{page:path}")

@@ -1,0 +1,178 @@
+"""`/ws` on the admin host: events streamed to dashboards, live previews and `tenantedge watch`.
+
+The handshake is checked before it is accepted: the `Origin` (browsers send one) must be in the allowlist.
+The token comes in the `Authorization` header or, for browsers that cannot set headers, in the first message
+`{"token": "…"}`. Query parameters `tenant` (repeatable) and `since` (the last `seq` seen) may also come in that
+first message. A client is sent `{"type": "hello", "seq": n}`, then what it missed since `since` (or
+`{"type": "reload"}` when that is no longer kept), then every event as it happens. A client that reads
+too slowly to keep up is disconnected (code 4008) rather than allowed to grow this worker's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from tenantedge.admin.api import bearer
+from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
+from tenantedge.errors import BackendError
+from tenantedge.events import Event, EventBus
+from tenantedge.tenants import TENANT_ID
+
+log = logging.getLogger("tenantedge.live")
+
+TOO_SLOW = 4008
+UNAUTHORIZED = 4401
+AUTH_TIMEOUT = 5.0
+
+
+@dataclass(eq=False, slots=True)
+class _Client:
+    grant: Grant
+    tenants: frozenset[str] | None
+    queue: asyncio.Queue[Event | None] = field(default_factory=lambda: asyncio.Queue(256))
+    dropped: bool = False
+
+    def wants(self, event: Event) -> bool:
+        return self.grant.allows(event.tenant) and (self.tenants is None or event.tenant in self.tenants)
+
+
+class LiveHub:
+    """The WebSocket clients of one worker, fed from the bus this worker listens to."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        tokens: TokenRing,
+        limiter: FailureLimiter,
+        origins: frozenset[str],
+        *,
+        queue_size: int = 256,
+    ) -> None:
+        self._bus = bus
+        self._tokens = tokens
+        self._limiter = limiter
+        self._origins = origins
+        self._queue_size = queue_size
+        self._clients: set[_Client] = set()
+        bus.subscribe(self._deliver)
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
+    def _deliver(self, event: Event) -> None:
+        for client in list(self._clients):
+            if client.dropped or not client.wants(event):
+                continue
+            try:
+                client.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                client.dropped = True  # the sender sees this and closes with TOO_SLOW
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    client.queue.get_nowait()
+                client.queue.put_nowait(None)
+
+    async def endpoint(self, websocket: WebSocket) -> None:
+        origin = websocket.headers.get("origin")
+        if origin is not None and origin.lower().rstrip("/") not in self._origins:
+            await websocket.close(code=1008, reason="origin not allowed")  # before accept: the handshake gets 403
+            return
+        address = websocket.client.host if websocket.client else "-"
+        if self._limiter.retry_after(address) > 0:
+            await websocket.close(code=1008, reason="too many failed attempts")
+            return
+        await websocket.accept()
+        try:
+            hello = await self._hello(websocket)
+        except (TimeoutError, ValueError, WebSocketDisconnect):
+            hello = None
+        grant = self._tokens.check(bearer(websocket.headers.get("authorization")) or (hello or {}).get("token"))
+        if grant is None:
+            self._limiter.failed(address)
+            await websocket.close(code=UNAUTHORIZED, reason="a valid admin token is required")
+            return
+        params = {**dict(websocket.query_params), **(hello or {})}
+        wanted = params.get("tenants") or websocket.query_params.getlist("tenant") or None
+        tenants = frozenset(t for t in wanted if isinstance(t, str) and TENANT_ID.match(t)) if wanted else None
+        client = _Client(grant, tenants, asyncio.Queue(self._queue_size))
+        self._clients.add(client)
+        try:
+            await self._stream(websocket, client, _since(params.get("since")))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self._clients.discard(client)
+
+    async def _hello(self, websocket: WebSocket) -> dict[str, Any] | None:
+        """The client's first message, when it must carry the token (no Authorization header)."""
+        if websocket.headers.get("authorization"):
+            return None
+        message = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT)
+        raw = orjson.loads(message)
+        if not isinstance(raw, dict):
+            raise ValueError("expected a JSON object")
+        return raw
+
+    async def _stream(self, websocket: WebSocket, client: _Client, since: int | None) -> None:
+        try:
+            last = await self._bus.last_seq()
+        except BackendError:
+            last = 0
+        await websocket.send_bytes(orjson.dumps({"type": "hello", "seq": last}))
+        seen = since if since is not None else last
+        if since is not None:
+            try:
+                missed = await self._bus.since(since)
+            except BackendError:
+                missed = None
+            if missed is None:
+                await websocket.send_bytes(orjson.dumps({"type": "reload", "seq": last}))
+                seen = last
+            else:
+                for event in missed:
+                    if client.wants(event):
+                        await websocket.send_bytes(event.to_json())
+                    seen = event.seq
+        reader = asyncio.create_task(_drain(websocket))
+        try:
+            while True:
+                waiting = asyncio.create_task(client.queue.get())
+                done, _ = await asyncio.wait({waiting, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if reader in done:
+                    waiting.cancel()
+                    return
+                queued = waiting.result()
+                if queued is None:
+                    log.info("dropped a WebSocket client that could not keep up")
+                    await websocket.close(code=TOO_SLOW, reason="too slow: reconnect with since")
+                    return
+                if queued.seq > seen:
+                    await websocket.send_bytes(queued.to_json())
+                    seen = queued.seq
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                await reader
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, until it goes away."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+def _since(raw: Any) -> int | None:
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    if isinstance(raw, str) and raw.isdigit():
+        return int(raw)
+    return None

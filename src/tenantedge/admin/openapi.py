@@ -1,0 +1,396 @@
+"""The admin API described: one table of operations, from which both the routes and the OpenAPI document come."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = "application/json"
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One API operation: how it is routed, and what the OpenAPI document says of it."""
+
+    method: str
+    path: str
+    handler: str
+    summary: str
+    body: str | None = None  # the request body's schema name in the OpenAPI components
+    returns: str | None = None  # the 2xx body's schema name; None for no body
+    status: int = 200
+    errors: tuple[int, ...] = (401, 404)
+    query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+    if_match: bool = False
+    public: bool = False
+    media: str = JSON
+    tags: tuple[str, ...] = field(default=("tenants",))
+
+
+_WRITE_ERRORS = (400, 401, 404, 409, 413, 415, 422, 428)
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET", "/api/openapi.json", "openapi", "This document", returns="Object", errors=(), public=True, tags=("meta",)
+    ),
+    Operation(
+        "GET",
+        "/api/sections",
+        "sections",
+        "The section registry with each section's props schema",
+        returns="Sections",
+        errors=(401,),
+        tags=("sections",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants",
+        "list_tenants",
+        "List tenants, searched by id, name or domain",
+        returns="TenantList",
+        errors=(400, 401),
+        query=(
+            ("q", "string", "text found in the id, name or a domain"),
+            ("offset", "integer", "how many matches to skip"),
+            ("limit", "integer", f"how many to return (at most {MAX_PAGE})"),
+        ),
+    ),
+    Operation(
+        "POST",
+        "/api/tenants",
+        "create_tenant",
+        "Create a tenant (the body carries its `id`)",
+        body="NewTenant",
+        returns="Tenant",
+        status=201,
+        errors=(400, 401, 404, 409, 413, 415, 422),
+    ),
+    Operation(
+        "GET", "/api/tenants/{tenant}", "get_tenant", "A tenant's document; its ETag is its version", returns="Tenant"
+    ),
+    Operation(
+        "PUT",
+        "/api/tenants/{tenant}",
+        "replace_tenant",
+        "Replace a tenant's document",
+        body="Tenant",
+        returns="Tenant",
+        errors=_WRITE_ERRORS,
+        if_match=True,
+    ),
+    Operation(
+        "PATCH",
+        "/api/tenants/{tenant}",
+        "patch_tenant",
+        "Change a tenant with a JSON merge patch (RFC 7396)",
+        body="Object",
+        returns="Tenant",
+        errors=_WRITE_ERRORS,
+        if_match=True,
+    ),
+    Operation(
+        "DELETE",
+        "/api/tenants/{tenant}",
+        "delete_tenant",
+        "Delete a tenant (its history is kept)",
+        status=204,
+        errors=(401, 404, 409, 428),
+        if_match=True,
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/pages",
+        "list_pages",
+        "A tenant's pages by path",
+        returns="Object",
+        tags=("pages",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/pages/{page}",
+        "get_page",
+        "One page (`{page}` is its path without the leading '/'; empty for the home page)",
+        returns="Page",
+        tags=("pages",),
+    ),
+    Operation(
+        "PUT",
+        "/api/tenants/{tenant}/pages/{page}",
+        "put_page",
+        "Publish a page (a new tenant version)",
+        body="PageValue",
+        returns="Tenant",
+        errors=_WRITE_ERRORS,
+        if_match=True,
+        tags=("pages",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/tenants/{tenant}/pages/{page}",
+        "delete_page",
+        "Remove a page (a new tenant version)",
+        returns="Tenant",
+        errors=(401, 404, 409, 422, 428),
+        if_match=True,
+        tags=("pages",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/drafts",
+        "list_drafts",
+        "The pages that have a saved draft",
+        returns="Object",
+        tags=("drafts",),
+    ),
+    Operation(
+        "GET", "/api/tenants/{tenant}/drafts/{page}", "get_draft", "A page's draft", returns="Draft", tags=("drafts",)
+    ),
+    Operation(
+        "PUT",
+        "/api/tenants/{tenant}/drafts/{page}",
+        "save_draft",
+        "Save a page's draft without publishing it (validated like a published page)",
+        body="PageValue",
+        returns="Draft",
+        errors=(400, 401, 404, 413, 415, 422),
+        tags=("drafts",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/tenants/{tenant}/drafts/{page}",
+        "delete_draft",
+        "Discard a page's draft",
+        status=204,
+        tags=("drafts",),
+    ),
+    Operation(
+        "POST",
+        "/api/tenants/{tenant}/publish/{page}",
+        "publish_draft",
+        "Publish a page's draft",
+        returns="Tenant",
+        errors=(401, 404, 409, 422, 428),
+        if_match=True,
+        tags=("drafts",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/history",
+        "history",
+        "Every published version, newest first",
+        returns="Object",
+        tags=("history",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/history/{version}",
+        "get_version",
+        "One published version",
+        returns="Version",
+        tags=("history",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/diff",
+        "diff",
+        "The changes between two published versions",
+        returns="Object",
+        errors=(400, 401, 404),
+        tags=("history",),
+        query=(("from", "integer", "the older version"), ("to", "integer", "the newer version")),
+    ),
+    Operation(
+        "POST",
+        "/api/tenants/{tenant}/rollback",
+        "rollback",
+        "Publish an old version's content again, as a new version",
+        body="Rollback",
+        returns="Tenant",
+        errors=_WRITE_ERRORS,
+        if_match=True,
+        tags=("history",),
+    ),
+    Operation(
+        "GET",
+        "/preview/{tenant}/{page}",
+        "preview",
+        "Render a page with its draft applied (never cached, never public)",
+        returns="Html",
+        media="text/html",
+        tags=("drafts",),
+    ),
+)
+
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Malformed request (JSON, query parameter)",
+    401: "No valid admin token",
+    404: "No such tenant, page, draft or version, or not one this token may see",
+    409: "The If-Match version is not the current one, the tenant exists, or a domain belongs to another tenant",
+    412: "If-Match is not a version ETag",
+    413: "The body is over the size limit",
+    415: "The body is not JSON",
+    422: "The document does not validate; `issues` lists each JSON path and what was expected",
+    428: "If-Match is required",
+}
+
+_ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
+SCHEMAS: dict[str, Any] = {
+    "Object": _ANY_OBJECT,
+    "Html": {"type": "string"},
+    "Problem": {
+        "type": "object",
+        "required": ["status", "title", "detail"],
+        "properties": {
+            "status": {"type": "integer"},
+            "title": {"type": "string"},
+            "detail": {"type": "string"},
+            "issues": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "Tenant": {
+        "type": "object",
+        "description": "A tenant document as in tenants.json (see DESIGN.md); `version` is set by the server.",
+        "properties": {
+            "name": {"type": "string"},
+            "domains": {"type": "array", "items": {"type": "string"}},
+            "aliases": {"type": "array", "items": {"type": "string"}},
+            "theme": _ANY_OBJECT,
+            "features": {"type": "object", "additionalProperties": {"type": "boolean"}},
+            "pages": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/PageValue"}},
+            "version": {"type": "integer", "readOnly": True},
+        },
+        "additionalProperties": True,
+    },
+    "NewTenant": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Tenant"},
+            {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+        ]
+    },
+    "PageValue": {
+        "description": "A list of sections, or {title, description, sections}.",
+        "oneOf": [{"type": "array", "items": _ANY_OBJECT}, _ANY_OBJECT],
+    },
+    "Page": {
+        "type": "object",
+        "properties": {"path": {"type": "string"}, "page": {"$ref": "#/components/schemas/PageValue"}},
+    },
+    "Draft": {
+        "type": "object",
+        "properties": {
+            "path": {"type": "string"},
+            "base": {"type": "integer"},
+            "saved_at": {"type": "string"},
+            "by": {"type": "string"},
+            "page": {"$ref": "#/components/schemas/PageValue"},
+        },
+    },
+    "Version": {
+        "type": "object",
+        "properties": {
+            "version": {"type": "integer"},
+            "saved_at": {"type": "string"},
+            "by": {"type": "string"},
+            "action": {"type": "string"},
+            "document": {"$ref": "#/components/schemas/Tenant"},
+        },
+    },
+    "Rollback": {"type": "object", "required": ["version"], "properties": {"version": {"type": "integer"}}},
+    "TenantList": {
+        "type": "object",
+        "properties": {
+            "total": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "domains": {"type": "array", "items": {"type": "string"}},
+                        "version": {"type": "integer"},
+                    },
+                },
+            },
+        },
+    },
+    "Sections": {"type": "object", "properties": {"sections": {"type": "array", "items": _ANY_OBJECT}}},
+}
+
+
+def openapi_document(version: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the admin API, built from OPERATIONS."""
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "tenantedge admin API",
+            "version": version,
+            "description": (
+                "Served only on the admin host (TENANTEDGE_ADMIN_HOST). Writes need If-Match with the version "
+                "ETag of a GET. Events stream on the WebSocket /ws of the same host."
+            ),
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in ("tenant", "page", "version")
+        if "{" + name + "}" in op.path
+    ]
+    parameters += [
+        {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": kind}}
+        for name, kind, text in op.query
+    ]
+    if op.if_match:
+        parameters.append(
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": True,
+                "description": 'The version being changed, as its ETag ("7"), or *',
+                "schema": {"type": "string"},
+            }
+        )
+    success: dict[str, Any] = {"description": _REASONS[op.status]}
+    if op.returns is not None:
+        success["content"] = {op.media: {"schema": {"$ref": f"#/components/schemas/{op.returns}"}}}
+    responses: dict[str, Any] = {str(op.status): success}
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for status in op.errors:
+        responses[str(status)] = {"description": _REASONS[status], "content": problem}
+    operation: dict[str, Any] = {
+        "operationId": op.handler,
+        "summary": op.summary,
+        "tags": list(op.tags),
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if op.public:
+        operation["security"] = []
+    if op.body is not None:
+        schema = {"$ref": f"#/components/schemas/{op.body}"}
+        types = ("application/json", "application/merge-patch+json") if op.method == "PATCH" else ("application/json",)
+        operation["requestBody"] = {"required": True, "content": {media: {"schema": schema} for media in types}}
+    return operation
