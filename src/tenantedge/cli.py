@@ -8,6 +8,7 @@ import contextlib
 import copy
 import errno
 import os
+import secrets
 import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -77,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("kind", choices=["tenants", "domains"])
     kv.add_argument("--templates", metavar="DIR", help="templates folder (default templates)")
     kv.set_defaults(handler=_kv)
+
+    watch = commands.add_parser("watch", help="print admin events (tenant changes) as they happen")
+    watch.add_argument("--tenant", action="append", default=[], metavar="ID", help="only this tenant (repeatable)")
+    watch.add_argument("--since", type=int, metavar="SEQ", help="first replay the events after this sequence number")
+    watch.add_argument("--address", metavar="HOST:PORT", help="server to connect to (default: the serve address)")
+    watch.set_defaults(handler=_watch)
     return parser
 
 
@@ -191,6 +198,12 @@ async def _targets(settings: Settings) -> AsyncIterator[Any]:
                 await tier.close()
 
 
+def _watch(args: argparse.Namespace) -> int:
+    from tenantedge.watch import watch
+
+    return asyncio.run(watch(Settings.from_env(), args.tenant, since=args.since, address=args.address))
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
@@ -200,6 +213,15 @@ def _serve(args: argparse.Namespace) -> int:
     flags = {"host": "HOST", "port": "PORT", "workers": "WORKERS", "tenants": "TENANTS"}
     flags |= {"templates": "TEMPLATES", "default_tenant": "DEFAULT_TENANT"}
     settings = _apply_flags(args, flags)
+    if settings.admin_token is None and settings.admin_tokens_file is None:
+        # One token for every worker, passed on through the environment, printed once.
+        os.environ["TENANTEDGE_ADMIN_TOKEN"] = secrets.token_urlsafe(24)
+        settings = Settings.from_env()
+        print(
+            f"tenantedge: admin on http://{settings.admin_host}:{settings.port}/ "
+            f"with token {settings.admin_token} (set TENANTEDGE_ADMIN_TOKEN to choose it)",
+            file=sys.stderr,
+        )
     # Load once here so a bad file or folder is reported once, plainly, before any worker starts.
     app = create_app(settings)
     _check_port(settings.host, settings.port)
