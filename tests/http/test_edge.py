@@ -148,7 +148,7 @@ async def test_forwarded_host_believed_from_trusted_proxy() -> None:
 async def test_health_answers_on_any_host(client: EdgeClient) -> None:
     for host in ("codersinflow.com", "10.0.0.1", "bad host"):
         response = await client.get(host, "/_edge/health")
-        assert response.status_code == 200 and response.json() == {"status": "ok"}
+        assert response.status_code == 200 and response.json()["status"] == "ok"
 
 
 async def test_reserved_edge_paths_are_never_tenant_pages(client: EdgeClient) -> None:

@@ -221,7 +221,9 @@ class ObjectTenantOrigin:
         if data is None:
             return None
         document: dict[str, Any] = orjson.loads(data)
-        return document
+        if not isinstance(document, dict):
+            raise BackendError(f"s3: tenants/{tenant_id}.json is not a JSON object; fix or replace it")
+        return {**document, "version": document.get("version", 1)}  # as the reader serves it
 
     async def summaries(self) -> dict[str, Summary]:
         names = await self._s3.names(TENANT)

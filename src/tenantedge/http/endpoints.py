@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -16,8 +17,8 @@ SHORT = "public, max-age=300"
 
 
 async def health(request: Request) -> Response:
-    """Liveness: the process is up and serving."""
-    return JSONResponse({"status": "ok"}, headers={"cache-control": "no-store"})
+    """Liveness: the process is up and serving; `worker` tells which process answered (several share a port)."""
+    return JSONResponse({"status": "ok", "worker": os.getpid()}, headers={"cache-control": "no-store"})
 
 
 Metrics = Callable[[], Mapping[str, tuple[str, str, float]]]  # name -> (type, help, value)
