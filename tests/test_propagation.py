@@ -189,3 +189,16 @@ def test_tenantedge_watch_prints_events(site: Server) -> None:
             watcher.terminate()
     event = orjson.loads(line)
     assert event["type"] == "tenant.updated" and event["tenant"] == "codersinflow"
+
+
+def test_without_redis_every_worker_sees_the_write_through_the_shared_file(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "tenants.json", tmp_path / "tenants.json")
+    env = {"TENANTEDGE_ADMIN_TOKEN": TOKEN, "TENANTEDGE_RELOAD_INTERVAL": "0.1"}
+    server = Server("--workers", "3", "--tenants", str(tmp_path / "tenants.json"), env=env)
+    try:
+        assert every_worker_serves(server, "clientsite.localhost", "Harbor")
+        assert rename(server, "clientsite", "Shared File Edit").status_code == 200
+        assert every_worker_serves(server, "clientsite.localhost", "Shared File Edit")
+        assert (tmp_path / "history" / "clientsite" / "2.json").is_file()
+    finally:
+        server.stop()

@@ -153,7 +153,9 @@ class RedisBus:
 
         self._client: Redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         # The subscriber waits for messages indefinitely: no read timeout, but health checks find a dead link.
-        self._listen: Redis = Redis.from_url(url, socket_connect_timeout=timeout, health_check_interval=5)
+        self._listen: Redis = Redis.from_url(
+            url, socket_connect_timeout=timeout, health_check_interval=5, client_name=f"tenantedge:{prefix}events"
+        )
         self.channel = f"{prefix}events"
         self._seq_key = f"{prefix}events:seq"
         self._log_key = f"{prefix}events:log"
