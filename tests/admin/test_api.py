@@ -70,6 +70,12 @@ def tenant_ops() -> list[Any]:
     return [pytest.param(op, id=f"{op.method}-{op.handler}") for op in OPERATIONS if "{tenant}" in op.path]
 
 
+def assert_no_new_version(workdir: Workdir, tenant: str = "basicsite") -> None:
+    """A refused write recorded no version. (It may have recorded the `imported` copy of the version that was
+    current, which the next accepted write would record anyway.)"""
+    assert workdir.stored("history", tenant) in ([], ["1.json"]), workdir.stored("history", tenant)
+
+
 async def history(client: AdminClient, tenant: str = "basicsite") -> list[int]:
     response = await client.get(f"/api/tenants/{tenant}/history")
     assert response.status_code == 200, response.text
@@ -193,7 +199,7 @@ async def test_a_tenant_cannot_claim_the_admin_host(
         body["issues"]
     )
     assert workdir.tenants_bytes() == before
-    assert workdir.stored("history", "basicsite") == []
+    assert_no_new_version(workdir)
     assert (await client.get("/api/tenants")).status_code == 200  # the admin host still answers the API
 
 
@@ -567,11 +573,12 @@ async def test_a_refused_domain_conflict_stores_nothing(client: AdminClient, wor
     assert workdir.tenants_bytes() == before
     coders = await client.site("codersinflow.com")
     assert coders.status_code == 200 and "te-hero--terminal" in coders.text
-    # BUG (src/tenantedge/admin/service.py, AdminService._write): the history record of the refused version is
-    # written before FileTenantOrigin.commit validates the whole file and refuses the domain, so it stays.
-    assert workdir.stored("history", "basicsite") == [], "a refused write left history records behind: " + ", ".join(
-        workdir.stored("history", "basicsite")
-    )
+    # BUG (src/tenantedge/admin/service.py, AdminService._write): the history record of the refused version 2 is
+    # written before FileTenantOrigin.commit validates the whole file and refuses the domain, so it stays,
+    # listed in the history as if it had been published, and the next accepted write skips to version 3.
+    left = workdir.stored("history", "basicsite")
+    assert "2.json" not in left, f"a refused write left a record of a version never published: {left}"
+    assert 2 not in await history(client)
     follow = await client.patch(BASIC, {"name": "Next"}, if_match='"1"')
     assert follow.headers["etag"] == '"2"', "the next accepted write should be version 2"
 
@@ -830,7 +837,7 @@ async def test_put_an_invalid_page_is_422(client: AdminClient, workdir: Workdir)
     body = problem(await client.api("PUT", f"{BASIC}/pages/menu", page, if_match='"1"'), 422)
     assert [issue["path"] for issue in body["issues"]] == ['pages["/menu"][1].type']
     assert workdir.tenants_bytes() == before
-    assert workdir.stored("history", "basicsite") == []
+    assert_no_new_version(workdir)
 
 
 async def test_delete_a_page(client: AdminClient, workdir: Workdir) -> None:
@@ -854,12 +861,14 @@ async def test_delete_a_missing_page_is_404(client: AdminClient, workdir: Workdi
     assert workdir.tenants_bytes() == before
 
 
-async def test_delete_the_home_page_is_422(client: AdminClient, workdir: Workdir) -> None:
+@pytest.mark.parametrize("tenant", ["codersinflow", "basicsite"], ids=["with-other-pages", "only-page"])
+async def test_the_home_page_cannot_be_deleted(client: AdminClient, workdir: Workdir, tenant: str) -> None:
     before = workdir.tenants_bytes()
-    body = problem(await client.api("DELETE", f"{BASIC}/pages/", if_match='"1"'), 422)
-    assert any("home page" in issue["message"] for issue in body["issues"])
+    response = await client.api("DELETE", f"/api/tenants/{tenant}/pages/", if_match='"1"')
+    body = problem(response, 422)
+    assert body["issues"] == [{"path": 'pages["/"]', "message": "the home page cannot be removed; replace it instead"}]
     assert workdir.tenants_bytes() == before
-    assert (await client.site(BASIC_HOST)).status_code == 200
+    assert not (workdir.root / "history" / tenant / "2.json").exists()
 
 
 @pytest.mark.parametrize(
@@ -872,7 +881,8 @@ async def test_delete_the_home_page_is_422(client: AdminClient, workdir: Workdir
         pytest.param("menu/", id="trailing-slash"),
         pytest.param("a//b", id="empty-segment"),
         pytest.param("a%20b", id="space"),
-        pytest.param("_edge/theme.css?x", id="edge-query"),
+        pytest.param("menu%3Fx", id="question-mark"),
+        pytest.param("%2Fetc", id="leading-slash"),
     ],
 )
 @pytest.mark.parametrize("collection", ["pages", "drafts"])

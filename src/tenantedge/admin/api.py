@@ -14,7 +14,6 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
 from tenantedge.admin.openapi import MAX_PAGE, OPERATIONS, Operation
-from tenantedge.admin.origins import DomainTaken
 from tenantedge.admin.service import ANY_VERSION, AdminService, Conflict, NotFound, PreconditionRequired
 from tenantedge.errors import BackendError, DocumentError, TenantEdgeError
 from tenantedge.render.pages import THEME_PATH, PageRenderer
@@ -153,8 +152,6 @@ class AdminApi:
             except Conflict as e:
                 extra = {"etag": etag(e.current)} if e.current is not None else {}
                 return ApiError(409, str(e), headers=extra).response()
-            except DomainTaken as e:
-                return ApiError(409, str(e)).response()
             except PreconditionRequired as e:
                 return ApiError(428, str(e)).response()
             except BackendError as e:

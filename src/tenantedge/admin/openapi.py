@@ -228,11 +228,11 @@ _REASONS = {
     400: "Malformed request (JSON, query parameter)",
     401: "No valid admin token",
     404: "No such tenant, page, draft or version, or not one this token may see",
-    409: "The If-Match version is not the current one, the tenant exists, or a domain belongs to another tenant",
+    409: "The If-Match version is not the current one, or the tenant already exists",
     412: "If-Match is not a version ETag",
     413: "The body is over the size limit",
     415: "The body is not JSON",
-    422: "The document does not validate; `issues` lists each JSON path and what was expected",
+    422: "The document does not validate (a domain another tenant holds included); `issues` gives each JSON path",
     428: "If-Match is required",
 }
 

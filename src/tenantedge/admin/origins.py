@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from tenantedge.errors import BackendError, ConfigError
+from tenantedge.errors import BackendError, ConfigError, DocumentError, ValidationIssue
+from tenantedge.jsonpath import format_path
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.files import FileStore
 from tenantedge.store.layout import DOMAIN, FOLDERS, TENANT, DocKey
@@ -193,7 +194,10 @@ class FileTenantOrigin:
             whole["tenants"][tenant_id] = document
         data = orjson.dumps(whole, option=orjson.OPT_INDENT_2) + b"\n"
         # Validated whole: a domain another tenant of the file claims is refused here, with its JSON path.
-        fresh = parse_document(data, str(path), self._registry, self._files.tenants, documents=True)
+        try:
+            fresh = parse_document(data, str(path), self._registry, self._files.tenants, documents=True)
+        except DocumentError as e:
+            raise DocumentError(f"tenant {tenant_id}", [_within(tenant_id, issue) for issue in e.issues]) from e
         write_atomically(path, data)
         self._files.adopt(fresh if self._files.keeps_documents else _without_documents(fresh))
         removed = {(DOMAIN, host) for host in claimed_hosts(old)}
@@ -201,6 +205,16 @@ class FileTenantOrigin:
             return {}, removed | {(TENANT, tenant_id)}
         written = tenant_documents(fresh.tenants[tenant_id], fresh.documents[tenant_id])
         return written, removed - set(written)
+
+
+def _within(tenant_id: str, issue: ValidationIssue) -> ValidationIssue:
+    """An issue of the whole file, told relative to the tenant document the caller sent, where it is in it."""
+    head = format_path(("tenants", tenant_id))
+    if issue.path == head:
+        return ValidationIssue("", issue.message)
+    if issue.path.startswith(head + ".") or issue.path.startswith(head + "["):
+        return ValidationIssue(issue.path[len(head) :].lstrip("."), issue.message)
+    return ValidationIssue(issue.path, f"{issue.message} (elsewhere in tenants.json)")
 
 
 def _without_documents(tenants: TenantSet) -> TenantSet:
@@ -253,17 +267,13 @@ class ObjectTenantOrigin:
         try:
             await refuse_taken_domains(tenant_id, written, self._s3)
         except ConfigError as e:
-            raise DomainTaken(str(e)) from e
+            raise DocumentError(f"tenant {tenant_id}", [ValidationIssue("domains", str(e))]) from e
         for key, data in written.items():
             await self._s3.put(key, data)
         removed = gone - set(written)
         for key in removed:
             await self._s3.delete(key)
         return written, removed
-
-
-class DomainTaken(ConfigError):
-    """A write claims a domain another tenant holds."""
 
 
 class FileWriteLock:

@@ -155,6 +155,9 @@ class AdminService:
     async def delete_page(self, tenant_id: str, path: str, if_match: int | None, by: str) -> dict[str, Any]:
         def build(current: dict[str, Any] | None) -> dict[str, Any]:
             assert current is not None
+            if path == "/":
+                issue = ValidationIssue('pages["/"]', "the home page cannot be removed; replace it instead")
+                raise DocumentError(f"tenant {tenant_id}", [issue])
             pages = _pages(current)
             if pages.pop(path, None) is None:
                 raise NotFound(f"tenant {tenant_id}: no page {path!r}")
@@ -257,28 +260,36 @@ class AdminService:
                     current_version,
                 )
             changed = build(current)
-            if changed is None:
-                document: dict[str, Any] | None = None
-                version = current_version or 0
-            else:
-                history = await self.history(tenant_id)
-                if current is not None and current_version not in history:
-                    # Published before the admin saw it (tenants.json, sync): keep it, so it can be restored.
-                    await self._record(tenant_id, current, "imported", "origin")
+            history = await self.history(tenant_id)
+            document: dict[str, Any] | None = None
+            version = current_version or 0
+            if changed is not None:
                 version = max(current_version or 0, history[0] if history else 0) + 1
                 document = {**{k: v for k, v in changed.items() if k != "version"}, "version": version}
                 self._validate(tenant_id, document)
-                await self._record(tenant_id, document, action, by)
-            written, removed = await self.origin.commit(tenant_id, document)
+            recorded = []
+            if current is not None and current_version not in history:
+                # Published before the admin saw it (tenants.json, sync): kept, so it can be restored.
+                recorded.append(await self._record(tenant_id, current, "imported", "origin"))
+            if document is not None:
+                recorded.append(await self._record(tenant_id, document, action, by))
+            try:
+                written, removed = await self.origin.commit(tenant_id, document)
+            except TenantEdgeError:
+                for key in recorded:  # refused by the origin (a domain another tenant holds): nothing stays
+                    await self._blobs.delete(key)
+                raise
             await self._mirror(written, removed)
         self._stale.add(tenant_id)
         await self._announce(Event(kind, tenant_id, version, path))
         return document or {}
 
-    async def _record(self, tenant_id: str, document: dict[str, Any], action: str, by: str) -> None:
+    async def _record(self, tenant_id: str, document: dict[str, Any], action: str, by: str) -> DocKey:
         version = int(document["version"])
         record = {"version": version, "saved_at": self._now(), "by": by, "action": action, "document": document}
-        await self._blobs.put((HISTORY, f"{tenant_id}/{version}"), orjson.dumps(record))
+        key = (HISTORY, f"{tenant_id}/{version}")
+        await self._blobs.put(key, orjson.dumps(record))
+        return key
 
     def _validate(self, tenant_id: str, document: dict[str, Any]) -> Tenant:
         tenant = parse_tenant(tenant_id, document, self._registry, source=f"tenant {tenant_id}")

@@ -8,6 +8,7 @@ the tiers that would refresh it are down, for up to `stale_if_error` seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -155,15 +156,22 @@ class TieredStore:
         now = self._clock.now()
         if entry is not None and now - entry.fetched < self._settings.ttl:
             return entry.value
-        if entry is not None and entry.source:
+        if entry is not None and entry.source and (TENANT, tenant_id) not in self._flights:
+            epoch = self._epoch.get(tenant_id, 0)
             try:
-                data, _ = await self._read_through((TENANT, tenant_id))
+                data, where = await self._read_through((TENANT, tenant_id))
             except BackendError:
                 data = None
-            if data is not None and hashlib.blake2b(data, digest_size=16).digest() == entry.source:
-                entry.fetched = now
-                return entry.value
-        tenant = await self.get_tenant(tenant_id)  # new or changed: parse it
+            if data is not None:
+                source = hashlib.blake2b(data, digest_size=16).digest()
+                if source == entry.source:
+                    entry.fetched = now
+                    return entry.value
+                # Changed: parse the bytes just read rather than reading them again.
+                with contextlib.suppress(BackendError, DocumentError):  # the full read path decides on stale
+                    kept: Tenant | None = self._keep(TENANT, tenant_id, data, where, None, source, epoch)
+                    return None if kept is None else kept.digest
+        tenant = await self.get_tenant(tenant_id)  # new, or its tiers failed: the full read path decides
         return None if tenant is None else tenant.digest
 
     async def _match(self, host: str) -> HostMatch | None:
@@ -220,10 +228,15 @@ class TieredStore:
         self._absent.clear()
 
     def clear(self) -> None:
-        """Forget everything held in memory (after a reconnect, when events may have been missed)."""
-        self._tenants.clear()
-        self._digests.clear()
-        self._domains.clear()
+        """Trust nothing held in memory (after a reconnect, when events may have been missed).
+
+        Every entry is read again before it is used, but kept as the stale copy to serve if the tiers that
+        would refresh it fail: the reconnect that calls this often follows an outage that is not over yet.
+        """
+        expired = self._clock.now() - self._settings.ttl
+        for table in (self._tenants, self._digests, self._domains):
+            for entry in table.values():
+                entry.fetched = min(entry.fetched, expired)
         self._absent.clear()
 
     async def probe(self) -> dict[str, Any]:
@@ -269,12 +282,7 @@ class TieredStore:
         try:
             data, where = await self._read_through((kind, name))
             source = hashlib.blake2b(data, digest_size=16).digest() if data is not None else b""
-            if data is None:
-                value = None
-            elif stale is not None and stale.value is not None and stale.source == source:
-                value = stale.value  # the same document as before: keep what was parsed from it
-            else:
-                value = self._decode(kind, name, data, where)
+            return self._keep(kind, name, data, where, stale, source, epoch)
         except (BackendError, DocumentError) as e:
             if (
                 stale is not None
@@ -285,6 +293,25 @@ class TieredStore:
                 )
                 return stale.value
             raise StoreUnavailable(f"{kind} {name}: no tier could answer: {e}") from e
+
+    def _keep(
+        self,
+        kind: str,
+        name: str,
+        data: bytes | None,
+        where: str,
+        stale: _Entry[Any] | None,
+        source: bytes,
+        epoch: int,
+    ) -> Any:
+        """Decode what a tier returned and hold it in L1, unless an invalidation raced the read."""
+        tenant_id = name if kind == TENANT else None
+        if data is None:
+            value = None
+        elif stale is not None and stale.value is not None and stale.source == source:
+            value = stale.value  # the same document as before: keep what was parsed from it
+        else:
+            value = self._decode(kind, name, data, where)
         now = self._clock.now()
         if value is None:
             self._absent[(kind, name)] = now

@@ -1,0 +1,170 @@
+"""The OpenAPI document of the admin API: served without a token, and true to the routes the admin app has."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import version
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+
+from tenantedge.admin.openapi import OPERATIONS, Operation, openapi_document
+from tenantedge.http.edge import EdgeApp
+from tests.admin.conftest import ADMIN_HOST, AdminClient
+
+pytestmark = pytest.mark.anyio
+
+METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
+DOCUMENT = openapi_document("test")
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+
+
+def admin_routes(app: EdgeApp) -> set[tuple[str, str]]:
+    admin = app._admin
+    assert isinstance(admin, Starlette)
+    found: set[tuple[str, str]] = set()
+    for route in admin.routes:
+        if isinstance(route, WebSocketRoute):
+            assert route.path == "/ws"
+            continue
+        assert isinstance(route, Route), route
+        assert route.methods is not None
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)  # starlette's {page:path} is the document's {page}
+        found |= {(method, path) for method in route.methods if method != "HEAD"}  # starlette adds HEAD to GET
+    return found
+
+
+def refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [ref for value in node.values() for ref in refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in refs(value)]
+    return []
+
+
+def resolve(document: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), ref
+    node: Any = document
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        assert isinstance(node, dict) and part in node, f"{ref}: no {part!r}"
+        node = node[part]
+    return node
+
+
+@pytest.fixture
+async def served(client: AdminClient) -> dict[str, Any]:
+    response = await client.get("/api/openapi.json", token=None)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    document: dict[str, Any] = response.json()
+    return document
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="no-token"),
+        pytest.param({"authorization": "Bearer not-a-real-token-0000"}, id="wrong-token"),
+    ],
+)
+async def test_the_document_is_served_without_a_token(client: AdminClient, headers: dict[str, str]) -> None:
+    response = await client.http.get("/api/openapi.json", headers={"host": ADMIN_HOST, **headers})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    document = response.json()
+    assert document["openapi"] == "3.1.0"
+    assert document["info"]["title"] == "tenantedge admin API"
+    assert document["info"]["version"] == version("tenantedge")
+    assert document["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    assert document["security"] == [{"bearer": []}]
+
+
+async def test_the_served_document_is_the_one_built_from_the_table(served: dict[str, Any]) -> None:
+    assert served == openapi_document(version("tenantedge"))
+    assert {key: value for key, value in served.items() if key != "info"} == {
+        key: value for key, value in DOCUMENT.items() if key != "info"
+    }
+
+
+async def test_the_document_lists_exactly_the_admin_routes(app: EdgeApp, served: dict[str, Any]) -> None:
+    documented = {(method, path) for method, path, _ in operations(served)}
+    routed = admin_routes(app)
+    assert documented == routed, {"undocumented": routed - documented, "unrouted": documented - routed}
+    assert len(documented) == len(OPERATIONS)
+
+
+async def test_every_ref_resolves_to_a_schema(served: dict[str, Any]) -> None:
+    found = refs(served)
+    assert found, "the document uses no $ref at all"
+    schemas = served["components"]["schemas"]
+    for ref in found:
+        assert ref.startswith("#/components/schemas/"), ref
+        assert ref.removeprefix("#/components/schemas/") in schemas, ref
+        assert isinstance(resolve(served, ref), dict)
+
+
+async def test_every_schema_is_used(served: dict[str, Any]) -> None:
+    used = {ref.removeprefix("#/components/schemas/") for ref in refs(served)}
+    assert set(served["components"]["schemas"]) == used
+
+
+async def test_operation_ids_are_unique(served: dict[str, Any]) -> None:
+    ids = [operation["operationId"] for _, _, operation in operations(served)]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "operation"), [pytest.param(*op, id=op[2]["operationId"]) for op in operations(DOCUMENT)]
+)
+def test_every_operation_lists_its_path_parameters(method: str, path: str, operation: dict[str, Any]) -> None:
+    in_path = set(re.findall(r"\{(\w+)\}", path))
+    declared = [parameter for parameter in operation["parameters"] if parameter["in"] == "path"]
+    assert {parameter["name"] for parameter in declared} == in_path
+    assert all(parameter["required"] is True for parameter in declared)
+    names = [(parameter["name"], parameter["in"]) for parameter in operation["parameters"]]
+    assert len(names) == len(set(names)), "a parameter is listed twice"
+
+
+@pytest.mark.parametrize("op", [pytest.param(op, id=op.handler) for op in OPERATIONS])
+def test_every_operation_says_what_it_needs(op: Operation) -> None:
+    operation = DOCUMENT["paths"][op.path][op.method.lower()]
+    headers = {parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "header"}
+    assert ("If-Match" in headers) is op.if_match
+    if op.if_match:
+        for status in ("409", "428"):
+            assert status in operation["responses"], f"{op.handler}: an If-Match write can answer {status}"
+    if op.body is None:
+        assert "requestBody" not in operation
+    else:
+        media = set(operation["requestBody"]["content"])
+        assert "application/json" in media
+        assert ("application/merge-patch+json" in media) is (op.method == "PATCH")
+        assert "415" in operation["responses"]
+    assert str(op.status) in operation["responses"]
+    if not op.public:
+        assert "401" in operation["responses"]
+
+
+@pytest.mark.parametrize("op", [pytest.param(op, id=op.handler) for op in OPERATIONS])
+async def test_the_documented_security_is_what_the_api_does(client: AdminClient, op: Operation) -> None:
+    operation = DOCUMENT["paths"][op.path][op.method.lower()]
+    public = operation.get("security") == []
+    url = op.path.replace("{tenant}", "basicsite").replace("{page}", "").replace("{version}", "1")
+    response = await client.api(op.method, url, {"version": 1}, token=None, if_match='"1"')
+    if public:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 401, f"{op.method} {url}: {response.status_code}"
+        assert response.headers["www-authenticate"].startswith("Bearer")
