@@ -152,3 +152,23 @@ def test_file_only_serving_loads_no_s3_or_redis_client() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=60
     )
     assert result.stdout.strip() == "False False", result.stderr
+
+
+def test_serve_generates_one_admin_token_for_every_worker(tmp_path: Path) -> None:
+    import re
+    import shutil
+
+    import httpx
+
+    shutil.copy(ROOT / "tenants.json", tmp_path / "tenants.json")
+    server = Server("--workers", "2", "--tenants", str(tmp_path / "tenants.json"))
+    try:
+        found = re.findall(r"admin on http://admin\.localhost:\d+/ with token (\S+)", server.output())
+        assert len(found) == 1, server.output()  # printed once, not once per worker
+        headers = {"host": "admin.localhost", "authorization": f"Bearer {found[0]}"}
+        for _ in range(20):  # new connections: both workers must accept the same token
+            assert httpx.get(server.url + "/api/tenants", headers=headers, timeout=10).status_code == 200
+        headers["authorization"] = "Bearer not-the-token-at-all"
+        assert httpx.get(server.url + "/api/tenants", headers=headers, timeout=10).status_code == 401
+    finally:
+        server.stop()

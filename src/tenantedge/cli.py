@@ -213,19 +213,21 @@ def _serve(args: argparse.Namespace) -> int:
     flags = {"host": "HOST", "port": "PORT", "workers": "WORKERS", "tenants": "TENANTS"}
     flags |= {"templates": "TEMPLATES", "default_tenant": "DEFAULT_TENANT"}
     settings = _apply_flags(args, flags)
-    if settings.admin_token is None and settings.admin_tokens_file is None:
-        # One token for every worker, passed on through the environment, printed once.
+    generated = settings.admin_token is None and settings.admin_tokens_file is None
+    if generated:
+        # One token for every worker, passed on through the environment, printed once the server can start.
         os.environ["TENANTEDGE_ADMIN_TOKEN"] = secrets.token_urlsafe(24)
         settings = Settings.from_env()
-        print(
-            f"tenantedge: admin on http://{settings.admin_host}:{settings.port}/ "
-            f"with token {settings.admin_token} (set TENANTEDGE_ADMIN_TOKEN to choose it)",
-            file=sys.stderr,
-        )
     # Load once here so a bad file or folder is reported once, plainly, before any worker starts.
     app = create_app(settings)
     _check_port(settings.host, settings.port)
     print(f"tenantedge: serving {settings.tenants_file} on http://{settings.host}:{settings.port}", file=sys.stderr)
+    if generated:
+        print(
+            f"tenantedge: admin on http://{settings.admin_host}:{settings.port}/ with token {settings.admin_token} "
+            "(set TENANTEDGE_ADMIN_TOKEN to choose it)",
+            file=sys.stderr,
+        )
     uvicorn.run(
         "tenantedge.app:create_app" if settings.workers > 1 else app,
         factory=settings.workers > 1,
