@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import pytest
+from starlette.types import ASGIApp
 
 from tenantedge.render.assets import AssetCatalog
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.files import load_tenants_file
 from tenantedge.tenants import TenantSet
+from tests.services import SeaweedS3
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A real S3 (SeaweedFS) for the whole session, started by the first test that asks for it."""
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -39,3 +53,27 @@ def demo(registry: SectionRegistry) -> TenantSet:
 @pytest.fixture
 def renderer(assets: AssetCatalog) -> PageRenderer:
     return PageRenderer(TEMPLATES, assets)
+
+
+@contextlib.asynccontextmanager
+async def running(app: ASGIApp) -> AsyncIterator[None]:
+    """Run an app's lifespan around a block, as a server would: startup before, shutdown after."""
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        await outbox.put(dict(message))
+
+    async def serve() -> None:
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}}, inbox.get, send)
+
+    task = asyncio.create_task(serve())
+    await inbox.put({"type": "lifespan.startup"})
+    started = await outbox.get()
+    assert started["type"] == "lifespan.startup.complete", started
+    try:
+        yield
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
+        await task

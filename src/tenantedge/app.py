@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             watcher.stop,
             background.stop,
             bus.close,
+            admin.service.close,
             *([store.close] if isinstance(store, TieredStore) else []),
         ],
         admin=admin.app,

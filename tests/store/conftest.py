@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -14,13 +14,6 @@ from tenantedge.store.s3 import S3Tier
 from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
-    server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(autouse=True)

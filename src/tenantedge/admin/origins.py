@@ -92,6 +92,8 @@ class WriteLock(Protocol):
         """Exclusive rights to write this tenant, across every worker that shares the lock."""
         ...
 
+    async def close(self) -> None: ...
+
 
 class FolderBlobs:
     """Blobs as files: `{root}/history/{id}/{version}.json`, `{root}/drafts/{id}/{page}.json`."""
@@ -292,6 +294,9 @@ class FileWriteLock:
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
                 os.close(fd)
+
+    async def close(self) -> None:
+        return None
 
     def _acquire(self) -> int:
         try:

@@ -83,6 +83,9 @@ class AdminService:
         self._index: dict[str, Summary] | None = None
         self._stale: set[str] = set()
 
+    async def close(self) -> None:
+        await self._lock.close()
+
     # -- reading ---------------------------------------------------------------------------------------
 
     async def list_tenants(
