@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             for tenant_id in tenant_ids:
                 tenant = files.tenants.tenants.get(tenant_id) if files is not None else None
                 kind, version = (TENANT_UPDATED, tenant.version) if tenant else (TENANT_DELETED, 0)
-                asyncio.get_running_loop().create_task(bus.publish(Event(kind, tenant_id, version)))
+                bus.publish_now(Event(kind, tenant_id, version))
 
     def on_event(event: Event) -> None:
         if event.type == DRAFT_SAVED:

@@ -69,6 +69,11 @@ def build_admin(
         host = normalise_host(settings.admin_host)
     except HostError as e:
         raise ConfigError(f"TENANTEDGE_ADMIN_HOST: {e}") from e
+    if files is not None and (claimed := files.tenants.hosts.lookup(host)) is not None:
+        raise ConfigError(
+            f"TENANTEDGE_ADMIN_HOST {host!r} is claimed by tenant {claimed.tenant_id!r} in {files.path}: "
+            "the admin host must be a host no tenant serves"
+        )
     origin, blobs, lock = _origin(settings, registry, store, files)
     cache = store.cache if isinstance(store, TieredStore) else None
     service = AdminService(origin, blobs, registry, bus, lock, cache=cache, reserved_hosts=frozenset({host}))
