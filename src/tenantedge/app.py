@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Any
 from tenantedge.admin.wiring import build_admin
 from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import ConfigError
-from tenantedge.events import DRAFT_SAVED, TENANT_DELETED, TENANT_UPDATED, Event, EventBus, LocalBus, RedisBus
+from tenantedge.events import (
+    DRAFT_SAVED,
+    POST_EVENTS,
+    TENANT_DELETED,
+    TENANT_UPDATED,
+    Event,
+    EventBus,
+    LocalBus,
+    RedisBus,
+)
 from tenantedge.http.edge import EdgeApp
 from tenantedge.http.endpoints import edge_router
 from tenantedge.http.policy import CachePolicy
@@ -25,6 +34,7 @@ from tenantedge.store.files import FileOrigin, FileStore
 from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
 
 if TYPE_CHECKING:
+    from tenantedge.content.blog import BlogContent
     from tenantedge.store.redis import RedisTier
     from tenantedge.store.s3 import S3Tier
 
@@ -91,8 +101,9 @@ def redis_cache(settings: Settings, clock: Clock) -> RedisTier | None:
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> EdgeApp:
     """Build the ASGI application; raises ConfigError or DocumentError when it cannot serve."""
     settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
     registry = load_registry(settings)
-    store, files = build_store(settings, registry, clock or SystemClock())
+    store, files = build_store(settings, registry, clock)
     if settings.default_tenant and files is not None and settings.default_tenant not in files.tenants.tenants:
         raise ConfigError(
             f"TENANTEDGE_DEFAULT_TENANT: no tenant {settings.default_tenant!r} in {settings.tenants_file}"
@@ -106,12 +117,20 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     background = _Background()
     bus = event_bus(settings)
     background.add(bus.run)
-    admin = build_admin(settings, registry, store, files, renderer, bus)
+    blog = blog_content(settings, clock)
+    admin = build_admin(settings, registry, store, files, renderer, bus, blog.database if blog else None)
+
+    async def readiness() -> dict[str, Any]:
+        tiers = dict(await store.probe())
+        if blog is not None:
+            tiers["database"] = await blog.database.probe()
+        return tiers
+
     app = EdgeApp(
         store,
         renderer,
         pages,
-        edge_router(assets, lambda: {**app.metrics(), **_store_metrics(store, files)}, store.probe),
+        edge_router(assets, lambda: {**app.metrics(), **_store_metrics(store, files)}, readiness),
         policy=CachePolicy.from_settings(settings),
         gzip_min_bytes=settings.gzip_min_bytes,
         default_tenant=settings.default_tenant,
@@ -123,10 +142,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             background.stop,
             bus.close,
             admin.service.close,
+            *([blog.database.close] if blog else []),
             *([store.close] if isinstance(store, TieredStore) else []),
         ],
         admin=admin.app,
         admin_host=admin.host,
+        blog=blog,
     )
 
     def changed(tenant_ids: set[str]) -> None:
@@ -146,6 +167,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 bus.publish_now(Event(kind, tenant_id, version))
 
     def on_event(event: Event) -> None:
+        if event.type in POST_EVENTS:
+            app.invalidate_posts(event.tenant)
+            return
         if event.type == DRAFT_SAVED:
             return
         if isinstance(store, TieredStore):
@@ -178,6 +202,20 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
         background.add(lambda: cache.watch(changed_in_redis, connected))
     return app
+
+
+def blog_content(settings: Settings, clock: Clock) -> BlogContent | None:
+    """Posts from PostgreSQL, when TENANTEDGE_DATABASE_URL is set."""
+    if not settings.database_url:
+        return None
+    # Imported here: a worker with no database does not load asyncpg.
+    from tenantedge.content.blog import BlogContent
+    from tenantedge.content.db import ContentDatabase
+
+    database = ContentDatabase(
+        settings.database_url, clock, timeout=settings.database_timeout, max_size=settings.database_pool
+    )
+    return BlogContent(database, clock, per_page=settings.blog_per_page)
 
 
 def event_bus(settings: Settings) -> EventBus:

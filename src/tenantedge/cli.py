@@ -79,6 +79,18 @@ def _parser() -> argparse.ArgumentParser:
     kv.add_argument("--templates", metavar="DIR", help="templates folder (default templates)")
     kv.set_defaults(handler=_kv)
 
+    migrate = commands.add_parser("migrate", help="apply the SQL migrations of migrations/ to the content database")
+    migrate.add_argument("--status", action="store_true", help="list applied and pending migrations, change nothing")
+    migrate.add_argument("--folder", default="migrations", help="the migrations folder (default migrations)")
+    migrate.add_argument(
+        "--database-url",
+        help="connect as the owner (default TENANTEDGE_DATABASE_OWNER_URL, then TENANTEDGE_DATABASE_URL)",
+    )
+    migrate.set_defaults(handler=_migrate)
+
+    seed = commands.add_parser("seed-demo", help="write a few published posts for the demo tenants (idempotent)")
+    seed.set_defaults(handler=_seed_demo)
+
     watch = commands.add_parser("watch", help="print admin events (tenant changes) as they happen")
     watch.add_argument("--tenant", action="append", default=[], metavar="ID", help="only this tenant (repeatable)")
     watch.add_argument("--since", type=int, metavar="SEQ", help="first replay the events after this sequence number")
@@ -196,6 +208,44 @@ async def _targets(settings: Settings) -> AsyncIterator[Any]:
         for tier in (origin, cache):
             if tier is not None:
                 await tier.close()
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tenantedge.content.migrate import migrate, status
+
+    url = args.database_url or os.environ.get("TENANTEDGE_DATABASE_OWNER_URL") or Settings.from_env().database_url
+    if not url:
+        raise ConfigError("migrate needs --database-url or TENANTEDGE_DATABASE_OWNER_URL (an owner of the schema)")
+    folder = Path(args.folder)
+    if args.status:
+        for name, applied in asyncio.run(status(url, folder)):
+            print(f"{'applied ' + applied if applied else 'pending':<28} {name}")
+        return 0
+    done = asyncio.run(migrate(url, folder))
+    print("\n".join(f"applied {name}" for name in done) if done else "up to date: nothing to apply")
+    return 0
+
+
+def _seed_demo(args: argparse.Namespace) -> int:
+    from tenantedge.clock import SystemClock
+    from tenantedge.content.db import ContentDatabase
+    from tenantedge.content.seed import seed_demo
+
+    settings = Settings.from_env()
+    if not settings.database_url:
+        raise ConfigError("seed-demo needs TENANTEDGE_DATABASE_URL (the application role, tenantedge_app)")
+
+    async def run() -> list[str]:
+        database = ContentDatabase(settings.database_url or "", SystemClock(), timeout=10)
+        try:
+            return await seed_demo(database)
+        finally:
+            await database.close()
+
+    print("\n".join(asyncio.run(run())))
+    return 0
 
 
 def _watch(args: argparse.Namespace) -> int:

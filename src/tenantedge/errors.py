@@ -6,7 +6,8 @@ TenantEdgeError
  ├── RegistryError    a section schema file under templates/ is malformed
  ├── HostError        a Host header that is not a hostname (answered with 400)
  ├── BackendError     Redis or S3 could not answer: down, slow, refusing, or circuit open
- └── StoreUnavailable a tenant may exist but no tier that could hold it answered (answered with 503)
+ ├── StoreUnavailable a tenant may exist but no tier that could hold it answered (answered with 503)
+ └── VersionConflict  a write named a version that is no longer current, or a name already taken (409)
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ class BackendError(TenantEdgeError):
 
 class StoreUnavailable(TenantEdgeError):
     """The store cannot tell whether a tenant exists: the tiers that would know are down and nothing stale is left."""
+
+
+class VersionConflict(TenantEdgeError):
+    """A write named a version that is no longer current, or a name already taken; carries the current version."""
+
+    def __init__(self, message: str, current: int | None) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,12 @@ TENANT_UPDATED = "tenant.updated"
 TENANT_DELETED = "tenant.deleted"
 PAGE_PUBLISHED = "page.published"
 DRAFT_SAVED = "draft.saved"
-EVENT_TYPES = (TENANT_UPDATED, TENANT_DELETED, PAGE_PUBLISHED, DRAFT_SAVED)
+# A tenant's blog post changed (`path` is its slug): the pages that show posts are dropped.
+POST_PUBLISHED = "post.published"
+POST_UPDATED = "post.updated"
+POST_DELETED = "post.deleted"
+POST_EVENTS = (POST_PUBLISHED, POST_UPDATED, POST_DELETED)
+EVENT_TYPES = (TENANT_UPDATED, TENANT_DELETED, PAGE_PUBLISHED, DRAFT_SAVED, *POST_EVENTS)
 # Events a replay can reach back to; older ones are gone and the client is told to reload instead.
 REPLAY_LIMIT = 1_000
 
@@ -42,7 +47,7 @@ class Event:
     type: str
     tenant: str
     version: int
-    path: str | None = None  # the page, for page and draft events
+    path: str | None = None  # the page, for page and draft events; the slug, for post events
     seq: int = 0
 
     def to_json(self) -> bytes:

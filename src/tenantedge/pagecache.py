@@ -79,6 +79,9 @@ class PageCache:
         self.max_bytes = max_bytes
         self._pages: OrderedDict[PageKey, CachedPage] = OrderedDict()
         self._by_tenant: dict[str, set[PageKey]] = {}
+        # (tenant, tag) -> pages: e.g. the pages that show a tenant's posts, dropped when a post is published.
+        self._tagged: dict[tuple[str, str], set[PageKey]] = {}
+        self._tags: dict[PageKey, tuple[str, ...]] = {}
         self.bytes = 0
         self.hits = 0
         self.misses = 0
@@ -98,12 +101,16 @@ class PageCache:
         self.hits += 1
         return page
 
-    def put(self, key: PageKey, page: CachedPage) -> None:
+    def put(self, key: PageKey, page: CachedPage, tags: tuple[str, ...] = ()) -> None:
         if not self.enabled or page.size > self.max_bytes:
             return
         self._remove(key)
         self._pages[key] = page
         self._by_tenant.setdefault(key[0], set()).add(key)
+        if tags:
+            self._tags[key] = tags
+            for tag in tags:
+                self._tagged.setdefault((key[0], tag), set()).add(key)
         self.bytes += page.size
         while len(self._pages) > self.max_entries or self.bytes > self.max_bytes:
             oldest = next(iter(self._pages))
@@ -114,14 +121,21 @@ class PageCache:
         """Forget every page of one tenant (all versions); returns how many were dropped."""
         keys = self._by_tenant.pop(tenant_id, set())
         for key in keys:
-            page = self._pages.pop(key, None)
-            if page is not None:
-                self.bytes -= page.size
+            self._remove(key)
+        return len(keys)
+
+    def drop_tagged(self, tenant_id: str, tag: str) -> int:
+        """Forget the tenant's pages stored with this tag; returns how many were dropped."""
+        keys = self._tagged.pop((tenant_id, tag), set())
+        for key in keys:
+            self._remove(key)
         return len(keys)
 
     def clear(self) -> None:
         self._pages.clear()
         self._by_tenant.clear()
+        self._tagged.clear()
+        self._tags.clear()
         self.bytes = 0
 
     def __len__(self) -> int:
@@ -137,3 +151,9 @@ class PageCache:
             keys.discard(key)
             if not keys:
                 del self._by_tenant[key[0]]
+        for tag in self._tags.pop(key, ()):
+            tagged = self._tagged.get((key[0], tag))
+            if tagged is not None:
+                tagged.discard(key)
+                if not tagged:
+                    del self._tagged[(key[0], tag)]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,74 +13,37 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
 from tenantedge.admin.openapi import MAX_PAGE, OPERATIONS, Operation
-from tenantedge.admin.service import ANY_VERSION, AdminService, Conflict, NotFound, PreconditionRequired
-from tenantedge.errors import BackendError, DocumentError, TenantEdgeError
+from tenantedge.admin.postsapi import PostHandlers
+from tenantedge.admin.responses import (
+    JSON,
+    MERGE_PATCH,
+    ApiError,
+    JsonResponse,
+    bearer,
+    etag,
+    if_match,
+    query_integer,
+    read_json,
+)
+from tenantedge.admin.service import AdminService, NotFound, PreconditionRequired
+from tenantedge.errors import BackendError, DocumentError, VersionConflict
+from tenantedge.events import EventBus
 from tenantedge.render.pages import THEME_PATH, PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.tenants import TENANT_ID, is_page_path
 
+if TYPE_CHECKING:
+    from tenantedge.content.db import ContentDatabase
+
 log = logging.getLogger("tenantedge.admin")
 
-JSON = "application/json"
-MERGE_PATCH = "application/merge-patch+json"
 COOKIE = "tenantedge_admin"
-
-
-class JsonResponse(Response):
-    media_type = JSON
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
-class ApiError(TenantEdgeError):
-    """An error answered as `application/problem+json` (RFC 9457) with this status."""
-
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        issues: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.issues = issues
-        self.headers = headers or {}
-
-    def response(self) -> Response:
-        body: dict[str, Any] = {
-            "status": self.status,
-            "title": _TITLES.get(self.status, "Error"),
-            "detail": self.detail,
-        }
-        if self.issues is not None:
-            body["issues"] = self.issues
-        headers = {"cache-control": "no-store", **self.headers}
-        return Response(orjson.dumps(body), self.status, headers, media_type="application/problem+json")
-
-
-_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    409: "Conflict",
-    412: "Precondition Failed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    428: "Precondition Required",
-    429: "Too Many Requests",
-    503: "Service Unavailable",
-}
 
 
 Handler = Callable[[Request, Grant], Awaitable[Response]]
 
 
-class AdminApi:
+class AdminApi(PostHandlers):
     """The handlers; each gets a request whose token was checked and the grant that token carries."""
 
     def __init__(
@@ -94,14 +56,18 @@ class AdminApi:
         *,
         max_body: int = 1 << 20,
         openapi: dict[str, Any] | None = None,
+        database: ContentDatabase | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self.service = service
         self._registry = registry
         self._renderer = renderer
         self._tokens = tokens
         self._limiter = limiter
-        self._max_body = max_body
+        self.max_body = max_body
         self._openapi = openapi or {}
+        self.database = database
+        self.bus = bus
 
     def routes(self, websocket: Callable[..., Awaitable[None]] | None = None) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
@@ -149,7 +115,7 @@ class AdminApi:
                 return ApiError(422, f"{e.source}: the document does not validate", issues=issues).response()
             except NotFound as e:
                 return ApiError(404, str(e)).response()
-            except Conflict as e:
+            except VersionConflict as e:
                 extra = {"etag": etag(e.current)} if e.current is not None else {}
                 return ApiError(409, str(e), headers=extra).response()
             except PreconditionRequired as e:
@@ -171,8 +137,8 @@ class AdminApi:
 
     async def list_tenants(self, request: Request, grant: Grant) -> Response:
         query = request.query_params.get("q", "")
-        offset = _integer(request, "offset", 0, 0, 1 << 31)
-        limit = _integer(request, "limit", 50, 1, MAX_PAGE)
+        offset = query_integer(request, "offset", 0, 0, 1 << 31)
+        limit = query_integer(request, "limit", 50, 1, MAX_PAGE)
         total, items = await self.service.list_tenants(query, offset, limit, grant.tenants)
         body = {
             "total": total,
@@ -301,51 +267,11 @@ class AdminApi:
         html = rendered.html.replace(f'href="{THEME_PATH}?v=', f'href="{theme_url}', 1)
         return Response(html, media_type="text/html", headers={**_PRIVATE, "x-robots-tag": "noindex"})
 
-    # -- bodies ----------------------------------------------------------------------------------------
-
     async def _json(self, request: Request, types: tuple[str, ...] = (JSON,)) -> Any:
-        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media not in types:
-            raise ApiError(415, f"expected Content-Type {' or '.join(types)}, found {media or 'none'}")
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._max_body:
-            raise ApiError(413, f"the body is {declared} bytes; the limit is {self._max_body}")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self._max_body:
-                raise ApiError(413, f"the body is over the limit of {self._max_body} bytes")
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as e:
-            raise ApiError(400, f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from e
+        return await read_json(request, self.max_body, types)
 
 
 _PRIVATE = {"cache-control": "no-store, private"}
-
-
-def bearer(header: str | None) -> str | None:
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
-
-
-def etag(version: int | None) -> str:
-    return f'"{version}"'
-
-
-def if_match(request: Request) -> int | None:
-    """The version an `If-Match` names (`*` matches whatever is current); 412 for one that is not a version."""
-    header = request.headers.get("if-match")
-    if header is None:
-        return None
-    value = header.strip()
-    if value == "*":
-        return ANY_VERSION
-    if value.startswith('"') and value.endswith('"') and value[1:-1].isdigit():
-        return int(value[1:-1])
-    raise ApiError(412, f'If-Match: expected a version ETag like "7" (from a GET), found {value!r}')
 
 
 def _document(document: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -360,15 +286,6 @@ def _page(request: Request) -> str:
     if not is_page_path(path):
         raise ApiError(404, f"{path!r} is not a page path (like '/' or '/about/team')")
     return path
-
-
-def _integer(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(400, f"query parameter {name!r}: expected an integer from {low} to {high}, found {raw!r}")
-    return int(raw)
 
 
 def _version(raw: str | None, name: str) -> int:

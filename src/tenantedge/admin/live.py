@@ -19,8 +19,8 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tenantedge.admin.api import bearer
 from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
+from tenantedge.admin.responses import bearer
 from tenantedge.errors import BackendError
 from tenantedge.events import Event, EventBus
 from tenantedge.tenants import TENANT_ID

@@ -219,6 +219,57 @@ OPERATIONS: tuple[Operation, ...] = (
         media="text/html",
         tags=("drafts",),
     ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/posts",
+        "list_posts",
+        "A tenant's blog posts, drafts included, newest change first (needs the content database)",
+        returns="PostList",
+        errors=(400, 401, 404, 503),
+        query=(("offset", "integer", "how many to skip"), ("limit", "integer", "how many to return (at most 500)")),
+        tags=("posts",),
+    ),
+    Operation(
+        "POST",
+        "/api/tenants/{tenant}/posts",
+        "create_post",
+        "Write a post; `status: published` publishes it (an event drops the pages that list posts)",
+        body="Post",
+        returns="Post",
+        status=201,
+        errors=(400, 401, 404, 409, 413, 415, 422, 503),
+        tags=("posts",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/posts/{slug}",
+        "get_post",
+        "One post; its ETag is its version",
+        returns="Post",
+        errors=(401, 404, 503),
+        tags=("posts",),
+    ),
+    Operation(
+        "PUT",
+        "/api/tenants/{tenant}/posts/{slug}",
+        "replace_post",
+        "Replace a post (publish or unpublish it with `status`)",
+        body="Post",
+        returns="Post",
+        errors=(400, 401, 404, 409, 412, 413, 415, 422, 428, 503),
+        if_match=True,
+        tags=("posts",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/tenants/{tenant}/posts/{slug}",
+        "delete_post",
+        "Delete a post",
+        status=204,
+        errors=(401, 404, 409, 412, 428, 503),
+        if_match=True,
+        tags=("posts",),
+    ),
 )
 
 _REASONS = {
@@ -234,6 +285,7 @@ _REASONS = {
     415: "The body is not JSON",
     422: "The document does not validate (a domain another tenant holds included); `issues` gives each JSON path",
     428: "If-Match is required",
+    503: "A backend (the content database, S3, Redis) cannot answer, or is not configured",
 }
 
 _ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
@@ -325,6 +377,32 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "Post": {
+        "type": "object",
+        "required": ["title"],
+        "properties": {
+            "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,119}$"},
+            "title": {"type": "string", "maxLength": 200},
+            "excerpt": {"type": "string", "maxLength": 500},
+            "body": {"type": "string", "description": "Markdown, or HTML (cleaned to an allowlist when shown)"},
+            "body_format": {"enum": ["markdown", "html"]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "status": {"enum": ["draft", "published"]},
+            "author": {"type": "string"},
+            "published_at": {"type": ["string", "null"], "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time", "readOnly": True},
+            "version": {"type": "integer", "readOnly": True},
+        },
+    },
+    "PostList": {
+        "type": "object",
+        "properties": {
+            "total": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Post"}},
+        },
+    },
     "Sections": {"type": "object", "properties": {"sections": {"type": "array", "items": _ANY_OBJECT}}},
 }
 
@@ -356,7 +434,7 @@ def openapi_document(version: str) -> dict[str, Any]:
 def _operation(op: Operation) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in ("tenant", "page", "version")
+        for name in ("tenant", "page", "version", "slug")
         if "{" + name + "}" in op.path
     ]
     parameters += [

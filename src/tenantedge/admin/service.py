@@ -17,7 +17,8 @@ import orjson
 
 from tenantedge.admin.jsondiff import diff, merge_patch
 from tenantedge.admin.origins import Blobs, Summary, TenantOrigin, WriteLock
-from tenantedge.errors import BackendError, DocumentError, TenantEdgeError, ValidationIssue
+from tenantedge.admin.responses import ANY_VERSION
+from tenantedge.errors import BackendError, DocumentError, TenantEdgeError, ValidationIssue, VersionConflict
 from tenantedge.events import DRAFT_SAVED, PAGE_PUBLISHED, TENANT_DELETED, TENANT_UPDATED, Event, EventBus
 from tenantedge.hosts import normalise_pattern
 from tenantedge.sections import SectionRegistry
@@ -25,7 +26,6 @@ from tenantedge.store.layout import DRAFT, HISTORY, DocKey
 from tenantedge.tenants import DEFAULT_PAGES, Tenant, parse_tenant
 
 log = logging.getLogger("tenantedge.admin")
-ANY_VERSION = -1  # what `If-Match: *` asks for: whichever version is current
 HOME_DRAFT = "@"  # the draft key of the home page: '@' is never part of a page path
 
 
@@ -33,12 +33,8 @@ class NotFound(TenantEdgeError):
     """No such tenant, page, draft or version (or one the caller may not see)."""
 
 
-class Conflict(TenantEdgeError):
+class Conflict(VersionConflict):
     """The caller's version is not the current one, or the tenant already exists."""
-
-    def __init__(self, message: str, current: int | None) -> None:
-        super().__init__(message)
-        self.current = current
 
 
 class PreconditionRequired(TenantEdgeError):

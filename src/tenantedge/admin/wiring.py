@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
@@ -38,6 +39,9 @@ from tenantedge.store.base import TenantStore
 from tenantedge.store.files import FileStore
 from tenantedge.store.tiered import TieredStore
 
+if TYPE_CHECKING:
+    from tenantedge.content.db import ContentDatabase
+
 log = logging.getLogger("tenantedge.admin")
 
 
@@ -64,6 +68,7 @@ def build_admin(
     files: FileStore | None,
     renderer: PageRenderer,
     bus: EventBus,
+    database: ContentDatabase | None = None,
 ) -> Admin:
     try:
         host = normalise_host(settings.admin_host)
@@ -95,6 +100,8 @@ def build_admin(
         limiter,
         max_body=settings.admin_max_body,
         openapi=openapi_document(_version()),
+        database=database,
+        bus=bus,
     )
     return Admin(host, api.app(hub.endpoint), service, hub)
 

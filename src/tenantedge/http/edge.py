@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -29,9 +30,13 @@ from tenantedge.settings import IPNetwork
 from tenantedge.store.base import Found, TenantStore
 from tenantedge.tenants import Tenant
 
+if TYPE_CHECKING:
+    from tenantedge.content.blog import BlogContent
+
 log = logging.getLogger("tenantedge.edge")
 
 EDGE_PREFIX = "/_edge/"
+POSTS_TAG = "posts"
 EXPLAIN_HEADER = b"x-tenantedge-explain"
 _CSS_TYPE = (b"content-type", b"text/css; charset=utf-8")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -73,6 +78,7 @@ class EdgeApp:
         on_shutdown: Sequence[Hook] = (),
         admin: ASGIApp | None = None,
         admin_host: str | None = None,
+        blog: BlogContent | None = None,
     ) -> None:
         self._store = store
         self._renderer = renderer
@@ -89,6 +95,8 @@ class EdgeApp:
         # The admin host never reaches a tenant: it is checked before any store lookup, and never route-cached.
         self._admin = admin
         self._admin_host = admin_host if admin is not None else None
+        # Posts from the content database, fetched before a page that shows them renders (None: no database).
+        self._blog = blog
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -174,7 +182,7 @@ class EdgeApp:
             page = self._pages.get(key)
             hit = page is not None
             if page is None:
-                page = self._render(tenant, path, key, headers)
+                page = await self._render(tenant, path, key, headers)
             if page is None:
                 if path != "/" and path.endswith("/") and path.rstrip("/") in tenant.pages:
                     location = _raw_path(scope).rstrip(b"/") + _query(scope)
@@ -183,6 +191,10 @@ class EdgeApp:
                     return
                 page = self._not_found(tenant)
             await self._send_page(send, page, headers, head, host, found, hit)
+        except StoreUnavailable as e:
+            log.warning("host %s path %s: %s", host, path, e)
+            extra = [(b"retry-after", RETRY_AFTER), NO_STORE]
+            await send_text(send, 503, "Service Unavailable: try again shortly", head=head, extra=extra)
         except Exception:
             log.exception("host %s path %s: request failed", host, path)
             await send_text(send, 500, "Internal Server Error", head=head, extra=[NO_STORE])
@@ -212,6 +224,12 @@ class EdgeApp:
             self._routes.clear()  # a flood of made-up hosts must not grow memory
         self._routes[raw] = route
 
+    def invalidate_posts(self, tenant_id: str) -> None:
+        """A post of this tenant changed: forget the pages that show its posts, and the posts themselves."""
+        self._pages.drop_tagged(tenant_id, POSTS_TAG)
+        if self._blog is not None:
+            self._blog.forget(tenant_id)
+
     def invalidate(self, tenant_ids: Iterable[str]) -> None:
         """Forget the cached pages of these tenants (their documents changed), and every cached route."""
         self._routes.clear()
@@ -232,7 +250,12 @@ class EdgeApp:
                 found = (HostMatch(tenant.id, MATCH_DEFAULT, "*", tenant.canonical_domain), tenant)
         return found
 
-    def _render(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
+    async def _render(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
+        if self._blog is not None and tenant.feature("blog"):
+            shown = await self._blog.render(self._renderer, tenant, path)  # StoreUnavailable: a post with no copy
+            if shown is not None:
+                keys = surrogate_keys(tenant.id, path, posts=True)
+                return self._store_page(key, shown.page, keys, headers, tags=(POSTS_TAG,), keep=shown.cacheable)
         rendered = self._renderer.render_page(tenant, path)
         if rendered is None:
             return None
@@ -252,7 +275,16 @@ class EdgeApp:
             page = self._store_page(_NO_SITE_KEY, self._renderer.render_no_site(), "no-site", None)
         return page
 
-    def _store_page(self, key: PageKey, rendered: RenderedPage, keys: str, headers: _Headers | None) -> CachedPage:
+    def _store_page(
+        self,
+        key: PageKey,
+        rendered: RenderedPage,
+        keys: str,
+        headers: _Headers | None,
+        *,
+        tags: tuple[str, ...] = (),
+        keep: bool = True,
+    ) -> CachedPage:
         # With the page cache off, compress only for a client that takes gzip: nobody else would use it.
         compress = self._pages.enabled or (headers is not None and _wants_gzip(headers))
         page = encode_page(
@@ -262,7 +294,8 @@ class EdgeApp:
             gzip_min_bytes=self._gzip_min_bytes if compress else 0,
             templates=rendered.templates,
         )
-        self._pages.put(key, page)
+        if keep:
+            self._pages.put(key, page, tags)
         return page
 
     async def _send_page(

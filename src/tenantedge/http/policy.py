@@ -44,8 +44,8 @@ class CachePolicy:
         return (HTML_TYPE, cache_control, VARY, (b"surrogate-key", surrogate_keys.encode()))
 
 
-def surrogate_keys(tenant_id: str, path: str | None) -> str:
-    """Tags a CDN or nginx can purge by: the tenant, and the page when there is one."""
-    if path is None:
-        return f"tenant:{tenant_id}"
-    return f"tenant:{tenant_id} page:{tenant_id}:{quote(path, safe='/')}"
+def surrogate_keys(tenant_id: str, path: str | None, *, posts: bool = False) -> str:
+    """Tags a CDN or nginx can purge by: the tenant, the page when there is one, and `posts:` for pages that
+    show the tenant's posts (purged when one is published)."""
+    keys = f"tenant:{tenant_id}" if path is None else f"tenant:{tenant_id} page:{tenant_id}:{quote(path, safe='/')}"
+    return f"{keys} posts:{tenant_id}" if posts else keys

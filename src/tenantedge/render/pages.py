@@ -18,6 +18,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from tenantedge.render.assets import AssetCatalog
+from tenantedge.render.blog import Listing, PostView
 from tenantedge.render.loader import DEFAULT_NAMESPACE, FallbackLoader, TenantEnvironment
 from tenantedge.render.richtext import markdown_to_html
 from tenantedge.render.theme import Stylesheet, theme_stylesheet
@@ -31,6 +32,8 @@ PAGE_LAYOUT = "layouts/page.html"
 NOT_FOUND_PATH = ""
 NOT_FOUND_SECTION = "errors/404.html"
 NO_SITE_PAGE = "errors/no-site.html"
+BLOG_LAYOUT = "layouts/blog.html"
+POST_LAYOUT = "layouts/post.html"
 _NEUTRAL_THEME = Theme("light", {}, (), "")
 
 
@@ -113,7 +116,7 @@ class PageRenderer:
             auto_reload=reload,
             cache_size=cache_size,
         )
-        self.env.trusted_types = frozenset({Tenant, Theme, SectionView, PageView, NavLink})
+        self.env.trusted_types = frozenset({Tenant, Theme, SectionView, PageView, NavLink, Listing, PostView})
         self.env.globals.update(feature=_feature, asset_url=assets.url)
         self.env.filters.update(markdown=markdown_to_html, initials=_initials)
         self._reload = reload
@@ -127,13 +130,26 @@ class PageRenderer:
             self._fragments = LRUCache(maxsize=fragment_bytes, getsizeof=_regions_size)
         self._relative: dict[str, str] = {}
 
-    def render_page(self, tenant: Tenant, path: str) -> RenderedPage | None:
-        """The tenant's page at `path`, or None when it has no such page."""
+    def render_page(self, tenant: Tenant, path: str, blog: Listing | None = None) -> RenderedPage | None:
+        """The tenant's page at `path`, or None when it has no such page; `blog`: posts for its Blog sections."""
         page = tenant.pages.get(path)
         if page is None:
             return None
         title = _page_title(tenant, path, page.title)
-        return self._render(tenant, path, title, page.description or tenant.description, page.sections, 200)
+        description = page.description or tenant.description
+        return self._render(tenant, path, title, description, page.sections, 200, extra={"blog": blog})
+
+    def render_blog_index(self, tenant: Tenant, listing: Listing) -> RenderedPage:
+        """A page of the tenant's published posts, through `layouts/blog.html` (which tenants may override)."""
+        title = f"Blog · {tenant.name}" if listing.page == 1 else f"Blog, page {listing.page} · {tenant.name}"
+        path = listing.href(listing.page)
+        return self._render(tenant, path, title, tenant.description, (), 200, main=BLOG_LAYOUT, extra={"blog": listing})
+
+    def render_post(self, tenant: Tenant, post: PostView) -> RenderedPage:
+        """One post, through `layouts/post.html` (which tenants may override)."""
+        title = f"{post.title} · {tenant.name}"
+        description = post.excerpt or tenant.description
+        return self._render(tenant, post.href, title, description, (), 200, main=POST_LAYOUT, extra={"post": post})
 
     def render_not_found(self, tenant: Tenant) -> RenderedPage:
         """The tenant's themed 404 page, in its own layout; the same for every missing path, so cached once."""
@@ -161,16 +177,27 @@ class PageRenderer:
         return problems
 
     def _render(
-        self, tenant: Tenant, path: str, title: str, description: str, sections: Sequence[Section], status: int
+        self,
+        tenant: Tenant,
+        path: str,
+        title: str,
+        description: str,
+        sections: Sequence[Section],
+        status: int,
+        *,
+        main: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> RenderedPage:
         prepared = self._prepare(tenant)
         page = PageView(path, title)
-        base = {"tenant": tenant, "page": page, "nav": prepared.nav}
+        base = {"tenant": tenant, "page": page, "nav": prepared.nav, "blog": None, **(extra or {})}
+        # Fragments depend on the document alone; a page showing posts depends on them too, so is not kept.
+        fixed = main is None and base["blog"] is None
         key = (tenant.id, tenant.digest, path)
-        regions = self._fragments.get(key) if self._fragments is not None else None
+        regions = self._fragments.get(key) if self._fragments is not None and fixed else None
         if regions is None:
-            regions = self._regions(prepared.namespace, tenant, sections, status, base)
-            if self._fragments is not None and regions.complete:
+            regions = self._regions(prepared.namespace, tenant, sections, status, base, main)
+            if self._fragments is not None and regions.complete and fixed:
                 self._fragments[key] = regions
         layout = self._template(prepared.namespace, PAGE_LAYOUT)
         html = layout.render(
@@ -187,14 +214,22 @@ class PageRenderer:
         return RenderedPage(html, status, regions.templates)
 
     def _regions(
-        self, namespace: str, tenant: Tenant, sections: Sequence[Section], status: int, base: dict[str, Any]
+        self,
+        namespace: str,
+        tenant: Tenant,
+        sections: Sequence[Section],
+        status: int,
+        base: dict[str, Any],
+        layout: str | None,
     ) -> _Regions:
-        """Render every section of the page (header, main, footer) once."""
+        """Render every section of the page (header, main, footer) once; `layout` renders the main region alone."""
         used: list[str] = []
         failures: list[bool] = []
         header = self._sections(namespace, tenant.header, "h", base, used, failures)
         if status == 404:
-            main = self._render_one(namespace, NOT_FOUND_SECTION, "m0", base, used)
+            main = self._render_one(namespace, NOT_FOUND_SECTION, "NotFound", base, used)
+        elif layout is not None:
+            main = self._render_one(namespace, layout, "Blog", base, used)
         else:
             main = self._sections(namespace, sections, "s", base, used, failures)
         footer = self._sections(namespace, tenant.footer, "f", base, used, failures)
@@ -221,8 +256,8 @@ class PageRenderer:
         # Every part is already safe Markup: a plain join, not Markup.join, which would escape each again.
         return Markup("\n".join(parts))  # noqa: S704
 
-    def _render_one(self, namespace: str, name: str, anchor: str, base: dict[str, Any], used: list[str]) -> Markup:
-        view = SectionView("NotFound", DEFAULT_VARIANT, 0, anchor)
+    def _render_one(self, namespace: str, name: str, kind: str, base: dict[str, Any], used: list[str]) -> Markup:
+        view = SectionView(kind, DEFAULT_VARIANT, 0, "m0")
         template = self._template(namespace, name)
         used.append(self._name_of(template))
         return self._run(template, {**base, "props": {}, "section": view})[0]
