@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -137,3 +138,52 @@ async def publish_demo(endpoint: str, prefix: str, registry: SectionRegistry) ->
                 await tier.put(key, data)
     finally:
         await tier.close()
+
+
+class PrivatePostgres(Managed):
+    """A PostgreSQL cluster of our own (initdb in a temporary folder, run as the postgres user) on a free port,
+    so a test can stop and restart the server without touching the shared one. `remove()` deletes it."""
+
+    def __init__(self) -> None:
+        # Not under pytest's folders: those are private to root, and the server runs as postgres.
+        folder = Path(tempfile.mkdtemp(prefix="tenantedge-pg-"))
+        self.folder = folder
+        self.port = free_port()
+        self.owner_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.app_url = f"postgresql://tenantedge_app@127.0.0.1:{self.port}/postgres"
+        binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+        if not binaries:
+            raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql")
+        self._bin = binaries[-1]
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.chown(folder, "postgres", "postgres")
+        self._as_postgres(self._bin / "initdb", "-D", str(folder / "data"), "-A", "trust", "-U", "postgres")
+        self.start()
+
+    def _as_postgres(self, *command: str | Path) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *map(str, command)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.folder / "server.log")
+        self._as_postgres(
+            self._bin / "pg_ctl", "-D", str(self.folder / "data"), "-o", options, "-l", log, "-w", "start"
+        )
+
+    def stop(self) -> None:
+        self._as_postgres(self._bin / "pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def remove(self) -> None:
+        if (self.folder / "data" / "postmaster.pid").exists():
+            self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,128 @@
+"""Blog pages from the database, through the real app: listings, posts, 404s, and exactly the right pages
+dropped when a post is published."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from tenantedge.app import create_app
+from tenantedge.content import posts
+from tenantedge.content.db import ContentDatabase
+from tenantedge.settings import Settings
+from tests.conftest import ROOT, running
+from tests.content.conftest import Urls
+
+pytestmark = pytest.mark.anyio
+TOKEN = "blog-pages-test-token-1"
+SITE = "codersinflow.com"
+
+
+async def write(database: ContentDatabase, tenant: str, count: int, status: str = "published") -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    async with database.tenant(tenant) as session:
+        for number in range(count):
+            raw = {
+                "slug": f"{status}-{number}", "title": f"{status.title()} number {number}", "status": status,
+                "body": f"Body **{number}**", "published_at": (start + timedelta(days=number)).isoformat(),
+            }  # fmt: skip
+            await posts.create(session, posts.validate_post(raw))
+
+
+@pytest.fixture
+async def client(urls: Urls, database: ContentDatabase) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        tenants_file=ROOT / "tenants.json", templates_dir=ROOT / "templates", database_url=urls.app,
+        admin_token=TOKEN, blog_per_page=2, debug=True, reload_interval=0,
+    )  # fmt: skip
+    app = create_app(settings)
+    async with running(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            yield http
+
+
+async def page(client: httpx.AsyncClient, path: str, host: str = SITE) -> httpx.Response:
+    return await client.get(path, headers={"host": host})
+
+
+def titles(response: httpx.Response) -> list[str]:
+    return re.findall(r'<a href="/blog/[a-z0-9-]+">([^<]+)</a>', response.text)
+
+
+async def test_the_blog_lists_published_posts_newest_first_by_page(
+    client: httpx.AsyncClient, database: ContentDatabase
+) -> None:
+    await write(database, "codersinflow", 5)
+    await write(database, "codersinflow", 2, "draft")
+    first = await page(client, "/blog")
+    assert first.status_code == 200
+    assert titles(first) == ["Published number 4", "Published number 3"]
+    assert "posts:codersinflow" in first.headers["surrogate-key"]
+    assert 'href="/blog/page/2"' in first.text and "Page 1 of 3" in first.text
+    assert titles(await page(client, "/blog/page/3")) == ["Published number 0"]
+    assert (await page(client, "/blog/page/4")).status_code == 404
+    assert "Draft number" not in (await page(client, "/blog")).text
+
+
+async def test_a_post_page_and_its_404s(client: httpx.AsyncClient, database: ContentDatabase) -> None:
+    await write(database, "codersinflow", 1)
+    await write(database, "codersinflow", 1, "draft")
+    post = await page(client, "/blog/published-0")
+    assert post.status_code == 200 and "<strong>0</strong>" in post.text and "Published number 0 · Coders" in post.text
+    for missing in ("/blog/draft-0", "/blog/no-such-post", "/blog/Not_A_Slug"):
+        response = await page(client, missing)
+        assert response.status_code == 404 and "Page not found · Coders in Flow" in response.text, missing
+
+
+async def test_blog_sections_show_the_latest_posts_and_tenants_without_the_feature_have_no_blog(
+    client: httpx.AsyncClient, database: ContentDatabase
+) -> None:
+    await write(database, "codersinflow", 4)
+    home = await page(client, "/")
+    assert titles(home)[:3] == ["Published number 3", "Published number 2", "Published number 1"]
+    assert (await page(client, "/blog", "basicsite.com")).status_code == 404  # blog feature off
+
+
+async def test_publishing_a_post_drops_exactly_the_pages_that_show_posts(
+    client: httpx.AsyncClient, database: ContentDatabase
+) -> None:
+    await write(database, "codersinflow", 1)
+    for path in ("/", "/blog", "/about"):
+        await page(client, path)
+        assert "cache=hit" in (await page(client, path)).headers["x-tenantedge-explain"]
+    body = {"slug": "brand-new", "title": "Brand new post", "status": "published"}
+    headers = {"host": "admin.localhost", "authorization": f"Bearer {TOKEN}"}
+    created = await client.post("/api/tenants/codersinflow/posts", json=body, headers=headers)
+    assert created.status_code == 201 and created.headers["etag"] == '"1"'
+    assert "cache=hit" in (await page(client, "/about")).headers["x-tenantedge-explain"]  # shows no posts: kept
+    for path in ("/", "/blog"):
+        response = await page(client, path)
+        assert "cache=miss" in response.headers["x-tenantedge-explain"] and "Brand new post" in response.text
+    assert (await page(client, "/blog/brand-new")).status_code == 200
+
+
+async def test_the_admin_api_writes_posts_with_versions(client: httpx.AsyncClient) -> None:
+    headers = {"host": "admin.localhost", "authorization": f"Bearer {TOKEN}"}
+    url = "/api/tenants/codersinflow/posts"
+    bad = await client.post(url, json={"slug": "Bad Slug"}, headers=headers)
+    assert bad.status_code == 422 and {i["path"] for i in bad.json()["issues"]} >= {"slug", "title"}
+    assert (await client.post(url, json={"slug": "draft-one", "title": "Draft"}, headers=headers)).status_code == 201
+    assert (await page(client, "/blog/draft-one")).status_code == 404
+    publish = {"title": "Now live", "status": "published"}
+    assert (await client.put(f"{url}/draft-one", json=publish, headers=headers)).status_code == 428
+    stale = await client.put(f"{url}/draft-one", json=publish, headers={**headers, "if-match": '"7"'})
+    assert stale.status_code == 409 and stale.headers["etag"] == '"1"'
+    live = await client.put(f"{url}/draft-one", json=publish, headers={**headers, "if-match": '"1"'})
+    assert live.status_code == 200 and live.headers["etag"] == '"2"'
+    assert "Now live" in (await page(client, "/blog/draft-one")).text
+    listed = (await client.get(url, headers=headers)).json()
+    assert listed["total"] == 1 and listed["items"][0]["status"] == "published"
+    assert (await client.delete(f"{url}/draft-one", headers={**headers, "if-match": '"2"'})).status_code == 204
+    assert (await page(client, "/blog/draft-one")).status_code == 404
+    ready = (await client.get("/_edge/ready", headers={"host": SITE})).json()
+    assert ready["tiers"]["database"]["state"] == "up"

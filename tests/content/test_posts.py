@@ -1,0 +1,104 @@
+"""Posts: validation names each field, versions guard writes, and hostile bodies render harmless."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from tenantedge.content import posts
+from tenantedge.content.db import ContentDatabase
+from tenantedge.errors import DocumentError
+from tenantedge.render.richtext import post_html
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"slug": "Bad Slug", "title": "t"}, "slug"),
+        ({"slug": "ok"}, "title"),
+        ({"slug": "ok", "title": "t", "status": "live"}, "status"),
+        ({"slug": "ok", "title": "t", "body_format": "rtf"}, "body_format"),
+        ({"slug": "ok", "title": "t", "tags": "x"}, "tags"),
+        ({"slug": "ok", "title": "t", "published_at": "yesterday"}, "published_at"),
+        ({"slug": "ok", "title": "t", "colour": "red"}, "colour"),
+    ],
+    ids=["slug", "missing-title", "status", "format", "tags", "date", "unknown-field"],
+)
+def test_validation_names_the_field(raw: dict[str, object], field: str) -> None:
+    with pytest.raises(DocumentError) as refused:
+        posts.validate_post(raw)
+    assert field in [issue.path for issue in refused.value.issues]
+
+
+@pytest.mark.parametrize(
+    ("body", "body_format"),
+    [
+        ("<script>alert(1)</script><p>text</p>", "html"),
+        ('<img src="x" onerror="alert(1)">', "html"),
+        ('<a href="javascript:alert(1)">click</a>', "html"),
+        ('<a href="JaVaScRiPt:alert(1)">click</a>', "html"),
+        ('<svg onload="alert(1)"></svg><iframe src="https://evil.example"></iframe>', "html"),
+        ('<p style="background:url(javascript:alert(1))">x</p>', "html"),
+        ("[click](javascript:alert(1)) <script>alert(1)</script>", "markdown"),
+        ("<img src=x onerror=alert(1)>\n\n![x](javascript:alert(1))", "markdown"),
+    ],
+    ids=["script", "onerror", "javascript-link", "mixed-case", "svg-iframe", "style", "md-link", "md-image"],
+)
+def test_hostile_bodies_render_harmless(body: str, body_format: str) -> None:
+    found = _Markup()
+    found.feed(str(post_html(body, body_format)))
+    assert not found.tags & {"script", "iframe", "svg", "object", "embed", "style"}, found.tags
+    for tag, name, value in found.attributes:
+        assert not name.startswith("on") and name != "style", (tag, name)
+        assert not (value or "").strip().lower().startswith(("javascript:", "vbscript:", "data:")), (tag, value)
+
+
+class _Markup(HTMLParser):
+    """The elements and attributes a browser would build from the HTML (text, escaped or not, is only text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attributes: list[tuple[str, str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attributes += [(tag, name, value) for name, value in attrs]
+
+
+def test_safe_html_keeps_its_structure() -> None:
+    html = str(
+        post_html('<h2>Title</h2><p>A <a href="https://example.com">link</a> and <em>emphasis</em>.</p>', "html")
+    )
+    assert (
+        "<h2>Title</h2>" in html and '<a href="https://example.com" rel="noopener noreferrer nofollow">link</a>' in html
+    )
+
+
+@pytest.mark.anyio
+async def test_writes_are_guarded_by_version_and_slug(database: ContentDatabase) -> None:
+    def fields(title: str, **more: object) -> dict[str, object]:
+        return posts.validate_post({"title": title, **more}, slug="one")
+
+    async with database.tenant("alpha") as session:
+        created = await posts.create(session, fields("One"))
+    assert created.version == 1 and created.status == "draft"
+    with pytest.raises(posts.PostConflict, match="exists already"):
+        async with database.tenant("alpha") as session:
+            await posts.create(session, fields("Again"))
+    async with database.tenant("alpha") as session:
+        published = await posts.update(session, "one", fields("One", status="published"), 1)
+    assert published is not None and published.version == 2 and published.published_at is not None
+    with pytest.raises(posts.PostConflict) as stale:
+        async with database.tenant("alpha") as session:
+            await posts.update(session, "one", fields("Stale"), 1)
+    assert stale.value.current == 2
+    async with database.tenant("alpha") as session:
+        assert await posts.update(session, "missing", fields("x"), 1) is None
+    with pytest.raises(posts.PostConflict):
+        async with database.tenant("alpha") as session:
+            await posts.delete(session, "one", 1)
+    async with database.tenant("alpha") as session:
+        deleted = await posts.delete(session, "one", 2)
+        assert deleted is not None and await posts.by_slug(session, "one", published=False) is None
