@@ -10,7 +10,11 @@ RUN useradd --system --uid 10001 --home-dir /srv/tenantedge tenantedge
 COPY --from=build /install /usr/local
 WORKDIR /srv/tenantedge
 COPY templates ./templates
-COPY tenants.json ./tenants.json
+COPY migrations ./migrations
+# The embedded origin is written by the admin API (tenants.json, history/ and drafts/ beside it): the folder
+# belongs to the service user; templates and migrations stay read-only.
+COPY --chown=tenantedge:tenantedge tenants.json ./tenants.json
+RUN chown tenantedge:tenantedge /srv/tenantedge
 USER tenantedge
 ENV TENANTEDGE_HOST=0.0.0.0 \
     TENANTEDGE_PORT=8000 \

@@ -38,7 +38,10 @@ def test_every_variable_the_files_set_is_a_real_setting() -> None:
 
 
 def test_image_copies_what_serving_needs() -> None:
-    assert "COPY templates ./templates" in DOCKERFILE and "COPY tenants.json ./tenants.json" in DOCKERFILE
+    assert "COPY templates ./templates" in DOCKERFILE and "COPY migrations ./migrations" in DOCKERFILE
+    # The admin writes the embedded origin: tenants.json and its folder belong to the user the server runs as.
+    assert "COPY --chown=tenantedge:tenantedge tenants.json ./tenants.json" in DOCKERFILE
+    assert "chown tenantedge:tenantedge /srv/tenantedge" in DOCKERFILE
     assert "USER tenantedge" in DOCKERFILE, "the server must not run as root"
     assert instruction("EXPOSE") == image_env()["TENANTEDGE_PORT"]
 

@@ -215,7 +215,8 @@ def _migrate(args: argparse.Namespace) -> int:
 
     from tenantedge.content.migrate import migrate, status
 
-    url = args.database_url or os.environ.get("TENANTEDGE_DATABASE_OWNER_URL") or Settings.from_env().database_url
+    settings = Settings.from_env()
+    url = args.database_url or settings.database_owner_url or settings.database_url
     if not url:
         raise ConfigError("migrate needs --database-url or TENANTEDGE_DATABASE_OWNER_URL (an owner of the schema)")
     folder = Path(args.folder)

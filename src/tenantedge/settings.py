@@ -71,6 +71,8 @@ class Settings:
     admin_max_body: int = 1 << 20
     # Content (blog posts) in PostgreSQL; unset = no database features. Connect as tenantedge_app.
     database_url: str | None = None
+    # Who `tenantedge migrate` connects as: an owner of the schema (the application role is not).
+    database_owner_url: str | None = None
     database_timeout: float = 1.0
     database_pool: int = 10
     blog_per_page: int = 10
@@ -128,6 +130,7 @@ class Settings:
             admin_origins=tuple(origin for origin in reader.text("ADMIN_ORIGINS", "").split(",") if origin.strip()),
             admin_max_body=reader.integer("ADMIN_MAX_BODY", 1 << 20, 1024, 1 << 30),
             database_url=reader.text("DATABASE_URL", "") or None,
+            database_owner_url=reader.text("DATABASE_OWNER_URL", "") or None,
             database_timeout=reader.number("DATABASE_TIMEOUT", 1.0, 0.01, 60.0),
             database_pool=reader.integer("DATABASE_POOL", 10, 1, 1000),
             blog_per_page=reader.integer("BLOG_PER_PAGE", 10, 1, 100),

@@ -21,7 +21,6 @@ from tenantedge.content.db import ContentDatabase
 from tenantedge.errors import BackendError, StoreUnavailable
 from tenantedge.render.blog import BLOG_PATH, FRESH, STALE, UNAVAILABLE, Listing, PostView
 from tenantedge.render.pages import PageRenderer, RenderedPage
-from tenantedge.render.richtext import post_html
 from tenantedge.tenants import Tenant
 
 BLOG_SECTION = "Blog"
@@ -127,8 +126,7 @@ class BlogContent:
 
 def _view(post: posts.Post) -> PostView:
     return PostView(
-        post.slug, post.title, post.excerpt, post.author, post.published_at, post.tags,
-        post_html(post.body, post.body_format),
+        post.slug, post.title, post.excerpt, post.author, post.published_at, post.tags, post.body, post.body_format,
     )  # fmt: skip
 
 

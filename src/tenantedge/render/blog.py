@@ -7,6 +7,8 @@ from datetime import datetime
 
 from markupsafe import Markup
 
+from tenantedge.render.richtext import post_html
+
 BLOG_PATH = "/blog"
 # A listing's state: fresh from the database, the last copy kept while it is down, or nothing to show.
 FRESH, STALE, UNAVAILABLE = "fresh", "stale", "unavailable"
@@ -20,7 +22,12 @@ class PostView:
     author: str
     published: datetime | None
     tags: tuple[str, ...]
-    body: Markup
+    source: str  # the body as written, in `body_format`: made safe HTML only when a template shows it
+    body_format: str
+
+    @property
+    def body(self) -> Markup:
+        return post_html(self.source, self.body_format)
 
     @property
     def href(self) -> str:

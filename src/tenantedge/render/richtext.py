@@ -29,6 +29,7 @@ _TAGS = {
 _ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"}, "th": {"scope"}}
 
 
+@lru_cache(maxsize=1024)
 def post_html(body: str, body_format: str) -> Markup:
     """A post's body as safe HTML: Markdown as above; HTML cleaned by an allowlist (no script, no event
     handlers, no javascript: URLs), and Markdown's output cleaned the same way, as a second line of defence."""
