@@ -4,8 +4,10 @@ dropped when a post is published."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -126,3 +128,46 @@ async def test_the_admin_api_writes_posts_with_versions(client: httpx.AsyncClien
     assert (await page(client, "/blog/draft-one")).status_code == 404
     ready = (await client.get("/_edge/ready", headers={"host": SITE})).json()
     assert ready["tiers"]["database"]["state"] == "up"
+
+
+async def test_every_posts_route_sees_only_its_own_tenant(client: httpx.AsyncClient) -> None:
+    headers = {"host": "admin.localhost", "authorization": f"Bearer {TOKEN}"}
+    for tenant in ("codersinflow", "basicsite"):
+        for slug in (f"{tenant}-only", "same-slug"):
+            body = {"slug": slug, "title": f"{tenant} {slug}", "status": "published"}
+            created = await client.post(f"/api/tenants/{tenant}/posts", json=body, headers=headers)
+            assert created.status_code == 201, created.text
+    for tenant, other in (("codersinflow", "basicsite"), ("basicsite", "codersinflow")):
+        listed = (await client.get(f"/api/tenants/{tenant}/posts", headers=headers)).json()
+        assert {item["slug"] for item in listed["items"]} == {f"{tenant}-only", "same-slug"}
+        assert all(item["title"].startswith(tenant) for item in listed["items"])
+        same = (await client.get(f"/api/tenants/{tenant}/posts/same-slug", headers=headers)).json()
+        assert same["title"] == f"{tenant} same-slug"
+        url = f"/api/tenants/{tenant}/posts/{other}-only"
+        assert (await client.get(url, headers=headers)).status_code == 404
+        write = {"title": "taken over", "status": "published"}
+        assert (await client.put(url, json=write, headers={**headers, "if-match": "*"})).status_code == 404
+        assert (await client.delete(url, headers={**headers, "if-match": "*"})).status_code == 404
+    blog = await page(client, "/blog")
+    assert "codersinflow same-slug" in blog.text and "basicsite" not in blog.text
+    assert (await page(client, "/blog/basicsite-only")).status_code == 404
+
+
+async def test_a_tenant_overrides_the_post_layout_like_any_template(
+    urls: Urls, database: ContentDatabase, tmp_path: Path
+) -> None:
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    override = tmp_path / "templates" / "tenants" / "codersinflow" / "layouts" / "post.html"
+    override.parent.mkdir(parents=True, exist_ok=True)
+    override.write_text('<article class="custom-post"><h1>{{ post.title }}</h1>{{ post.body }}</article>\n')
+    await write(database, "codersinflow", 1)
+    settings = Settings(
+        tenants_file=ROOT / "tenants.json", templates_dir=tmp_path / "templates", database_url=urls.app,
+        admin_token=TOKEN, reload_interval=0,
+    )  # fmt: skip
+    app = create_app(settings)
+    async with running(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await page(http, "/blog/published-0")
+    assert response.status_code == 200 and '<article class="custom-post"><h1>Published number 0</h1>' in response.text
