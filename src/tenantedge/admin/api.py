@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
+from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf
 from tenantedge.admin.openapi import MAX_PAGE, OPERATIONS, Operation
 from tenantedge.admin.postsapi import PostHandlers
 from tenantedge.admin.responses import (
@@ -37,13 +38,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tenantedge.admin")
 
-COOKIE = "tenantedge_admin"
-
 
 Handler = Callable[[Request, Grant], Awaitable[Response]]
 
 
-class AdminApi(PostHandlers):
+class AdminApi(PostHandlers, ConsoleHandlers):
     """The handlers; each gets a request whose token was checked and the grant that token carries."""
 
     def __init__(
@@ -88,7 +87,9 @@ class AdminApi(PostHandlers):
             raise ApiError(
                 429, "too many failed attempts; try again later", headers={"retry-after": str(int(wait) + 1)}
             )
-        grant = self._tokens.check(bearer(request.headers.get("authorization")) or request.cookies.get(COOKIE))
+        presented = bearer(request.headers.get("authorization"))
+        cookie = request.cookies.get(COOKIE) if presented is None else None
+        grant = self._tokens.check(presented or cookie)
         if grant is None:
             self._limiter.failed(client)
             raise ApiError(
@@ -96,6 +97,8 @@ class AdminApi(PostHandlers):
                 "a valid admin token is required (Authorization: Bearer …)",
                 headers={"www-authenticate": 'Bearer realm="tenantedge"'},
             )
+        if cookie is not None:
+            check_csrf(request, cookie)  # the browser sent the cookie by itself: prove the page is ours
         return grant
 
     def _endpoint(self, op: Operation) -> Callable[[Request], Awaitable[Response]]:
@@ -224,7 +227,24 @@ class AdminApi(PostHandlers):
         versions = await self.service.history(tenant_id)
         if not versions:
             await self.service.get(tenant_id)  # 404 for a tenant that never existed
-        return JsonResponse({"versions": versions}, headers={"cache-control": "no-store"})
+        # Who and when, for the newest `limit` versions (each is a read of its record).
+        limit = query_integer(request, "limit", 20, 0, 200)
+        records = []
+        for version in versions[:limit]:
+            record = await self.service.version(tenant_id, version)
+            records.append({key: record.get(key) for key in ("version", "saved_at", "by", "action")})
+        return JsonResponse({"versions": versions, "records": records}, headers={"cache-control": "no-store"})
+
+    async def check_tenant(self, request: Request, grant: Grant) -> Response:
+        """Validate a document as a write would, storing nothing: for forms that check as the admin types."""
+        tenant_id = request.path_params["tenant"]
+        try:
+            await self.service.check(tenant_id, await self._json(request))
+        except DocumentError as e:
+            # The question was answered: "no, because…" (a 4xx would read as a failed request to a browser).
+            issues = [{"path": issue.path, "message": issue.message} for issue in e.issues]
+            return JsonResponse({"valid": False, "issues": issues}, headers={"cache-control": "no-store"})
+        return JsonResponse({"valid": True, "issues": []}, headers={"cache-control": "no-store"})
 
     async def get_version(self, request: Request, grant: Grant) -> Response:
         version = _version(request.path_params["version"], "version")

@@ -20,6 +20,7 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
+from tenantedge.admin.console import COOKIE
 from tenantedge.admin.responses import bearer
 from tenantedge.errors import BackendError
 from tenantedge.events import Event, EventBus
@@ -93,7 +94,9 @@ class LiveHub:
             hello = await self._hello(websocket)
         except (TimeoutError, ValueError, WebSocketDisconnect):
             hello = None
-        grant = self._tokens.check(bearer(websocket.headers.get("authorization")) or (hello or {}).get("token"))
+        # The dashboard's browser sends its sign-in cookie (the Origin check above keeps other sites out).
+        presented = bearer(websocket.headers.get("authorization")) or websocket.cookies.get(COOKIE)
+        grant = self._tokens.check(presented or (hello or {}).get("token"))
         if grant is None:
             self._limiter.failed(address)
             await websocket.close(code=UNAUTHORIZED, reason="a valid admin token is required")
@@ -112,7 +115,7 @@ class LiveHub:
 
     async def _hello(self, websocket: WebSocket) -> dict[str, Any] | None:
         """The client's first message, when it must carry the token (no Authorization header)."""
-        if websocket.headers.get("authorization"):
+        if websocket.headers.get("authorization") or websocket.cookies.get(COOKIE):
             return None
         message = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT)
         raw = orjson.loads(message)
@@ -125,7 +128,7 @@ class LiveHub:
             last = await self._bus.last_seq()
         except BackendError:
             last = 0
-        await websocket.send_bytes(orjson.dumps({"type": "hello", "seq": last}))
+        await websocket.send_text(orjson.dumps({"type": "hello", "seq": last}).decode())
         seen = since if since is not None else last
         if since is not None:
             try:
@@ -133,12 +136,12 @@ class LiveHub:
             except BackendError:
                 missed = None
             if missed is None:
-                await websocket.send_bytes(orjson.dumps({"type": "reload", "seq": last}))
+                await websocket.send_text(orjson.dumps({"type": "reload", "seq": last}).decode())
                 seen = last
             else:
                 for event in missed:
                     if client.wants(event):
-                        await websocket.send_bytes(event.to_json())
+                        await websocket.send_text(event.to_json().decode())
                     seen = event.seq
         reader = asyncio.create_task(_drain(websocket))
         try:
@@ -154,7 +157,7 @@ class LiveHub:
                     await websocket.close(code=TOO_SLOW, reason="too slow: reconnect with since")
                     return
                 if queued.seq > seen:
-                    await websocket.send_bytes(queued.to_json())
+                    await websocket.send_text(queued.to_json().decode())
                     seen = queued.seq
         finally:
             reader.cancel()

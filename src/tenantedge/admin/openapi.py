@@ -31,6 +31,59 @@ class Operation:
 _WRITE_ERRORS = (400, 401, 404, 409, 413, 415, 422, 428)
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
+        "GET",
+        "/",
+        "console",
+        "The dashboard (sign in with a token)",
+        returns="Html",
+        errors=(),
+        public=True,
+        media="text/html",
+        tags=("console",),
+    ),
+    Operation(
+        "GET",
+        "/ui/{asset}",
+        "console_asset",
+        "The dashboard's script and stylesheet",
+        returns="Html",
+        errors=(404,),
+        public=True,
+        media="text/plain",
+        tags=("console",),
+    ),
+    Operation(
+        "POST",
+        "/api/session",
+        "sign_in",
+        "Trade a token for an HttpOnly session cookie and a CSRF token (state-changing requests authenticated "
+        "by the cookie must send the CSRF token as X-CSRF-Token)",
+        body="SignIn",
+        returns="Session",
+        errors=(400, 401, 413, 415, 429),
+        public=True,
+        tags=("console",),
+    ),
+    Operation(
+        "GET",
+        "/api/session",
+        "whoami",
+        "Who the session cookie belongs to and which tenants it reaches (`name` is null when signed out)",
+        returns="Session",
+        errors=(),
+        public=True,
+        tags=("console",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/session",
+        "sign_out",
+        "Forget the session cookies",
+        status=204,
+        errors=(401, 403),
+        tags=("console",),
+    ),
+    Operation(
         "GET", "/api/openapi.json", "openapi", "This document", returns="Object", errors=(), public=True, tags=("meta",)
     ),
     Operation(
@@ -64,6 +117,16 @@ OPERATIONS: tuple[Operation, ...] = (
         returns="Tenant",
         status=201,
         errors=(400, 401, 404, 409, 413, 415, 422),
+    ),
+    Operation(
+        "POST",
+        "/api/tenants/{tenant}/check",
+        "check_tenant",
+        "Validate a document as a write would (domains held by other tenants included), storing nothing; "
+        "answers {valid, issues}",
+        body="Tenant",
+        returns="Object",
+        errors=(400, 401, 404, 413, 415),
     ),
     Operation(
         "GET", "/api/tenants/{tenant}", "get_tenant", "A tenant's document; its ETag is its version", returns="Tenant"
@@ -177,8 +240,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/api/tenants/{tenant}/history",
         "history",
-        "Every published version, newest first",
+        "Every published version, newest first; `records` says who saved the newest ones, when and how",
         returns="Object",
+        query=(("limit", "integer", "how many versions to describe in `records` (default 20, at most 200)"),),
         tags=("history",),
     ),
     Operation(
@@ -278,6 +342,7 @@ _REASONS = {
     204: "No Content",
     400: "Malformed request (JSON, query parameter)",
     401: "No valid admin token",
+    403: "Authenticated by the session cookie, without the matching X-CSRF-Token header",
     404: "No such tenant, page, draft or version, or not one this token may see",
     409: "The If-Match version is not the current one, or the tenant already exists",
     412: "If-Match is not a version ETag",
@@ -285,6 +350,7 @@ _REASONS = {
     415: "The body is not JSON",
     422: "The document does not validate (a domain another tenant holds included); `issues` gives each JSON path",
     428: "If-Match is required",
+    429: "Too many failed attempts from this address: wait for Retry-After",
     503: "A backend (the content database, S3, Redis) cannot answer, or is not configured",
 }
 
@@ -403,6 +469,15 @@ SCHEMAS: dict[str, Any] = {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/Post"}},
         },
     },
+    "SignIn": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
+    "Session": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "tenants": {"type": ["array", "null"], "items": {"type": "string"}},
+            "csrf": {"type": ["string", "null"]},
+        },
+    },
     "Sections": {"type": "object", "properties": {"sections": {"type": "array", "items": _ANY_OBJECT}}},
 }
 
@@ -434,7 +509,7 @@ def openapi_document(version: str) -> dict[str, Any]:
 def _operation(op: Operation) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in ("tenant", "page", "version", "slug")
+        for name in ("tenant", "page", "version", "slug", "asset")
         if "{" + name + "}" in op.path
     ]
     parameters += [

@@ -54,6 +54,7 @@ class ApiError(TenantEdgeError):
 _TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
     412: "Precondition Failed",

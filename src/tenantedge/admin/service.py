@@ -169,6 +169,23 @@ class AdminService:
         old = {k: v for k, v in record["document"].items() if k != "version"}
         return await self._write(tenant_id, lambda _: old, if_match, by, f"rollback to {version}", TENANT_UPDATED)
 
+    async def check(self, tenant_id: str, document: Any) -> None:
+        """Validate as a write would (domains another tenant holds included), storing nothing."""
+        raw = {k: v for k, v in _object(document).items() if k != "version"}
+        tenant = self._validate(tenant_id, {**raw, "version": 1})
+        index = await self._summaries()
+        claimed = {
+            host: summary.id for summary in index.values() if summary.id != tenant_id for host in summary.domains
+        }
+        issues = [
+            ValidationIssue(f"{field}[{number}]", f"{host!r} belongs to tenant {claimed[host]!r}")
+            for field, hosts in (("domains", tenant.domains), ("aliases", tenant.aliases))
+            for number, host in enumerate(hosts)
+            if host in claimed
+        ]
+        if issues:
+            raise DocumentError(f"tenant {tenant_id}", issues)
+
     # -- drafts ----------------------------------------------------------------------------------------
 
     async def save_draft(self, tenant_id: str, path: str, value: Any, by: str) -> dict[str, Any]:

@@ -1,0 +1,677 @@
+// tenantedge admin: the dashboard and page builder. Plain modern JavaScript, no build step, nothing fetched
+// from elsewhere. Every change goes through the admin API with If-Match; events arrive over /ws.
+
+const state = { session: null, sections: null, socket: null, listeners: new Set() };
+const main = document.getElementById("main");
+const COLOR_NAMES = ["primary", "accent", "background", "surface", "text", "muted", "border", "blogBg"];
+const STARTERS = {
+  landing: { label: "Landing page", pages: { "/": [{ type: "Hero" }, { type: "Features" }, { type: "CTA" }] } },
+  business: {
+    label: "Small business",
+    pages: { "/": [{ type: "Hero" }, { type: "Services" }, { type: "Testimonials" }, { type: "Contact" }] },
+  },
+  blank: { label: "Blank (one hero)", pages: { "/": [{ type: "Hero" }] } },
+};
+
+// -- small helpers ------------------------------------------------------------------------------------
+
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else if (key === "value") node.value = value;
+    else if (key === "checked") node.checked = Boolean(value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function clone(value) {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+function debounce(fn, ms) {
+  let timer = null;
+  const run = (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+  run.cancel = () => clearTimeout(timer);
+  run.flush = (...args) => {
+    clearTimeout(timer);
+    return fn(...args);
+  };
+  return run;
+}
+
+function cookie(name) {
+  const found = document.cookie.split("; ").find((part) => part.startsWith(name + "="));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
+}
+
+function pagePath(segment) {
+  return "/" + (segment || "");
+}
+
+function pageSegment(path) {
+  return path === "/" ? "" : path.slice(1);
+}
+
+function notice(message, { error = false, actions = [] } = {}) {
+  const box = document.getElementById("notice");
+  box.replaceChildren(h("span", { class: "grow" }, message), ...actions, h("button", { class: "ghost small", type: "button", onclick: () => (box.hidden = true) }, "Dismiss"));
+  box.className = error ? "notice error-notice" : "notice";
+  box.hidden = false;
+}
+
+function clearNotice() {
+  document.getElementById("notice").hidden = true;
+}
+
+function crumbs(...items) {
+  document.getElementById("crumbs").replaceChildren(...items.map(([label, href]) => (href ? h("a", { href }, label) : h("span", {}, label))));
+}
+
+function modal(title, body, buttons) {
+  return new Promise((resolve) => {
+    const close = (value) => {
+      backdrop.remove();
+      resolve(value);
+    };
+    const dialog = h("div", { class: "modal", role: "dialog", "aria-modal": "true", "aria-label": title },
+      h("h2", {}, title), body,
+      h("div", { class: "row", style: null }, ...buttons.map(([label, value, cls]) => h("button", { type: "button", class: cls || "", onclick: () => close(value) }, label))));
+    const backdrop = h("div", { class: "modal-backdrop", onkeydown: (event) => event.key === "Escape" && close(null) }, dialog);
+    document.body.append(backdrop);
+    dialog.querySelector("button, input")?.focus();
+  });
+}
+
+// -- the API ---------------------------------------------------------------------------------------------
+
+async function api(method, path, { body, ifMatch, type } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["content-type"] = type || "application/json";
+  if (ifMatch !== undefined && ifMatch !== null) headers["if-match"] = ifMatch === "*" ? "*" : `"${ifMatch}"`;
+  if (!["GET", "HEAD"].includes(method)) headers["x-csrf-token"] = cookie("tenantedge_csrf") || state.session?.csrf || "";
+  let response;
+  try {
+    response = await fetch(path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (error) {
+    return { status: 0, ok: false, data: { detail: `the server cannot be reached (${error.message})` } };
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { detail: text };
+  }
+  if (response.status === 401 && path !== "/api/session") {
+    state.session = null;
+    location.hash = "#/signin";
+  }
+  const etag = response.headers.get("etag");
+  return { status: response.status, ok: response.ok, data, version: etag ? Number(etag.replaceAll('"', "")) : null };
+}
+
+function problem(result) {
+  const detail = result.data?.detail || `request failed (${result.status})`;
+  const issues = result.data?.issues || [];
+  return issues.length ? `${detail}: ${issues.map((i) => `${i.path || "(document)"}: ${i.message}`).join("; ")}` : detail;
+}
+
+async function sections() {
+  if (!state.sections) {
+    const result = await api("GET", "/api/sections");
+    state.sections = Object.fromEntries((result.data?.sections || []).map((spec) => [spec.type, spec]));
+  }
+  return state.sections;
+}
+
+// -- live events ----------------------------------------------------------------------------------------
+
+function connectLive() {
+  if (state.socket) return;
+  const live = document.getElementById("live");
+  const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  state.socket = socket;
+  let seq = Number(sessionStorage.getItem("te-seq") || 0);
+  socket.addEventListener("open", () => {
+    live.textContent = "● live";
+    live.classList.remove("off");
+  });
+  socket.addEventListener("message", (message) => {
+    const event = JSON.parse(message.data);
+    if (event.seq) {
+      seq = event.seq;
+      sessionStorage.setItem("te-seq", String(seq));
+    }
+    for (const listener of state.listeners) listener(event);
+  });
+  socket.addEventListener("close", () => {
+    state.socket = null;
+    live.textContent = "○ reconnecting";
+    live.classList.add("off");
+    if (state.session) setTimeout(connectLive, 1500);
+  });
+}
+
+// Our own write's event can arrive before its HTTP response: judge it once that response had time to land.
+function ifStillNewer(event, current, show) {
+  setTimeout(() => event.version > current() && show(), 1000);
+}
+
+function onEvent(listener) {
+  state.listeners.add(listener);
+  return () => state.listeners.delete(listener);
+}
+
+// -- routing ----------------------------------------------------------------------------------------------
+
+let leave = () => {};
+
+async function route() {
+  leave();
+  leave = () => {};
+  clearNotice();
+  const hash = location.hash || "#/";
+  if (!state.session) {
+    const who = await api("GET", "/api/session");
+    if (who.ok && who.data?.name) state.session = who.data;
+  }
+  document.getElementById("who").textContent = state.session ? `signed in as ${state.session.name}` : "";
+  document.getElementById("signout").hidden = !state.session;
+  if (!state.session) return renderSignIn();
+  connectLive();
+  const parts = hash.slice(2).split("/").map(decodeURIComponent);
+  if (parts[0] === "t" && parts[1] && parts[2] === "page") return renderBuilder(parts[1], pagePath(parts.slice(3).join("/")));
+  if (parts[0] === "t" && parts[1]) return renderTenant(parts[1], parts[2] || "settings");
+  return renderTenants();
+}
+
+window.addEventListener("hashchange", route);
+document.getElementById("signout").addEventListener("click", async () => {
+  await api("DELETE", "/api/session");
+  state.session = null;
+  state.socket?.close();
+  location.hash = "#/signin";
+  route();
+});
+
+// -- sign in -----------------------------------------------------------------------------------------------
+
+function renderSignIn() {
+  crumbs(["Sign in"]);
+  const error = h("p", { class: "error", role: "alert" });
+  const token = h("input", { id: "token", type: "password", autocomplete: "current-password", required: true });
+  const form = h("form", { class: "panel signin", onsubmit: async (event) => {
+    event.preventDefault();
+    const result = await api("POST", "/api/session", { body: { token: token.value } });
+    if (!result.ok) {
+      error.textContent = problem(result);
+      token.classList.add("invalid");
+      return;
+    }
+    state.session = result.data;
+    location.hash = "#/";
+    route();
+  } },
+  h("h1", {}, "Sign in"),
+  h("p", { class: "muted" }, "Use the admin token tenantedge printed at start, or a token you were given."),
+  h("label", { for: "token" }, "Admin token"), token, error,
+  h("div", { class: "row" }, h("button", { type: "submit" }, "Sign in")));
+  main.replaceChildren(form);
+  token.focus();
+}
+
+// -- tenants -----------------------------------------------------------------------------------------------
+
+async function renderTenants() {
+  crumbs(["Tenants"]);
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  let query = params.get("q") || "";
+  let offset = Number(params.get("offset") || 0);
+  const limit = 25;
+  const search = h("input", { type: "search", placeholder: "Search by id, name or domain", "aria-label": "Search tenants", value: query });
+  const table = h("div", {}, h("p", { class: "muted spinner" }, "Loading"));
+  const pager = h("div", { class: "pager" });
+  async function load() {
+    const result = await api("GET", `/api/tenants?q=${encodeURIComponent(query)}&offset=${offset}&limit=${limit}`);
+    if (!result.ok) return table.replaceChildren(h("p", { class: "error" }, problem(result)));
+    const { total, items } = result.data;
+    if (!items.length) {
+      table.replaceChildren(h("div", { class: "empty" }, query ? `No tenant matches “${query}”.` : "No tenants yet: create the first one."));
+    } else {
+      table.replaceChildren(h("table", {},
+        h("thead", {}, h("tr", {}, h("th", {}, "Tenant"), h("th", {}, "Domains"), h("th", {}, "Version"))),
+        h("tbody", {}, items.map((item) => h("tr", {},
+          h("td", {}, h("a", { href: `#/t/${item.id}` }, item.name), h("div", { class: "muted" }, item.id)),
+          h("td", {}, item.domains.join(", ")),
+          h("td", {}, h("span", { class: "badge" }, `v${item.version}`)))))));
+    }
+    pager.replaceChildren(
+      h("span", { class: "muted" }, total ? `${offset + 1}–${Math.min(offset + limit, total)} of ${total}` : ""),
+      h("button", { class: "ghost small", type: "button", disabled: offset === 0, onclick: () => { offset = Math.max(0, offset - limit); load(); } }, "Previous"),
+      h("button", { class: "ghost small", type: "button", disabled: offset + limit >= total, onclick: () => { offset += limit; load(); } }, "Next"));
+  }
+  search.addEventListener("input", debounce(() => {
+    query = search.value;
+    offset = 0;
+    load();
+  }, 200));
+  main.replaceChildren(
+    h("div", { class: "row spread" }, h("h1", {}, "Tenants"), h("button", { type: "button", onclick: createTenant }, "New tenant")),
+    h("div", { class: "panel" }, search, table, pager));
+  leave = onEvent((event) => event.type.startsWith("tenant.") && load());
+  load();
+}
+
+async function createTenant() {
+  const id = h("input", { id: "new-id", pattern: "[a-z0-9][a-z0-9-]{0,62}", placeholder: "acme-shop" });
+  const name = h("input", { id: "new-name", placeholder: "Acme Shop" });
+  const domain = h("input", { id: "new-domain", placeholder: "acme.example" });
+  const starter = h("select", { id: "new-starter" }, Object.entries(STARTERS).map(([key, value]) => h("option", { value: key }, value.label)));
+  const error = h("p", { class: "error", role: "alert" });
+  const body = h("div", {},
+    h("label", { for: "new-id" }, "Id", h("p", { class: "help" }, "Lowercase letters, digits and “-”; it names the tenant's folders and keys.")), id,
+    h("label", { for: "new-name" }, "Name"), name,
+    h("label", { for: "new-domain" }, "Domain"), domain,
+    h("label", { for: "new-starter" }, "Starter layout"), starter, error);
+  for (;;) {
+    const choice = await modal("New tenant", body, [["Create", "create"], ["Cancel", null, "ghost"]]);
+    if (!choice) return;
+    const doc = { id: id.value.trim(), name: name.value.trim(), domains: [domain.value.trim()], pages: clone(STARTERS[starter.value].pages) };
+    const result = await api("POST", "/api/tenants", { body: doc });
+    if (result.ok) {
+      location.hash = `#/t/${doc.id}`;
+      return;
+    }
+    error.textContent = problem(result);
+  }
+}
+
+// -- one tenant ------------------------------------------------------------------------------------------------
+
+async function renderTenant(id, tab) {
+  crumbs(["Tenants", "#/"], [id]);
+  const result = await api("GET", `/api/tenants/${id}`);
+  if (!result.ok) return main.replaceChildren(h("div", { class: "panel empty" }, problem(result)));
+  const tabs = [["settings", "Settings"], ["pages", "Pages"], ["history", "History"]];
+  const body = h("div");
+  main.replaceChildren(
+    h("div", { class: "row spread" }, h("h1", {}, result.data.name || id), h("span", { class: "badge" }, `version ${result.version}`)),
+    h("div", { class: "tabs", role: "tablist" }, tabs.map(([key, label]) => h("button", { type: "button", role: "tab", "aria-selected": String(key === tab), onclick: () => (location.hash = `#/t/${id}/${key}`) }, label))),
+    body);
+  if (tab === "pages") return renderPages(id, result, body);
+  if (tab === "history") return renderHistory(id, result, body);
+  return renderSettings(id, result, body);
+}
+
+function renderSettings(id, loaded, body) {
+  let base = clone(loaded.data);
+  let version = loaded.version;
+  const doc = clone(base);
+  doc.theme = typeof doc.theme === "string" ? { preset: doc.theme } : doc.theme || {};
+  doc.theme.colors = doc.theme.colors || {};
+  doc.features = doc.features || {};
+  doc.components = doc.components || [];
+  const errors = h("div", { class: "error", role: "alert" });
+  const status = h("span", { class: "status", role: "status" });
+  const field = (label, input, help) => h("div", {}, h("label", { for: input.id }, label, help ? h("p", { class: "help" }, help) : null), input);
+  const name = h("input", { id: "f-name", value: doc.name || "", oninput: () => { doc.name = name.value; check(); } });
+  const description = h("textarea", { id: "f-description", oninput: () => { doc.description = description.value; check(); } }, doc.description || "");
+  const lines = (list) => (list || []).join("\n");
+  const parseLines = (text) => text.split("\n").map((line) => line.trim()).filter(Boolean);
+  const domains = h("textarea", { id: "f-domains", oninput: () => { doc.domains = parseLines(domains.value); check(); } }, lines(doc.domains));
+  const aliases = h("textarea", { id: "f-aliases", oninput: () => { doc.aliases = parseLines(aliases.value); check(); } }, lines(doc.aliases));
+  const preset = h("select", { id: "f-preset", onchange: () => { doc.theme.preset = preset.value; check(); } },
+    ["light", "dark"].map((value) => h("option", { value, selected: (doc.theme.preset || "light") === value }, value)));
+  const colors = h("div", { class: "colors" }, COLOR_NAMES.map((colour) => {
+    const input = h("input", { type: "color", id: `f-color-${colour}`, value: doc.theme.colors[colour] || "#000000", oninput: () => { doc.theme.colors[colour] = input.value; check(); } });
+    const clear = h("button", { type: "button", class: "ghost small", title: `Use the preset's ${colour}`, onclick: () => { delete doc.theme.colors[colour]; input.value = "#000000"; check(); } }, "×");
+    return h("label", {}, input, colour, doc.theme.colors[colour] ? clear : null);
+  }));
+  const fonts = h("input", { id: "f-fonts", value: (doc.theme.fonts || []).join(", "), oninput: () => { doc.theme.fonts = fonts.value.split(",").map((f) => f.trim()).filter(Boolean); check(); } });
+  const css = h("textarea", { id: "f-css", class: "code", oninput: () => { doc.theme.custom_css = css.value; check(); } }, doc.theme.custom_css || "");
+  const featureBoxes = h("div", { class: "checks" });
+  const componentBoxes = h("div", { class: "checks" });
+  sections().then((specs) => {
+    const features = [...new Set(Object.values(specs).map((spec) => spec.feature).filter(Boolean)), "contactForm"];
+    featureBoxes.replaceChildren(...[...new Set(features)].map((feature) => h("label", {}, h("input", { type: "checkbox", checked: doc.features[feature], onchange: (event) => { doc.features[feature] = event.target.checked; check(); } }), feature)));
+    componentBoxes.replaceChildren(...Object.values(specs).filter((spec) => spec.component).map((spec) => h("label", {}, h("input", { type: "checkbox", checked: doc.components.includes(spec.type), onchange: (event) => { doc.components = event.target.checked ? [...doc.components, spec.type] : doc.components.filter((c) => c !== spec.type); check(); } }), spec.title)));
+  });
+  const check = debounce(async () => {
+    const result = await api("POST", `/api/tenants/${id}/check`, { body: doc });
+    const issues = result.ok ? result.data.issues : [{ path: "", message: problem(result) }];
+    errors.replaceChildren(...issues.map((issue) => h("p", {}, `${issue.path || "document"}: ${issue.message}`)));
+    for (const input of [domains, aliases]) input.classList.toggle("invalid", issues.some((issue) => issue.path.startsWith(input.id.slice(2))));
+    status.textContent = issues.length ? "" : "✓ valid, not saved";
+  }, 300);
+  async function save(overwrite = false) {
+    check.cancel(); // the save validates too; a later check must not overwrite its outcome
+    const result = await api("PUT", `/api/tenants/${id}`, { body: doc, ifMatch: version });
+    if (result.ok) {
+      base = clone(result.data);
+      version = result.version;
+      status.textContent = `saved as version ${version}`;
+      return;
+    }
+    if (result.status === 409 && !overwrite) return conflict();
+    errors.replaceChildren(h("p", {}, problem(result)));
+  }
+  async function conflict() {
+    const current = await api("GET", `/api/tenants/${id}`);
+    const changed = diffPaths(base, current.data);
+    const choice = await modal("Someone else saved this tenant",
+      h("div", {}, h("p", {}, `Version ${current.version} was saved while you edited version ${version}. Their changes:`),
+        h("pre", { class: "changes" }, changed.length ? changed.join("\n") : "(no visible difference)"),
+        h("p", { class: "muted" }, "Reload to see theirs (your unsaved edits are dropped), or overwrite them with yours.")),
+      [["Reload theirs", "reload"], ["Overwrite with mine", "overwrite", "danger"], ["Cancel", null, "ghost"]]);
+    if (choice === "reload") return route();
+    if (choice === "overwrite") {
+      version = current.version;
+      base = clone(current.data);
+      return save(true);
+    }
+  }
+  async function remove() {
+    const typed = h("input", { id: "confirm-id", "aria-label": "Tenant id" });
+    const choice = await modal(`Delete ${id}?`, h("div", {}, h("p", {}, "Its sites stop answering at once. Its history is kept. Type the tenant's id to confirm."), typed), [["Delete", "delete", "danger"], ["Cancel", null, "ghost"]]);
+    if (choice !== "delete" || typed.value !== id) return;
+    const result = await api("DELETE", `/api/tenants/${id}`, { ifMatch: version });
+    if (result.ok) location.hash = "#/";
+    else notice(problem(result), { error: true });
+  }
+  leave = onEvent((event) => {
+    if (event.tenant === id && event.type !== "draft.saved") {
+      ifStillNewer(event, () => version, () => notice(`Another admin saved version ${event.version} of this tenant.`, { actions: [h("button", { type: "button", class: "small", onclick: () => route() }, "Reload")] }));
+    }
+  });
+  body.replaceChildren(h("div", { class: "grid2" },
+    h("section", { class: "panel" }, h("h2", {}, "Site"), field("Name", name), field("Description", description),
+      field("Domains", domains, "One per line; the first is canonical. *.example.com covers every subdomain."),
+      field("Aliases", aliases, "One per line; they redirect to the first domain.")),
+    h("section", { class: "panel" }, h("h2", {}, "Theme"), field("Preset", preset), h("label", {}, "Colours"), colors,
+      field("Fonts", fonts, "Comma-separated font families."), field("Custom CSS", css)),
+    h("section", { class: "panel" }, h("h2", {}, "Features"), featureBoxes, h("h2", {}, "Components"), componentBoxes)),
+  h("div", { class: "panel row spread" }, h("div", { class: "grow" }, errors, status),
+    h("button", { type: "button", class: "danger", onclick: remove }, "Delete tenant"),
+    h("button", { type: "button", id: "save-tenant", onclick: () => save() }, "Save")));
+}
+
+function diffPaths(a, b, path = "") {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
+    return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => key !== "version").flatMap((key) => diffPaths(a[key], b[key], path ? `${path}.${key}` : key));
+  }
+  return [`${path || "(document)"}: ${JSON.stringify(a)?.slice(0, 80)} → ${JSON.stringify(b)?.slice(0, 80)}`];
+}
+
+async function renderPages(id, loaded, body) {
+  const pages = loaded.data.pages || { "/": [] };
+  const path = h("input", { id: "new-page", placeholder: "/about" });
+  const error = h("p", { class: "error", role: "alert" });
+  async function add() {
+    const value = path.value.trim().startsWith("/") ? path.value.trim() : "/" + path.value.trim();
+    const result = await api("PUT", `/api/tenants/${id}/pages/${pageSegment(value)}`, { body: [{ type: "Hero", props: { title: value.slice(1) || "Home" } }], ifMatch: loaded.version });
+    if (result.ok) location.hash = `#/t/${id}/page/${pageSegment(value)}`;
+    else error.textContent = problem(result);
+  }
+  async function remove(pagePathValue) {
+    const choice = await modal(`Delete page ${pagePathValue}?`, h("p", {}, "It stops being served at once; the previous version stays in the history."), [["Delete", "delete", "danger"], ["Cancel", null, "ghost"]]);
+    if (choice !== "delete") return;
+    const result = await api("DELETE", `/api/tenants/${id}/pages/${pageSegment(pagePathValue)}`, { ifMatch: loaded.version });
+    if (result.ok) route();
+    else notice(problem(result), { error: true });
+  }
+  body.replaceChildren(h("div", { class: "panel" },
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Path"), h("th", {}, "Sections"), h("th", {}, ""))),
+      h("tbody", {}, Object.entries(pages).sort().map(([key, value]) => h("tr", {},
+        h("td", {}, h("a", { href: `#/t/${id}/page/${pageSegment(key)}` }, key)),
+        h("td", {}, String((Array.isArray(value) ? value : value.sections || []).length)),
+        h("td", {}, key === "/" ? h("span", { class: "muted" }, "home") : h("button", { type: "button", class: "ghost small", onclick: () => remove(key) }, "Delete")))))),
+    h("h2", {}, "Add a page"), h("div", { class: "row" }, h("div", { class: "grow" }, path), h("button", { type: "button", onclick: add }, "Add page")), error));
+}
+
+async function renderHistory(id, loaded, body) {
+  const result = await api("GET", `/api/tenants/${id}/history?limit=50`);
+  if (!result.ok) return body.replaceChildren(h("p", { class: "error" }, problem(result)));
+  const records = result.data.records || [];
+  if (!records.length) return body.replaceChildren(h("div", { class: "panel empty" }, "No versions published through the admin yet."));
+  async function rollback(version) {
+    const choice = await modal(`Roll back to version ${version}?`, h("p", {}, `Version ${version}'s content is published again as a new version; nothing is lost.`), [["Roll back", "go"], ["Cancel", null, "ghost"]]);
+    if (choice !== "go") return;
+    const done = await api("POST", `/api/tenants/${id}/rollback`, { body: { version }, ifMatch: loaded.version });
+    if (done.ok) route();
+    else notice(problem(done), { error: true });
+  }
+  body.replaceChildren(h("div", { class: "panel" }, h("table", {},
+    h("thead", {}, h("tr", {}, h("th", {}, "Version"), h("th", {}, "Saved"), h("th", {}, "By"), h("th", {}, "Change"), h("th", {}, ""))),
+    h("tbody", {}, records.map((record) => h("tr", {},
+      h("td", {}, `v${record.version}`), h("td", {}, new Date(record.saved_at).toLocaleString()), h("td", {}, record.by), h("td", {}, record.action),
+      h("td", {}, record.version === loaded.version ? h("span", { class: "badge" }, "live") : h("button", { type: "button", class: "ghost small", onclick: () => rollback(record.version) }, "Roll back"))))))));
+}
+
+// -- the page builder --------------------------------------------------------------------------------------------
+
+async function renderBuilder(id, path) {
+  crumbs(["Tenants", "#/"], [id, `#/t/${id}/pages`], [path]);
+  const [tenant, specs, drafts] = await Promise.all([api("GET", `/api/tenants/${id}`), sections(), api("GET", `/api/tenants/${id}/drafts`)]);
+  const hasDraft = drafts.ok && drafts.data.drafts.includes(path);
+  const draft = hasDraft ? await api("GET", `/api/tenants/${id}/drafts/${pageSegment(path)}`) : { ok: false };
+  if (!tenant.ok) return main.replaceChildren(h("div", { class: "panel empty" }, problem(tenant)));
+  let version = tenant.version;
+  const published = (tenant.data.pages || {})[path];
+  const source = draft.ok ? draft.data.page : published || [];
+  const wrapper = Array.isArray(source) ? null : { title: source.title, description: source.description };
+  let page = clone(Array.isArray(source) ? source : source.sections || []);
+  let selected = page.length ? 0 : -1;
+  const undo = [];
+  const redo = [];
+  const features = tenant.data.features || {};
+  const components = tenant.data.components || [];
+  const usable = Object.values(specs).filter((spec) => (!spec.feature || features[spec.feature]) && (!spec.component || components.includes(spec.type)));
+  const list = h("ol", { class: "sections", id: "sections", "aria-label": "Sections of the page" });
+  const form = h("div", { id: "props" });
+  const status = h("span", { class: "status", id: "draft-status", role: "status" }, draft.ok ? "draft loaded" : "published version");
+  const frame = h("iframe", { class: "preview-frame", title: "Preview of the draft", id: "preview" });
+  const undoButton = h("button", { type: "button", class: "ghost small", onclick: () => history(undo, redo) }, "Undo");
+  const redoButton = h("button", { type: "button", class: "ghost small", onclick: () => history(redo, undo) }, "Redo");
+  const publishButton = h("button", { type: "button", id: "publish", onclick: publish }, "Publish");
+
+  function value() {
+    return wrapper ? { ...wrapper, sections: page } : page;
+  }
+  function change(mutate) {
+    undo.push(clone(page));
+    if (undo.length > 100) undo.shift();
+    redo.length = 0;
+    mutate();
+    draw();
+    saveDraft();
+  }
+  function history(from, to) {
+    if (!from.length) return;
+    to.push(clone(page));
+    page = from.pop();
+    selected = Math.min(selected, page.length - 1);
+    draw();
+    saveDraft();
+  }
+  const saveDraft = debounce(async () => {
+    status.textContent = "saving draft…";
+    const result = await api("PUT", `/api/tenants/${id}/drafts/${pageSegment(path)}`, { body: value() });
+    if (result.ok) {
+      status.textContent = "draft saved";
+      status.className = "status ok-text";
+      refreshPreview();
+    } else {
+      status.textContent = problem(result);
+      status.className = "status error";
+    }
+  }, 500);
+  function refreshPreview() {
+    frame.src = `/preview/${id}/${pageSegment(path)}?at=${Date.now()}`;
+  }
+  async function publish() {
+    await saveDraft.flush();
+    const result = await api("POST", `/api/tenants/${id}/publish/${pageSegment(path)}`, { ifMatch: version });
+    if (result.ok) {
+      version = result.version;
+      status.textContent = `published as version ${version}`;
+      status.className = "status ok-text";
+      return;
+    }
+    if (result.status === 409) {
+      notice(`Another admin published version ${result.version ?? "newer"} of this tenant. Reload to see it before publishing again.`, { actions: [h("button", { type: "button", class: "small", onclick: () => route() }, "Reload")] });
+      return;
+    }
+    notice(problem(result), { error: true });
+  }
+  function move(from, to) {
+    if (to < 0 || to >= page.length || from === to) return;
+    change(() => {
+      const [item] = page.splice(from, 1);
+      page.splice(to, 0, item);
+      selected = to;
+    });
+  }
+  function draw() {
+    undoButton.disabled = !undo.length;
+    redoButton.disabled = !redo.length;
+    list.replaceChildren(...page.map((section, index) => {
+      const spec = specs[section.type] || { title: section.type, variants: { default: "" } };
+      const item = h("li", { class: `section-item${index === selected ? " selected" : ""}`, draggable: "true", "data-index": String(index), "data-type": section.type },
+        h("span", { class: "handle", "aria-hidden": "true" }, "⠿"),
+        h("button", { type: "button", class: "name", onclick: () => { selected = index; draw(); } }, spec.title, section.variant && section.variant !== "default" ? ` · ${section.variant}` : ""),
+        h("button", { type: "button", class: "ghost small", "aria-label": `Move ${spec.title} up`, disabled: index === 0, onclick: () => move(index, index - 1) }, "↑"),
+        h("button", { type: "button", class: "ghost small", "aria-label": `Move ${spec.title} down`, disabled: index === page.length - 1, onclick: () => move(index, index + 1) }, "↓"),
+        h("button", { type: "button", class: "ghost small", "aria-label": `Duplicate ${spec.title}`, onclick: () => change(() => { page.splice(index + 1, 0, clone(section)); selected = index + 1; }) }, "Copy"),
+        h("button", { type: "button", class: "ghost small", "aria-label": `Remove ${spec.title}`, onclick: () => change(() => { page.splice(index, 1); selected = Math.min(selected, page.length - 1); }) }, "✕"));
+      item.addEventListener("dragstart", (event) => {
+        event.dataTransfer.setData("text/plain", String(index));
+        event.dataTransfer.effectAllowed = "move";
+        item.classList.add("dragging");
+      });
+      item.addEventListener("dragend", () => item.classList.remove("dragging"));
+      item.addEventListener("dragover", (event) => {
+        event.preventDefault();
+        item.classList.add("drop-before");
+      });
+      item.addEventListener("dragleave", () => item.classList.remove("drop-before"));
+      item.addEventListener("drop", (event) => {
+        event.preventDefault();
+        const from = Number(event.dataTransfer.getData("text/plain"));
+        move(from, from < index ? index - 1 + (event.offsetY > item.offsetHeight / 2 ? 1 : 0) : index);
+      });
+      return item;
+    }));
+    if (!page.length) list.replaceChildren(h("li", { class: "empty" }, "No sections yet: add one from the palette."));
+    drawForm();
+  }
+  function drawForm() {
+    const section = page[selected];
+    if (!section) return form.replaceChildren(h("p", { class: "muted" }, "Select a section to edit its settings."));
+    const spec = specs[section.type];
+    if (!spec) return form.replaceChildren(h("p", { class: "error" }, `Unknown section type ${section.type}.`));
+    section.props = section.props || {};
+    const variant = h("select", { id: "variant", onchange: () => change(() => { section.variant = variant.value === "default" ? undefined : variant.value; }) },
+      Object.entries(spec.variants).map(([key, text]) => h("option", { value: key, selected: (section.variant || "default") === key }, `${key} — ${text}`)));
+    form.replaceChildren(h("h2", {}, spec.title), h("p", { class: "muted" }, spec.description),
+      h("label", { for: "variant" }, "Variant"), variant,
+      ...Object.entries(spec.props).map(([name, prop]) => propField(`p-${name}`, name, prop, section.props, () => change(() => {}))));
+  }
+  draw();
+  refreshPreview();
+  const widths = ["desktop", "tablet", "mobile"];
+  main.replaceChildren(
+    h("div", { class: "row spread" }, h("h1", {}, `${tenant.data.name || id} — page ${path}`),
+      h("div", { class: "row" }, undoButton, redoButton, status, publishButton)),
+    h("div", { class: "builder" },
+      h("section", { class: "panel" }, h("h2", {}, "Sections"), list, h("h2", {}, "Add a section"),
+        h("div", { class: "palette", id: "palette" }, usable.map((spec) => h("button", { type: "button", "data-type": spec.type, title: spec.description, onclick: () => change(() => { page.push({ type: spec.type, props: {} }); selected = page.length - 1; }) }, `+ ${spec.title}`)))),
+      h("section", { class: "panel" }, form),
+      h("section", { class: "panel" }, h("div", { class: "row spread" }, h("h2", {}, "Preview (draft)"),
+        h("div", { class: "row" }, widths.map((width) => h("button", { type: "button", class: "ghost small", onclick: () => (frame.className = `preview-frame ${width}`) }, width)))), frame)));
+  leave = onEvent((event) => {
+    if (event.tenant !== id) return;
+    if ((event.type === "page.published" && event.path === path) || event.type === "tenant.updated") {
+      ifStillNewer(event, () => version, () => notice(`Another admin published version ${event.version} of this tenant while you were editing.`, { actions: [h("button", { type: "button", class: "small", id: "reload-notice", onclick: () => route() }, "Reload")] }));
+    }
+    if (event.type === "draft.saved" && event.path === path) refreshPreview();
+  });
+}
+
+function propField(id, name, prop, target, changed) {
+  const label = h("label", { for: id }, prop.label || name, prop.help ? h("p", { class: "help" }, prop.help) : null);
+  const error = h("p", { class: "error", role: "alert" });
+  const current = target[name] ?? prop.default;
+  const validate = (value) => {
+    let message = "";
+    if (prop.required && (value === "" || value === undefined)) message = "Required.";
+    else if (typeof value === "string" && prop.maxLength && value.length > prop.maxLength) message = `At most ${prop.maxLength} characters.`;
+    else if (typeof value === "number" && ((prop.min !== undefined && value < prop.min) || (prop.max !== undefined && value > prop.max))) message = `Between ${prop.min ?? "…"} and ${prop.max ?? "…"}.`;
+    else if ((prop.type === "url" || prop.type === "image") && value && !/^(https?:\/\/|\/|#|mailto:|tel:)/.test(value)) message = "Expected a link starting with https://, / or #.";
+    else if (prop.type === "color" && value && !/^#[0-9a-fA-F]{6}$/.test(value)) message = "Expected a colour like #336699.";
+    error.textContent = message;
+    return !message;
+  };
+  const set = (value) => {
+    if (!validate(value)) return;
+    if (value === "" || value === undefined) delete target[name];
+    else target[name] = value;
+    changed();
+  };
+  let input;
+  switch (prop.type) {
+    case "text":
+    case "richtext":
+      input = h("textarea", { id, oninput: debounce(() => set(input.value), 400) }, current ?? "");
+      break;
+    case "integer":
+    case "number":
+      input = h("input", { id, type: "number", value: current ?? "", min: prop.min, max: prop.max, oninput: debounce(() => set(input.value === "" ? undefined : Number(input.value)), 400) });
+      break;
+    case "boolean":
+      input = h("input", { id, type: "checkbox", checked: current, onchange: () => set(input.checked) });
+      break;
+    case "enum":
+      input = h("select", { id, onchange: () => set(input.value) }, prop.choices.map((choice) => h("option", { value: choice, selected: current === choice }, choice)));
+      break;
+    case "color":
+      input = h("input", { id, type: "color", value: current || "#000000", oninput: debounce(() => set(input.value), 200) });
+      break;
+    case "list":
+      return listField(id, name, prop, target, changed, label);
+    default:
+      input = h("input", { id, type: prop.type === "url" || prop.type === "image" ? "url" : "text", value: current ?? "", placeholder: prop.type === "image" ? "https://… or /_edge/assets/…" : "", oninput: debounce(() => set(input.value), 400) });
+  }
+  return h("div", {}, label, input, error);
+}
+
+function listField(id, name, prop, target, changed, label) {
+  const items = clone(target[name] ?? prop.default ?? []);
+  const box = h("div", { id });
+  const commit = () => {
+    target[name] = items;
+    changed();
+  };
+  function draw() {
+    box.replaceChildren(...items.map((item, index) => h("div", { class: "list-item" },
+      h("div", { class: "row spread" }, h("strong", {}, `${prop.items?.label || "Item"} ${index + 1}`),
+        h("button", { type: "button", class: "ghost small", "aria-label": `Remove item ${index + 1}`, onclick: () => { items.splice(index, 1); commit(); draw(); } }, "Remove")),
+      ...Object.entries(prop.items?.props || {}).map(([key, child]) => propField(`${id}-${index}-${key}`, key, child, item, commit)))),
+    h("button", { type: "button", class: "ghost small", disabled: prop.maxItems && items.length >= prop.maxItems, onclick: () => { items.push({}); commit(); draw(); } }, `Add ${prop.items?.label || "item"}`));
+  }
+  draw();
+  return h("div", {}, label, box);
+}
+
+route();

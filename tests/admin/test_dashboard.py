@@ -1,0 +1,280 @@
+"""The dashboard in a real browser (Debian's Chromium driven by Playwright) against a real server.
+
+Screenshots of the main screens are saved under test-output/dashboard/ for review.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
+from tests.server import ROOT, Server
+
+TOKEN = "dashboard-test-token-0001"
+SCOPED = "dashboard-scoped-token-01"
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "test-output" / "dashboard"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("dashboard")
+    shutil.copy(ROOT / "tenants.json", folder / "tenants.json")
+    tokens = {"tokens": [{"name": "bakery-editor", "token": SCOPED, "tenants": ["basicsite"]}]}
+    (folder / "tokens.json").write_bytes(orjson.dumps(tokens))
+    env = {
+        "TENANTEDGE_ADMIN_TOKEN": TOKEN,
+        "TENANTEDGE_ADMIN_TOKENS_FILE": str(folder / "tokens.json"),
+        "TENANTEDGE_RELOAD_INTERVAL": "0",
+    }
+    server = Server("--tenants", str(folder / "tenants.json"), env=env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+    yield browser
+    browser.close()
+
+
+class Console:
+    """Errors the page logged or threw: a product page logs none."""
+
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+
+def open_dashboard(context: BrowserContext, site: Server, token: str = TOKEN) -> tuple[Page, Console]:
+    page = context.new_page()
+    console = Console(page)
+    page.goto(f"http://admin.localhost:{site.port}/")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    expect(page.locator("#who")).to_contain_text("signed in as")
+    return page, console
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def public(site: Server, host: str, path: str = "/") -> httpx.Response:
+    return site.get(host, path)
+
+
+def section_order(html: str) -> list[str]:
+    return re.findall(r'<section class="te-section te-(\w+)', html)
+
+
+def builder_order(page: Page) -> list[str]:
+    order: list[str] = page.eval_on_selector_all("#sections li.section-item", "items => items.map(i => i.dataset.type)")
+    return order
+
+
+def test_sign_in_create_build_publish_and_roll_back(browser: Browser, site: Server) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    console = Console(page)
+    page.goto(f"http://admin.localhost:{site.port}/")
+    expect(page.locator("#token")).to_be_visible()
+    shot(page, "01-sign-in")
+    page.fill("#token", "not-the-token-at-all")
+    page.click("button[type=submit]")
+    expect(page.locator(".signin .error")).to_contain_text("not valid")
+    console.errors.clear()  # the browser logs the refused sign-in's 401 itself; nothing else may follow
+    page.fill("#token", TOKEN)
+    page.click("button[type=submit]")
+    expect(page.locator("table")).to_contain_text("Basic Bakery")
+    shot(page, "02-tenants")
+
+    page.click("text=New tenant")
+    page.fill("#new-id", "corner-shop")
+    page.fill("#new-name", "Corner Shop")
+    page.fill("#new-domain", "corner-shop.localhost")
+    page.select_option("#new-starter", "blank")
+    page.click(".modal button:has-text('Create')")
+    expect(page.locator("#f-name")).to_have_value("Corner Shop")
+    shot(page, "03-tenant-settings")
+    assert public(site, "corner-shop.localhost").status_code == 200
+
+    page.click("role=tab[name='Pages']")
+    page.click("a:has-text('/')")
+    expect(page.locator("#sections li.section-item")).to_have_count(1)
+    for section in ("Features", "CTA", "Team"):
+        page.click(f"#palette button[data-type={section}]")
+    assert builder_order(page) == ["Hero", "Features", "CTA", "Team"]
+    # Drag Team to the top, then CTA above Features: the order is built by dragging.
+    page.drag_and_drop("#sections li[data-type=Team] .handle", "#sections li[data-type=Hero]")
+    page.drag_and_drop("#sections li[data-type=CTA] .handle", "#sections li[data-type=Features]")
+    assert builder_order(page) == ["Team", "Hero", "CTA", "Features"]
+    page.click("#sections li[data-type=Features] .name")
+    page.fill("#p-title", "Why neighbours shop here")
+    expect(page.locator("#draft-status")).to_have_text("draft saved", timeout=10_000)
+    preview = page.frame_locator("#preview")
+    expect(preview.locator("text=Why neighbours shop here")).to_be_visible(timeout=10_000)
+    assert "Why neighbours shop here" not in public(site, "corner-shop.localhost").text  # a draft is not public
+    shot(page, "04-page-builder")
+
+    page.click("#publish")
+    expect(page.locator("#draft-status")).to_contain_text("published as version 2")
+    live = public(site, "corner-shop.localhost")
+    assert section_order(live.text) == ["team", "hero", "cta", "features"]
+    assert "Why neighbours shop here" in live.text
+
+    page.goto(f"http://admin.localhost:{site.port}/#/t/corner-shop/history")
+    expect(page.locator("table")).to_contain_text("v2")
+    shot(page, "05-history")
+    page.click("tr:has-text('v1') button:has-text('Roll back')")
+    page.click(".modal button:has-text('Roll back')")
+    expect(page.locator("table")).to_contain_text("rollback to 1")
+    rolled = public(site, "corner-shop.localhost")
+    assert section_order(rolled.text) == ["hero"] and "Why neighbours shop here" not in rolled.text
+    assert console.errors == []
+    context.close()
+
+
+def test_keyboard_reorder_undo_and_redo(browser: Browser, site: Server) -> None:
+    context = browser.new_context()
+    page, console = open_dashboard(context, site)
+    page.goto(f"http://admin.localhost:{site.port}/#/t/darkflows/page/work")
+    expect(page.locator("#sections li.section-item").first).to_be_visible()
+    before = builder_order(page)
+    page.locator("#sections li.section-item").nth(1).get_by_role("button", name=re.compile("Move .* up")).click()
+    moved = builder_order(page)
+    assert moved == [before[1], before[0], *before[2:]]
+    page.click("button:has-text('Undo')")
+    assert builder_order(page) == before
+    page.click("button:has-text('Redo')")
+    assert builder_order(page) == moved
+    assert console.errors == []
+    context.close()
+
+
+def test_two_admins_editing_the_same_tenant_get_a_conflict_not_a_silent_loss(browser: Browser, site: Server) -> None:
+    first_context, second_context = browser.new_context(), browser.new_context()
+    first, first_console = open_dashboard(first_context, site)
+    second, second_console = open_dashboard(second_context, site)
+    for page in (first, second):
+        page.goto(f"http://admin.localhost:{site.port}/#/t/clientsite/settings")
+        expect(page.locator("#f-name")).to_be_visible()
+    first.fill("#f-name", "Harbor & Pine (first)")
+    first.click("#save-tenant")
+    expect(first.locator(".status")).to_contain_text("saved as version")
+    second.fill("#f-name", "Harbor & Pine (second)")
+    second.click("#save-tenant")
+    modal = second.locator(".modal")
+    expect(modal).to_contain_text("Someone else saved this tenant")
+    expect(modal).to_contain_text("Harbor & Pine (first)")  # what changed is shown before anything is decided
+    shot(second, "06-conflict")
+    assert "Harbor &amp; Pine (first)" in public(site, "clientsite.localhost").text
+    modal.get_by_role("button", name="Overwrite with mine").click()
+    expect(second.locator(".status")).to_contain_text("saved as version")
+    assert "Harbor &amp; Pine (second)" in public(site, "clientsite.localhost").text
+    # The browser itself logs the refused save's 409; that is the conflict being detected, nothing else is.
+    assert first_console.errors == [] and [e for e in second_console.errors if "(Conflict)" not in e] == []
+    first_context.close()
+    second_context.close()
+
+
+def test_an_admin_sees_a_notice_when_someone_else_publishes_the_page(browser: Browser, site: Server) -> None:
+    context = browser.new_context()
+    page, console = open_dashboard(context, site)
+    page.goto(f"http://admin.localhost:{site.port}/#/t/basicsite/page/")
+    expect(page.locator("#sections li.section-item").first).to_be_visible()
+    headers = {"host": "admin.localhost", "authorization": f"Bearer {TOKEN}"}
+    current = httpx.get(f"{site.url}/api/tenants/basicsite", headers=headers, timeout=10)
+    change = {"name": "Basic Bakery, renamed elsewhere"}
+    updated = httpx.patch(
+        f"{site.url}/api/tenants/basicsite",
+        content=orjson.dumps(change),
+        headers={**headers, "content-type": "application/json", "if-match": current.headers["etag"]},
+        timeout=10,
+    )
+    assert updated.status_code == 200
+    expect(page.locator("#notice")).to_contain_text("Another admin published", timeout=10_000)
+    assert console.errors == []
+    context.close()
+
+
+def test_domains_are_checked_as_the_admin_types(browser: Browser, site: Server) -> None:
+    context = browser.new_context()
+    page, console = open_dashboard(context, site)
+    page.goto(f"http://admin.localhost:{site.port}/#/t/darkflows/settings")
+    domains = page.locator("#f-domains")
+    domains.fill("darkflows.com\ncodersinflow.com")
+    expect(page.locator(".error")).to_contain_text("belongs to tenant 'codersinflow'", timeout=5_000)
+    expect(domains).to_have_class(re.compile("invalid"))
+    domains.fill("darkflows.com\nnew-darkflows.example")
+    expect(page.locator(".status")).to_contain_text("valid, not saved", timeout=5_000)
+    assert console.errors == []
+    context.close()
+
+
+def test_a_scoped_token_sees_only_its_tenants(browser: Browser, site: Server) -> None:
+    context = browser.new_context()
+    page, console = open_dashboard(context, site, SCOPED)
+    expect(page.locator("table")).to_contain_text("basicsite")
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    page.goto(f"http://admin.localhost:{site.port}/#/t/codersinflow")
+    expect(page.locator("main")).to_contain_text("no tenant 'codersinflow'")
+    assert [error for error in console.errors if "404" not in error] == []
+    context.close()
+
+
+def test_the_session_cookie_is_http_only_strict_and_needs_the_csrf_header(site: Server) -> None:
+    signed = httpx.post(
+        f"{site.url}/api/session",
+        content=orjson.dumps({"token": TOKEN}),
+        headers={"host": "admin.localhost", "content-type": "application/json"},
+        timeout=10,
+    )
+    assert signed.status_code == 200
+    cookies = signed.headers.get_list("set-cookie")
+    session = next(c for c in cookies if c.startswith("tenantedge_admin="))
+    assert "HttpOnly" in session and "SameSite=strict" in session and "Path=/" in session
+    csrf = signed.json()["csrf"]
+    jar = {"tenantedge_admin": TOKEN}
+    base = {"host": "admin.localhost", "content-type": "application/json"}
+    body = orjson.dumps({"name": "Bakery"})
+    with httpx.Client(base_url=site.url, cookies=jar, timeout=10) as client:
+        assert client.get("/api/tenants/basicsite", headers={"host": "admin.localhost"}).status_code == 200
+        forged = client.patch("/api/tenants/basicsite", content=body, headers={**base, "if-match": "*"})
+        assert forged.status_code == 403 and "x-csrf-token" in forged.json()["detail"]
+        wrong = client.patch(
+            "/api/tenants/basicsite", content=body, headers={**base, "if-match": "*", "x-csrf-token": "0" * 64}
+        )
+        assert wrong.status_code == 403
+        allowed = client.patch(
+            "/api/tenants/basicsite", content=body, headers={**base, "if-match": "*", "x-csrf-token": csrf}
+        )
+        assert allowed.status_code == 200
+
+
+def test_the_dashboard_fetches_nothing_from_elsewhere(site: Server) -> None:
+    shell = httpx.get(f"{site.url}/", headers={"host": "admin.localhost"}, timeout=10)
+    assert shell.status_code == 200 and "default-src 'self'" in shell.headers["content-security-policy"]
+    assets = [shell.text] + [
+        httpx.get(f"{site.url}/ui/{name}", headers={"host": "admin.localhost"}, timeout=10).text
+        for name in ("app.js", "app.css")
+    ]
+    for text in assets:
+        assert not re.search(r"(https?:)?//[A-Za-z0-9-]+\.[A-Za-z]", text), "no URL of another host"
+    assert Path(CHROMIUM).exists()
