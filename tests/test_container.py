@@ -69,3 +69,18 @@ def test_compose_mounts_the_folder_the_settings_point_into() -> None:
     assert "TENANTEDGE_TENANTS: /srv/site/tenants.json" in COMPOSE
     assert "TENANTEDGE_TEMPLATES: /srv/site/templates" in COMPOSE
     assert Path(ROOT / "tenants.json").is_file() and (ROOT / "templates" / "default").is_dir()
+
+
+def test_the_installed_package_carries_the_dashboard(tmp_path: Path) -> None:
+    # The image installs the package (not the source tree): what the admin host serves must be inside it.
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    import zipfile
+
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"tenantedge/admin/ui/{name}" for name in ("index.html", "app.js", "app.css")} <= names

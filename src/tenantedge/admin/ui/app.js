@@ -334,9 +334,23 @@ function renderSettings(id, loaded, body) {
   const preset = h("select", { id: "f-preset", onchange: () => { doc.theme.preset = preset.value; check(); } },
     ["light", "dark"].map((value) => h("option", { value, selected: (doc.theme.preset || "light") === value }, value)));
   const colors = h("div", { class: "colors" }, COLOR_NAMES.map((colour) => {
-    const input = h("input", { type: "color", id: `f-color-${colour}`, value: doc.theme.colors[colour] || "#000000", oninput: () => { doc.theme.colors[colour] = input.value; check(); } });
-    const clear = h("button", { type: "button", class: "ghost small", title: `Use the preset's ${colour}`, onclick: () => { delete doc.theme.colors[colour]; input.value = "#000000"; check(); } }, "×");
-    return h("label", {}, input, colour, doc.theme.colors[colour] ? clear : null);
+    const set = () => Boolean(doc.theme.colors[colour]);
+    const note = h("span", { class: "muted" }, set() ? "" : "(preset)");
+    const label = h("label", { class: set() ? "" : "unset" });
+    const input = h("input", { type: "color", id: `f-color-${colour}`, value: doc.theme.colors[colour] || "#888888", oninput: () => {
+      doc.theme.colors[colour] = input.value;
+      label.className = "";
+      note.textContent = "";
+      check();
+    } });
+    const clear = h("button", { type: "button", class: "ghost small", title: `Use the preset's ${colour}`, "aria-label": `Use the preset's ${colour}`, onclick: () => {
+      delete doc.theme.colors[colour];
+      label.className = "unset";
+      note.textContent = "(preset)";
+      check();
+    } }, "×");
+    label.append(input, colour, note, clear);
+    return label;
   }));
   const fonts = h("input", { id: "f-fonts", value: (doc.theme.fonts || []).join(", "), oninput: () => { doc.theme.fonts = fonts.value.split(",").map((f) => f.trim()).filter(Boolean); check(); } });
   const css = h("textarea", { id: "f-css", class: "code", oninput: () => { doc.theme.custom_css = css.value; check(); } }, doc.theme.custom_css || "");
