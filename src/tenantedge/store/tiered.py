@@ -93,6 +93,10 @@ class TieredStore:
         # and the domain entry, so tenants pushed out of the smaller tenant LRU still serve cached pages.
         self._digests: LRUCache[str, _Entry[str]] = LRUCache(settings.l1_domains)
         self._flights: dict[DocKey, asyncio.Future[Any]] = {}
+        # Host -> (match, digest, valid until): what `peek_page` found, answered by one plain dict lookup
+        # until the earlier of its two entries expires (the LRUs above cost more per lookup). Any change
+        # to what is held empties it.
+        self._quick: dict[str, tuple[HostMatch, str, float]] = {}
         # Per tenant: the lowest version a fill may store (raised by invalidations), and a counter that
         # tells a fill started before an invalidation not to store what it fetched.
         self._floor: dict[str, int] = {}
@@ -105,13 +109,19 @@ class TieredStore:
     # -- the hot path: memory only --------------------------------------------------------------------------
 
     def peek_page(self, host: str) -> tuple[HostMatch, str] | None:
-        domain = self._domains.get(host)
         now = self._clock.now()
+        quick = self._quick.get(host)
+        if quick is not None and now < quick[2]:
+            return quick[0], quick[1]
+        domain = self._domains.get(host)
         if domain is None or domain.value is None or now - domain.fetched >= self._settings.ttl:
             return None
         digest = self._digests.get(domain.value.tenant_id)
         if digest is None or digest.value is None or now - digest.fetched >= self._settings.ttl:
             return None
+        if len(self._quick) >= self._settings.l1_domains:
+            self._quick.clear()  # bounded like the domains it mirrors
+        self._quick[host] = (domain.value, digest.value, min(domain.fetched, digest.fetched) + self._settings.ttl)
         return domain.value, digest.value
 
     def peek(self, host: str) -> Found | None:
@@ -191,6 +201,7 @@ class TieredStore:
 
     def invalidate(self, tenant_id: str, version: int | None = None) -> None:
         """Forget a tenant (and the domains that pointed to it); a fill in flight will not put an older copy back."""
+        self._quick.clear()
         self._tenants.pop(tenant_id, None)
         self._digests.pop(tenant_id, None)
         self._absent.pop((TENANT, tenant_id), None)
@@ -204,6 +215,7 @@ class TieredStore:
 
     def changed(self, key: DocKey) -> None:
         """A document changed in a shared tier: forget our copy of it."""
+        self._quick.clear()
         kind, name = key
         if kind == TENANT:
             self.invalidate(name)
@@ -233,6 +245,7 @@ class TieredStore:
         Every entry is read again before it is used, but kept as the stale copy to serve if the tiers that
         would refresh it fail: the reconnect that calls this often follows an outage that is not over yet.
         """
+        self._quick.clear()
         expired = self._clock.now() - self._settings.ttl
         for table in (self._tenants, self._digests, self._domains):
             for entry in table.values():
