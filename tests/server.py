@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -84,3 +86,28 @@ class Server:
         self._output = self.output()
         self._log.close()
         return self._output
+
+
+class Traffic:
+    """Requests in a loop on a thread, each on the next (host, path) in turn, counting statuses until stopped."""
+
+    def __init__(self, url: str, targets: list[tuple[str, str]]) -> None:
+        self.url = url
+        self.targets = targets
+        self.statuses: Counter[int] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            number = 0
+            while not self._stop.is_set():
+                host, path = self.targets[number % len(self.targets)]
+                self.statuses[client.get(self.url + path, headers={"host": host}).status_code] += 1
+                number += 1
+
+    def stop(self) -> Counter[int]:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        return self.statuses

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import Counter
 from collections.abc import Iterator
 
 import httpx
@@ -16,36 +15,11 @@ from tenantedge.content.db import ContentDatabase
 from tenantedge.content.migrate import migrate
 from tenantedge.content.seed import seed_demo
 from tests.content.conftest import MIGRATIONS
-from tests.server import Server
+from tests.server import Server, Traffic
 from tests.services import PrivatePostgres
 
 SITE = "codersinflow.com"
 CACHED = ("/", "/about", "/blog", "/blog/welcome")
-
-
-class Traffic:
-    """Requests for pages that are cached, in a loop on a thread, counting status codes, until stopped."""
-
-    def __init__(self, server: Server) -> None:
-        self.statuses: Counter[int] = Counter()
-        self._server = server
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=10) as client:
-            number = 0
-            while not self._stop.is_set():
-                path = CACHED[number % len(CACHED)]
-                response = client.get(self._server.url + path, headers={"host": SITE})
-                self.statuses[response.status_code] += 1
-                number += 1
-
-    def stop(self) -> Counter[int]:
-        self._stop.set()
-        self._thread.join(timeout=30)
-        return self.statuses
 
 
 @pytest.fixture
@@ -70,7 +44,7 @@ def test_pages_keep_serving_while_the_database_is_down(stack: tuple[Server, Priv
     server, postgres = stack
     for path in CACHED:
         assert server.get(SITE, path).status_code == 200
-    traffic = Traffic(server)
+    traffic = Traffic(server.url, [(SITE, path) for path in CACHED])
     postgres.stop()
     # Not cached yet, database down: the post page has no copy (503), a page with a Blog section renders
     # without its posts, and readiness says so.

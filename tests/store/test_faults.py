@@ -4,10 +4,8 @@ tenants already known, and the server recovers with no restart."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,34 +13,10 @@ import httpx
 import pytest
 
 from tenantedge.sections import SectionRegistry
-from tests.server import Server
+from tests.server import Server, Traffic
 from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, PrivateRedis, SeaweedS3, publish_demo
 
 HOSTS = ["codersinflow.com", "darkflows.com", "clientsite.com", "basicsite.com"]
-
-
-class Traffic:
-    """Requests in a loop on a thread, counting status codes, until stopped."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.statuses: Counter[int] = Counter()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=10) as client:
-            number = 0
-            while not self._stop.is_set():
-                response = client.get(self.url + "/", headers={"host": HOSTS[number % len(HOSTS)]})
-                self.statuses[response.status_code] += 1
-                number += 1
-
-    def stop(self) -> Counter[int]:
-        self._stop.set()
-        self._thread.join(timeout=30)
-        return self.statuses
 
 
 @pytest.fixture
@@ -67,7 +41,7 @@ def test_no_5xx_while_s3_hangs_and_redis_dies(stack: tuple[Server, SeaweedS3, Pr
     server, s3, redis = stack
     for host in HOSTS:  # known tenants: in memory and in Redis
         assert server.get(host).status_code == 200
-    traffic = Traffic(server.url)
+    traffic = Traffic(server.url, [(host, "/") for host in HOSTS])
     time.sleep(1)
     s3.pause()  # S3 hangs: L1 expires every second, Redis still answers
     time.sleep(2.5)

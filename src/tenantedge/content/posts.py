@@ -167,13 +167,9 @@ async def create(session: TenantSession, fields: dict[str, Any]) -> Post:
 
 async def update(session: TenantSession, slug: str, fields: dict[str, Any], version: int | None) -> Post | None:
     """Replace a post's fields if it is still at `version` (None: whatever it is); None when there is no post."""
-    current = await by_slug(session, slug, published=False)
+    current = await _at_version(session, slug, version)
     if current is None:
         return None
-    if version is not None and version != current.version:
-        raise PostConflict(
-            f"post {slug}: version {version} is not the current one ({current.version})", current.version
-        )
     try:
         row = await session.fetchrow(_UPDATE, *_values(fields), current.id, current.version)
     except asyncpg.UniqueViolationError as e:
@@ -184,14 +180,20 @@ async def update(session: TenantSession, slug: str, fields: dict[str, Any], vers
 
 
 async def delete(session: TenantSession, slug: str, version: int | None) -> Post | None:
-    current = await by_slug(session, slug, published=False)
+    current = await _at_version(session, slug, version)
     if current is None:
         return None
-    if version is not None and version != current.version:
+    await session.execute("DELETE FROM posts WHERE id = $1", current.id)
+    return current
+
+
+async def _at_version(session: TenantSession, slug: str, version: int | None) -> Post | None:
+    """The post, if any; PostConflict when the caller's version (None: any) is not the current one."""
+    current = await by_slug(session, slug, published=False)
+    if current is not None and version is not None and version != current.version:
         raise PostConflict(
             f"post {slug}: version {version} is not the current one ({current.version})", current.version
         )
-    await session.execute("DELETE FROM posts WHERE id = $1", current.id)
     return current
 
 
