@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -278,3 +279,86 @@ def test_the_dashboard_fetches_nothing_from_elsewhere(site: Server) -> None:
     for text in assets:
         assert not re.search(r"(https?:)?//[A-Za-z0-9-]+\.[A-Za-z]", text), "no URL of another host"
     assert Path(CHROMIUM).exists()
+
+
+@pytest.fixture(scope="module")
+def blog_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server with the content database: a fresh database on the local PostgreSQL, migrated."""
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    from tenantedge.content.migrate import migrate
+
+    name = f"te_dash_{uuid.uuid4().hex[:8]}"
+
+    async def database(statement: str) -> None:
+        connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    def run(coroutine: Coroutine[object, object, object]) -> None:
+        # Playwright's sync API keeps an event loop running in this thread: run database work in another.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, coroutine).result()
+
+    run(database(f'CREATE DATABASE "{name}"'))
+    run(migrate(f"postgresql://postgres@127.0.0.1:5432/{name}", ROOT / "migrations"))
+    folder = tmp_path_factory.mktemp("dashboard-blog")
+    shutil.copy(ROOT / "tenants.json", folder / "tenants.json")
+    env = {
+        "TENANTEDGE_ADMIN_TOKEN": TOKEN,
+        "TENANTEDGE_RELOAD_INTERVAL": "0",
+        "TENANTEDGE_DATABASE_URL": f"postgresql://tenantedge_app@127.0.0.1:5432/{name}",
+    }
+    server = Server("--tenants", str(folder / "tenants.json"), env=env)
+    yield server
+    server.stop()
+    run(database(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+def test_posts_are_written_and_published_from_the_dashboard(browser: Browser, blog_site: Server) -> None:
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page, console = open_dashboard(context, blog_site)
+    page.goto(f"http://admin.localhost:{blog_site.port}/#/t/codersinflow/posts")
+    expect(page.locator("main")).to_contain_text("No posts yet")
+    page.click("#new-post")
+    page.fill("#post-slug", "hello-from-the-dashboard")
+    page.fill("#post-title", "Hello from the dashboard")
+    page.fill("#post-body", "Written in **the browser**.")
+    page.select_option("#post-status", "published")
+    page.click(".modal button:has-text('Save')")
+    expect(page.locator("main table")).to_contain_text("Hello from the dashboard")
+    shot(page, "07-posts")
+    post = public(blog_site, "codersinflow.com", "/blog/hello-from-the-dashboard")
+    assert post.status_code == 200 and "<strong>the browser</strong>" in post.text
+    assert "Hello from the dashboard" in public(blog_site, "codersinflow.com", "/blog").text
+    page.click("main table button:has-text('Hello from the dashboard')")
+    page.fill("#post-title", "")
+    page.click(".modal button:has-text('Save')")
+    expect(page.locator(".modal .error")).to_contain_text("title")
+    assert console.errors == [] or all("422" in error for error in console.errors)
+    context.close()
+
+
+def test_history_shows_what_changed_between_versions(browser: Browser, site: Server) -> None:
+    headers = {"host": "admin.localhost", "authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
+    current = httpx.get(f"{site.url}/api/tenants/darkflows", headers=headers, timeout=10)
+    changed = httpx.patch(
+        f"{site.url}/api/tenants/darkflows",
+        content=orjson.dumps({"description": "Changed for the history test"}),
+        headers={**headers, "if-match": current.headers["etag"]},
+        timeout=10,
+    )
+    assert changed.status_code == 200
+    context = browser.new_context()
+    page, console = open_dashboard(context, site)
+    page.goto(f"http://admin.localhost:{site.port}/#/t/darkflows/history")
+    page.locator("tbody tr").first.get_by_role("button", name="Changes").click()
+    expect(page.locator(".modal .changes")).to_contain_text("/description")
+    expect(page.locator(".modal .changes")).to_contain_text("Changed for the history test")
+    assert console.errors == []
+    context.close()

@@ -303,7 +303,7 @@ async function renderTenant(id, tab) {
   crumbs(["Tenants", "#/"], [id]);
   const result = await api("GET", `/api/tenants/${id}`);
   if (!result.ok) return main.replaceChildren(h("div", { class: "panel empty" }, problem(result)));
-  const tabs = [["settings", "Settings"], ["pages", "Pages"], ["history", "History"]];
+  const tabs = [["settings", "Settings"], ["pages", "Pages"], ["posts", "Posts"], ["history", "History"]];
   const body = h("div");
   main.replaceChildren(
     h("div", { class: "row spread" }, h("h1", {}, result.data.name || id), h("span", { class: "badge" }, `version ${result.version}`)),
@@ -311,6 +311,7 @@ async function renderTenant(id, tab) {
     body);
   if (tab === "pages") return renderPages(id, result, body);
   if (tab === "history") return renderHistory(id, result, body);
+  if (tab === "posts") return renderPosts(id, body);
   return renderSettings(id, result, body);
 }
 
@@ -470,7 +471,71 @@ async function renderHistory(id, loaded, body) {
     h("thead", {}, h("tr", {}, h("th", {}, "Version"), h("th", {}, "Saved"), h("th", {}, "By"), h("th", {}, "Change"), h("th", {}, ""))),
     h("tbody", {}, records.map((record) => h("tr", {},
       h("td", {}, `v${record.version}`), h("td", {}, new Date(record.saved_at).toLocaleString()), h("td", {}, record.by), h("td", {}, record.action),
-      h("td", {}, record.version === loaded.version ? h("span", { class: "badge" }, "live") : h("button", { type: "button", class: "ghost small", onclick: () => rollback(record.version) }, "Roll back"))))))));
+      h("td", { class: "row" },
+        previous(record.version) ? h("button", { type: "button", class: "ghost small", onclick: () => changes(previous(record.version), record.version) }, "Changes") : null,
+        record.version === loaded.version ? h("span", { class: "badge" }, "live") : h("button", { type: "button", class: "ghost small", onclick: () => rollback(record.version) }, "Roll back"))))))));
+  function previous(version) {
+    return result.data.versions.find((candidate) => candidate < version);
+  }
+  async function changes(from, to) {
+    const diff = await api("GET", `/api/tenants/${id}/diff?from=${from}&to=${to}`);
+    const lines = diff.ok ? diff.data.changes.map((c) => `${c.op.padEnd(7)} ${c.path || "/"}${"value" in c ? `  →  ${JSON.stringify(c.value).slice(0, 120)}` : ""}`) : [problem(diff)];
+    await modal(`Changes from version ${from} to ${to}`, h("pre", { class: "changes" }, lines.length ? lines.join("\n") : "(no change)"), [["Close", null]]);
+  }
+}
+
+// -- posts --------------------------------------------------------------------------------------------------------
+
+async function renderPosts(id, body) {
+  const result = await api("GET", `/api/tenants/${id}/posts?limit=100`);
+  if (!result.ok) return body.replaceChildren(h("div", { class: "panel empty" }, problem(result)));
+  const items = result.data.items;
+  async function edit(post) {
+    const fields = {
+      slug: h("input", { id: "post-slug", value: post?.slug || "", disabled: Boolean(post) }),
+      title: h("input", { id: "post-title", value: post?.title || "" }),
+      excerpt: h("input", { id: "post-excerpt", value: post?.excerpt || "" }),
+      author: h("input", { id: "post-author", value: post?.author || "" }),
+      tags: h("input", { id: "post-tags", value: (post?.tags || []).join(", ") }),
+      body_format: h("select", { id: "post-format" }, ["markdown", "html"].map((value) => h("option", { value, selected: (post?.body_format || "markdown") === value }, value))),
+      body: h("textarea", { id: "post-body", class: "code" }, post?.body || ""),
+      status: h("select", { id: "post-status" }, ["draft", "published"].map((value) => h("option", { value, selected: (post?.status || "draft") === value }, value))),
+    };
+    const error = h("div", { class: "error", role: "alert" });
+    const form = h("div", {}, ...Object.entries(fields).map(([key, input]) => h("div", {}, h("label", { for: input.id }, key.replace("_", " ")), input)), error);
+    for (;;) {
+      const choice = await modal(post ? `Edit ${post.slug}` : "New post", form, [["Save", "save"], ["Cancel", null, "ghost"]]);
+      if (!choice) return;
+      const value = {
+        slug: fields.slug.value.trim(), title: fields.title.value, excerpt: fields.excerpt.value, author: fields.author.value,
+        tags: fields.tags.value.split(",").map((tag) => tag.trim()).filter(Boolean), body_format: fields.body_format.value,
+        body: fields.body.value, status: fields.status.value,
+      };
+      if (post?.published_at) value.published_at = post.published_at;
+      const saved = post
+        ? await api("PUT", `/api/tenants/${id}/posts/${post.slug}`, { body: value, ifMatch: post.version })
+        : await api("POST", `/api/tenants/${id}/posts`, { body: value });
+      if (saved.ok) return route();
+      error.replaceChildren(...(saved.data?.issues || [{ path: "", message: problem(saved) }]).map((issue) => h("p", {}, `${issue.path || "post"}: ${issue.message}`)));
+    }
+  }
+  async function remove(post) {
+    const choice = await modal(`Delete ${post.slug}?`, h("p", {}, "The post disappears from the blog at once."), [["Delete", "delete", "danger"], ["Cancel", null, "ghost"]]);
+    if (choice !== "delete") return;
+    const done = await api("DELETE", `/api/tenants/${id}/posts/${post.slug}`, { ifMatch: post.version });
+    if (done.ok) route();
+    else notice(problem(done), { error: true });
+  }
+  body.replaceChildren(h("div", { class: "panel" },
+    h("div", { class: "row spread" }, h("h2", {}, `${result.data.total} post${result.data.total === 1 ? "" : "s"}`), h("button", { type: "button", id: "new-post", onclick: () => edit(null) }, "New post")),
+    items.length ? h("table", {},
+      h("thead", {}, h("tr", {}, h("th", {}, "Title"), h("th", {}, "Status"), h("th", {}, "Updated"), h("th", {}, ""))),
+      h("tbody", {}, items.map((post) => h("tr", {},
+        h("td", {}, h("button", { type: "button", class: "name ghost small", onclick: () => edit(post) }, post.title), h("div", { class: "muted" }, `/blog/${post.slug}`)),
+        h("td", {}, h("span", { class: "badge" }, post.status)),
+        h("td", {}, new Date(post.updated_at).toLocaleString()),
+        h("td", {}, h("button", { type: "button", class: "ghost small", onclick: () => remove(post) }, "Delete"))))))
+      : h("div", { class: "empty" }, "No posts yet: write the first one.")));
 }
 
 // -- the page builder --------------------------------------------------------------------------------------------
