@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tenantedge.admin.openapi import OPERATIONS, Operation
+from tenantedge.admin.operations import OPERATIONS, Operation
 from tenantedge.http.edge import EdgeApp
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.files import load_tenants_file

@@ -10,7 +10,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
-from tenantedge.admin.openapi import OPERATIONS, Operation, openapi_document
+from tenantedge.admin.openapi import openapi_document
+from tenantedge.admin.operations import OPERATIONS, Operation
 from tenantedge.http.edge import EdgeApp
 from tests.admin.conftest import ADMIN_HOST, AdminClient
 

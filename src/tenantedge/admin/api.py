@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
 from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf
-from tenantedge.admin.openapi import MAX_PAGE, OPERATIONS, Operation
+from tenantedge.admin.operations import MAX_PAGE, OPERATIONS, Operation
 from tenantedge.admin.postsapi import PostHandlers
 from tenantedge.admin.responses import (
     JSON,

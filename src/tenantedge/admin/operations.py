@@ -1,0 +1,339 @@
+"""The admin API's operations, one row each: how it is routed, what it needs and what it answers.
+
+The routes (`api.py`) and the OpenAPI document (`openapi.py`) are both made from this table, so they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+JSON = "application/json"
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One API operation: how it is routed, and what the OpenAPI document says of it."""
+
+    method: str
+    path: str
+    handler: str
+    summary: str
+    body: str | None = None  # the request body's schema name in the OpenAPI components
+    returns: str | None = None  # the 2xx body's schema name; None for no body
+    status: int = 200
+    errors: tuple[int, ...] = (401, 404)
+    query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+    if_match: bool = False
+    public: bool = False
+    media: str = JSON
+    tags: tuple[str, ...] = field(default=("tenants",))
+
+
+_WRITE_ERRORS = (400, 401, 404, 409, 413, 415, 422, 428)
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET",
+        "/",
+        "console",
+        "The dashboard (sign in with a token)",
+        returns="Html",
+        errors=(),
+        public=True,
+        media="text/html",
+        tags=("console",),
+    ),
+    Operation(
+        "GET",
+        "/ui/{asset}",
+        "console_asset",
+        "The dashboard's script and stylesheet",
+        returns="Html",
+        errors=(404,),
+        public=True,
+        media="text/plain",
+        tags=("console",),
+    ),
+    Operation(
+        "POST",
+        "/api/session",
+        "sign_in",
+        "Trade a token for an HttpOnly session cookie and a CSRF token (state-changing requests authenticated "
+        "by the cookie must send the CSRF token as X-CSRF-Token)",
+        body="SignIn",
+        returns="Session",
+        errors=(400, 401, 413, 415, 429),
+        public=True,
+        tags=("console",),
+    ),
+    Operation(
+        "GET",
+        "/api/session",
+        "whoami",
+        "Who the session cookie belongs to and which tenants it reaches (`name` is null when signed out)",
+        returns="Session",
+        errors=(),
+        public=True,
+        tags=("console",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/session",
+        "sign_out",
+        "Forget the session cookies",
+        status=204,
+        errors=(401, 403),
+        tags=("console",),
+    ),
+    Operation(
+        "GET", "/api/openapi.json", "openapi", "This document", returns="Object", errors=(), public=True, tags=("meta",)
+    ),
+    Operation(
+        "GET",
+        "/api/sections",
+        "sections",
+        "The section registry with each section's props schema",
+        returns="Sections",
+        errors=(401,),
+        tags=("sections",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants",
+        "list_tenants",
+        "List tenants, searched by id, name or domain",
+        returns="TenantList",
+        errors=(400, 401),
+        query=(
+            ("q", "string", "text found in the id, name or a domain"),
+            ("offset", "integer", "how many matches to skip"),
+            ("limit", "integer", f"how many to return (at most {MAX_PAGE})"),
+        ),
+    ),
+    Operation(
+        "POST",
+        "/api/tenants",
+        "create_tenant",
+        "Create a tenant (the body carries its `id`)",
+        body="NewTenant",
+        returns="Tenant",
+        status=201,
+        errors=(400, 401, 404, 409, 413, 415, 422),
+    ),
+    Operation(
+        "POST",
+        "/api/tenants/{tenant}/check",
+        "check_tenant",
+        "Validate a document as a write would (domains held by other tenants included), storing nothing; "
+        "answers {valid, issues}",
+        body="Tenant",
+        returns="Object",
+        errors=(400, 401, 404, 413, 415),
+    ),
+    Operation(
+        "GET", "/api/tenants/{tenant}", "get_tenant", "A tenant's document; its ETag is its version", returns="Tenant"
+    ),
+    Operation(
+        "PUT",
+        "/api/tenants/{tenant}",
+        "replace_tenant",
+        "Replace a tenant's document",
+        body="Tenant",
+        returns="Tenant",
+        errors=_WRITE_ERRORS,
+        if_match=True,
+    ),
+    Operation(
+        "PATCH",
+        "/api/tenants/{tenant}",
+        "patch_tenant",
+        "Change a tenant with a JSON merge patch (RFC 7396)",
+        body="Object",
+        returns="Tenant",
+        errors=_WRITE_ERRORS,
+        if_match=True,
+    ),
+    Operation(
+        "DELETE",
+        "/api/tenants/{tenant}",
+        "delete_tenant",
+        "Delete a tenant (its history is kept)",
+        status=204,
+        errors=(401, 404, 409, 428),
+        if_match=True,
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/pages",
+        "list_pages",
+        "A tenant's pages by path",
+        returns="Object",
+        tags=("pages",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/pages/{page}",
+        "get_page",
+        "One page (`{page}` is its path without the leading '/'; empty for the home page)",
+        returns="Page",
+        tags=("pages",),
+    ),
+    Operation(
+        "PUT",
+        "/api/tenants/{tenant}/pages/{page}",
+        "put_page",
+        "Publish a page (a new tenant version)",
+        body="PageValue",
+        returns="Tenant",
+        errors=_WRITE_ERRORS,
+        if_match=True,
+        tags=("pages",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/tenants/{tenant}/pages/{page}",
+        "delete_page",
+        "Remove a page (a new tenant version)",
+        returns="Tenant",
+        errors=(401, 404, 409, 422, 428),
+        if_match=True,
+        tags=("pages",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/drafts",
+        "list_drafts",
+        "The pages that have a saved draft",
+        returns="Object",
+        tags=("drafts",),
+    ),
+    Operation(
+        "GET", "/api/tenants/{tenant}/drafts/{page}", "get_draft", "A page's draft", returns="Draft", tags=("drafts",)
+    ),
+    Operation(
+        "PUT",
+        "/api/tenants/{tenant}/drafts/{page}",
+        "save_draft",
+        "Save a page's draft without publishing it (validated like a published page)",
+        body="PageValue",
+        returns="Draft",
+        errors=(400, 401, 404, 413, 415, 422),
+        tags=("drafts",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/tenants/{tenant}/drafts/{page}",
+        "delete_draft",
+        "Discard a page's draft",
+        status=204,
+        tags=("drafts",),
+    ),
+    Operation(
+        "POST",
+        "/api/tenants/{tenant}/publish/{page}",
+        "publish_draft",
+        "Publish a page's draft",
+        returns="Tenant",
+        errors=(401, 404, 409, 422, 428),
+        if_match=True,
+        tags=("drafts",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/history",
+        "history",
+        "Every published version, newest first; `records` says who saved the newest ones, when and how",
+        returns="Object",
+        query=(("limit", "integer", "how many versions to describe in `records` (default 20, at most 200)"),),
+        tags=("history",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/history/{version}",
+        "get_version",
+        "One published version",
+        returns="Version",
+        tags=("history",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/diff",
+        "diff",
+        "The changes between two published versions",
+        returns="Object",
+        errors=(400, 401, 404),
+        tags=("history",),
+        query=(("from", "integer", "the older version"), ("to", "integer", "the newer version")),
+    ),
+    Operation(
+        "POST",
+        "/api/tenants/{tenant}/rollback",
+        "rollback",
+        "Publish an old version's content again, as a new version",
+        body="Rollback",
+        returns="Tenant",
+        errors=_WRITE_ERRORS,
+        if_match=True,
+        tags=("history",),
+    ),
+    Operation(
+        "GET",
+        "/preview/{tenant}/{page}",
+        "preview",
+        "Render a page with its draft applied (never cached, never public)",
+        returns="Html",
+        media="text/html",
+        tags=("drafts",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/posts",
+        "list_posts",
+        "A tenant's blog posts, drafts included, newest change first (needs the content database)",
+        returns="PostList",
+        errors=(400, 401, 404, 503),
+        query=(("offset", "integer", "how many to skip"), ("limit", "integer", "how many to return (at most 500)")),
+        tags=("posts",),
+    ),
+    Operation(
+        "POST",
+        "/api/tenants/{tenant}/posts",
+        "create_post",
+        "Write a post; `status: published` publishes it (an event drops the pages that list posts)",
+        body="Post",
+        returns="Post",
+        status=201,
+        errors=(400, 401, 404, 409, 413, 415, 422, 503),
+        tags=("posts",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/posts/{slug}",
+        "get_post",
+        "One post; its ETag is its version",
+        returns="Post",
+        errors=(401, 404, 503),
+        tags=("posts",),
+    ),
+    Operation(
+        "PUT",
+        "/api/tenants/{tenant}/posts/{slug}",
+        "replace_post",
+        "Replace a post (publish or unpublish it with `status`)",
+        body="Post",
+        returns="Post",
+        errors=(400, 401, 404, 409, 412, 413, 415, 422, 428, 503),
+        if_match=True,
+        tags=("posts",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/tenants/{tenant}/posts/{slug}",
+        "delete_post",
+        "Delete a post",
+        status=204,
+        errors=(401, 404, 409, 412, 428, 503),
+        if_match=True,
+        tags=("posts",),
+    ),
+)
