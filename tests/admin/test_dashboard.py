@@ -362,3 +362,19 @@ def test_history_shows_what_changed_between_versions(browser: Browser, site: Ser
     expect(page.locator(".modal .changes")).to_contain_text("Changed for the history test")
     assert console.errors == []
     context.close()
+
+
+def test_what_the_server_refuses_is_shown_at_the_section_and_field(browser: Browser, site: Server) -> None:
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page, console = open_dashboard(context, site)
+    page.goto(f"http://admin.localhost:{site.port}/#/t/basicsite/page/")
+    expect(page.locator("#sections li.section-item").first).to_be_visible()
+    page.click("#palette button[data-type=Features]")
+    page.click("#props button:has-text('Add Feature')")  # an item without its required title
+    features = page.locator("#sections li[data-type=Features]")
+    expect(features).to_have_class(re.compile("has-error"), timeout=10_000)
+    expect(page.locator("#draft-status")).to_contain_text("fix the marked sections")
+    expect(page.locator("#props")).to_contain_text("[3].title: required prop (string) is missing")
+    shot(page, "08-builder-error")
+    assert [error for error in console.errors if "(Unprocessable" not in error] == []
+    context.close()

@@ -552,6 +552,7 @@ async function renderBuilder(id, path) {
   const wrapper = Array.isArray(source) ? null : { title: source.title, description: source.description };
   let page = clone(Array.isArray(source) ? source : source.sections || []);
   let selected = page.length ? 0 : -1;
+  let errors = new Map(); // section index -> [{prop, message}] from the last refused draft
   const undo = [];
   const redo = [];
   const features = tenant.data.features || {};
@@ -587,14 +588,22 @@ async function renderBuilder(id, path) {
   const saveDraft = debounce(async () => {
     status.textContent = "saving draft…";
     const result = await api("PUT", `/api/tenants/${id}/drafts/${pageSegment(path)}`, { body: value() });
+    errors = new Map();
     if (result.ok) {
       status.textContent = "draft saved";
       status.className = "status ok-text";
       refreshPreview();
     } else {
-      status.textContent = problem(result);
+      // Place what the server found next to the section and field it belongs to.
+      for (const issue of result.data?.issues || []) {
+        const found = /\[(\d+)\](?:\.props\.([A-Za-z_]+)(.*))?/.exec(issue.path.replace(/^pages\[[^\]]*\](\.sections)?/, ""));
+        const where = found?.[3] ? `${found[3].replace(/^\./, "")}: ` : "";
+        if (found) errors.set(Number(found[1]), [...(errors.get(Number(found[1])) || []), { prop: found[2], message: where + issue.message }]);
+      }
+      status.textContent = errors.size ? "not saved: fix the marked sections" : problem(result);
       status.className = "status error";
     }
+    draw();
   }, 500);
   function refreshPreview() {
     frame.src = `/preview/${id}/${pageSegment(path)}?at=${Date.now()}`;
@@ -627,7 +636,7 @@ async function renderBuilder(id, path) {
     redoButton.disabled = !redo.length;
     list.replaceChildren(...page.map((section, index) => {
       const spec = specs[section.type] || { title: section.type, variants: { default: "" } };
-      const item = h("li", { class: `section-item${index === selected ? " selected" : ""}`, draggable: "true", "data-index": String(index), "data-type": section.type },
+      const item = h("li", { class: `section-item${index === selected ? " selected" : ""}${errors.has(index) ? " has-error" : ""}`, draggable: "true", "data-index": String(index), "data-type": section.type },
         h("span", { class: "handle", "aria-hidden": "true" }, "⠿"),
         h("button", { type: "button", class: "name", onclick: () => { selected = index; draw(); } }, spec.title, section.variant && section.variant !== "default" ? ` · ${section.variant}` : ""),
         h("button", { type: "button", class: "ghost small", "aria-label": `Move ${spec.title} up`, disabled: index === 0, onclick: () => move(index, index - 1) }, "↑"),
@@ -663,9 +672,11 @@ async function renderBuilder(id, path) {
     section.props = section.props || {};
     const variant = h("select", { id: "variant", onchange: () => change(() => { section.variant = variant.value === "default" ? undefined : variant.value; }) },
       Object.entries(spec.variants).map(([key, text]) => h("option", { value: key, selected: (section.variant || "default") === key }, `${key} — ${text}`)));
+    const found = errors.get(selected) || [];
     form.replaceChildren(h("h2", {}, spec.title), h("p", { class: "muted" }, spec.description),
+      ...found.filter((issue) => !issue.prop).map((issue) => h("p", { class: "error", role: "alert" }, issue.message)),
       h("label", { for: "variant" }, "Variant"), variant,
-      ...Object.entries(spec.props).map(([name, prop]) => propField(`p-${name}`, name, prop, section.props, () => change(() => {}))));
+      ...Object.entries(spec.props).map(([name, prop]) => propField(`p-${name}`, name, prop, section.props, () => change(() => {}), found.find((issue) => issue.prop === name)?.message)));
   }
   draw();
   refreshPreview();
@@ -688,9 +699,9 @@ async function renderBuilder(id, path) {
   });
 }
 
-function propField(id, name, prop, target, changed) {
+function propField(id, name, prop, target, changed, serverError) {
   const label = h("label", { for: id }, prop.label || name, prop.help ? h("p", { class: "help" }, prop.help) : null);
-  const error = h("p", { class: "error", role: "alert" });
+  const error = h("p", { class: "error", role: "alert" }, serverError || "");
   const current = target[name] ?? prop.default;
   const validate = (value) => {
     let message = "";
@@ -728,14 +739,14 @@ function propField(id, name, prop, target, changed) {
       input = h("input", { id, type: "color", value: current || "#000000", oninput: debounce(() => set(input.value), 200) });
       break;
     case "list":
-      return listField(id, name, prop, target, changed, label);
+      return listField(id, name, prop, target, changed, label, error);
     default:
       input = h("input", { id, type: prop.type === "url" || prop.type === "image" ? "url" : "text", value: current ?? "", placeholder: prop.type === "image" ? "https://… or /_edge/assets/…" : "", oninput: debounce(() => set(input.value), 400) });
   }
   return h("div", {}, label, input, error);
 }
 
-function listField(id, name, prop, target, changed, label) {
+function listField(id, name, prop, target, changed, label, error) {
   const items = clone(target[name] ?? prop.default ?? []);
   const box = h("div", { id });
   const commit = () => {
@@ -750,7 +761,7 @@ function listField(id, name, prop, target, changed, label) {
     h("button", { type: "button", class: "ghost small", disabled: prop.maxItems && items.length >= prop.maxItems, onclick: () => { items.push({}); commit(); draw(); } }, `Add ${prop.items?.label || "item"}`));
   }
   draw();
-  return h("div", {}, label, box);
+  return h("div", {}, label, error, box);
 }
 
 route();
