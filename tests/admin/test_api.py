@@ -920,6 +920,8 @@ async def test_a_draft_is_previewed_then_published(client: AdminClient, workdir:
     assert preview.headers["content-type"].startswith("text/html")
     assert "no-store" in preview.headers["cache-control"]
     assert preview.headers["x-robots-tag"] == "noindex"
+    # Tenant content on the admin's origin: nothing in it may run a script there.
+    assert "script-src 'none'" in preview.headers["content-security-policy"]
     assert "Croissants on Sundays" in preview.text and HOME_HERO not in preview.text
 
     links = [html.unescape(href) for href in re.findall(r'<link rel="stylesheet" href="([^"]+)">', preview.text)]

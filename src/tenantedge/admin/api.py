@@ -291,7 +291,14 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         return await read_json(request, self.max_body, types)
 
 
-_PRIVATE = {"cache-control": "no-store, private"}
+_PRIVATE = {
+    "cache-control": "no-store, private",
+    # A preview is tenant content shown on the admin's origin: no script in it may run there, and only the
+    # dashboard may frame it.
+    "content-security-policy": (
+        "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    ),
+}
 
 
 def _document(document: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
