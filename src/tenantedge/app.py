@@ -150,10 +150,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         blog=blog,
     )
 
-    def changed(tenant_ids: set[str]) -> None:
+    def changed(tenant_ids: set[str], version: int | None = None) -> None:
         if isinstance(store, TieredStore):
             for tenant_id in tenant_ids:
-                store.invalidate(tenant_id)
+                store.invalidate(tenant_id, version)
         app.invalidate(tenant_ids)
         for tenant_id in tenant_ids:
             admin.service.forget(tenant_id)
@@ -173,9 +173,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if event.type == DRAFT_SAVED:
             return
         if isinstance(store, TieredStore):
-            store.invalidate(event.tenant, event.version)
             store.forget_absent()  # a new tenant's domains were unknown a moment ago
-        changed({event.tenant})
+        changed({event.tenant}, event.version)
 
     def on_reconnect() -> None:
         if isinstance(store, TieredStore):

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
-from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf
+from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, not_limited
 from tenantedge.admin.operations import MAX_PAGE, OPERATIONS, Operation
 from tenantedge.admin.postsapi import PostHandlers
 from tenantedge.admin.responses import (
@@ -28,7 +28,6 @@ from tenantedge.admin.responses import (
 )
 from tenantedge.admin.service import AdminService, NotFound, PreconditionRequired
 from tenantedge.errors import BackendError, DocumentError, VersionConflict
-from tenantedge.events import EventBus
 from tenantedge.render.pages import THEME_PATH, PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.tenants import TENANT_ID, is_page_path
@@ -56,7 +55,6 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         max_body: int = 1 << 20,
         openapi: dict[str, Any] | None = None,
         database: ContentDatabase | None = None,
-        bus: EventBus | None = None,
     ) -> None:
         self.service = service
         self._registry = registry
@@ -66,7 +64,6 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         self.max_body = max_body
         self._openapi = openapi or {}
         self.database = database
-        self.bus = bus
 
     def routes(self, websocket: Callable[..., Awaitable[None]] | None = None) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
@@ -81,12 +78,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
 
     def authorize(self, request: Request) -> Grant:
         """The grant of the request's token (bearer header or cookie); 401, or 429 after too many failures."""
-        client = request.client.host if request.client else "-"
-        wait = self._limiter.retry_after(client)
-        if wait > 0:
-            raise ApiError(
-                429, "too many failed attempts; try again later", headers={"retry-after": str(int(wait) + 1)}
-            )
+        client = not_limited(self._limiter, request)
         presented = bearer(request.headers.get("authorization"))
         cookie = request.cookies.get(COOKIE) if presented is None else None
         grant = self._tokens.check(presented or cookie)

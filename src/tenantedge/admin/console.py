@@ -37,6 +37,15 @@ _SECURITY = {
 }
 
 
+def not_limited(limiter: FailureLimiter, request: Request) -> str:
+    """The client's address; 429 with Retry-After while it is refused for too many failed attempts."""
+    client = request.client.host if request.client else "-"
+    wait = limiter.retry_after(client)
+    if wait > 0:
+        raise ApiError(429, "too many failed attempts; try again later", headers={"retry-after": str(int(wait) + 1)})
+    return client
+
+
 def csrf_token(token: str) -> str:
     return hmac.new(token.encode(), b"tenantedge-csrf", hashlib.sha256).hexdigest()
 
@@ -60,12 +69,7 @@ class ConsoleHandlers:
     async def sign_in(self, request: Request, grant: Grant) -> Response:
         body = await read_json(request, self.max_body)
         token = body.get("token") if isinstance(body, dict) else None
-        client = request.client.host if request.client else "-"
-        wait = self._limiter.retry_after(client)
-        if wait > 0:
-            raise ApiError(
-                429, "too many failed attempts; try again later", headers={"retry-after": str(int(wait) + 1)}
-            )
+        client = not_limited(self._limiter, request)
         found = self._tokens.check(token if isinstance(token, str) else None)
         if found is None or not isinstance(token, str):
             self._limiter.failed(client)

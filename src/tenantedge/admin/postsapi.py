@@ -11,8 +11,7 @@ from starlette.responses import Response
 from tenantedge.admin.auth import Grant
 from tenantedge.admin.responses import ANY_VERSION, ApiError, JsonResponse, etag, if_match, query_integer, read_json
 from tenantedge.admin.service import AdminService, NotFound, PreconditionRequired
-from tenantedge.errors import BackendError
-from tenantedge.events import POST_DELETED, POST_PUBLISHED, POST_UPDATED, Event, EventBus
+from tenantedge.events import POST_DELETED, POST_PUBLISHED, POST_UPDATED, Event
 
 if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
@@ -27,7 +26,6 @@ class PostHandlers:
 
     service: AdminService
     database: ContentDatabase | None
-    bus: EventBus | None
     max_body: int
 
     async def list_posts(self, request: Request, grant: Grant) -> Response:
@@ -83,7 +81,7 @@ class PostHandlers:
             post = await posts.delete(session, slug, version)
         if post is None:
             raise NotFound(f"tenant {tenant_id}: no post {slug!r}")
-        await self._publish(Event(POST_DELETED, tenant_id, post.version, post.slug))
+        await self.service.announce(Event(POST_DELETED, tenant_id, post.version, post.slug))
         return Response(status_code=204)
 
     # -- helpers -----------------------------------------------------------------------------------------
@@ -101,16 +99,7 @@ class PostHandlers:
 
     async def _announce(self, tenant_id: str, post: Post) -> None:
         kind = POST_PUBLISHED if post.status == "published" else POST_UPDATED
-        await self._publish(Event(kind, tenant_id, post.version, post.slug))
-
-    async def _publish(self, event: Event) -> None:
-        if self.service.written is not None:
-            self.service.written(event)
-        if self.bus is not None:
-            try:
-                await self.bus.publish(event)
-            except BackendError as e:
-                log.error("event %s not sent (%s): other workers see it within their TTL", event, e)
+        await self.service.announce(Event(kind, tenant_id, post.version, post.slug))
 
 
 def _required_version(request: Request) -> int | None:

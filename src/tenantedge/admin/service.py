@@ -193,7 +193,7 @@ class AdminService:
         self._validate(tenant_id, {**document, "pages": {**_pages(document), path: value}})
         record = {"path": path, "base": document["version"], "saved_at": self._now(), "by": by, "page": value}
         await self._blobs.put((DRAFT, _draft_name(tenant_id, path)), orjson.dumps(record))
-        await self._announce(Event(DRAFT_SAVED, tenant_id, int(document["version"]), path))
+        await self.announce(Event(DRAFT_SAVED, tenant_id, int(document["version"]), path))
         return record
 
     async def draft(self, tenant_id: str, path: str) -> dict[str, Any]:
@@ -297,7 +297,7 @@ class AdminService:
                 raise
             await self._mirror(written, removed)
         self._stale.add(tenant_id)
-        await self._announce(Event(kind, tenant_id, version, path))
+        await self.announce(Event(kind, tenant_id, version, path))
         return document or {}
 
     async def _record(self, tenant_id: str, document: dict[str, Any], action: str, by: str) -> DocKey:
@@ -335,7 +335,8 @@ class AdminService:
             except BackendError as e:
                 log.error("%s: the shared cache may serve an old copy until its TTL: %s", key, e)
 
-    async def _announce(self, event: Event) -> None:
+    async def announce(self, event: Event) -> None:
+        """Apply an event in this worker at once, then tell every other one (a bus failure is logged)."""
         if self.written is not None:
             self.written(event)  # this worker serves the change even if the bus is down
         try:

@@ -101,7 +101,6 @@ def build_admin(
         max_body=settings.admin_max_body,
         openapi=openapi_document(_version()),
         database=database,
-        bus=bus,
     )
     return Admin(host, api.app(hub.endpoint), service, hub)
 
