@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -17,7 +16,6 @@ if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
     from tenantedge.content.posts import Post
 
-log = logging.getLogger("tenantedge.admin")
 NO_DATABASE = "posts need a database: set TENANTEDGE_DATABASE_URL (and run `tenantedge migrate`)"
 
 
