@@ -106,3 +106,86 @@ def test_a_miss_can_be_left_uncounted() -> None:
     assert cache.misses == 0
     assert cache.get(("t", "v", "/", "")) is None
     assert cache.misses == 1
+
+
+def test_a_page_used_since_it_was_stored_gets_a_second_chance() -> None:
+    cache = PageCache(max_entries=3, max_bytes=1 << 30)
+    a, b, c, d, e = (("t", "v", f"/{name}", "") for name in "abcde")
+    for key in (a, b, c):
+        cache.put(key, page())
+    assert cache.get(a) is not None
+    cache.put(d, page())  # a, the oldest, was used: b goes instead, and a loses its mark
+    assert [cache.get(key, count_miss=False) is not None for key in (a, b, c, d)] == [True, False, True, True]
+    cache.put(e, page())  # c, d and a were all just used: each loses its mark once, then c, now the oldest, goes
+    assert [cache.get(key, count_miss=False) is not None for key in (a, c, d, e)] == [True, False, True, True]
+    assert cache.evictions == 2 and len(cache) == 3
+
+
+def test_the_page_just_stored_is_never_the_one_evicted() -> None:
+    cache = PageCache(max_entries=1, max_bytes=1 << 30)
+    cache.put(("t", "v", "/a", ""), page())
+    assert cache.get(("t", "v", "/a", "")) is not None
+    cache.put(("t", "v", "/b", ""), page())
+    assert cache.get(("t", "v", "/b", "")) is not None and len(cache) == 1
+
+
+def test_an_alias_finds_the_page_and_counts_a_hit() -> None:
+    cache = PageCache(max_entries=10, max_bytes=1 << 30)
+    key, stored = ("t", "v", "/", ""), page()
+    cache.put(key, stored)
+    cache.alias((b"t.example", "/"), key)
+    found = cache.by_alias((b"t.example", "/"))
+    assert found is stored and found.referenced
+    assert cache.by_alias((b"other.example", "/")) is None
+    assert (cache.hits, cache.misses) == (1, 0)
+
+
+def test_an_alias_of_a_page_not_kept_is_not_made() -> None:
+    cache = PageCache(max_entries=10, max_bytes=1 << 30)
+    cache.alias((b"t.example", "/"), ("t", "v", "/", ""))
+    assert cache.by_alias((b"t.example", "/")) is None
+
+
+@pytest.mark.parametrize("how", ["evicted", "dropped", "replaced", "tagged", "cleared", "forgotten"])
+def test_aliases_go_with_their_page(how: str) -> None:
+    cache = PageCache(max_entries=1, max_bytes=1 << 30)
+    key = ("t", "v", "/", "")
+    cache.put(key, page(), tags=("posts",))
+    cache.alias((b"t.example", "/"), key)
+    cache.alias((b"T.EXAMPLE:80", "/"), key)
+    if how == "evicted":
+        cache.put(("u", "v", "/", ""), page())
+    elif how == "dropped":
+        cache.drop_tenant("t")
+    elif how == "replaced":
+        cache.put(key, page(b"y" * 4000))
+    elif how == "tagged":
+        cache.drop_tagged("t", "posts")
+    elif how == "cleared":
+        cache.clear()
+    else:
+        cache.forget_aliases()
+    assert cache.by_alias((b"t.example", "/")) is None and cache.by_alias((b"T.EXAMPLE:80", "/")) is None
+    if how in ("replaced", "forgotten"):
+        assert cache.get(key) is not None  # the page itself stays
+
+
+def test_an_alias_moved_to_another_page_leaves_the_first() -> None:
+    cache = PageCache(max_entries=10, max_bytes=1 << 30)
+    first, second = ("t", "v", "/", ""), ("u", "v", "/", "")
+    cache.put(first, page())
+    cache.put(second, page(b"z" * 4000))
+    cache.alias((b"x.example", "/"), first)
+    cache.alias((b"x.example", "/"), second)
+    cache.drop_tenant("t")
+    assert cache.by_alias((b"x.example", "/")) is cache.get(second)
+
+
+def test_aliases_are_bounded() -> None:
+    cache = PageCache(max_entries=2, max_bytes=1 << 30)
+    key = ("t", "v", "/", "")
+    cache.put(key, page())
+    for number in range(100):
+        cache.alias((f"spelling{number}".encode(), "/"), key)
+    assert len(cache._aliases) <= 4
+    assert cache.by_alias((b"spelling99", "/")) is not None

@@ -2,6 +2,10 @@
 
 A page is encoded once when stored: identity and (for bodies worth it) gzip, each with its own strong
 ETag and complete header list, so a hit costs dictionary lookups and two `send` calls.
+
+Recency is kept the CLOCK way (second chance), the usual approximation of LRU: a hit only sets the page's
+`referenced` flag, and eviction moves a flagged page to the young end once instead of dropping it. A hit
+then touches no list nodes, which matters when thousands of tenants' pages are spread over memory.
 """
 
 from __future__ import annotations
@@ -9,12 +13,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
 
 Header = tuple[bytes, bytes]
 # (tenant id, tenant digest, path, variant); the variant is empty until A/B tests need it.
 PageKey = tuple[str, str, str, str]
+# Aliases per page on average, before the alias table starts over: room for a few spellings of each host.
+_ALIASES_PER_ENTRY = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +33,15 @@ class Encoded:
     not_modified: tuple[Header, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class CachedPage:
     status: int
     identity: Encoded
     gzipped: Encoded | None
     # For explain mode: the template file behind each section.
     templates: tuple[str, ...]
+    # Set by a hit, cleared when eviction passes the page by once (CLOCK's second chance).
+    referenced: bool = field(default=False, compare=False)
 
     @property
     def size(self) -> int:
@@ -72,7 +80,12 @@ def _encoded(body: bytes, headers: Sequence[Header], extra: tuple[Header, ...]) 
 
 
 class PageCache:
-    """LRU of rendered pages by key, within an entry count and a byte budget."""
+    """Rendered pages by key, within an entry count and a byte budget, evicted least recently used first.
+
+    A page can also be found by aliases, such as the Host header as sent plus the path: one lookup for a hit,
+    without resolving the tenant. An alias goes when its page goes, and `forget_aliases` drops them all
+    (whenever hosts may have moved between tenants).
+    """
 
     def __init__(self, max_entries: int, max_bytes: int) -> None:
         self.max_entries = max_entries
@@ -82,6 +95,9 @@ class PageCache:
         # (tenant, tag) -> pages: e.g. the pages that show a tenant's posts, dropped when a post is published.
         self._tagged: dict[tuple[str, str], set[PageKey]] = {}
         self._tags: dict[PageKey, tuple[str, ...]] = {}
+        self._aliases: dict[Hashable, CachedPage] = {}
+        self._alias_keys: dict[Hashable, PageKey] = {}
+        self._aliases_of: dict[PageKey, set[Hashable]] = {}
         self.bytes = 0
         self.hits = 0
         self.misses = 0
@@ -97,9 +113,34 @@ class PageCache:
         if page is None:
             self.misses += count_miss
             return None
-        self._pages.move_to_end(key)
+        page.referenced = True
         self.hits += 1
         return page
+
+    def by_alias(self, alias: Hashable) -> CachedPage | None:
+        """The page stored under an alias, marked as just used; None (and no miss counted) if there is none."""
+        page = self._aliases.get(alias)
+        if page is not None:
+            page.referenced = True
+            self.hits += 1
+        return page
+
+    def alias(self, alias: Hashable, key: PageKey) -> None:
+        """Let the page stored under `key`, if any, be found by `alias` too, for as long as the page is kept."""
+        page = self._pages.get(key)
+        if page is None or self._aliases.get(alias) is page:
+            return
+        self._unlink_alias(alias)
+        if len(self._aliases) >= _ALIASES_PER_ENTRY * self.max_entries:
+            self.forget_aliases()  # a flood of made-up spellings must not grow memory
+        self._aliases[alias] = page
+        self._alias_keys[alias] = key
+        self._aliases_of.setdefault(key, set()).add(alias)
+
+    def forget_aliases(self) -> None:
+        self._aliases = {}
+        self._alias_keys = {}
+        self._aliases_of = {}
 
     def put(self, key: PageKey, page: CachedPage, tags: tuple[str, ...] = ()) -> None:
         if not self.enabled or page.size > self.max_bytes:
@@ -113,7 +154,11 @@ class PageCache:
                 self._tagged.setdefault((key[0], tag), set()).add(key)
         self.bytes += page.size
         while len(self._pages) > self.max_entries or self.bytes > self.max_bytes:
-            oldest = next(iter(self._pages))
+            oldest, candidate = next(iter(self._pages.items()))
+            if candidate.referenced or oldest == key:
+                candidate.referenced = False  # its second chance; the page just stored is never the one to go
+                self._pages.move_to_end(oldest)
+                continue
             self._remove(oldest)
             self.evictions += 1
 
@@ -136,6 +181,7 @@ class PageCache:
         self._by_tenant.clear()
         self._tagged.clear()
         self._tags.clear()
+        self.forget_aliases()
         self.bytes = 0
 
     def __len__(self) -> int:
@@ -146,6 +192,8 @@ class PageCache:
         if page is None:
             return
         self.bytes -= page.size
+        for alias in self._aliases_of.pop(key, ()):
+            del self._aliases[alias], self._alias_keys[alias]
         keys = self._by_tenant.get(key[0])
         if keys is not None:
             keys.discard(key)
@@ -157,3 +205,13 @@ class PageCache:
                 tagged.discard(key)
                 if not tagged:
                     del self._tagged[(key[0], tag)]
+
+    def _unlink_alias(self, alias: Hashable) -> None:
+        key = self._alias_keys.pop(alias, None)
+        if key is None:
+            return
+        del self._aliases[alias]
+        others = self._aliases_of[key]
+        others.discard(alias)
+        if not others:
+            del self._aliases_of[key]

@@ -164,13 +164,16 @@ async def test_error_pages_never_leak_another_tenant(client: EdgeClient) -> None
 async def test_a_hit_does_not_render(app: EdgeApp, monkeypatch: pytest.MonkeyPatch) -> None:
     async with connect(app) as edge:
         first = await edge.get("basicsite.com", "/")
+        hits = app._pages.hits
 
         def no_render(*args: object) -> None:
             raise AssertionError("a page-cache hit must not render")
 
         monkeypatch.setattr(PageRenderer, "render_page", no_render)
-        second = await edge.get("basicsite.com", "/")
-    assert second.status_code == 200 and second.content == first.content
+        # The second request finds the page through the route cache, the later ones by Host header and path.
+        again = [await edge.get("basicsite.com", "/") for _ in range(3)]
+    assert all(response.status_code == 200 and response.content == first.content for response in again)
+    assert app._pages.hits - hits == 3
 
 
 def copy_site(tmp_path: Path) -> Path:
@@ -203,6 +206,24 @@ async def test_a_new_version_misses_while_other_tenants_keep_their_hits(tmp_path
         fresh = await edge.get("clientsite.com")
         assert "cache=miss" in fresh.headers["x-tenantedge-explain"] and "Harbor &amp; Pine Legal" in fresh.text
         assert "cache=hit" in (await edge.get("basicsite.com")).headers["x-tenantedge-explain"]
+
+
+async def test_a_host_claimed_by_a_new_tenant_stops_getting_the_default_tenants_page(tmp_path: Path) -> None:
+    tenants = copy_site(tmp_path)
+    app = build_app(tenants_file=tenants, templates_dir=tmp_path / "templates", default_tenant="basicsite")
+    store = app._store
+    assert isinstance(store, FileStore)
+    async with connect(app) as edge:
+        for _ in range(3):  # long enough for the page to be found by the Host header alone
+            assert "Fresh bread" in (await edge.get("newcomer.example")).text
+        doc = orjson.loads(tenants.read_bytes())
+        doc["tenants"]["newcomer"] = {**doc["tenants"]["clientsite"], "domains": ["newcomer.example"], "aliases": []}
+        tenants.write_bytes(orjson.dumps(doc))
+        assert await store.check() is None  # first sight of the save: wait for it to settle
+        changed = await store.check()
+        assert changed == {"newcomer"}  # the event names the newcomer only, not the default tenant
+        app.invalidate(changed)
+        assert "Harbor" in (await edge.get("newcomer.example")).text
 
 
 @pytest.mark.parametrize(

@@ -125,8 +125,15 @@ class EdgeApp:
             await self._bad_host(send, e, head)
             return
         trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
-        # Most requests name a host seen moments ago: the route cache maps the header bytes as sent straight
-        # to the answer, skipping decoding, normalising and the store (cleared whenever tenants change).
+        # Most requests ask again for a page served moments ago: the Host header as sent plus the path is an
+        # alias of that page in the page cache, one lookup with no tenant in it (all dropped when tenants change).
+        if headers.host is not None and not trusted and not self._debug:
+            page = self._pages.by_alias((headers.host, path))
+            if page is not None:
+                await self._send_page(send, page, headers, head, "", None)
+                return
+        # Then the route cache maps the header bytes as sent straight to the tenant, skipping decoding,
+        # normalising and the store (cleared whenever tenants change).
         route = self._routes.get(headers.host) if headers.host is not None and not trusted else None
         found: Found | None
         if route is not None:
@@ -183,6 +190,8 @@ class EdgeApp:
             hit = page is not None
             if page is None:
                 page = await self._render(tenant, path, key, headers)
+            if page is not None and route is not None:
+                self._pages.alias((headers.host, path), key)  # a route: the header is known, and means this tenant
             if page is None:
                 if path != "/" and path.endswith("/") and path.rstrip("/") in tenant.pages:
                     location = _raw_path(scope).rstrip(b"/") + _query(scope)
@@ -233,6 +242,7 @@ class EdgeApp:
     def invalidate(self, tenant_ids: Iterable[str]) -> None:
         """Forget the cached pages of these tenants (their documents changed), and every cached route."""
         self._routes.clear()
+        self._pages.forget_aliases()
         for tenant_id in tenant_ids:
             self._pages.drop_tenant(tenant_id)
 
