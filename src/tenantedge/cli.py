@@ -260,6 +260,7 @@ def _serve(args: argparse.Namespace) -> int:
     from uvicorn.config import LOGGING_CONFIG
 
     from tenantedge.app import create_app
+    from tenantedge.http.server import PreparedHttpToolsProtocol
 
     flags = {"host": "HOST", "port": "PORT", "workers": "WORKERS", "tenants": "TENANTS"}
     flags |= {"templates": "TEMPLATES", "default_tenant": "DEFAULT_TENANT"}
@@ -286,7 +287,8 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=settings.workers,
         loop="uvloop",
-        http="httptools",
+        # httptools, offering cached pages a head serialised once (tenantedge.http.server).
+        http=PreparedHttpToolsProtocol,
         # tenantedge decides itself which peers may set X-Forwarded-* (TENANTEDGE_TRUSTED_PROXIES).
         proxy_headers=False,
         server_header=False,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -25,12 +26,18 @@ _ALIASES_PER_ENTRY = 2
 
 @dataclass(frozen=True, slots=True)
 class Encoded:
-    """One representation of a page: its bytes and the headers of a 200 and of a 304 for it."""
+    """One representation of a page: its bytes and the headers of a 200 and of a 304 for it.
+
+    `head` and `not_modified_head` are those headers serialised as header lines, for a server that takes a
+    response whose head is prepared in advance (None if a header would not pass a server's checks).
+    """
 
     body: bytes
     etag: bytes
     headers: tuple[Header, ...]
     not_modified: tuple[Header, ...]
+    head: bytes | None = None
+    not_modified_head: bytes | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -76,7 +83,22 @@ def _encoded(body: bytes, headers: Sequence[Header], extra: tuple[Header, ...]) 
     # A 304 repeats the validators and caching headers of the 200 it stands for (RFC 9110 §15.4.5).
     kept = {b"cache-control", b"vary", b"surrogate-key", b"content-location", b"expires"}
     not_modified = (*(h for h in headers if h[0] in kept), (b"etag", etag))
-    return Encoded(body, etag, full, not_modified)
+    return Encoded(body, etag, full, not_modified, header_lines(full), header_lines(not_modified))
+
+
+def header_lines(headers: Sequence[Header]) -> bytes | None:
+    """Headers as HTTP/1.1 header lines; None if a name is not a lowercase token or a value holds a control."""
+    names = b" ".join([name for name, _ in headers])
+    if _NAMES.fullmatch(names) is None or names.count(b" ") != len(headers) - 1:  # a space in a name: refused
+        return None
+    if _CONTROL.search(b"".join([value for _, value in headers])) is not None:
+        return None
+    return b"".join([b"%s: %s\r\n" % header for header in headers])
+
+
+# Tokens (RFC 9110 §5.6.2) in lowercase, as HTTP/1.1 servers send them, one space apart.
+_NAMES = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+(?: [!#$%&'*+\-.^_`|~0-9a-z]+)*")
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # what a field value may not hold (§5.5); tab is allowed
 
 
 class PageCache:

@@ -24,6 +24,7 @@ from tenantedge.http.conditional import accepts_gzip, none_match
 from tenantedge.http.endpoints import IMMUTABLE
 from tenantedge.http.policy import NO_STORE, CachePolicy, surrogate_keys
 from tenantedge.http.responses import send_response, send_text
+from tenantedge.http.server import PREPARED, SendPrepared
 from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
 from tenantedge.settings import IPNetwork
@@ -130,7 +131,7 @@ class EdgeApp:
         if headers.host is not None and not trusted and not self._debug:
             page = self._pages.by_alias((headers.host, path))
             if page is not None:
-                await self._send_page(send, page, headers, head, "", None)
+                await self._send_page(send, page, headers, head, "", None, prepared=_prepared(scope))
                 return
         # Then the route cache maps the header bytes as sent straight to the tenant, skipping decoding,
         # normalising and the store (cleared whenever tenants change).
@@ -157,7 +158,7 @@ class EdgeApp:
             if quick is not None and quick[0].rule != MATCH_ALIAS:
                 page = self._pages.get((quick[0].tenant_id, quick[1], path, ""), count_miss=False)
                 if page is not None:
-                    await self._send_page(send, page, headers, head, host, None)
+                    await self._send_page(send, page, headers, head, host, None, prepared=_prepared(scope))
                     return
             try:
                 found = self._store.peek(host) or await self._resolve(host)
@@ -199,7 +200,7 @@ class EdgeApp:
                     await self._redirect(send, location, head, explain)
                     return
                 page = self._not_found(tenant)
-            await self._send_page(send, page, headers, head, host, found, hit)
+            await self._send_page(send, page, headers, head, host, found, hit, prepared=_prepared(scope))
         except StoreUnavailable as e:
             log.warning("host %s path %s: %s", host, path, e)
             extra = [(b"retry-after", RETRY_AFTER), NO_STORE]
@@ -317,16 +318,22 @@ class EdgeApp:
         host: str,
         found: Found | None,
         hit: bool = True,
+        *,
+        prepared: SendPrepared | None = None,
     ) -> None:
         encoded = page.gzipped if page.gzipped is not None and _wants_gzip(headers) else page.identity
         # Preconditions only apply where the response would be a 2xx (RFC 9110 §13.2.1).
         if page.status == 200 and headers.if_none_match is not None and none_match(headers.if_none_match, encoded.etag):
-            status, out, body = 304, encoded.not_modified, b""
+            status, out, lines, body = 304, encoded.not_modified, encoded.not_modified_head, b""
         else:
-            status, out, body = page.status, encoded.headers, encoded.body
+            status, out, lines, body = page.status, encoded.headers, encoded.head, encoded.body
         if self._debug:
             detail = f"cache={'hit' if hit else 'miss'}; templates={','.join(page.templates)}"
             out = (*out, (EXPLAIN_HEADER, _explain(host, found, detail)))
+        elif prepared is not None and lines is not None:
+            # The server writes the head serialised when the page was stored, and the body, in one go.
+            await prepared(send, status, out, lines, b"" if head else body)
+            return
         # The cached header tuple itself: immutable, so sharing it across requests is safe (servers copy it).
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": b"" if head else body})
@@ -370,6 +377,13 @@ class EdgeApp:
                     await hook()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _prepared(scope: Scope) -> SendPrepared | None:
+    """The server's way to send a response with a head serialised in advance, if it offers one."""
+    extensions = scope.get("extensions")
+    offer = extensions.get(PREPARED) if extensions else None
+    return offer["send"] if offer else None
 
 
 def _read_headers(raw: Iterable[tuple[bytes, bytes]]) -> _Headers:

@@ -1,0 +1,166 @@
+"""The prepared-head protocol against stock uvicorn: the same app must put the same bytes on the wire."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tenantedge.http.server import send_prepared
+from tenantedge.pagecache import encode_page
+from tests.server import ROOT, free_port
+
+STOCK, PREPARED = "httptools", "tenantedge.http.server:PreparedHttpToolsProtocol"
+DATE = re.compile(rb"^date: [^\r]*\r\n", re.MULTILINE)
+
+
+class Uvicorn:
+    """tenantedge's app on uvicorn with the given HTTP protocol, in its own process."""
+
+    def __init__(self, http: str, access_log: bool = False) -> None:
+        self.port = free_port()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+        command = [sys.executable, "-m", "uvicorn", "tenantedge.app:create_app", "--factory", "--port", str(self.port)]
+        command += ["--http", http, "--loop", "uvloop", "--no-server-header", "--log-level", "info"]
+        command += [] if access_log else ["--no-access-log"]
+        env = {**os.environ, "TENANTEDGE_ADMIN_TOKEN": "t" * 32, "TENANTEDGE_TENANTS": str(ROOT / "tenants.json")}
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}/_edge/health", timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError(f"uvicorn --http {http} did not start: {self.output()}")
+
+    def exchange(self, *requests: bytes) -> bytes:
+        """Each request in turn on one connection, after the whole answer to the one before; then until EOF.
+
+        Requests in one argument are pipelined: sent at once. The last one should close the connection.
+        """
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as connection:
+            received = b""
+            for number, raw in enumerate(requests):
+                connection.sendall(raw)
+                if number < len(requests) - 1:
+                    received += _read_answer(connection, head=raw.startswith(b"HEAD "))
+            while chunk := connection.recv(65536):
+                received += chunk
+        return DATE.sub(b"date: -\r\n", received)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+        self.log.close()
+
+
+def _read_answer(connection: socket.socket, head: bool) -> bytes:
+    """One whole response: its head, then as many bytes as Content-Length says (none for HEAD or a 304)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(65536)
+    head_part, _, body = data.partition(b"\r\n\r\n")
+    length = re.search(rb"^content-length: (\d+)\r?$", head_part, re.MULTILINE | re.IGNORECASE)
+    expected = 0 if head or head_part.startswith(b"HTTP/1.1 304") or length is None else int(length.group(1))
+    while len(body) < expected:
+        body += connection.recv(65536)
+    assert len(body) == expected, "the server wrote more than one answer's worth"
+    return head_part + b"\r\n\r\n" + body
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[Uvicorn, Uvicorn]]:
+    stock, prepared = Uvicorn(STOCK), Uvicorn(PREPARED)
+    try:
+        yield stock, prepared
+    finally:
+        stock.stop()
+        prepared.stop()
+
+
+def request(host: str, path: str = "/", method: str = "GET", version: str = "1.1", **headers: str) -> bytes:
+    lines = [f"{method} {path} HTTP/{version}", f"Host: {host}"]
+    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+ETAG = '"0"'  # replaced by the page's real ETag in the test
+CONVERSATIONS = {
+    "keep-alive, then close": [request("codersinflow.com"), request("codersinflow.com", connection="close")],
+    "pipelined": [
+        request("codersinflow.com") + request("basicsite.com", "/about") + request("clientsite.com", "/nope")
+        + request("codersinflow.com", connection="close")
+    ],
+    "head": [request("codersinflow.com", method="HEAD"), request("codersinflow.com", connection="close")],
+    "gzip": [request("codersinflow.com", accept_encoding="gzip", connection="close")],
+    "not modified": [request("codersinflow.com", if_none_match=ETAG, connection="close")],
+    "http/1.0": [request("codersinflow.com", version="1.0")],
+    "redirect and unknown host": [request("codersinflow.net", "/p?q=1"), request("nobody.example", connection="close")],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(CONVERSATIONS))
+def test_prepared_responses_are_byte_for_byte_what_stock_uvicorn_sends(
+    servers: tuple[Uvicorn, Uvicorn], name: str
+) -> None:
+    stock, prepared = servers
+    etag = httpx.get(f"http://127.0.0.1:{stock.port}/", headers={"host": "codersinflow.com"}).headers["etag"]
+    conversation = [raw.replace(ETAG.encode(), etag.encode()) for raw in CONVERSATIONS[name]]
+    for server in servers:  # the pages into both page caches first: the bytes of hits are what is compared
+        server.exchange(*conversation)
+    expected = stock.exchange(*conversation)
+    assert expected.startswith(b"HTTP/1.1 ") and expected.count(b"HTTP/1.1 ") >= len(conversation)
+    assert prepared.exchange(*conversation) == expected
+
+
+def test_the_access_log_still_names_each_request() -> None:
+    server = Uvicorn(PREPARED, access_log=True)
+    try:
+        for _ in range(2):
+            server.exchange(request("codersinflow.com", "/about", connection="close"))
+        server.process.terminate()
+        server.process.wait(timeout=20)
+        assert server.output().count('"GET /about HTTP/1.1" 200') == 2, server.output()
+    finally:
+        server.stop()
+
+
+@pytest.mark.anyio
+async def test_without_uvicorns_own_send_it_falls_back_to_ordinary_messages() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"content-length", b"2")]
+    await send_prepared(send, 200, headers, b"content-length: 2\r\n", b"hi")
+    assert sent == [
+        {"type": "http.response.start", "status": 200, "headers": headers},
+        {"type": "http.response.body", "body": b"hi"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [(b"x-ok", b"a\tb"), (b"X-Upper", b"v"), (b"bad name", b"v"), (b"x", b"a\r\nb"), (b"x", b"\x7f")]
+)
+def test_a_head_is_prepared_only_from_headers_a_server_would_send(name: bytes, value: bytes) -> None:
+    page = encode_page(200, b"body", [(name, value)], gzip_min_bytes=0)
+    assert (page.identity.head is not None) is (name == b"x-ok")
+    if page.identity.head is not None:
+        assert page.identity.head.startswith(b"x-ok: a\tb\r\n") and page.identity.head.endswith(
+            b"content-length: 4\r\n"
+        )
