@@ -189,3 +189,10 @@ def test_aliases_are_bounded() -> None:
         cache.alias((f"spelling{number}".encode(), "/"), key)
     assert len(cache._aliases) <= 4
     assert cache.by_alias((b"spelling99", "/")) is not None
+
+
+def test_a_page_not_to_be_kept_can_skip_its_serialised_heads() -> None:
+    kept, once = page(), encode_page(200, b"x" * 4000, HEADERS, gzip_min_bytes=1024, prepare=False)
+    assert kept.identity.head is not None and kept.gzipped is not None and kept.gzipped.not_modified_head is not None
+    assert once.identity.head is None and once.gzipped is not None and once.gzipped.head is None
+    assert once.identity.headers == kept.identity.headers

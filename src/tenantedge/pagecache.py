@@ -65,24 +65,31 @@ def encode_page(
     *,
     gzip_min_bytes: int,
     templates: tuple[str, ...] = (),
+    prepare: bool = True,
 ) -> CachedPage:
-    """Encode a page once: identity always, gzip when the body is large enough to gain from it."""
-    identity = _encoded(body, headers, ())
+    """Encode a page once: identity always, gzip when the body is large enough to gain from it.
+
+    `prepare=False` leaves out the serialised heads: for a page sent once and not kept, they cost more than
+    they save.
+    """
+    identity = _encoded(body, headers, (), prepare)
     gzipped = None
     if gzip_min_bytes and len(body) >= gzip_min_bytes:
         packed = gzip.compress(body, compresslevel=6, mtime=0)
         if len(packed) < len(body):
-            gzipped = _encoded(packed, headers, ((b"content-encoding", b"gzip"),))
+            gzipped = _encoded(packed, headers, ((b"content-encoding", b"gzip"),), prepare)
     return CachedPage(status, identity, gzipped, templates)
 
 
-def _encoded(body: bytes, headers: Sequence[Header], extra: tuple[Header, ...]) -> Encoded:
+def _encoded(body: bytes, headers: Sequence[Header], extra: tuple[Header, ...], prepare: bool) -> Encoded:
     # A strong validator derived from the exact bytes served (RFC 9110 §8.8.3).
     etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
     full = (*headers, *extra, (b"etag", etag), (b"content-length", str(len(body)).encode()))
     # A 304 repeats the validators and caching headers of the 200 it stands for (RFC 9110 §15.4.5).
     kept = {b"cache-control", b"vary", b"surrogate-key", b"content-location", b"expires"}
     not_modified = (*(h for h in headers if h[0] in kept), (b"etag", etag))
+    if not prepare:
+        return Encoded(body, etag, full, not_modified)
     return Encoded(body, etag, full, not_modified, header_lines(full), header_lines(not_modified))
 
 

@@ -304,6 +304,7 @@ class EdgeApp:
             self._policy.page_headers(rendered.status, keys),
             gzip_min_bytes=self._gzip_min_bytes if compress else 0,
             templates=rendered.templates,
+            prepare=keep and self._pages.enabled,
         )
         if keep:
             self._pages.put(key, page, tags)
