@@ -1,7 +1,8 @@
 """The request path in plain ASGI: host → tenant → page → sections → bytes.
 
 A page-cache hit never leaves this module: no Starlette routing, no Request object, no template code and
-no JSON, just header bytes read once, a few dictionary lookups and two `send` calls.
+no JSON, just header bytes read once, a dictionary lookup or two, and the cached bytes sent: in one write
+where the server offers the prepared-head extension (tenantedge.http.server), else in two `send` calls.
 """
 
 from __future__ import annotations
