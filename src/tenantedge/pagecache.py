@@ -83,14 +83,17 @@ def encode_page(
 
 def _encoded(body: bytes, headers: Sequence[Header], extra: tuple[Header, ...], prepare: bool) -> Encoded:
     # A strong validator derived from the exact bytes served (RFC 9110 §8.8.3).
-    etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+    # SHA-256 (96 bits of it): where the CPU computes it (SHA-NI), twice as fast as BLAKE2b in Python here.
+    etag = b'"' + hashlib.sha256(body).hexdigest()[:24].encode() + b'"'
     full = (*headers, *extra, (b"etag", etag), (b"content-length", str(len(body)).encode()))
-    # A 304 repeats the validators and caching headers of the 200 it stands for (RFC 9110 §15.4.5).
-    kept = {b"cache-control", b"vary", b"surrogate-key", b"content-location", b"expires"}
-    not_modified = (*(h for h in headers if h[0] in kept), (b"etag", etag))
+    not_modified = (*(h for h in headers if h[0] in _NOT_MODIFIED_KEEPS), (b"etag", etag))
     if not prepare:
         return Encoded(body, etag, full, not_modified)
     return Encoded(body, etag, full, not_modified, header_lines(full), header_lines(not_modified))
+
+
+# A 304 repeats the validators and caching headers of the 200 it stands for (RFC 9110 §15.4.5).
+_NOT_MODIFIED_KEEPS = frozenset((b"cache-control", b"vary", b"surrogate-key", b"content-location", b"expires"))
 
 
 def header_lines(headers: Sequence[Header]) -> bytes | None:

@@ -26,7 +26,7 @@ from tenantedge.http.endpoints import IMMUTABLE
 from tenantedge.http.policy import NO_STORE, CachePolicy, surrogate_keys
 from tenantedge.http.responses import send_response, send_text
 from tenantedge.http.server import PREPARED, SendPrepared
-from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page
+from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page, header_lines
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
 from tenantedge.settings import IPNetwork
 from tenantedge.store.base import Found, TenantStore
@@ -332,10 +332,13 @@ class EdgeApp:
         if self._debug:
             detail = f"cache={'hit' if hit else 'miss'}; templates={','.join(page.templates)}"
             out = (*out, (EXPLAIN_HEADER, _explain(host, found, detail)))
-        elif prepared is not None and lines is not None:
-            # The server writes the head serialised when the page was stored, and the body, in one go.
-            await prepared(send, status, out, lines, b"" if head else body)
-            return
+        elif prepared is not None:
+            # The server writes the head serialised when the page was stored, and the body, in one go. A page
+            # not kept had only the head it is sent with serialised, now: still cheaper than the two messages.
+            lines = lines if lines is not None else header_lines(out)
+            if lines is not None:
+                await prepared(send, status, out, lines, b"" if head else body)
+                return
         # The cached header tuple itself: immutable, so sharing it across requests is safe (servers copy it).
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": b"" if head else body})
