@@ -196,3 +196,9 @@ def test_a_page_not_to_be_kept_can_skip_its_serialised_heads() -> None:
     assert kept.identity.head is not None and kept.gzipped is not None and kept.gzipped.not_modified_head is not None
     assert once.identity.head is None and once.gzipped is not None and once.gzipped.head is None
     assert once.identity.headers == kept.identity.headers
+
+
+def test_the_byte_budget_counts_serialised_heads() -> None:
+    kept, once = page(), encode_page(200, b"x" * 4000, HEADERS, gzip_min_bytes=1024, prepare=False)
+    heads = sum(len(e.head or b"") + len(e.not_modified_head or b"") for e in (kept.identity, kept.gzipped) if e)
+    assert heads > 0 and kept.size == once.size + heads

@@ -39,6 +39,10 @@ class Encoded:
     head: bytes | None = None
     not_modified_head: bytes | None = None
 
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.head or b"") + len(self.not_modified_head or b"")
+
 
 @dataclass(slots=True, eq=False)
 class CachedPage:
@@ -52,7 +56,8 @@ class CachedPage:
 
     @property
     def size(self) -> int:
-        return len(self.identity.body) + (len(self.gzipped.body) if self.gzipped else 0) + 512
+        """Bytes held: bodies and serialised heads, plus an allowance for the objects around them."""
+        return self.identity.size + (self.gzipped.size if self.gzipped else 0) + 512
 
     def pick(self, gzip_ok: bool) -> Encoded:
         return self.gzipped if gzip_ok and self.gzipped is not None else self.identity

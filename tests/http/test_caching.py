@@ -6,11 +6,13 @@ import gzip
 import hashlib
 import shutil
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from tenantedge.http.edge import EdgeApp
+from tenantedge.pagecache import CachedPage
 from tenantedge.render.pages import PageRenderer
 from tenantedge.store.files import FileStore
 from tests.http.conftest import ROOT, EdgeClient, build_app, connect
@@ -224,6 +226,23 @@ async def test_a_host_claimed_by_a_new_tenant_stops_getting_the_default_tenants_
         assert changed == {"newcomer"}  # the event names the newcomer only, not the default tenant
         app.invalidate(changed)
         assert "Harbor" in (await edge.get("newcomer.example")).text
+
+
+async def test_a_render_that_raced_a_tenant_change_leaves_no_alias(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = build_app()
+    render = app._render
+
+    async def render_while_tenants_change(*args: Any) -> CachedPage | None:
+        page = await render(*args)  # a blog page awaits the database here: tenants may change meanwhile
+        app.invalidate(())
+        return page
+
+    async with connect(app) as edge:
+        await edge.get("clientsite.com", "/")  # the host's route is now cached
+        monkeypatch.setattr(app, "_render", render_while_tenants_change)
+        assert (await edge.get("clientsite.com", "/about")).status_code == 200
+    # An alias made now would outlive the change it raced: the Host header may name another tenant by now.
+    assert app._pages.by_alias((b"clientsite.com", "/about")) is None
 
 
 @pytest.mark.parametrize(

@@ -136,7 +136,8 @@ class EdgeApp:
                 return
         # Then the route cache maps the header bytes as sent straight to the tenant, skipping decoding,
         # normalising and the store (cleared whenever tenants change).
-        route = self._routes.get(headers.host) if headers.host is not None and not trusted else None
+        route_key = headers.host if not trusted else None
+        route = self._routes.get(route_key) if route_key is not None else None
         found: Found | None
         if route is not None:
             host, raw_host, found = route
@@ -192,8 +193,9 @@ class EdgeApp:
             hit = page is not None
             if page is None:
                 page = await self._render(tenant, path, key, headers)
-            if page is not None and route is not None:
-                self._pages.alias((headers.host, path), key)  # a route: the header is known, and means this tenant
+            # A route still held means the header still names this tenant: no invalidation ran while rendering.
+            if page is not None and route_key is not None and route is self._routes.get(route_key, False):
+                self._pages.alias((route_key, path), key)
             if page is None:
                 if path != "/" and path.endswith("/") and path.rstrip("/") in tenant.pages:
                     location = _raw_path(scope).rstrip(b"/") + _query(scope)

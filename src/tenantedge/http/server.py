@@ -67,7 +67,7 @@ class PreparedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.scope["extensions"] = {PREPARED: _OFFER}
+        self.scope.setdefault("extensions", {})[PREPARED] = _OFFER
 
 
 _OFFER: dict[object, object] = {"send": send_prepared}
