@@ -8,6 +8,7 @@ import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -171,3 +172,34 @@ async def test_a_tenant_overrides_the_post_layout_like_any_template(
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
             response = await page(http, "/blog/published-0")
     assert response.status_code == 200 and '<article class="custom-post"><h1>Published number 0</h1>' in response.text
+
+
+async def test_a_page_whose_posts_were_read_before_a_publish_is_not_kept(
+    urls: Urls, database: ContentDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await write(database, "codersinflow", 1)
+    settings = Settings(
+        tenants_file=ROOT / "tenants.json", templates_dir=ROOT / "templates", database_url=urls.app,
+        admin_token=TOKEN, reload_interval=0,
+    )  # fmt: skip
+    app = create_app(settings)
+    async with running(app):
+        assert app._blog is not None
+        read_posts = app._blog.render
+
+        async def render_while_a_post_is_published(*args: Any) -> Any:
+            shown = await read_posts(*args)  # the listing is read: now a post is published, as an event says
+            async with database.tenant("codersinflow") as session:
+                await posts.create(
+                    session, posts.validate_post({"slug": "late", "title": "Late post", "status": "published"})
+                )
+            app.invalidate_posts("codersinflow")
+            return shown
+
+        monkeypatch.setattr(app._blog, "render", render_while_a_post_is_published)
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            raced = await page(http, "/blog")
+            monkeypatch.undo()
+            assert raced.status_code == 200 and "Late post" not in raced.text
+            assert "Late post" in (await page(http, "/blog")).text  # the raced page was not kept

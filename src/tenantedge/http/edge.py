@@ -266,10 +266,13 @@ class EdgeApp:
 
     async def _render(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
         if self._blog is not None and tenant.feature("blog"):
+            drops = self._pages.drops
             shown = await self._blog.render(self._renderer, tenant, path)  # StoreUnavailable: a post with no copy
             if shown is not None:
                 keys = surrogate_keys(tenant.id, path, posts=True)
-                return self._store_page(key, shown.page, keys, headers, tags=(POSTS_TAG,), keep=shown.cacheable)
+                # Pages dropped while the posts were read (a post published, say): this one may show old posts.
+                keep = shown.cacheable and self._pages.drops == drops
+                return self._store_page(key, shown.page, keys, headers, tags=(POSTS_TAG,), keep=keep)
         rendered = self._renderer.render_page(tenant, path)
         if rendered is None:
             return None
