@@ -92,6 +92,8 @@ class _Prepared:
     stylesheet: Stylesheet
     theme_url: str
     nav: tuple[NavLink, ...]
+    # The tenant's page layout, resolved once (Jinja's own lookup costs a few µs on every render).
+    layout: Template
 
 
 class PageRenderer:
@@ -117,7 +119,8 @@ class PageRenderer:
             cache_size=cache_size,
         )
         self.env.trusted_types = frozenset({Tenant, Theme, SectionView, PageView, NavLink, Listing, PostView})
-        self.env.globals.update(feature=_feature, asset_url=assets.url)
+        # `base_css`: the URL every layout links, as a plain value (a call costs a sandbox check per render).
+        self.env.globals.update(feature=_feature, asset_url=assets.url, base_css=assets.url("base.css"))
         self.env.filters.update(markdown=markdown_to_html, initials=_initials)
         self._reload = reload
         # Resolved chains, misses included, so a fallback never searches the disk twice for one name.
@@ -199,7 +202,8 @@ class PageRenderer:
             regions = self._regions(prepared.namespace, tenant, sections, status, base, main)
             if self._fragments is not None and regions.complete and fixed:
                 self._fragments[key] = regions
-        layout = self._template(prepared.namespace, PAGE_LAYOUT)
+        # With templates reloading, the layout may have changed since the tenant version was prepared.
+        layout = self._template(prepared.namespace, PAGE_LAYOUT) if self._reload else prepared.layout
         html = layout.render(
             lang=tenant.lang,
             preset=tenant.theme.preset,
@@ -306,11 +310,13 @@ class PageRenderer:
         prepared = self._prepared.get(key)
         if prepared is None:
             stylesheet = theme_stylesheet(tenant.theme)
+            namespace = self.loader.namespace(tenant.id)
             prepared = _Prepared(
-                namespace=self.loader.namespace(tenant.id),
+                namespace=namespace,
                 stylesheet=stylesheet,
                 theme_url=f"{THEME_PATH}?v={stylesheet.digest}",
                 nav=_navigation(tenant.pages),
+                layout=self._template(namespace, PAGE_LAYOUT),
             )
             self._prepared[key] = prepared
         return prepared
