@@ -163,3 +163,13 @@ def test_templates_run_sandboxed(tmp_path: Path, source: str) -> None:
     _, env = env_for(write(tmp_path, {"default/evil.html": source}))
     with pytest.raises(SecurityError):
         env.get_template("_/evil.html").render(props={})
+
+
+def test_template_globals_are_one_plain_mapping_over_the_environments() -> None:
+    env = TenantEnvironment()
+    env.globals["site"] = "shared"
+    template = env.from_string("{{ site }} {{ extra }}", globals={"extra": "own"})
+    assert type(template.globals) is dict  # copied into every render's context: a dict copies in C
+    assert template.render() == "shared own"
+    assert env.from_string("{{ site }}", globals={"site": "overlaid"}).render() == "overlaid"
+    assert "extra" not in env.globals

@@ -7,7 +7,7 @@ overrides apart, while the 10,000 tenants without overrides share the `_` namesp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,12 @@ class TenantEnvironment(ImmutableSandboxedEnvironment):
             except AttributeError:
                 return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # A plain dict, not Jinja's ChainMap over the environment's globals: every render copies the globals
+        # into its context, and a ChainMap is copied key by key in Python. Globals are all set before the first
+        # template loads (as Jinja asks), so nothing is lost by taking them once.
+        return {**self.globals, **(d or {})}
 
     def join_path(self, template: str, parent: str) -> str:
         # `{% include "partials/x.html" %}` in `acme/sections/Hero.html` means `acme/partials/x.html`,
