@@ -1,7 +1,8 @@
 """Rendered pages kept as encoded bytes with their headers, bounded by entries and bytes, evicted LRU.
 
 A page is encoded once when stored: identity and (for bodies worth it) gzip, each with its own strong
-ETag and complete header list, so a hit costs dictionary lookups and two `send` calls.
+ETag, complete header list and those headers serialised, so a hit costs a dictionary lookup and one write
+(or two `send` calls on a server without the prepared-head extension).
 
 Recency is kept the CLOCK way (second chance), the usual approximation of LRU: a hit only sets the page's
 `referenced` flag, and eviction moves a flagged page to the young end once instead of dropping it. A hit
