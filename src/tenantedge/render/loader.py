@@ -15,6 +15,8 @@ from jinja2 import BaseLoader, Environment, TemplateNotFound
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from tenantedge.render.escaping import OutputCodeGenerator
+
 DEFAULT_NAMESPACE = "_"
 
 
@@ -101,6 +103,8 @@ def _uptodate(path: Path, mtime: float, shadows: tuple[Path, ...]) -> Callable[[
 class TenantEnvironment(ImmutableSandboxedEnvironment):
     """Sandboxed, because tenants may supply templates; includes stay inside their parent's namespace."""
 
+    # Output escaped without building a Markup per `{{ … }}` (see tenantedge.render.escaping).
+    code_generator_class = OutputCodeGenerator
     # Plain data types whose public attributes templates may read without the sandbox's per-access checks.
     trusted_types: frozenset[type] = frozenset()
 
