@@ -179,3 +179,60 @@ def test_navigation_lists_top_level_pages(renderer: PageRenderer, registry: Sect
     assert '<a href="/about" aria-current="page">Who we are</a>' in html
     assert '<a href="/contact-us">Contact us</a>' in html
     assert 'href="/a/b"' not in html
+
+
+@pytest.mark.parametrize(
+    ("layout", "expected", "absent"),
+    [
+        # Nothing but extends: the parent renders as it is.
+        ('{% extends "layouts/base.html" %}', ['class="te-page"', "<main"], []),
+        # Blocks of its own: the tenant's layout itself renders, its blocks over the parent's.
+        (
+            '{% extends "layouts/base.html" %}{% block body_class %}acme-body{% endblock %}'
+            "{% block footer %}<footer>acme {{ title }}</footer>{% endblock %}",
+            ['class="acme-body"', "<footer>acme Acme</footer>"],
+            ['class="te-page"', "te-footer"],
+        ),
+        # Extends its own base: the tenant's base, not the default one.
+        ('{% extends "layouts/acme-base.html" %}', ["<html data-acme>", "<main>"], ["te-skip"]),
+        # No extends at all.
+        ("<html data-plain>{{ main }}</html>", ["<html data-plain>"], ["<head>"]),
+    ],
+)
+def test_a_tenant_page_layout_renders_as_written(
+    tmp_path: Path,
+    assets: AssetCatalog,
+    registry: SectionRegistry,
+    layout: str,
+    expected: list[str],
+    absent: list[str],
+) -> None:
+    shutil.copytree(TEMPLATES / "default", tmp_path / "default")
+    layouts = tmp_path / "tenants" / "acme" / "layouts"
+    layouts.mkdir(parents=True)
+    (layouts / "page.html").write_text(layout)
+    (layouts / "acme-base.html").write_text("<html data-acme><main>{{ main }}</main></html>")
+    renderer = PageRenderer(tmp_path, assets)
+    tenant = tenant_with(registry, [{"type": "Hero", "props": {"title": "Hello <there>"}}], name="Acme")
+    for _ in range(2):  # the layout resolved on the first render serves the second alike
+        page = renderer.render_page(tenant, "/")
+        assert page is not None
+        assert "Hello &lt;there&gt;" in page.html
+        for text in expected:
+            assert text in page.html
+        for text in absent:
+            assert text not in page.html
+
+
+def test_a_failing_layout_raises_with_the_template_line(
+    tmp_path: Path, assets: AssetCatalog, registry: SectionRegistry
+) -> None:
+    shutil.copytree(TEMPLATES / "default", tmp_path / "default")
+    layouts = tmp_path / "tenants" / "acme" / "layouts"
+    layouts.mkdir(parents=True)
+    (layouts / "page.html").write_text("<html>\n{{ main }}\n{{ 1 // 0 }}</html>")
+    renderer = PageRenderer(tmp_path, assets)
+    with pytest.raises(ZeroDivisionError) as raised:
+        renderer.render_page(tenant_with(registry, [{"type": "Hero"}]), "/")
+    frames = [(entry.path, entry.lineno + 1) for entry in raised.traceback]
+    assert (str(layouts / "page.html"), 3) in [(str(path), line) for path, line in frames]

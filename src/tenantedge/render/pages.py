@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cachetools import LRUCache
-from jinja2 import Template, pass_context
+from jinja2 import Template, nodes, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
@@ -132,6 +132,8 @@ class PageRenderer:
         if fragment_bytes > 0:
             self._fragments = LRUCache(maxsize=fragment_bytes, getsizeof=_regions_size)
         self._relative: dict[str, str] = {}
+        # The page layout each namespace renders, `extends` resolved (templates only change in reload mode).
+        self._layouts: dict[str, Template] = {}
 
     def render_page(self, tenant: Tenant, path: str, blog: Listing | None = None) -> RenderedPage | None:
         """The tenant's page at `path`, or None when it has no such page; `blog`: posts for its Blog sections."""
@@ -204,7 +206,7 @@ class PageRenderer:
                 self._fragments[key] = regions
         # With templates reloading, the layout may have changed since the tenant version was prepared.
         layout = self._template(prepared.namespace, PAGE_LAYOUT) if self._reload else prepared.layout
-        html = layout.render(
+        base.update(
             lang=tenant.lang,
             preset=tenant.theme.preset,
             title=title,
@@ -213,9 +215,15 @@ class PageRenderer:
             header=regions.header,
             main=regions.main,
             footer=regions.footer,
-            **base,
         )
-        return RenderedPage(html, status, regions.templates)
+        return RenderedPage(self._run_layout(layout, base), status, regions.templates)
+
+    def _run_layout(self, layout: Template, values: dict[str, Any]) -> str:
+        """`layout.render(values)`, without the copies of `values` that Template.render makes on the way."""
+        try:
+            return "".join(layout.root_render_func(layout.new_context(values)))
+        except Exception:
+            self.env.handle_exception()  # raises again, with the template's own lines in the traceback
 
     def _regions(
         self,
@@ -305,6 +313,24 @@ class PageRenderer:
     def _template(self, namespace: str, name: str) -> Template:
         return self.env.get_template(f"{namespace}/{name}")
 
+    def _layout(self, namespace: str) -> Template:
+        """The page layout; for one that only extends another (the default's `page.html`), that other one.
+
+        Rendering a template that is nothing but `{% extends %}` renders its parent with no block replaced,
+        after looking the parent up and passing every piece of output through one more generator.
+        """
+        resolved = self._layouts.get(namespace)
+        if resolved is None:
+            resolved = self._template(namespace, PAGE_LAYOUT)
+            name = f"{namespace}/{PAGE_LAYOUT}"
+            body = self.env.parse(self.loader.get_source(self.env, name)[0]).body
+            if len(body) == 1 and isinstance(body[0], nodes.Extends) and isinstance(body[0].template, nodes.Const):
+                parent = body[0].template.value
+                if isinstance(parent, str):
+                    resolved = self.env.get_template(parent, name)
+            self._layouts[namespace] = resolved
+        return resolved
+
     def _prepare(self, tenant: Tenant) -> _Prepared:
         key = (tenant.id, tenant.digest)
         prepared = self._prepared.get(key)
@@ -316,7 +342,7 @@ class PageRenderer:
                 stylesheet=stylesheet,
                 theme_url=f"{THEME_PATH}?v={stylesheet.digest}",
                 nav=_navigation(tenant.pages),
-                layout=self._template(namespace, PAGE_LAYOUT),
+                layout=self._layout(namespace),
             )
             self._prepared[key] = prepared
         return prepared
