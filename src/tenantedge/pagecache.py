@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import re
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -92,7 +91,7 @@ def _encoded(body: bytes, headers: Sequence[Header], extra: tuple[Header, ...], 
     # SHA-256 (96 bits of it): where the CPU computes it (SHA-NI), twice as fast as BLAKE2b in Python here.
     etag = b'"' + hashlib.sha256(body).hexdigest()[:24].encode() + b'"'
     full = (*headers, *extra, (b"etag", etag), (b"content-length", str(len(body)).encode()))
-    not_modified = (*(h for h in headers if h[0] in _NOT_MODIFIED_KEEPS), (b"etag", etag))
+    not_modified = (*[h for h in headers if h[0] in _NOT_MODIFIED_KEEPS], (b"etag", etag))
     if not prepare:
         return Encoded(body, etag, full, not_modified)
     return Encoded(body, etag, full, not_modified, header_lines(full), header_lines(not_modified))
@@ -104,17 +103,19 @@ _NOT_MODIFIED_KEEPS = frozenset((b"cache-control", b"vary", b"surrogate-key", b"
 
 def header_lines(headers: Sequence[Header]) -> bytes | None:
     """Headers as HTTP/1.1 header lines; None if a name is not a lowercase token or a value holds a control."""
-    names = b" ".join([name for name, _ in headers])
-    if _NAMES.fullmatch(names) is None or names.count(b" ") != len(headers) - 1:  # a space in a name: refused
+    names = [name for name, _ in headers]
+    if b"" in names or b"".join(names).translate(None, _TOKEN_BYTES):  # a byte left over is not a token's
         return None
-    if _CONTROL.search(b"".join([value for _, value in headers])) is not None:
+    values = b"".join([value for _, value in headers])
+    if len(values.translate(None, _CONTROLS)) != len(values):
         return None
     return b"".join([b"%s: %s\r\n" % header for header in headers])
 
 
-# Tokens (RFC 9110 §5.6.2) in lowercase, as HTTP/1.1 servers send them, one space apart.
-_NAMES = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+(?: [!#$%&'*+\-.^_`|~0-9a-z]+)*")
-_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # what a field value may not hold (§5.5); tab is allowed
+# Tokens (RFC 9110 §5.6.2) in lowercase, as HTTP/1.1 servers send names; what a field value may not hold
+# (§5.5: controls, but tab). Deleting bytes with `translate` checks a whole head in C, faster than a regex.
+_TOKEN_BYTES = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+_CONTROLS = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])
 
 
 class PageCache:

@@ -155,7 +155,20 @@ async def test_without_uvicorns_own_send_it_falls_back_to_ordinary_messages() ->
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [(b"x-ok", b"a\tb"), (b"X-Upper", b"v"), (b"bad name", b"v"), (b"x", b"a\r\nb"), (b"x", b"\x7f")]
+    ("name", "value"),
+    [
+        (b"x-ok", b"a\tb"),
+        (b"X-Upper", b"v"),
+        (b"bad name", b"v"),
+        (b"a: b", b"v"),
+        (b"x:y", b"v"),
+        (b"", b"v"),
+        (b"x", b"a\r\nb"),
+        (b"x", b"a\nb"),
+        (b"x", b"a\rb"),
+        (b"x", b"\x00"),
+        (b"x", b"\x7f"),
+    ],
 )
 def test_a_head_is_prepared_only_from_headers_a_server_would_send(name: bytes, value: bytes) -> None:
     page = encode_page(200, b"body", [(name, value)], gzip_min_bytes=0)
