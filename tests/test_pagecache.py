@@ -5,7 +5,9 @@ import hashlib
 
 import pytest
 
-from tenantedge.pagecache import CachedPage, PageCache, encode_page
+from tenantedge.http.policy import CachePolicy, surrogate_keys
+from tenantedge.pagecache import CachedPage, PageCache, encode_page, header_lines
+from tenantedge.settings import Settings
 
 HEADERS = (
     (b"content-type", b"text/html; charset=utf-8"),
@@ -202,3 +204,26 @@ def test_the_byte_budget_counts_serialised_heads() -> None:
     kept, once = page(), encode_page(200, b"x" * 4000, HEADERS, gzip_min_bytes=1024, prepare=False)
     heads = sum(len(e.head or b"") + len(e.not_modified_head or b"") for e in (kept.identity, kept.gzipped) if e)
     assert heads > 0 and kept.size == once.size + heads
+
+
+@pytest.mark.parametrize("prepare", [True, False])
+def test_heads_built_from_serialised_headers_are_the_heads_serialised_whole(prepare: bool) -> None:
+    lines = header_lines(HEADERS)
+    assert lines is not None
+    body = b"<p>hello</p>" * 400
+    built = encode_page(200, body, HEADERS, gzip_min_bytes=1024, lines=lines, prepare=prepare)
+    whole = encode_page(200, body, HEADERS, gzip_min_bytes=1024)
+    assert built.gzipped is not None and whole.gzipped is not None
+    for mine, theirs in ((built.identity, whole.identity), (built.gzipped, whole.gzipped)):
+        assert mine.head == theirs.head == header_lines(theirs.headers)
+        assert mine.headers == theirs.headers
+        assert mine.not_modified_head == (theirs.not_modified_head if prepare else None)
+
+
+def test_policy_heads_are_the_policy_headers_serialised() -> None:
+    policy = CachePolicy.from_settings(Settings())
+    for status in (200, 404):
+        headers, lines = policy.page_headers(status, surrogate_keys("acme", "/caf\u00e9 menu"))
+        assert lines is not None and lines == header_lines(headers)
+    headers, lines = policy.page_headers(200, "tenant:acme\r\nx-injected: 1")
+    assert lines is None and header_lines(headers) is None

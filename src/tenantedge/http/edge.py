@@ -304,13 +304,15 @@ class EdgeApp:
     ) -> CachedPage:
         # With the page cache off, compress only for a client that takes gzip: nobody else would use it.
         compress = self._pages.enabled or (headers is not None and _wants_gzip(headers))
+        page_headers, lines = self._policy.page_headers(rendered.status, keys)
         page = encode_page(
             rendered.status,
             rendered.html.encode(),
-            self._policy.page_headers(rendered.status, keys),
+            page_headers,
             gzip_min_bytes=self._gzip_min_bytes if compress else 0,
             templates=rendered.templates,
             prepare=keep and self._pages.enabled,
+            lines=lines,
         )
         if keep:
             self._pages.put(key, page, tags)
@@ -338,8 +340,9 @@ class EdgeApp:
             detail = f"cache={'hit' if hit else 'miss'}; templates={','.join(page.templates)}"
             out = (*out, (EXPLAIN_HEADER, _explain(host, found, detail)))
         elif prepared is not None:
-            # The server writes the head serialised when the page was stored, and the body, in one go. A page
-            # not kept had only the head it is sent with serialised, now: still cheaper than the two messages.
+            # The server writes the head serialised when the page was encoded, and the body, in one go. A page
+            # not kept has no 304 head: that one is serialised now, when it is sent (still cheaper than two
+            # messages).
             lines = lines if lines is not None else header_lines(out)
             if lines is not None:
                 await prepared(send, status, out, lines, b"" if head else body)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote
 
-from tenantedge.pagecache import Header
+from tenantedge.pagecache import Header, header_lines
 from tenantedge.settings import Settings
 
 HTML_TYPE: Header = (b"content-type", b"text/html; charset=utf-8")
@@ -42,10 +43,20 @@ class CachePolicy:
             (b"cache-control", redirect.encode()),
         )
 
-    def page_headers(self, status: int, surrogate_keys: str) -> tuple[Header, ...]:
-        """Everything but the validators and length, which the page cache adds per encoding."""
-        cache_control = self.page if status == 200 else self.not_found
-        return (HTML_TYPE, cache_control, VARY, (b"surrogate-key", surrogate_keys.encode()))
+    def page_headers(self, status: int, surrogate_keys: str) -> tuple[tuple[Header, ...], bytes | None]:
+        """Everything but the validators and length, which the page cache adds per encoding, and those headers
+        serialised (None where one would not pass a server's checks)."""
+        keys = (b"surrogate-key", surrogate_keys.encode())
+        headers = (HTML_TYPE, self.page if status == 200 else self.not_found, VARY, keys)
+        fixed = _fixed_lines(*headers[:3])
+        keys_line = header_lines((keys,))
+        return headers, fixed + keys_line if fixed is not None and keys_line is not None else None
+
+
+@lru_cache(maxsize=16)
+def _fixed_lines(*headers: Header) -> bytes | None:
+    """The headers every page of one status shares, serialised once."""
+    return header_lines(headers)
 
 
 def surrogate_keys(tenant_id: str, path: str | None, *, posts: bool = False) -> str:
