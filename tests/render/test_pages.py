@@ -236,3 +236,19 @@ def test_a_failing_layout_raises_with_the_template_line(
         renderer.render_page(tenant_with(registry, [{"type": "Hero"}]), "/")
     frames = [(entry.path, entry.lineno + 1) for entry in raised.traceback]
     assert (str(layouts / "page.html"), 3) in [(str(path), line) for path, line in frames]
+
+
+def test_the_fragment_budget_counts_bytes_not_characters(assets: AssetCatalog, registry: SectionRegistry) -> None:
+    tenant = tenant_with(registry, [{"type": "Hero", "props": {"title": "Puzzle \U0001f9e9"}}])
+    measuring = PageRenderer(TEMPLATES, assets)
+    page = measuring.render_page(tenant, "/")
+    assert page is not None
+    characters = len(page.html)
+    # A budget the page's text fits in, counted in characters; in bytes (four per character here) it does not.
+    renderer = PageRenderer(TEMPLATES, assets, fragment_bytes=characters + 300)
+    for _ in range(2):  # a page larger than the whole budget is rendered every time, never kept
+        assert renderer.render_page(tenant, "/") == page
+    assert renderer._fragments is not None and len(renderer._fragments) == 0
+    roomy = PageRenderer(TEMPLATES, assets, fragment_bytes=5 * characters + 300)
+    roomy.render_page(tenant, "/")
+    assert roomy._fragments is not None and len(roomy._fragments) == 1

@@ -6,7 +6,9 @@ between requests for one tenant version (theme stylesheet, navigation, template 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,7 +205,8 @@ class PageRenderer:
         if regions is None:
             regions = self._regions(prepared.namespace, tenant, sections, status, base, main)
             if self._fragments is not None and regions.complete and fixed:
-                self._fragments[key] = regions
+                with contextlib.suppress(ValueError):  # a page larger than the whole budget is not kept
+                    self._fragments[key] = regions
         # With templates reloading, the layout may have changed since the tenant version was prepared.
         layout = self._template(prepared.namespace, PAGE_LAYOUT) if self._reload else prepared.layout
         base.update(
@@ -349,7 +352,8 @@ class PageRenderer:
 
 
 def _regions_size(regions: _Regions) -> int:
-    return len(regions.header) + len(regions.main) + len(regions.footer) + 300
+    """Bytes held, not characters: a string with one emoji in it takes four bytes per character."""
+    return sys.getsizeof(regions.header) + sys.getsizeof(regions.main) + sys.getsizeof(regions.footer) + 300
 
 
 @pass_context
