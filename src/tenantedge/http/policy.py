@@ -46,11 +46,13 @@ class CachePolicy:
     def page_headers(self, status: int, surrogate_keys: str) -> tuple[tuple[Header, ...], bytes | None]:
         """Everything but the validators and length, which the page cache adds per encoding, and those headers
         serialised (None where one would not pass a server's checks)."""
-        keys = (b"surrogate-key", surrogate_keys.encode())
-        headers = (HTML_TYPE, self.page if status == 200 else self.not_found, VARY, keys)
+        keys = surrogate_keys.encode()
+        headers = (HTML_TYPE, self.page if status == 200 else self.not_found, VARY, (b"surrogate-key", keys))
         fixed = _fixed_lines(*headers[:3])
-        keys_line = header_lines((keys,))
-        return headers, fixed + keys_line if fixed is not None and keys_line is not None else None
+        # Printable text holds no control character, which is all a header value must not hold.
+        if fixed is None or not surrogate_keys.isprintable():
+            return headers, None
+        return headers, b"%ssurrogate-key: %s\r\n" % (fixed, keys)
 
 
 @lru_cache(maxsize=16)
