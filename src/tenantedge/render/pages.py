@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cachetools import LRUCache
 from jinja2 import Template, nodes, pass_context
@@ -49,9 +49,8 @@ class SectionView:
     anchor: str
 
 
-@dataclass(frozen=True, slots=True)
-class PageView:
-    """What templates see as `page`."""
+class PageView(NamedTuple):
+    """What templates see as `page` (named tuples, here and below, are built faster than frozen dataclasses)."""
 
     path: str
     title: str
@@ -63,8 +62,7 @@ class NavLink:
     href: str
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedPage:
+class RenderedPage(NamedTuple):
     """A rendered page and, for explain mode, the template file behind each section in order."""
 
     html: str
