@@ -131,7 +131,7 @@ def main() -> int:
                     result = wrk(servers[name].url, scripts[script], args.duration, args.connections)
                     runs.setdefault((scenario, name), []).append(result)
                     print(
-                        f"  round {round_number + 1}: {scenario:<16} {name:<30} {result[0]:>9.0f} rps", file=sys.stderr
+                        f"  round {round_number + 1}: {scenario:<16} {name:<34} {result[0]:>9.0f} rps", file=sys.stderr
                     )
         rss = {name: server.peak_rss_mb() for name, server in servers.items()}
         misses = metric(servers[EDGE].url, "tenantedge_page_cache_misses_total") - misses_before
@@ -147,7 +147,7 @@ def main() -> int:
     )
     print("medians over the rounds; 'vs base' is the median of each round's ratio to the baseline run just before it;")
     print(f"page-cache misses of the cached tenantedge during its measured runs: {misses:.0f}\n")
-    heading = f"{'scenario':<16} {'server':<30} {'rps':>9} {'p50 ms':>8} {'p99 ms':>8}"
+    heading = f"{'scenario':<16} {'server':<34} {'rps':>9} {'p50 ms':>8} {'p99 ms':>8}"
     print(f"{heading} {'peak RSS':>9} {'errors':>7} {'vs base':>8}")
     ratios: dict[tuple[str, str], float] = {}
     errors = 0
@@ -159,7 +159,7 @@ def main() -> int:
         shown = "" if name == BASE else f"{ratio:>7.1%}"
         rps, p50, p99 = (median([result[column] for result in results]) for column in range(3))
         print(
-            f"{scenario:<16} {name:<30} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} "
+            f"{scenario:<16} {name:<34} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} "
             f"{rss[name]:>7.0f}MB {sum(r[3] for r in results):>7} {shown:>8}"
         )
     cold_rps = median([r[0] for r in runs[(ONE, COLD)]])

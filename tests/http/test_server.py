@@ -26,13 +26,14 @@ DATE = re.compile(rb"^date: [^\r]*\r\n", re.MULTILINE)
 class Uvicorn:
     """tenantedge's app on uvicorn with the given HTTP protocol, in its own process."""
 
-    def __init__(self, http: str, access_log: bool = False) -> None:
+    def __init__(self, http: str, access_log: bool = False, **settings: str) -> None:
         self.port = free_port()
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         command = [sys.executable, "-m", "uvicorn", "tenantedge.app:create_app", "--factory", "--port", str(self.port)]
         command += ["--http", http, "--loop", "uvloop", "--no-server-header", "--log-level", "info"]
         command += [] if access_log else ["--no-access-log"]
         env = {**os.environ, "TENANTEDGE_ADMIN_TOKEN": "t" * 32, "TENANTEDGE_TENANTS": str(ROOT / "tenants.json")}
+        env.update(settings)
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -82,9 +83,11 @@ def _read_answer(connection: socket.socket, head: bool) -> bytes:
     return head_part + b"\r\n\r\n" + body
 
 
-@pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[Uvicorn, Uvicorn]]:
-    stock, prepared = Uvicorn(STOCK), Uvicorn(PREPARED)
+@pytest.fixture(scope="module", params=["page cache on", "page cache off"])
+def servers(request: pytest.FixtureRequest) -> Iterator[tuple[Uvicorn, Uvicorn]]:
+    """Cached pages carry heads serialised when stored; with the cache off, each page's heads are built as sent."""
+    settings = {} if request.param == "page cache on" else {"TENANTEDGE_PAGE_CACHE_ENTRIES": "0"}
+    stock, prepared = Uvicorn(STOCK, **settings), Uvicorn(PREPARED, **settings)
     try:
         yield stock, prepared
     finally:
