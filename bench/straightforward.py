@@ -15,8 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, pass_context
-from jinja2.runtime import Context
+from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,12 +24,11 @@ from starlette.routing import Route
 
 from tenantedge.hosts import normalise_host
 from tenantedge.render.assets import AssetCatalog
-from tenantedge.render.pages import NavLink, PageView, SectionView
-from tenantedge.render.richtext import markdown_to_html
+from tenantedge.render.pages import NavLink, PageView, SectionView, add_template_helpers
 from tenantedge.render.theme import theme_stylesheet
 from tenantedge.sections import DEFAULT_VARIANT, SectionRegistry
 from tenantedge.store.files import load_tenants_file
-from tenantedge.tenants import Section, Tenant
+from tenantedge.tenants import Section
 
 TEMPLATES = Path(os.environ.get("TENANTEDGE_TEMPLATES", "templates"))
 REGISTRY = SectionRegistry.from_directory(TEMPLATES / "default" / "sections")
@@ -38,23 +36,12 @@ TENANTS = load_tenants_file(Path(os.environ.get("TENANTEDGE_TENANTS", "tenants.j
 ASSETS = AssetCatalog.from_directory(TEMPLATES / "default" / "assets")
 
 
-@pass_context
-def feature(context: Context, name: str) -> bool:
-    tenant = context.get("tenant")
-    return isinstance(tenant, Tenant) and tenant.feature(name)
-
-
-def initials(name: str) -> str:
-    return "".join(word[0] for word in name.split()[:2]).upper()
-
-
 def environment(folders: list[Path]) -> Environment:
     # As in production: templates are compiled once and not checked for changes on every use.
     env = Environment(
         loader=FileSystemLoader(folders), autoescape=True, trim_blocks=True, lstrip_blocks=True, auto_reload=False
     )
-    env.globals.update(feature=feature, asset_url=ASSETS.url, base_css=ASSETS.url("base.css"))
-    env.filters.update(markdown=markdown_to_html, initials=initials)
+    add_template_helpers(env, ASSETS)
     return env
 
 

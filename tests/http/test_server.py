@@ -26,14 +26,14 @@ DATE = re.compile(rb"^date: [^\r]*\r\n", re.MULTILINE)
 class Uvicorn:
     """tenantedge's app on uvicorn with the given HTTP protocol, in its own process."""
 
-    def __init__(self, http: str, access_log: bool = False, **settings: str) -> None:
+    def __init__(self, http: str, access_log: bool = False, settings: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         command = [sys.executable, "-m", "uvicorn", "tenantedge.app:create_app", "--factory", "--port", str(self.port)]
         command += ["--http", http, "--loop", "uvloop", "--no-server-header", "--log-level", "info"]
         command += [] if access_log else ["--no-access-log"]
         env = {**os.environ, "TENANTEDGE_ADMIN_TOKEN": "t" * 32, "TENANTEDGE_TENANTS": str(ROOT / "tenants.json")}
-        env.update(settings)
+        env.update(settings or {})
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -87,7 +87,7 @@ def _read_answer(connection: socket.socket, head: bool) -> bytes:
 def servers(request: pytest.FixtureRequest) -> Iterator[tuple[Uvicorn, Uvicorn]]:
     """Cached pages carry heads serialised when stored; with the cache off, each page's heads are built as sent."""
     settings = {} if request.param == "page cache on" else {"TENANTEDGE_PAGE_CACHE_ENTRIES": "0"}
-    stock, prepared = Uvicorn(STOCK, **settings), Uvicorn(PREPARED, **settings)
+    stock, prepared = Uvicorn(STOCK, settings=settings), Uvicorn(PREPARED, settings=settings)
     try:
         yield stock, prepared
     finally:

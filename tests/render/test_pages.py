@@ -15,6 +15,16 @@ from tenantedge.tenants import Tenant, TenantSet, parse_document
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
+def with_acme_files(tmp_path: Path, assets: AssetCatalog, files: dict[str, str]) -> PageRenderer:
+    """A renderer over the default templates and tenant acme's own files, named relative to its folder."""
+    shutil.copytree(TEMPLATES / "default", tmp_path / "default")
+    for name, text in files.items():
+        path = tmp_path / "tenants" / "acme" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return PageRenderer(tmp_path, assets)
+
+
 def tenant_with(registry: SectionRegistry, sections: list[Any], **extra: Any) -> Tenant:
     doc = {"domains": ["acme.com"], "pages": {"/": sections}, **extra}
     return parse_document(orjson.dumps({"tenants": {"acme": doc}}), "test", registry).tenants["acme"]
@@ -151,12 +161,8 @@ def test_no_site_page_shows_no_tenant(renderer: PageRenderer, demo: TenantSet) -
 def test_broken_tenant_template_does_not_break_the_page(
     tmp_path: Path, assets: AssetCatalog, registry: SectionRegistry
 ) -> None:
-    shutil.copytree(TEMPLATES / "default", tmp_path / "default")
-    broken = tmp_path / "tenants" / "acme" / "sections"
-    broken.mkdir(parents=True)
-    (broken / "Hero.html").write_text("{{ props.title | no_such_filter }}")
-    (broken / "CTA.html").write_text("{{ 1 / 0 }}")
-    renderer = PageRenderer(tmp_path, assets)
+    broken = {"sections/Hero.html": "{{ props.title | no_such_filter }}", "sections/CTA.html": "{{ 1 / 0 }}"}
+    renderer = with_acme_files(tmp_path, assets, broken)
     tenant = tenant_with(registry, [{"type": "CTA"}, {"type": "Features"}])
     page = renderer.render_page(tenant, "/")
     assert page is not None and page.status == 200
@@ -207,12 +213,8 @@ def test_a_tenant_page_layout_renders_as_written(
     expected: list[str],
     absent: list[str],
 ) -> None:
-    shutil.copytree(TEMPLATES / "default", tmp_path / "default")
-    layouts = tmp_path / "tenants" / "acme" / "layouts"
-    layouts.mkdir(parents=True)
-    (layouts / "page.html").write_text(layout)
-    (layouts / "acme-base.html").write_text("<html data-acme><main>{{ main }}</main></html>")
-    renderer = PageRenderer(tmp_path, assets)
+    acme_base = "<html data-acme><main>{{ main }}</main></html>"
+    renderer = with_acme_files(tmp_path, assets, {"layouts/page.html": layout, "layouts/acme-base.html": acme_base})
     tenant = tenant_with(registry, [{"type": "Hero", "props": {"title": "Hello <there>"}}], name="Acme")
     for _ in range(2):  # the layout resolved on the first render serves the second alike
         page = renderer.render_page(tenant, "/")
@@ -227,15 +229,11 @@ def test_a_tenant_page_layout_renders_as_written(
 def test_a_failing_layout_raises_with_the_template_line(
     tmp_path: Path, assets: AssetCatalog, registry: SectionRegistry
 ) -> None:
-    shutil.copytree(TEMPLATES / "default", tmp_path / "default")
-    layouts = tmp_path / "tenants" / "acme" / "layouts"
-    layouts.mkdir(parents=True)
-    (layouts / "page.html").write_text("<html>\n{{ main }}\n{{ 1 // 0 }}</html>")
-    renderer = PageRenderer(tmp_path, assets)
+    renderer = with_acme_files(tmp_path, assets, {"layouts/page.html": "<html>\n{{ main }}\n{{ 1 // 0 }}</html>"})
     with pytest.raises(ZeroDivisionError) as raised:
         renderer.render_page(tenant_with(registry, [{"type": "Hero"}]), "/")
-    frames = [(entry.path, entry.lineno + 1) for entry in raised.traceback]
-    assert (str(layouts / "page.html"), 3) in [(str(path), line) for path, line in frames]
+    frames = [(str(entry.path), entry.lineno + 1) for entry in raised.traceback]
+    assert (str(tmp_path / "tenants" / "acme" / "layouts" / "page.html"), 3) in frames
 
 
 def test_the_fragment_budget_counts_bytes_not_characters(assets: AssetCatalog, registry: SectionRegistry) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from cachetools import LRUCache
-from jinja2 import Template, nodes, pass_context
+from jinja2 import Environment, Template, nodes, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
@@ -119,9 +119,7 @@ class PageRenderer:
             cache_size=cache_size,
         )
         self.env.trusted_types = frozenset({Tenant, Theme, SectionView, PageView, NavLink, Listing, PostView})
-        # `base_css`: the URL every layout links, as a plain value (a call costs a sandbox check per render).
-        self.env.globals.update(feature=_feature, asset_url=assets.url, base_css=assets.url("base.css"))
-        self.env.filters.update(markdown=markdown_to_html, initials=_initials)
+        add_template_helpers(self.env, assets)
         self._reload = reload
         # Resolved chains, misses included, so a fallback never searches the disk twice for one name.
         self._chosen: dict[tuple[str, str, str], Template] = {}
@@ -352,6 +350,13 @@ class PageRenderer:
 def _regions_size(regions: _Regions) -> int:
     """Bytes held, not characters: a string with one emoji in it takes four bytes per character."""
     return sys.getsizeof(regions.header) + sys.getsizeof(regions.main) + sys.getsizeof(regions.footer) + 300
+
+
+def add_template_helpers(env: Environment, assets: AssetCatalog) -> None:
+    """The functions, values and filters every template may use."""
+    # `base_css`: the URL every layout links, as a plain value (a call costs a sandbox check per render).
+    env.globals.update(feature=_feature, asset_url=assets.url, base_css=assets.url("base.css"))
+    env.filters.update(markdown=markdown_to_html, initials=_initials)
 
 
 @pass_context
