@@ -61,9 +61,6 @@ class CachedPage:
         """Bytes held: bodies and serialised heads, plus an allowance for the objects around them."""
         return self.identity.size + (self.gzipped.size if self.gzipped else 0) + 512
 
-    def pick(self, gzip_ok: bool) -> Encoded:
-        return self.gzipped if gzip_ok and self.gzipped is not None else self.identity
-
 
 def encode_page(
     status: int,
