@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import html
+import json
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from tenantedge.admin.operations import OPERATIONS, Operation
+from tenantedge.admin.origins import FileTenantOrigin
 from tenantedge.http.edge import EdgeApp
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.files import load_tenants_file
@@ -581,6 +583,27 @@ async def test_a_refused_domain_conflict_stores_nothing(client: AdminClient, wor
     assert 2 not in await history(client)
     follow = await client.patch(BASIC, {"name": "Next"}, if_match='"1"')
     assert follow.headers["etag"] == '"2"', "the next accepted write should be version 2"
+
+
+async def test_an_operator_save_between_the_check_and_the_write_is_kept(
+    client: AdminClient, workdir: Workdir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator who saves tenants.json by hand takes no write lock: the admin's write is refused, not theirs."""
+    original_load = FileTenantOrigin.load
+
+    async def load_then_the_operator_saves(self: FileTenantOrigin, tenant_id: str) -> dict[str, Any] | None:
+        found = await original_load(self, tenant_id)
+        whole = json.loads(workdir.tenants_bytes())
+        whole["tenants"]["basicsite"].update(name="Operator's Bakery", version=5)
+        workdir.tenants_file.write_text(json.dumps(whole))
+        return found
+
+    monkeypatch.setattr(FileTenantOrigin, "load", load_then_the_operator_saves)
+    response = await client.patch(BASIC, {"name": "Admin's Bakery"}, if_match='"1"')
+    problem(response, 409)
+    assert "another writer changed it" in response.json()["detail"] and response.headers["etag"] == '"5"'
+    assert workdir.tenants()["basicsite"]["name"] == "Operator's Bakery"
+    assert workdir.stored("history", "basicsite") == []
 
 
 @pytest.mark.parametrize(

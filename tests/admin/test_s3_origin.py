@@ -10,12 +10,14 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
+from tenantedge.admin.origins import ObjectTenantOrigin
 from tenantedge.app import create_app
 from tenantedge.clock import ManualClock
+from tenantedge.errors import VersionConflict
 from tenantedge.http.edge import EdgeApp
 from tenantedge.sections import SectionRegistry
 from tenantedge.settings import Settings
-from tenantedge.store.layout import DOMAIN, DRAFT, HISTORY, TENANT
+from tenantedge.store.layout import DOMAIN, DRAFT, HISTORY, TENANT, DocKey
 from tenantedge.store.s3 import S3Tier
 from tests.admin.conftest import ROOT
 from tests.conftest import running
@@ -33,8 +35,8 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class Stack:
-    def __init__(self, app: EdgeApp, s3: S3Tier, redis: aioredis.Redis, redis_prefix: str) -> None:
-        self.app, self.s3, self.redis, self.redis_prefix = app, s3, redis, redis_prefix
+    def __init__(self, app: EdgeApp, s3: S3Tier, redis: aioredis.Redis, redis_prefix: str, prefix: str) -> None:
+        self.app, self.s3, self.redis, self.redis_prefix, self.prefix = app, s3, redis, redis_prefix, prefix
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
         self.http = httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
@@ -72,7 +74,7 @@ async def stack(seaweed: SeaweedS3, registry: SectionRegistry) -> AsyncIterator[
     app = create_app(settings)
     s3 = S3Tier(seaweed.endpoint, BUCKET, ManualClock(), prefix=prefix)
     redis = aioredis.Redis.from_url(REDIS)
-    stack = Stack(app, s3, redis, redis_prefix)
+    stack = Stack(app, s3, redis, redis_prefix, prefix)
     async with running(app):
         yield stack
     await stack.http.aclose()
@@ -162,3 +164,88 @@ async def test_delete_removes_the_tenant_and_its_domains_and_keeps_history(stack
         "POST", "/api/tenants", {"id": "darkflows", "name": "Back", "domains": ["darkflows.com"]}
     )
     assert restored.status_code == 201 and restored.headers["etag"] == '"2"'  # versions go on from the history
+
+
+# Machines that share S3 but no Redis share no write lock: the bucket's conditional writes keep them apart.
+
+
+@pytest.fixture
+async def other(seaweed: SeaweedS3, stack: Stack, registry: SectionRegistry) -> AsyncIterator[ObjectTenantOrigin]:
+    """The same bucket, written from another machine."""
+    s3 = S3Tier(seaweed.endpoint, BUCKET, ManualClock(), prefix=stack.prefix)
+    yield ObjectTenantOrigin(s3, registry)
+    await s3.close()
+
+
+@pytest.mark.anyio
+async def test_a_write_made_elsewhere_after_the_version_check_is_not_overwritten(
+    stack: Stack, other: ObjectTenantOrigin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    theirs = {**orjson.loads(await stack.s3.get((TENANT, "basicsite")) or b"{}"), "name": "Theirs", "version": 2}
+    other_s3 = other._s3
+    reads = 0
+    original = S3Tier.get_tagged
+
+    async def another_write_lands_after_the_first_read(self: S3Tier, key: DocKey) -> tuple[bytes, str] | None:
+        nonlocal reads
+        found = await original(self, key)
+        if key == (TENANT, "basicsite") and self is not other_s3:
+            reads += 1
+            if reads == 1:  # the admin has read version 1 and checked If-Match against it
+                await other.commit("basicsite", theirs, 1)
+        return found
+
+    monkeypatch.setattr(S3Tier, "get_tagged", another_write_lands_after_the_first_read)
+    response = await stack.api("PATCH", "/api/tenants/basicsite", {"name": "Mine"}, **{"if-match": '"1"'})
+    assert response.status_code == 409, response.text
+    assert "another writer changed it" in response.json()["detail"]
+    assert response.headers["etag"] == '"2"'  # the version to reload
+    stored = await stack.stored(TENANT, "basicsite")
+    assert isinstance(stored, dict) and stored["name"] == "Theirs" and stored["version"] == 2
+    # The refused write leaves no history record (nor the record of version 1 it would have imported).
+    assert await stack.s3.names(HISTORY, "basicsite/") == []
+
+
+@pytest.mark.parametrize("exists", [True, False])
+@pytest.mark.anyio
+async def test_a_copy_landing_between_the_read_and_the_write_wins_and_this_one_is_refused(
+    stack: Stack,
+    other: ObjectTenantOrigin,
+    registry: SectionRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    exists: bool,
+) -> None:
+    tenant_id = "basicsite" if exists else "racer"
+    base = {"name": "Base", "domains": [f"{tenant_id}.example"]} if not exists else {}
+    current = orjson.loads(await stack.s3.get((TENANT, tenant_id)) or b"null") or base
+    version = 1 if exists else None
+    mine = ObjectTenantOrigin(stack.s3, registry)
+    original = S3Tier.get_tagged
+
+    async def read_then_race(self: S3Tier, key: DocKey) -> tuple[bytes, str] | None:
+        found = await original(self, key)
+        if self is stack.s3 and key == (TENANT, tenant_id):
+            monkeypatch.setattr(S3Tier, "get_tagged", original)
+            await other.commit(tenant_id, {**current, "name": "Theirs", "version": (version or 0) + 1}, version)
+        return found
+
+    monkeypatch.setattr(S3Tier, "get_tagged", read_then_race)
+    with pytest.raises(VersionConflict, match="another writer changed it"):
+        await mine.commit(tenant_id, {**current, "name": "Mine", "version": (version or 0) + 1}, version)
+    stored = await stack.stored(TENANT, tenant_id)
+    assert isinstance(stored, dict) and stored["name"] == "Theirs"
+
+
+@pytest.mark.anyio
+async def test_a_commit_naming_a_version_the_bucket_no_longer_holds_is_refused(
+    stack: Stack, registry: SectionRegistry
+) -> None:
+    origin = ObjectTenantOrigin(stack.s3, registry)
+    current = orjson.loads(await stack.s3.get((TENANT, "basicsite")) or b"{}")
+    with pytest.raises(VersionConflict) as refused:
+        await origin.commit("basicsite", {**current, "name": "Late", "version": 8}, 7)
+    assert refused.value.current == 1
+    with pytest.raises(VersionConflict):
+        await origin.commit("basicsite", None, 7)  # nor is a delete
+    stored = await stack.stored(TENANT, "basicsite")
+    assert isinstance(stored, dict) and stored["name"] == "Basic Bakery"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from tenantedge.errors import BackendError, ConfigError, DocumentError, ValidationIssue
+from tenantedge.errors import BackendError, ConfigError, DocumentError, ValidationIssue, VersionConflict
 from tenantedge.jsonpath import format_path
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.files import FileStore
@@ -82,8 +82,9 @@ class TenantOrigin(Protocol):
         """Every tenant, for the list and its search."""
         ...
 
-    async def commit(self, tenant_id: str, document: dict[str, Any] | None) -> Written:
-        """Store a validated, versioned document (None: remove the tenant); what changed per key."""
+    async def commit(self, tenant_id: str, document: dict[str, Any] | None, replaces: int | None) -> Written:
+        """Store a validated, versioned document (None: remove the tenant) in place of version `replaces` (None:
+        no tenant yet); VersionConflict if the origin holds another by then. What changed, per key."""
         ...
 
 
@@ -167,15 +168,21 @@ class FileTenantOrigin:
         document = tenants.get(tenant_id)
         if document is None:
             return None
+        return {**document, "version": self._version_of(tenant_id, document)}
+
+    def _version_of(self, tenant_id: str, document: object) -> int | None:
+        """The file need not carry versions: the one served is the one an If-Match must name."""
+        if not isinstance(document, dict):
+            return None
         known = self._files.tenants.tenants.get(tenant_id)
-        # The file need not carry versions: the one served is the one an If-Match must name.
-        return {**document, "version": document.get("version", known.version if known else 1)}
+        version: int = document.get("version", known.version if known else 1)
+        return version
 
     async def summaries(self) -> dict[str, Summary]:
         return {tenant_id: Summary.of(tenant) for tenant_id, tenant in self._files.tenants.tenants.items()}
 
-    async def commit(self, tenant_id: str, document: dict[str, Any] | None) -> Written:
-        return await asyncio.to_thread(self._commit, tenant_id, document)
+    async def commit(self, tenant_id: str, document: dict[str, Any] | None, replaces: int | None) -> Written:
+        return await asyncio.to_thread(self._commit, tenant_id, document, replaces)
 
     def _read(self) -> dict[str, Any]:
         path = self._files.path
@@ -186,10 +193,11 @@ class FileTenantOrigin:
         except orjson.JSONDecodeError as e:
             raise BackendError(f"{path}: the file on disk is not valid JSON ({e}); fix it before writing") from e
 
-    def _commit(self, tenant_id: str, document: dict[str, Any] | None) -> Written:
+    def _commit(self, tenant_id: str, document: dict[str, Any] | None, replaces: int | None) -> Written:
         path = self._files.path
         whole = self._read()
         old = whole["tenants"].get(tenant_id)
+        _check_replaces(tenant_id, self._version_of(tenant_id, old), replaces)
         if document is None:
             whole["tenants"].pop(tenant_id, None)
         else:
@@ -256,8 +264,12 @@ class ObjectTenantOrigin:
         await asyncio.gather(*(read(name) for name in names))
         return found
 
-    async def commit(self, tenant_id: str, document: dict[str, Any] | None) -> Written:
-        old = await self.load(tenant_id)
+    async def commit(self, tenant_id: str, document: dict[str, Any] | None, replaces: int | None) -> Written:
+        # Writers on machines that share no lock (S3 without Redis) are kept apart by the bucket itself: the
+        # tenant document is replaced only if it is still the copy read here, the version the caller checked.
+        tagged = await self._s3.get_tagged((TENANT, tenant_id))
+        old, etag = (orjson.loads(tagged[0]), tagged[1]) if tagged is not None else (None, None)
+        _check_replaces(tenant_id, old.get("version", 1) if isinstance(old, dict) else None, replaces)
         gone = {(DOMAIN, host) for host in claimed_hosts(old)}
         if document is None:
             removed = gone | {(TENANT, tenant_id)}
@@ -270,12 +282,26 @@ class ObjectTenantOrigin:
             await refuse_taken_domains(tenant_id, written, self._s3)
         except ConfigError as e:
             raise DocumentError(f"tenant {tenant_id}", [ValidationIssue("domains", str(e))]) from e
+        if not await self._s3.put_if((TENANT, tenant_id), written[(TENANT, tenant_id)], etag=etag):
+            raise _changed_meanwhile(tenant_id, None)  # another writer's copy landed between the read and here
         for key, data in written.items():
-            await self._s3.put(key, data)
+            if key != (TENANT, tenant_id):
+                await self._s3.put(key, data)
         removed = gone - set(written)
         for key in removed:
             await self._s3.delete(key)
         return written, removed
+
+
+def _check_replaces(tenant_id: str, found: int | None, replaces: int | None) -> None:
+    """VersionConflict unless the origin still holds the version the caller checked (None: no tenant)."""
+    if found != replaces:
+        raise _changed_meanwhile(tenant_id, found)
+
+
+def _changed_meanwhile(tenant_id: str, current: int | None) -> VersionConflict:
+    message = f"tenant {tenant_id}: another writer changed it while this write was made"
+    return VersionConflict(f"{message}; reload it and apply your change again", current)
 
 
 class FileWriteLock:

@@ -290,7 +290,7 @@ class AdminService:
             if document is not None:
                 recorded.append(await self._record(tenant_id, document, action, by))
             try:
-                written, removed = await self.origin.commit(tenant_id, document)
+                written, removed = await self.origin.commit(tenant_id, document, current_version)
             except TenantEdgeError:
                 for key in recorded:  # refused by the origin (a domain another tenant holds): nothing stays
                     await self._blobs.delete(key)

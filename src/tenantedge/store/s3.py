@@ -16,6 +16,7 @@ from tenantedge.store.breaker import CircuitBreaker
 from tenantedge.store.layout import FOLDERS, DocKey, s3_key
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+_LOST_RACE = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 
 
 class S3Tier:
@@ -59,7 +60,13 @@ class S3Tier:
         return self._client
 
     async def get(self, key: DocKey) -> bytes | None:
-        async def fetch() -> bytes | None:
+        tagged = await self.get_tagged(key)
+        return None if tagged is None else tagged[0]
+
+    async def get_tagged(self, key: DocKey) -> tuple[bytes, str] | None:
+        """The object and its ETag, for a conditional `put_if` that must replace exactly this copy."""
+
+        async def fetch() -> tuple[bytes, str] | None:
             client = await self._s3()
             try:
                 response = await client.get_object(Bucket=self._bucket, Key=s3_key(self._prefix, key))
@@ -68,10 +75,35 @@ class S3Tier:
                     return None
                 raise
             body: bytes = await response["Body"].read()
-            return body
+            return body, str(response["ETag"])
 
-        result: bytes | None = await self._call(fetch())
+        result: tuple[bytes, str] | None = await self._call(fetch())
         return result
+
+    async def put_if(self, key: DocKey, data: bytes, *, etag: str | None) -> bool:
+        """Store only over the copy with this ETag, or only where none is (`etag=None`): S3's conditional
+        writes (If-Match, If-None-Match), atomic in the bucket. False when another writer got there first."""
+
+        async def store() -> bool:
+            client = await self._s3()
+            condition = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
+            try:
+                await client.put_object(
+                    Bucket=self._bucket,
+                    Key=s3_key(self._prefix, key),
+                    Body=data,
+                    ContentType="application/json",
+                    **condition,
+                )
+            except ClientError as e:
+                # 412, or 409 where a conditional write raced another one still in flight (AWS).
+                if e.response.get("Error", {}).get("Code") in _LOST_RACE:
+                    return False
+                raise
+            return True
+
+        stored: bool = await self._call(store())
+        return stored
 
     async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None:
         async def store() -> None:
