@@ -51,7 +51,7 @@ def test_bad_values_name_the_variable(name: str, value: str, message: str) -> No
     ("env", "fragment_bytes"),
     [
         ({}, 0),
-        ({"TENANTEDGE_PAGE_CACHE_ENTRIES": "0"}, 16 << 20),
+        ({"TENANTEDGE_PAGE_CACHE_ENTRIES": "0"}, 64 << 20),
         ({"TENANTEDGE_FRAGMENT_CACHE_MB": "4"}, 4 << 20),
         ({"TENANTEDGE_PAGE_CACHE_ENTRIES": "0", "TENANTEDGE_FRAGMENT_CACHE_MB": "0"}, 0),
     ],

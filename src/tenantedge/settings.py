@@ -81,7 +81,7 @@ class Settings:
     def fragment_bytes(self) -> int:
         if self.fragment_cache_mb is not None:
             return self.fragment_cache_mb << 20
-        return 0 if self.page_cache_entries else 16 << 20
+        return 0 if self.page_cache_entries else 64 << 20
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -236,17 +236,21 @@ def test_a_failing_layout_raises_with_the_template_line(
     assert (str(tmp_path / "tenants" / "acme" / "layouts" / "page.html"), 3) in frames
 
 
-def test_the_fragment_budget_counts_bytes_not_characters(assets: AssetCatalog, registry: SectionRegistry) -> None:
-    tenant = tenant_with(registry, [{"type": "Hero", "props": {"title": "Puzzle \U0001f9e9"}}])
-    measuring = PageRenderer(TEMPLATES, assets)
-    page = measuring.render_page(tenant, "/")
-    assert page is not None
-    characters = len(page.html)
-    # A budget the page's text fits in, counted in characters; in bytes (four per character here) it does not.
-    renderer = PageRenderer(TEMPLATES, assets, fragment_bytes=characters + 300)
-    for _ in range(2):  # a page larger than the whole budget is rendered every time, never kept
-        assert renderer.render_page(tenant, "/") == page
-    assert renderer._fragments is not None and len(renderer._fragments) == 0
-    roomy = PageRenderer(TEMPLATES, assets, fragment_bytes=5 * characters + 300)
-    roomy.render_page(tenant, "/")
-    assert roomy._fragments is not None and len(roomy._fragments) == 1
+@pytest.mark.parametrize("title", ["Puzzle", "Puzzle \U0001f9e9"])
+def test_fragments_are_kept_a_byte_a_character_and_counted_in_bytes(
+    assets: AssetCatalog, registry: SectionRegistry, title: str
+) -> None:
+    heroes = [{"type": "Hero", "props": {"title": title, "subtitle": "Words. " * 50}} for _ in range(6)]
+    tenant = tenant_with(registry, heroes)  # the sections make most of the page
+    roomy = PageRenderer(TEMPLATES, assets)
+    page = roomy.render_page(tenant, "/")
+    assert page is not None and roomy._fragments is not None and len(roomy._fragments) == 1
+    # Kept as ASCII text or UTF-8 bytes, never as a string of four bytes a character (one emoji makes it so).
+    kept = int(roomy._fragments.currsize)
+    assert len(page.html) // 2 < kept < len(page.html) + 1000
+    assert roomy.render_page(tenant, "/") == page  # served from the fragments, as rendered
+    # A budget the kept regions do not fit in: the page is rendered every time, never kept, never refused.
+    small = PageRenderer(TEMPLATES, assets, fragment_bytes=kept - 1)
+    for _ in range(2):
+        assert small.render_page(tenant, "/") == page
+    assert small._fragments is not None and len(small._fragments) == 0
