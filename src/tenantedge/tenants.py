@@ -16,6 +16,7 @@ import orjson
 
 from tenantedge.css import css_problems
 from tenantedge.errors import DocumentError, HostError, ValidationIssue
+from tenantedge.gcpause import collector_paused
 from tenantedge.hosts import HostTable, normalise_pattern
 from tenantedge.jsonpath import ROOT, JsonPath, child, format_path, item
 from tenantedge.props import COLOR, describe, short, suggest, validate_props
@@ -126,11 +127,26 @@ def parse_document(
     among thousands re-validates one tenant. With `documents`, each tenant's JSON is kept too, for
     publishing to Redis or S3 (otherwise it would only cost memory).
     """
-    try:
-        raw = orjson.loads(data)
-    except orjson.JSONDecodeError as e:
-        issue = ValidationIssue.at(ROOT, f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}")
-        raise DocumentError(source, [issue]) from e
+    with collector_paused():
+        try:
+            raw = orjson.loads(data)
+        except orjson.JSONDecodeError as e:
+            issue = ValidationIssue.at(ROOT, f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}")
+            raise DocumentError(source, [issue]) from e
+        return parse_tree(raw, source, registry, previous, documents=documents)
+
+
+def parse_tree(
+    raw: object, source: str, registry: SectionRegistry, previous: TenantSet | None = None, *, documents: bool = False
+) -> TenantSet:
+    """`parse_document` for a document already decoded from JSON."""
+    with collector_paused():
+        return _parse_tree(raw, source, registry, previous, documents)
+
+
+def _parse_tree(
+    raw: object, source: str, registry: SectionRegistry, previous: TenantSet | None, documents: bool
+) -> TenantSet:
     issues: list[ValidationIssue] = []
     entries = _tenant_entries(raw, issues)
     tenants: dict[str, Tenant] = {}

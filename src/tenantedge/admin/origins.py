@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from tenantedge.errors import BackendError, ConfigError, DocumentError, ValidationIssue, VersionConflict
+from tenantedge.gcpause import collector_paused
 from tenantedge.jsonpath import format_path
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.files import FileStore
 from tenantedge.store.layout import DOMAIN, FOLDERS, TENANT, DocKey
 from tenantedge.store.operations import claimed_hosts, refuse_taken_domains
 from tenantedge.store.publish import tenant_documents
-from tenantedge.tenants import Tenant, TenantSet, compact_json, full_form, parse_document, parse_tenant
+from tenantedge.tenants import Tenant, TenantSet, compact_json, full_form, parse_tenant, parse_tree
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -187,7 +188,8 @@ class FileTenantOrigin:
     def _read(self) -> dict[str, Any]:
         path = self._files.path
         try:
-            return full_form(orjson.loads(path.read_bytes()))
+            with collector_paused():
+                return full_form(orjson.loads(path.read_bytes()))
         except OSError as e:
             raise BackendError(f"{path}: cannot read: {e.strerror}") from e
         except orjson.JSONDecodeError as e:
@@ -205,7 +207,7 @@ class FileTenantOrigin:
         data = orjson.dumps(whole, option=orjson.OPT_INDENT_2) + b"\n"
         # Validated whole: a domain another tenant of the file claims is refused here, with its JSON path.
         try:
-            fresh = parse_document(data, str(path), self._registry, self._files.tenants, documents=True)
+            fresh = parse_tree(whole, str(path), self._registry, self._files.tenants, documents=True)
         except DocumentError as e:
             raise DocumentError(f"tenant {tenant_id}", [_within(tenant_id, issue) for issue in e.issues]) from e
         write_atomically(path, data)
