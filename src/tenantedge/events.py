@@ -195,11 +195,15 @@ class RedisBus:
         from redis.exceptions import RedisError
 
         try:
-            raw = await asyncio.wait_for(self._client.zrangebyscore(self._log_key, seq + 1, "+inf"), self._timeout)
-            oldest = await asyncio.wait_for(self._client.zrange(self._log_key, 0, 0, withscores=True), self._timeout)
-            last = int(await asyncio.wait_for(self._client.get(self._seq_key), self._timeout) or 0)
+            # One round trip, and one snapshot: MULTI/EXEC, so no event lands between the three reads.
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.zrangebyscore(self._log_key, seq + 1, "+inf")
+                pipe.zrange(self._log_key, 0, 0, withscores=True)
+                pipe.get(self._seq_key)
+                raw, oldest, counter = await asyncio.wait_for(pipe.execute(), self._timeout)
         except (RedisError, OSError, TimeoutError) as e:
             raise BackendError(f"redis events: {type(e).__name__}: {e}") from e
+        last = int(counter or 0)
         events = [Event.from_json(item) for item in raw if isinstance(item, bytes | str)]
         if oldest and int(oldest[0][1]) > seq + 1:
             return None
