@@ -5,6 +5,7 @@ import hashlib
 
 import pytest
 
+from tenantedge.clock import ManualClock
 from tenantedge.http.policy import CachePolicy, surrogate_keys
 from tenantedge.pagecache import CachedPage, PageCache, encode_page, header_lines
 from tenantedge.settings import Settings
@@ -225,3 +226,17 @@ def test_policy_heads_are_the_policy_headers_serialised() -> None:
         assert lines is not None and lines == header_lines(headers)
     headers, lines = policy.page_headers(200, "tenant:acme\r\nx-injected: 1")
     assert lines is None and header_lines(headers) is None
+
+
+def test_an_alias_given_an_end_serves_until_then_and_counts_no_hit_after() -> None:
+    clock = ManualClock()
+    cache = PageCache(10, 1 << 20, clock)
+    key = ("acme", "d1", "/", "")
+    cache.put(key, page())
+    cache.alias((b"acme.example", "/"), key, until=clock.now() + 30)
+    cache.alias((b"ACME.example", "/"), key)  # no end: as long as the page is kept
+    assert cache.by_alias((b"acme.example", "/")) is not None
+    clock.advance(30)
+    hits = cache.hits
+    assert cache.by_alias((b"acme.example", "/")) is None and cache.hits == hits
+    assert cache.by_alias((b"ACME.example", "/")) is not None

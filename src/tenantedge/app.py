@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     renderer = PageRenderer(
         settings.templates_dir, assets, reload=settings.template_reload, fragment_bytes=settings.fragment_bytes
     )
-    pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20)
+    pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20, clock)
     watcher = _Watcher(files, settings.reload_interval)
     background = _Background()
     bus = event_bus(settings)

@@ -18,6 +18,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from tenantedge.clock import Clock, SystemClock
+
 Header = tuple[bytes, bytes]
 # (tenant id, tenant digest, path, variant); the variant is empty until A/B tests need it.
 PageKey = tuple[str, str, str, str]
@@ -140,15 +142,18 @@ class PageCache:
     (whenever hosts may have moved between tenants).
     """
 
-    def __init__(self, max_entries: int, max_bytes: int) -> None:
+    def __init__(self, max_entries: int, max_bytes: int, clock: Clock | None = None) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
+        # Reads the time for aliases that expire (made from what a store knows only for a while).
+        self._clock = clock or SystemClock()
         self._pages: OrderedDict[PageKey, CachedPage] = OrderedDict()
         self._by_tenant: dict[str, set[PageKey]] = {}
         # (tenant, tag) -> pages: e.g. the pages that show a tenant's posts, dropped when a post is published.
         self._tagged: dict[tuple[str, str], set[PageKey]] = {}
         self._tags: dict[PageKey, tuple[str, ...]] = {}
-        self._aliases: dict[Hashable, CachedPage] = {}
+        # An alias's page, or the page and the clock reading it is good until.
+        self._aliases: dict[Hashable, CachedPage | tuple[CachedPage, float]] = {}
         self._alias_keys: dict[Hashable, PageKey] = {}
         self._aliases_of: dict[PageKey, set[Hashable]] = {}
         self.bytes = 0
@@ -174,21 +179,29 @@ class PageCache:
 
     def by_alias(self, alias: Hashable) -> CachedPage | None:
         """The page stored under an alias, marked as just used; None (and no miss counted) if there is none."""
-        page = self._aliases.get(alias)
-        if page is not None:
-            page.referenced = True
-            self.hits += 1
+        entry = self._aliases.get(alias)
+        if entry is None:
+            return None
+        if isinstance(entry, tuple):
+            page, until = entry
+            if self._clock.now() >= until:
+                return None
+        else:
+            page = entry
+        page.referenced = True
+        self.hits += 1
         return page
 
-    def alias(self, alias: Hashable, key: PageKey) -> None:
-        """Let the page stored under `key`, if any, be found by `alias` too, for as long as the page is kept."""
+    def alias(self, alias: Hashable, key: PageKey, until: float | None = None) -> None:
+        """Let the page stored under `key`, if any, be found by `alias` too, for as long as the page is kept, and
+        no longer than `until` (a clock reading) when given."""
         page = self._pages.get(key)
-        if page is None or self._aliases.get(alias) is page:
+        if page is None or (until is None and self._aliases.get(alias) is page):
             return
         self._unlink_alias(alias)
         if len(self._aliases) >= _ALIASES_PER_ENTRY * self.max_entries:
             self.forget_aliases()  # a flood of made-up spellings must not grow memory
-        self._aliases[alias] = page
+        self._aliases[alias] = page if until is None else (page, until)
         self._alias_keys[alias] = key
         self._aliases_of.setdefault(key, set()).add(alias)
 

@@ -5,17 +5,29 @@ from __future__ import annotations
 import gzip
 import hashlib
 import shutil
+import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from tenantedge.app import create_app
+from tenantedge.clock import ManualClock
+from tenantedge.hosts import HostMatch
 from tenantedge.http.edge import EdgeApp
 from tenantedge.pagecache import CachedPage
 from tenantedge.render.pages import PageRenderer
+from tenantedge.sections import SectionRegistry
+from tenantedge.settings import Settings
 from tenantedge.store.files import FileStore
+from tenantedge.store.publish import tenant_documents
+from tenantedge.store.s3 import S3Tier
+from tenantedge.tenants import parse_tenant
+from tests.conftest import running
 from tests.http.conftest import ROOT, EdgeClient, build_app, connect
+from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3
 
 pytestmark = pytest.mark.anyio
 PAGE_CC = "public, max-age=60, s-maxage=300, stale-while-revalidate=60, stale-if-error=86400"
@@ -278,3 +290,45 @@ async def test_explain_names_the_default_rule_and_every_section() -> None:
 async def test_explain_is_off_by_default(client: EdgeClient) -> None:
     for host in ("codersinflow.com", "codersinflow.net", "nobody.example", "bad host"):
         assert "x-tenantedge-explain" not in (await client.get(host)).headers
+
+
+async def test_a_store_that_knows_tenants_for_a_while_gets_aliases_for_that_while(
+    seaweed: SeaweedS3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S3 behind memory: the Host header becomes an alias of the page until the memory's copy goes stale."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    prefix = f"alias-{uuid.uuid4().hex[:10]}/"
+    registry = SectionRegistry.from_directory(ROOT / "templates" / "default" / "sections")
+    clock = ManualClock()
+    origin = S3Tier(seaweed.endpoint, BUCKET, clock, prefix=prefix)
+
+    async def publish(name: str, version: int) -> None:
+        document = {"name": name, "version": version, "domains": ["acme.example"], "pages": {"/": [{"type": "Hero"}]}}
+        for key, data in tenant_documents(parse_tenant("acme", document, registry), orjson.dumps(document)).items():
+            await origin.put(key, data)
+
+    await publish("Old Acme", 1)
+    settings = Settings(templates_dir=ROOT / "templates", s3_endpoint=seaweed.endpoint, s3_bucket=BUCKET)
+    app = create_app(replace(settings, s3_prefix=prefix, l1_ttl=30, admin_token="a" * 32), clock)
+    asked: list[str] = []
+    peek_page = app._store.peek_page
+
+    def counted(host: str) -> tuple[HostMatch, str] | None:
+        asked.append(host)
+        return peek_page(host)
+
+    monkeypatch.setattr(app._store, "peek_page", counted)
+    async with running(app), connect(app) as edge:
+        for _ in range(3):  # rendered, then found through the store's memory, then through the alias
+            assert "Old Acme" in (await edge.get("acme.example")).text
+        assert len(asked) == 2, "the third request was answered by the alias alone"
+        await publish("New Acme", 2)  # edited in S3, with no event
+        clock.advance(29)
+        assert "Old Acme" in (await edge.get("acme.example")).text, "as the store's memory would answer"
+        clock.advance(2)  # past the TTL: the alias goes with the memory's copy
+        assert "New Acme" in (await edge.get("acme.example")).text
+        assert "New Acme" in (await edge.get("acme.example")).text
+        app.invalidate({"acme"})  # an announced change drops every alias at once
+        assert app._pages.by_alias((b"acme.example", "/")) is None
+    await origin.close()

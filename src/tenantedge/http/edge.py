@@ -158,8 +158,14 @@ class EdgeApp:
                 with contextlib.suppress(StoreUnavailable):
                     quick = await self._store.page_key(host)
             if quick is not None and quick[0].rule != MATCH_ALIAS:
-                page = self._pages.get((quick[0].tenant_id, quick[1], path, ""), count_miss=False)
+                key = (quick[0].tenant_id, quick[1], path, "")
+                page = self._pages.get(key, count_miss=False)
                 if page is not None:
+                    # A store that knows the tenant only for a while (Redis or S3 behind memory): the Host header
+                    # as sent becomes an alias of the page for that while, unless a change is announced first.
+                    until = self._store.fresh_until(host) if route_key is not None else None
+                    if until is not None:
+                        self._pages.alias((route_key, path), key, until)
                     await self._send_page(send, page, headers, head, host, None, prepared=_prepared(scope))
                     return
             try:

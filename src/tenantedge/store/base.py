@@ -21,6 +21,11 @@ class TenantStore(Protocol):
         document at hand. None means: ask `peek`."""
         ...
 
+    def fresh_until(self, host: str) -> float | None:
+        """Until when (a reading of the store's clock) what `peek_page` just answered for `host` holds with no
+        announcement; None when every change is announced (`routes_cacheable`) or nothing is known."""
+        ...
+
     async def page_key(self, host: str) -> tuple[HostMatch, str] | None:
         """What `peek_page` gives, asking other tiers if need be; None when no tenant claims the host."""
         ...

@@ -98,6 +98,9 @@ class FileStore:
         found = self.peek(host)
         return None if found is None else (found[0], found[1].digest)
 
+    def fresh_until(self, host: str) -> float | None:
+        return None  # every change to the file is announced
+
     async def page_key(self, host: str) -> tuple[HostMatch, str] | None:
         return self.peek_page(host)
 

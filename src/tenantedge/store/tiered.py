@@ -124,6 +124,10 @@ class TieredStore:
         self._quick[host] = (domain.value, digest.value, min(domain.fetched, digest.fetched) + self._settings.ttl)
         return domain.value, digest.value
 
+    def fresh_until(self, host: str) -> float | None:
+        quick = self._quick.get(host)
+        return None if quick is None else quick[2]
+
     def peek(self, host: str) -> Found | None:
         domain = self._domains.get(host)
         now = self._clock.now()
