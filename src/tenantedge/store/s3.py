@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import aioboto3
@@ -15,8 +16,10 @@ from tenantedge.errors import BackendError
 from tenantedge.store.breaker import CircuitBreaker
 from tenantedge.store.layout import FOLDERS, DocKey, s3_key
 
+log = logging.getLogger("tenantedge.s3")
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 _LOST_RACE = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
+_NOT_IMPLEMENTED = {"NotImplemented", "501"}
 
 
 class S3Tier:
@@ -42,6 +45,8 @@ class S3Tier:
         self._client: Any = None
         self._opening = asyncio.Lock()
         self.calls = 0
+        # Conditional writes (If-Match, If-None-Match) until the endpoint says it has none.
+        self._conditional = True
 
     async def _s3(self) -> Any:
         # Opened on first use, not at start: the app must start even while S3 is down.
@@ -93,13 +98,23 @@ class S3Tier:
                     Key=s3_key(self._prefix, key),
                     Body=data,
                     ContentType="application/json",
-                    **condition,
+                    **(condition if self._conditional else {}),
                 )
             except ClientError as e:
+                code = e.response.get("Error", {}).get("Code")
                 # 412, or 409 where a conditional write raced another one still in flight (AWS).
-                if e.response.get("Error", {}).get("Code") in _LOST_RACE:
+                if code in _LOST_RACE:
                     return False
-                raise
+                if code not in _NOT_IMPLEMENTED or not self._conditional:
+                    raise
+                # An S3 without conditional writes: write as before, and say once what that leaves open.
+                self._conditional = False
+                log.warning(
+                    "s3: this endpoint refuses conditional writes (%s); admin writes from machines that "
+                    "share no Redis may overwrite each other: give them TENANTEDGE_REDIS_URL",
+                    code,
+                )
+                return await store()
             return True
 
         stored: bool = await self._call(store())
