@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,18 @@ async def write(database: ContentDatabase, tenant: str, count: int, status: str 
             await posts.create(session, posts.validate_post(raw))
 
 
-@pytest.fixture
-async def client(urls: Urls, database: ContentDatabase) -> AsyncIterator[httpx.AsyncClient]:
+def blog_settings(urls: Urls, **overrides: Any) -> Settings:
+    """The demo tenants with the content database, the watcher off."""
     settings = Settings(
         tenants_file=ROOT / "tenants.json", templates_dir=ROOT / "templates", database_url=urls.app,
-        admin_token=TOKEN, blog_per_page=2, debug=True, reload_interval=0,
+        admin_token=TOKEN, reload_interval=0,
     )  # fmt: skip
-    app = create_app(settings)
+    return replace(settings, **overrides)
+
+
+@pytest.fixture
+async def client(urls: Urls, database: ContentDatabase) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(blog_settings(urls, blog_per_page=2, debug=True))
     async with running(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
@@ -162,11 +168,7 @@ async def test_a_tenant_overrides_the_post_layout_like_any_template(
     override.parent.mkdir(parents=True, exist_ok=True)
     override.write_text('<article class="custom-post"><h1>{{ post.title }}</h1>{{ post.body }}</article>\n')
     await write(database, "codersinflow", 1)
-    settings = Settings(
-        tenants_file=ROOT / "tenants.json", templates_dir=tmp_path / "templates", database_url=urls.app,
-        admin_token=TOKEN, reload_interval=0,
-    )  # fmt: skip
-    app = create_app(settings)
+    app = create_app(blog_settings(urls, templates_dir=tmp_path / "templates"))
     async with running(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
@@ -178,11 +180,7 @@ async def test_a_page_whose_posts_were_read_before_a_publish_is_not_kept(
     urls: Urls, database: ContentDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await write(database, "codersinflow", 1)
-    settings = Settings(
-        tenants_file=ROOT / "tenants.json", templates_dir=ROOT / "templates", database_url=urls.app,
-        admin_token=TOKEN, reload_interval=0,
-    )  # fmt: skip
-    app = create_app(settings)
+    app = create_app(blog_settings(urls))
     async with running(app):
         assert app._blog is not None
         read_posts = app._blog.render
