@@ -243,13 +243,17 @@ class ObjectTenantOrigin:
         self._registry = registry
 
     async def load(self, tenant_id: str) -> dict[str, Any] | None:
-        data = await self._s3.get((TENANT, tenant_id))
-        if data is None:
-            return None
-        document: dict[str, Any] = orjson.loads(data)
+        return (await self._load_tagged(tenant_id))[0]
+
+    async def _load_tagged(self, tenant_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The tenant's document, versioned as the reader serves it, and the ETag of the copy it came from."""
+        tagged = await self._s3.get_tagged((TENANT, tenant_id))
+        if tagged is None:
+            return None, None
+        document: dict[str, Any] = orjson.loads(tagged[0])
         if not isinstance(document, dict):
             raise BackendError(f"s3: tenants/{tenant_id}.json is not a JSON object; fix or replace it")
-        return {**document, "version": document.get("version", 1)}  # as the reader serves it
+        return {**document, "version": document.get("version", 1)}, tagged[1]
 
     async def summaries(self) -> dict[str, Summary]:
         names = await self._s3.names(TENANT)
@@ -269,9 +273,8 @@ class ObjectTenantOrigin:
     async def commit(self, tenant_id: str, document: dict[str, Any] | None, replaces: int | None) -> Written:
         # Writers on machines that share no lock (S3 without Redis) are kept apart by the bucket itself: the
         # tenant document is replaced only if it is still the copy read here, the version the caller checked.
-        tagged = await self._s3.get_tagged((TENANT, tenant_id))
-        old, etag = (orjson.loads(tagged[0]), tagged[1]) if tagged is not None else (None, None)
-        _check_replaces(tenant_id, old.get("version", 1) if isinstance(old, dict) else None, replaces)
+        old, etag = await self._load_tagged(tenant_id)
+        _check_replaces(tenant_id, old["version"] if old is not None else None, replaces)
         gone = {(DOMAIN, host) for host in claimed_hosts(old)}
         if document is None:
             removed = gone | {(TENANT, tenant_id)}
