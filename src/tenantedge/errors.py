@@ -6,8 +6,16 @@ TenantEdgeError
  ├── RegistryError    a section schema file under templates/ is malformed
  ├── HostError        a Host header that is not a hostname (answered with 400)
  ├── BackendError     Redis or S3 could not answer: down, slow, refusing, or circuit open
+ │    └── UnsafeRole       the database role would not be held by row-level security
  ├── StoreUnavailable a tenant may exist but no tier that could hold it answered (answered with 503)
- └── VersionConflict  a write named a version that is no longer current, or a name already taken (409)
+ ├── VersionConflict  a write named a version that is no longer current, or a name already taken (409)
+ │    ├── Conflict         an admin or operator write lost to another writer, or the tenant exists
+ │    └── PostConflict     a post's slug is taken, or the post changed since it was read
+ ├── NotFound         no such tenant, page, draft, version or post (404)
+ ├── PreconditionRequired  a write that needs If-Match came without one (428)
+ └── ApiError         an admin API answer with its own status (RFC 9457 problem details)
+ConfigError
+ └── MigrationError   a migration file failed; the database is as the previous file left it
 """
 
 from __future__ import annotations
@@ -24,6 +32,10 @@ class ConfigError(TenantEdgeError):
     """A setting, command-line flag or configured file cannot be used."""
 
 
+class MigrationError(ConfigError):
+    """A migration file that failed; the database is as the previous file left it."""
+
+
 class RegistryError(TenantEdgeError):
     """A section schema under templates/ is malformed."""
 
@@ -36,6 +48,10 @@ class BackendError(TenantEdgeError):
     """A storage backend (Redis, S3) failed to answer in time; callers treat it as a miss or go stale."""
 
 
+class UnsafeRole(BackendError):
+    """The application's database role would not be held by row-level security."""
+
+
 class StoreUnavailable(TenantEdgeError):
     """The store cannot tell whether a tenant exists: the tiers that would know are down and nothing stale is left."""
 
@@ -46,6 +62,40 @@ class VersionConflict(TenantEdgeError):
     def __init__(self, message: str, current: int | None) -> None:
         super().__init__(message)
         self.current = current
+
+
+class Conflict(VersionConflict):
+    """The caller's version is not the current one, or the tenant already exists."""
+
+
+class PostConflict(VersionConflict):
+    """The slug is taken, or the post changed since the version the caller read."""
+
+
+class NotFound(TenantEdgeError):
+    """No such tenant, page, draft or version (or one the caller may not see)."""
+
+
+class PreconditionRequired(TenantEdgeError):
+    """A write that needs `If-Match` came without one."""
+
+
+class ApiError(TenantEdgeError):
+    """An error the admin API answers as `application/problem+json` (RFC 9457) with this status."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        issues: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.issues = issues
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tenantedge.content.migrate import MigrationError, migrate, migrations, status
-from tenantedge.errors import ConfigError
+from tenantedge.content.migrate import migrate, migrations, status
+from tenantedge.errors import ConfigError, MigrationError
 from tests.content.conftest import MIGRATIONS, SERVER, Urls
 
 pytestmark = pytest.mark.anyio

@@ -8,7 +8,7 @@ import pytest
 
 from tenantedge.content import posts
 from tenantedge.content.db import ContentDatabase
-from tenantedge.errors import DocumentError
+from tenantedge.errors import DocumentError, PostConflict
 from tenantedge.render.richtext import post_html
 
 
@@ -84,19 +84,19 @@ async def test_writes_are_guarded_by_version_and_slug(database: ContentDatabase)
     async with database.tenant("alpha") as session:
         created = await posts.create(session, fields("One"))
     assert created.version == 1 and created.status == "draft"
-    with pytest.raises(posts.PostConflict, match="exists already"):
+    with pytest.raises(PostConflict, match="exists already"):
         async with database.tenant("alpha") as session:
             await posts.create(session, fields("Again"))
     async with database.tenant("alpha") as session:
         published = await posts.update(session, "one", fields("One", status="published"), 1)
     assert published is not None and published.version == 2 and published.published_at is not None
-    with pytest.raises(posts.PostConflict) as stale:
+    with pytest.raises(PostConflict) as stale:
         async with database.tenant("alpha") as session:
             await posts.update(session, "one", fields("Stale"), 1)
     assert stale.value.current == 2
     async with database.tenant("alpha") as session:
         assert await posts.update(session, "missing", fields("x"), 1) is None
-    with pytest.raises(posts.PostConflict):
+    with pytest.raises(PostConflict):
         async with database.tenant("alpha") as session:
             await posts.delete(session, "one", 1)
     async with database.tenant("alpha") as session:

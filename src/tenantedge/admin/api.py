@@ -18,16 +18,16 @@ from tenantedge.admin.postsapi import PostHandlers
 from tenantedge.admin.responses import (
     JSON,
     MERGE_PATCH,
-    ApiError,
     JsonResponse,
     bearer,
     etag,
     if_match,
+    problem,
     query_integer,
     read_json,
 )
-from tenantedge.admin.service import AdminService, NotFound, PreconditionRequired
-from tenantedge.errors import BackendError, DocumentError, VersionConflict
+from tenantedge.admin.service import AdminService
+from tenantedge.errors import ApiError, BackendError, DocumentError, NotFound, PreconditionRequired, VersionConflict
 from tenantedge.render.pages import THEME_PATH, PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.tenants import TENANT_ID, is_page_path
@@ -104,20 +104,20 @@ class AdminApi(PostHandlers, ConsoleHandlers):
                     raise NotFound(f"no tenant {tenant_id!r}")
                 return await handler(request, grant)
             except ApiError as e:
-                return e.response()
+                return problem(e)
             except DocumentError as e:
                 issues = [{"path": issue.path, "message": issue.message} for issue in e.issues]
-                return ApiError(422, f"{e.source}: the document does not validate", issues=issues).response()
+                return problem(ApiError(422, f"{e.source}: the document does not validate", issues=issues))
             except NotFound as e:
-                return ApiError(404, str(e)).response()
+                return problem(ApiError(404, str(e)))
             except VersionConflict as e:
                 extra = {"etag": etag(e.current)} if e.current is not None else {}
-                return ApiError(409, str(e), headers=extra).response()
+                return problem(ApiError(409, str(e), headers=extra))
             except PreconditionRequired as e:
-                return ApiError(428, str(e)).response()
+                return problem(ApiError(428, str(e)))
             except BackendError as e:
                 log.error("%s %s: %s", request.method, request.url.path, e)
-                return ApiError(503, f"storage unavailable: {e}", headers={"retry-after": "2"}).response()
+                return problem(ApiError(503, f"storage unavailable: {e}", headers={"retry-after": "2"}))
 
         endpoint.__name__ = op.handler
         return endpoint

@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
-from tenantedge.admin.responses import ApiError, JsonResponse, read_json
+from tenantedge.admin.responses import JsonResponse, read_json
+from tenantedge.errors import ApiError
 
 COOKIE = "tenantedge_admin"
 CSRF_COOKIE = "tenantedge_csrf"

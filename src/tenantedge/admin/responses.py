@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tenantedge.errors import TenantEdgeError
+from tenantedge.errors import ApiError
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -20,35 +20,6 @@ class JsonResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-class ApiError(TenantEdgeError):
-    """An error answered as `application/problem+json` (RFC 9457) with this status."""
-
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        issues: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.issues = issues
-        self.headers = headers or {}
-
-    def response(self) -> Response:
-        body: dict[str, Any] = {
-            "status": self.status,
-            "title": _TITLES.get(self.status, "Error"),
-            "detail": self.detail,
-        }
-        if self.issues is not None:
-            body["issues"] = self.issues
-        headers = {"cache-control": "no-store", **self.headers}
-        return Response(orjson.dumps(body), self.status, headers, media_type="application/problem+json")
 
 
 _TITLES = {
@@ -65,6 +36,15 @@ _TITLES = {
     429: "Too Many Requests",
     503: "Service Unavailable",
 }
+
+
+def problem(error: ApiError) -> Response:
+    """The error as `application/problem+json` (RFC 9457), never cached."""
+    body: dict[str, Any] = {"status": error.status, "title": _TITLES.get(error.status, "Error"), "detail": error.detail}
+    if error.issues is not None:
+        body["issues"] = error.issues
+    headers = {"cache-control": "no-store", **error.headers}
+    return Response(orjson.dumps(body), error.status, headers, media_type="application/problem+json")
 
 
 async def read_json(request: Request, max_body: int, types: tuple[str, ...] = (JSON,)) -> Any:

@@ -18,7 +18,15 @@ import orjson
 from tenantedge.admin.jsondiff import diff, merge_patch
 from tenantedge.admin.origins import Blobs, Summary, TenantOrigin, WriteLock
 from tenantedge.admin.responses import ANY_VERSION
-from tenantedge.errors import BackendError, DocumentError, TenantEdgeError, ValidationIssue, VersionConflict
+from tenantedge.errors import (
+    BackendError,
+    Conflict,
+    DocumentError,
+    NotFound,
+    PreconditionRequired,
+    TenantEdgeError,
+    ValidationIssue,
+)
 from tenantedge.events import DRAFT_SAVED, PAGE_PUBLISHED, TENANT_DELETED, TENANT_UPDATED, Event, EventBus
 from tenantedge.hosts import normalise_pattern
 from tenantedge.sections import SectionRegistry
@@ -27,18 +35,6 @@ from tenantedge.tenants import DEFAULT_PAGES, Tenant, parse_tenant
 
 log = logging.getLogger("tenantedge.admin")
 HOME_DRAFT = "@"  # the draft key of the home page: '@' is never part of a page path
-
-
-class NotFound(TenantEdgeError):
-    """No such tenant, page, draft or version (or one the caller may not see)."""
-
-
-class Conflict(VersionConflict):
-    """The caller's version is not the current one, or the tenant already exists."""
-
-
-class PreconditionRequired(TenantEdgeError):
-    """A write that needs `If-Match` came without one."""
 
 
 class CacheTier(Protocol):

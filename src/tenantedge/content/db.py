@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from tenantedge.clock import Clock
-from tenantedge.errors import BackendError
+from tenantedge.errors import BackendError, UnsafeRole
 from tenantedge.store.breaker import CircuitBreaker
 from tenantedge.tenants import TENANT_ID
 
@@ -61,10 +61,6 @@ class TenantSession:
 
     async def execute(self, query: str, *args: object) -> str:
         return await self._connection.execute(query, *args)
-
-
-class UnsafeRole(BackendError):
-    """The application's database role would not be held by row-level security."""
 
 
 class ContentDatabase:

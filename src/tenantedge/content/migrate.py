@@ -13,7 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tenantedge.errors import ConfigError
+from tenantedge.errors import ConfigError, MigrationError
 
 MIGRATION = re.compile(r"(\d{4})_[a-z0-9_]+\.sql\Z")
 _LOCK = 0x7E_0001  # pg_advisory_lock key: one migrating process at a time
@@ -23,10 +23,6 @@ CREATE TABLE IF NOT EXISTS tenantedge_migrations (
     applied_at timestamptz NOT NULL DEFAULT now()
 )
 """
-
-
-class MigrationError(ConfigError):
-    """A migration file that failed; the database is as the previous file left it."""
 
 
 @dataclass(frozen=True, slots=True)

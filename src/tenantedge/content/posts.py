@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from tenantedge.content.db import TenantSession
-from tenantedge.errors import DocumentError, ValidationIssue, VersionConflict
+from tenantedge.errors import DocumentError, PostConflict, ValidationIssue
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}\Z")
 FORMATS = ("markdown", "html")
@@ -91,10 +91,6 @@ class Post:
             "updated_at": self.updated_at.isoformat(),
             "version": self.version,
         }
-
-
-class PostConflict(VersionConflict):
-    """The slug is taken, or the post changed since the version the caller read."""
 
 
 def validate_post(raw: object, *, slug: str | None = None) -> dict[str, Any]:
