@@ -5,33 +5,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable, Coroutine
+import tempfile
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tenantedge.admin.wiring import build_admin
+from tenantedge.admin.wiring import admin_host, build_admin
 from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import ConfigError
-from tenantedge.events import (
-    DRAFT_SAVED,
-    POST_EVENTS,
-    TENANT_DELETED,
-    TENANT_UPDATED,
-    Event,
-    EventBus,
-    LocalBus,
-    RedisBus,
-)
+from tenantedge.events import EventBus, LocalBus, RedisBus
 from tenantedge.http.edge import EdgeApp
 from tenantedge.http.endpoints import edge_router
 from tenantedge.http.policy import CachePolicy
+from tenantedge.invalidation import Invalidation
 from tenantedge.pagecache import PageCache
 from tenantedge.render.assets import AssetCatalog
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.settings import Settings
 from tenantedge.store.base import TenantStore
+from tenantedge.store.blobs import Blobs, FolderBlobs
 from tenantedge.store.files import FileOrigin, FileStore
+from tenantedge.store.locks import FileWriteLock, RedisWriteLock, WriteLock
+from tenantedge.store.origins import FileTenantOrigin, ObjectTenantOrigin, TenantOrigin
+from tenantedge.store.publisher import Publisher
 from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
+from tenantedge.tenants import TenantSet
 
 if TYPE_CHECKING:
     from tenantedge.content.blog import BlogContent
@@ -47,16 +46,14 @@ def load_registry(settings: Settings) -> SectionRegistry:
     return SectionRegistry.from_directory(settings.templates_dir / "default" / "sections")
 
 
-def build_store(settings: Settings, registry: SectionRegistry, clock: Clock) -> tuple[TenantStore, FileStore | None]:
+def build_store(
+    settings: Settings, registry: SectionRegistry, clock: Clock, s3: S3Tier | None, cache: RedisTier | None
+) -> tuple[TenantStore, FileStore | None]:
     """File only; file + Redis; S3 + Redis; or S3 alone. Returns the store and the tenants.json store, if any."""
-    files = (
-        None
-        if settings.s3_bucket
-        else FileStore.open(settings.tenants_file, registry, documents=bool(settings.redis_url))
-    )
-    if files is not None and settings.redis_url is None:
+    files = None if s3 is not None else FileStore.open(settings.tenants_file, registry, documents=cache is not None)
+    if files is not None and cache is None:
         return files, files
-    origin: DocumentTier | None = s3_origin(settings, clock)
+    origin: DocumentTier | None = s3
     if origin is None:
         assert files is not None
         origin = FileOrigin(files)
@@ -67,7 +64,37 @@ def build_store(settings: Settings, registry: SectionRegistry, clock: Clock) -> 
         negative_ttl=settings.negative_ttl,
         stale_if_error=settings.stale_if_error,
     )
-    return TieredStore(registry, origin, clock, cache=redis_cache(settings, clock), settings=tiers), files
+    return TieredStore(registry, origin, clock, cache=cache, notifications=cache, settings=tiers), files
+
+
+def build_publisher(
+    settings: Settings,
+    registry: SectionRegistry,
+    bus: EventBus,
+    *,
+    s3: S3Tier | None,
+    files: FileStore | None,
+    cache: RedisTier | None,
+    reserved_hosts: frozenset[str],
+) -> Publisher:
+    """The one way to publish: to S3 when there is a bucket, else to tenants.json; locked across machines by
+    Redis when there is one, else across this machine's workers by a lock file."""
+    origin: TenantOrigin
+    blobs: Blobs
+    if s3 is not None:
+        origin, blobs = ObjectTenantOrigin(s3, registry), s3
+        lock_file = Path(tempfile.gettempdir()) / f"tenantedge-{settings.s3_bucket}.lock"
+    elif files is not None:
+        origin, blobs = FileTenantOrigin(files, registry), FolderBlobs(files.path.parent)
+        lock_file = files.path.with_name(files.path.name + ".lock")
+    else:
+        raise ConfigError("nothing to publish to: set TENANTEDGE_S3_BUCKET, or serve a tenants.json")
+    lock: WriteLock
+    if settings.redis_url:
+        lock = RedisWriteLock(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
+    else:
+        lock = FileWriteLock(lock_file)
+    return Publisher(origin, blobs, registry, bus, lock, cache=cache, reserved_hosts=reserved_hosts)
 
 
 def s3_origin(settings: Settings, clock: Clock) -> S3Tier | None:
@@ -103,7 +130,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     registry = load_registry(settings)
-    store, files = build_store(settings, registry, clock)
+    s3, cache = s3_origin(settings, clock), redis_cache(settings, clock)
+    store, files = build_store(settings, registry, clock, s3, cache)
     if settings.default_tenant and files is not None and settings.default_tenant not in files.tenants.tenants:
         raise ConfigError(
             f"TENANTEDGE_DEFAULT_TENANT: no tenant {settings.default_tenant!r} in {settings.tenants_file}"
@@ -113,12 +141,21 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         settings.templates_dir, assets, reload=settings.template_reload, fragment_bytes=settings.fragment_bytes
     )
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20, clock)
-    watcher = _Watcher(files, settings.reload_interval)
-    background = _Background()
     bus = event_bus(settings)
-    background.add(bus.run)
+    host = admin_host(settings, files)
+    publisher = build_publisher(
+        settings, registry, bus, s3=s3, files=files, cache=cache, reserved_hosts=frozenset({host})
+    )
     blog = blog_content(settings, clock)
-    admin = build_admin(settings, registry, store, files, renderer, bus, blog.database if blog else None)
+    admin = build_admin(settings, registry, publisher, renderer, bus, host, blog.database if blog else None)
+
+    async def file_saved(changed: set[str], before: TenantSet) -> None:
+        assert files is not None
+        await publisher.file_saved(before, files.tenants, changed)
+
+    watcher = _Watcher(files, settings.reload_interval, file_saved)
+    background = _Background()
+    background.add(bus.run)
 
     async def readiness() -> dict[str, Any]:
         tiers = dict(await store.probe())
@@ -126,11 +163,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             tiers["database"] = await blog.database.probe()
         return tiers
 
+    metrics = store.metrics if files is None or files is store else lambda: {**files.metrics(), **store.metrics()}
     app = EdgeApp(
         store,
         renderer,
         pages,
-        edge_router(assets, lambda: {**app.metrics(), **_store_metrics(store, files)}, readiness),
+        edge_router(assets, lambda: {**app.metrics(), **metrics()}, readiness),
         policy=CachePolicy.from_settings(settings),
         gzip_min_bytes=settings.gzip_min_bytes,
         default_tenant=settings.default_tenant,
@@ -143,63 +181,19 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             bus.close,
             admin.service.close,
             *([blog.database.close] if blog else []),
-            *([store.close] if isinstance(store, TieredStore) else []),
+            store.close,
         ],
         admin=admin.app,
         admin_host=admin.host,
         blog=blog,
     )
-
-    def changed(tenant_ids: set[str], version: int | None = None) -> None:
-        if isinstance(store, TieredStore):
-            for tenant_id in tenant_ids:
-                store.invalidate(tenant_id, version)
-        app.invalidate(tenant_ids)
-        for tenant_id in tenant_ids:
-            admin.service.forget(tenant_id)
-
-    def reloaded(tenant_ids: set[str]) -> None:
-        changed(tenant_ids)
-        if isinstance(bus, LocalBus):  # dashboards on this worker hear of the file's changes too
-            for tenant_id in tenant_ids:
-                tenant = files.tenants.tenants.get(tenant_id) if files is not None else None
-                kind, version = (TENANT_UPDATED, tenant.version) if tenant else (TENANT_DELETED, 0)
-                bus.publish_now(Event(kind, tenant_id, version))
-
-    def on_event(event: Event) -> None:
-        if event.type in POST_EVENTS:
-            app.invalidate_posts(event.tenant)
-            return
-        if event.type == DRAFT_SAVED:
-            return
-        if isinstance(store, TieredStore):
-            store.forget_absent()  # a new tenant's domains were unknown a moment ago
-        changed({event.tenant}, event.version)
-
-    def on_reconnect() -> None:
-        if isinstance(store, TieredStore):
-            store.clear()
-        app.invalidate(())
-
-    admin.written = on_event
-    bus.subscribe(on_event, on_reconnect)
-    watcher.on_change = reloaded
-    if isinstance(store, TieredStore) and settings.redis_url:
-        from tenantedge.store.redis import RedisTier
-
-        tiered, cache = store, store.cache
-        assert isinstance(cache, RedisTier)
-
-        def changed_in_redis(key: tuple[str, str]) -> None:
-            tiered.changed(key)
-            if key[0] == "tenant":
-                app.invalidate({key[1]})
-
-        def connected() -> None:
-            tiered.clear()
-            app.invalidate(())
-
-        background.add(lambda: cache.watch(changed_in_redis, connected))
+    # Every change reaches every cache through one owner: stores first, so a page rendered after the drop
+    # reads the new document.
+    invalidation = Invalidation()
+    invalidation.register(store, app, admin.service)
+    publisher.applied = invalidation.event
+    bus.subscribe(invalidation.event, invalidation.everything)
+    background.add(lambda: store.follow(invalidation.apply))
     return app
 
 
@@ -245,31 +239,22 @@ class _Background:
 
 
 class _Watcher:
-    """Runs the tenants.json watch of one worker for as long as the worker lives."""
+    """Runs the tenants.json watch of one worker for as long as the worker lives; each save is published."""
 
-    def __init__(self, store: FileStore | None, interval: float) -> None:
+    def __init__(
+        self, store: FileStore | None, interval: float, on_change: Callable[[set[str], TenantSet], Awaitable[None]]
+    ) -> None:
         self._store = store
         self._interval = interval
+        self._on_change = on_change
         self._task: asyncio.Task[None] | None = None
-        self.on_change: Callable[[set[str]], None] = _ignore
 
     async def start(self) -> None:
         if self._store is not None and self._interval > 0:
-            self._task = asyncio.create_task(self._store.watch(self._interval, lambda ids: self.on_change(ids)))
+            self._task = asyncio.create_task(self._store.watch(self._interval, self._on_change))
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-
-def _ignore(changed: set[str]) -> None:
-    """Until the app is wired, a reload has nothing to invalidate."""
-
-
-def _store_metrics(store: TenantStore, files: FileStore | None) -> dict[str, tuple[str, str, float]]:
-    found = store.metrics() if isinstance(store, TieredStore) else {}
-    if files is not None:
-        found["tenantedge_tenants"] = ("gauge", "Tenants in tenants.json.", len(files.tenants.tenants))
-    return found

@@ -56,9 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--templates", metavar="DIR", help="templates folder (default templates)")
     validate.set_defaults(handler=_validate)
 
-    sync = commands.add_parser("sync", help="publish a tenants document to S3 and Redis (changed tenants only)")
+    sync = commands.add_parser(
+        "sync", help="publish a tenants document to S3 and Redis (changed tenants only, with history and events)"
+    )
     sync.add_argument("file", nargs="?", help="tenants document (default: TENANTEDGE_TENANTS or tenants.json)")
     sync.add_argument("--prune", action="store_true", help="remove stored tenants the document no longer has")
+    sync.add_argument(
+        "--force", action="store_true", help="replace versions published at the admin since the last sync"
+    )
     sync.add_argument("--templates", metavar="DIR", help="templates folder (default templates)")
     sync.set_defaults(handler=_sync)
 
@@ -129,51 +134,63 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from tenantedge.app import load_registry
     from tenantedge.store.files import load_tenants_file
     from tenantedge.store.operations import sync
 
     settings = _apply_flags(args, {"file": "TENANTS", "templates": "TEMPLATES"})
-    registry = load_registry(settings)
+    registry = _registry(settings)
     tenants = load_tenants_file(settings.tenants_file, registry, documents=True)
 
     async def run() -> list[str]:
-        async with _targets(settings) as targets:
-            return await sync(tenants, registry, targets, prune=args.prune)
+        async with _publishing(settings) as (publisher, _):
+            return await sync(tenants, publisher, by=_operator(), prune=args.prune, force=args.force)
 
     lines = asyncio.run(run())
     print("\n".join(lines))
     changed = sum(1 for line in lines if line[0] in "+~-")
-    print(f"{settings.tenants_file}: {changed} changed, {len(lines) - changed} unchanged or kept")
-    return 0
+    refused = sum(1 for line in lines if line.startswith("!") and ": not written: " in line)
+    print(f"{settings.tenants_file}: {changed} changed, {len(lines) - changed - refused} unchanged or kept", end="")
+    print(f", {refused} refused (conflicts)" if refused else "")
+    return 1 if refused else 0
 
 
 def _kv(args: argparse.Namespace) -> int:
-    from tenantedge.app import load_registry
     from tenantedge.store import operations
 
     settings = _apply_flags(args, {"templates": "TEMPLATES"})
 
     async def run() -> str:
-        async with _targets(settings) as targets:
+        async with _publishing(settings) as (publisher, s3):
             if args.action == "get":
-                document = await operations.get_document(args.kind, args.name, targets)
-                return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
+                return await _kv_get(s3, publisher, args.kind, args.name)
             if args.action == "list":
-                return "\n".join(await targets.source.names("tenant" if args.kind == "tenants" else "domain"))
+                return "\n".join(await s3.names("tenant" if args.kind == "tenants" else "domain"))
             if args.action == "delete":
                 if args.kind == "tenant":
-                    await operations.delete_tenant(args.name, targets)
+                    await operations.delete_tenant(args.name, publisher, by=_operator())
                 else:
-                    await operations.delete_domain(args.name, targets)
+                    await operations.delete_domain(args.name, publisher, by=_operator())
                 return f"- {args.kind} {args.name}: removed"
             data = sys.stdin.buffer.read() if args.document == "-" else _read_document(args.document)
             if args.kind == "tenant":
-                return await operations.put_tenant(args.name, data, load_registry(settings), targets, args.document)
-            return await operations.put_domain(args.name, data, targets)
+                return await operations.put_tenant(args.name, data, publisher, args.document, by=_operator())
+            return await operations.put_domain(args.name, data, publisher, by=_operator())
 
     print(asyncio.run(run()))
     return 0
+
+
+async def _kv_get(s3: Any, publisher: Any, kind: str, name: str) -> str:
+    from tenantedge.hosts import normalise_pattern
+
+    if kind == "tenant":
+        document = await publisher.load(name)
+    else:
+        data = await s3.get(("domain", normalise_pattern(name)))
+        document = orjson.loads(data) if data is not None else None
+    if document is None:
+        raise ConfigError(f"no {kind} {name!r} in s3")
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
 
 
 def _read_document(path: str) -> bytes:
@@ -184,28 +201,47 @@ def _read_document(path: str) -> bytes:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
 
 
-@contextlib.asynccontextmanager
-async def _targets(settings: Settings) -> AsyncIterator[Any]:
-    """The writable tiers the settings name: S3 (origin) and Redis (cache)."""
-    from tenantedge.clock import SystemClock
-    from tenantedge.store.operations import Targets
-    from tenantedge.store.redis import RedisTier
-    from tenantedge.store.s3 import S3Tier
+def _registry(settings: Settings) -> Any:
+    from tenantedge.app import load_registry
 
+    return load_registry(settings)
+
+
+def _operator() -> str:
+    """Who an operator's write is recorded as: the account that ran the command."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid-{os.getuid()}"
+
+
+@contextlib.asynccontextmanager
+async def _publishing(settings: Settings) -> AsyncIterator[tuple[Any, Any]]:
+    """The publisher every serving worker uses, on S3 (the origin) and Redis (cache, lock and events), and the
+    S3 tier for reads."""
+    from tenantedge.admin.wiring import admin_host
+    from tenantedge.app import build_publisher, event_bus, redis_cache, s3_origin
+    from tenantedge.clock import SystemClock
+
+    if not settings.s3_bucket:
+        raise ConfigError(
+            "sync and kv publish to S3: set TENANTEDGE_S3_BUCKET (with tenants.json as the origin, save the file: "
+            "every serving worker publishes the change itself)"
+        )
     clock = SystemClock()
-    origin = None
-    if settings.s3_bucket:
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        origin = S3Tier(settings.s3_endpoint, settings.s3_bucket, clock, prefix=settings.s3_prefix, region=region)
-    cache = (
-        RedisTier(settings.redis_url, clock, prefix=settings.redis_prefix, ttl=settings.redis_ttl)
-        if settings.redis_url
-        else None
+    s3, cache, bus = s3_origin(settings, clock), redis_cache(settings, clock), event_bus(settings)
+    reserved = frozenset({admin_host(settings, None)})
+    publisher = build_publisher(
+        settings, _registry(settings), bus, s3=s3, files=None, cache=cache, reserved_hosts=reserved
     )
     try:
-        yield Targets(origin, cache)
+        yield publisher, s3
     finally:
-        for tier in (origin, cache):
+        await publisher.close()
+        await bus.close()
+        for tier in (s3, cache):
             if tier is not None:
                 await tier.close()
 

@@ -74,6 +74,9 @@ class Event:
 class EventBus(Protocol):
     """Publishes events to every subscriber of every worker that shares the bus."""
 
+    # True when other workers and machines hear what this one publishes (Redis); False for one worker alone.
+    shared: bool
+
     async def publish(self, event: Event) -> Event:
         """Send an event; returns it numbered. BackendError when it could not be sent."""
         ...
@@ -122,6 +125,8 @@ class _Subscribers:
 class LocalBus:
     """The bus of one worker, when Redis is not configured (other workers learn of changes by the file watch)."""
 
+    shared = False
+
     def __init__(self) -> None:
         self._seq = 0
         self._log: deque[Event] = deque(maxlen=REPLAY_LIMIT)
@@ -156,6 +161,8 @@ class LocalBus:
 
 class RedisBus:
     """Pub/sub on `{prefix}events`, numbered by `{prefix}events:seq`, the last events kept in `{prefix}events:log`."""
+
+    shared = True
 
     def __init__(self, url: str, *, prefix: str = "te:", timeout: float = 1.0) -> None:
         from redis.asyncio import Redis

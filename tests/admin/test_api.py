@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from tenantedge.admin.operations import OPERATIONS, Operation
-from tenantedge.admin.origins import FileTenantOrigin
 from tenantedge.http.edge import EdgeApp
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.files import load_tenants_file
+from tenantedge.store.origins import FileTenantOrigin
 from tests.admin.conftest import (
     ADMIN_HOST,
     FULL_TOKEN,

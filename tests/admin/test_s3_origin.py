@@ -10,7 +10,6 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from tenantedge.admin.origins import ObjectTenantOrigin
 from tenantedge.app import create_app
 from tenantedge.clock import ManualClock
 from tenantedge.errors import VersionConflict
@@ -18,6 +17,7 @@ from tenantedge.http.edge import EdgeApp
 from tenantedge.sections import SectionRegistry
 from tenantedge.settings import Settings
 from tenantedge.store.layout import DOMAIN, DRAFT, HISTORY, TENANT, DocKey
+from tenantedge.store.origins import ObjectTenantOrigin
 from tenantedge.store.s3 import S3Tier
 from tests.admin.conftest import ROOT
 from tests.conftest import running

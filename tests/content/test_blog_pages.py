@@ -17,6 +17,7 @@ import pytest
 from tenantedge.app import create_app
 from tenantedge.content import posts
 from tenantedge.content.db import ContentDatabase
+from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.settings import Settings
 from tests.conftest import ROOT, running
 from tests.content.conftest import Urls
@@ -191,7 +192,7 @@ async def test_a_page_whose_posts_were_read_before_a_publish_is_not_kept(
                 await posts.create(
                     session, posts.validate_post({"slug": "late", "title": "Late post", "status": "published"})
                 )
-            app.invalidate_posts("codersinflow")
+            app.forget(Change(ChangeKind.POSTS, "codersinflow"))
             return shown
 
         monkeypatch.setattr(app._blog, "render", render_while_a_post_is_published)

@@ -17,6 +17,7 @@ from tenantedge.app import create_app
 from tenantedge.clock import ManualClock
 from tenantedge.hosts import HostMatch
 from tenantedge.http.edge import EdgeApp
+from tenantedge.invalidation import EVERYTHING, Change, ChangeKind
 from tenantedge.pagecache import CachedPage
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
@@ -216,7 +217,8 @@ async def test_a_new_version_misses_while_other_tenants_keep_their_hits(tmp_path
         assert await store.check() is None  # first sight of the save: wait for it to settle
         changed = await store.check()
         assert changed == {"clientsite"}
-        app.invalidate(changed)
+        for tenant_id in changed:
+            app.forget(Change(ChangeKind.DOCUMENT, tenant_id))
         fresh = await edge.get("clientsite.com")
         assert "cache=miss" in fresh.headers["x-tenantedge-explain"] and "Harbor &amp; Pine Legal" in fresh.text
         assert "cache=hit" in (await edge.get("basicsite.com")).headers["x-tenantedge-explain"]
@@ -236,7 +238,8 @@ async def test_a_host_claimed_by_a_new_tenant_stops_getting_the_default_tenants_
         assert await store.check() is None  # first sight of the save: wait for it to settle
         changed = await store.check()
         assert changed == {"newcomer"}  # the event names the newcomer only, not the default tenant
-        app.invalidate(changed)
+        for tenant_id in changed:
+            app.forget(Change(ChangeKind.DOCUMENT, tenant_id))
         assert "Harbor" in (await edge.get("newcomer.example")).text
 
 
@@ -246,7 +249,7 @@ async def test_a_render_that_raced_a_tenant_change_leaves_no_alias(monkeypatch: 
 
     async def render_while_tenants_change(*args: Any) -> CachedPage | None:
         page = await render(*args)  # a blog page awaits the database here: tenants may change meanwhile
-        app.invalidate(())
+        app.forget(EVERYTHING)
         return page
 
     async with connect(app) as edge:
@@ -329,6 +332,6 @@ async def test_a_store_that_knows_tenants_for_a_while_gets_aliases_for_that_whil
         clock.advance(2)  # past the TTL: the alias goes with the memory's copy
         assert "New Acme" in (await edge.get("acme.example")).text
         assert "New Acme" in (await edge.get("acme.example")).text
-        app.invalidate({"acme"})  # an announced change drops every alias at once
+        app.forget(Change(ChangeKind.DOCUMENT, "acme"))  # an announced change drops every alias at once
         assert app._pages.by_alias((b"acme.example", "/")) is None
     await origin.close()

@@ -12,6 +12,7 @@ import pytest
 from tenantedge.errors import ConfigError, DocumentError
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.files import FileStore, load_tenants_file
+from tenantedge.tenants import TenantSet
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.anyio
@@ -144,12 +145,17 @@ async def test_a_removed_tenant_is_reported(tenants: Path, registry: SectionRegi
 
 async def test_watch_calls_back(tenants: Path, registry: SectionRegistry) -> None:
     store = FileStore.open(tenants, registry)
-    seen: asyncio.Queue[set[str]] = asyncio.Queue()
-    task = asyncio.create_task(store.watch(0.01, seen.put_nowait))
+    seen: asyncio.Queue[tuple[set[str], TenantSet]] = asyncio.Queue()
+    before = store.tenants
+
+    async def reloaded(changed: set[str], previous: TenantSet) -> None:
+        seen.put_nowait((changed, previous))
+
+    task = asyncio.create_task(store.watch(0.01, reloaded))
     try:
         tenants.write_bytes(renamed(tenants, "darkflows", "Darker Flows"))
         touch_later(tenants)
-        assert await asyncio.wait_for(seen.get(), timeout=10) == {"darkflows"}
+        assert await asyncio.wait_for(seen.get(), timeout=10) == ({"darkflows"}, before)
     finally:
         task.cancel()
 

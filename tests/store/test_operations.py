@@ -138,4 +138,4 @@ def test_sync_needs_somewhere_to_write(operator: Operator) -> None:
         check=False,
     )
     assert result.returncode == 1
-    assert "nothing to write to: set TENANTEDGE_S3_BUCKET and/or TENANTEDGE_REDIS_URL" in result.stderr
+    assert "sync and kv publish to S3: set TENANTEDGE_S3_BUCKET" in result.stderr

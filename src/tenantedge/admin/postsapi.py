@@ -8,10 +8,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tenantedge.admin.auth import Grant
-from tenantedge.admin.responses import ANY_VERSION, JsonResponse, etag, if_match, query_integer, read_json
+from tenantedge.admin.responses import JsonResponse, etag, if_match, query_integer, read_json
 from tenantedge.admin.service import AdminService
 from tenantedge.errors import ApiError, NotFound, PreconditionRequired
 from tenantedge.events import POST_DELETED, POST_PUBLISHED, POST_UPDATED, Event
+from tenantedge.store.publisher import ANY_VERSION
 
 if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase

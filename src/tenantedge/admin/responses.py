@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tenantedge.errors import ApiError
+from tenantedge.store.publisher import ANY_VERSION
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
-ANY_VERSION = -1  # what `If-Match: *` asks for: whichever version is current
 
 
 class JsonResponse(Response):

@@ -1,46 +1,30 @@
-"""The admin's write side: validated, versioned writes with optimistic concurrency, drafts, history and rollback.
+"""The admin's side of tenants: reading, searching, drafts, history and diffs; every write goes through the Publisher.
 
-Every write takes the tenant's write lock, checks the caller's `If-Match` version against the origin, validates
-the new document with the same validator that serves it, then stores in this order: history record, origin,
-shared cache (Redis), event. A refused write stores nothing; a reader never finds in Redis what the origin lacks.
+Drafts live beside the published document, never in it: nothing an admin saves as a draft is public before it
+is published, and publishing it is an ordinary write (validated, locked, checked against `If-Match`, recorded).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from tenantedge.admin.jsondiff import diff, merge_patch
-from tenantedge.admin.origins import Blobs, Summary, TenantOrigin, WriteLock
-from tenantedge.admin.responses import ANY_VERSION
-from tenantedge.errors import (
-    BackendError,
-    Conflict,
-    DocumentError,
-    NotFound,
-    PreconditionRequired,
-    TenantEdgeError,
-    ValidationIssue,
-)
-from tenantedge.events import DRAFT_SAVED, PAGE_PUBLISHED, TENANT_DELETED, TENANT_UPDATED, Event, EventBus
-from tenantedge.hosts import normalise_pattern
+from tenantedge.errors import Conflict, DocumentError, NotFound, ValidationIssue
+from tenantedge.events import DRAFT_SAVED, PAGE_PUBLISHED, TENANT_DELETED, TENANT_UPDATED, Event
+from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.sections import SectionRegistry
-from tenantedge.store.layout import DRAFT, HISTORY, DocKey
+from tenantedge.store.layout import DRAFT
+from tenantedge.store.origins import Summary
+from tenantedge.store.publisher import Build, Publisher, without_version
 from tenantedge.tenants import DEFAULT_PAGES, Tenant, parse_tenant
 
 log = logging.getLogger("tenantedge.admin")
 HOME_DRAFT = "@"  # the draft key of the home page: '@' is never part of a page path
-
-
-class CacheTier(Protocol):
-    async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None: ...
-
-    async def delete(self, key: DocKey) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,31 +36,16 @@ class Page:
 
 
 class AdminService:
-    def __init__(
-        self,
-        origin: TenantOrigin,
-        blobs: Blobs,
-        registry: SectionRegistry,
-        bus: EventBus,
-        lock: WriteLock,
-        *,
-        cache: CacheTier | None = None,
-        reserved_hosts: frozenset[str] = frozenset(),
-        written: Callable[[Event], None] | None = None,
-    ) -> None:
-        self.origin = origin
-        self._blobs = blobs
+    def __init__(self, publisher: Publisher, registry: SectionRegistry) -> None:
+        self.publisher = publisher
+        self.origin = publisher.origin
+        self._blobs = publisher.blobs
         self._registry = registry
-        self._bus = bus
-        self._lock = lock
-        self._cache = cache
-        self._reserved = reserved_hosts
-        self.written = written
         self._index: dict[str, Summary] | None = None
         self._stale: set[str] = set()
 
     async def close(self) -> None:
-        await self._lock.close()
+        await self.publisher.close()
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -92,9 +61,12 @@ class AdminService:
         ]
         return len(found), found[offset : offset + limit]
 
-    def forget(self, tenant_id: str) -> None:
-        """A tenant changed elsewhere (an event): refresh its entry in the list before showing it again."""
-        self._stale.add(tenant_id)
+    def forget(self, change: Change) -> None:
+        """A tenant changed (an event, a saved file): refresh its entry in the list before showing it again."""
+        if change.kind is ChangeKind.DOCUMENT:
+            self._stale.add(change.tenant)
+        elif change.kind is ChangeKind.EVERYTHING:
+            self._index = None
 
     async def get(self, tenant_id: str) -> dict[str, Any]:
         document = await self.origin.load(tenant_id)
@@ -133,7 +105,7 @@ class AdminService:
     async def patch(self, tenant_id: str, patch: Any, if_match: int | None, by: str) -> dict[str, Any]:
         def build(current: dict[str, Any] | None) -> dict[str, Any]:
             assert current is not None
-            return _object(merge_patch({k: v for k, v in current.items() if k != "version"}, patch))
+            return _object(merge_patch(without_version(current), patch))
 
         return await self._write(tenant_id, build, if_match, by, "patch", TENANT_UPDATED)
 
@@ -162,12 +134,12 @@ class AdminService:
 
     async def rollback(self, tenant_id: str, version: int, if_match: int | None, by: str) -> dict[str, Any]:
         record = await self.version(tenant_id, version)
-        old = {k: v for k, v in record["document"].items() if k != "version"}
+        old = without_version(record["document"])
         return await self._write(tenant_id, lambda _: old, if_match, by, f"rollback to {version}", TENANT_UPDATED)
 
     async def check(self, tenant_id: str, document: Any) -> None:
         """Validate as a write would (domains another tenant holds included), storing nothing."""
-        raw = {k: v for k, v in _object(document).items() if k != "version"}
+        raw = without_version(_object(document))
         tenant = self._validate(tenant_id, {**raw, "version": 1})
         index = await self._summaries()
         claimed = {
@@ -226,15 +198,10 @@ class AdminService:
     # -- history ---------------------------------------------------------------------------------------
 
     async def history(self, tenant_id: str) -> list[int]:
-        names = await self._blobs.names(HISTORY, f"{tenant_id}/")
-        return sorted((int(name.split("/", 1)[1]) for name in names if name.split("/", 1)[1].isdigit()), reverse=True)
+        return await self.publisher.history(tenant_id)
 
     async def version(self, tenant_id: str, version: int) -> dict[str, Any]:
-        data = await self._blobs.get((HISTORY, f"{tenant_id}/{version}"))
-        if data is None:
-            raise NotFound(f"tenant {tenant_id}: no version {version} in the history")
-        record: dict[str, Any] = orjson.loads(data)
-        return record
+        return await self.publisher.version(tenant_id, version)
 
     async def diff(self, tenant_id: str, old: int, new: int) -> list[dict[str, Any]]:
         before, after = await self.version(tenant_id, old), await self.version(tenant_id, new)
@@ -249,7 +216,7 @@ class AdminService:
     async def _write(
         self,
         tenant_id: str,
-        build: Callable[[dict[str, Any] | None], dict[str, Any] | None],
+        build: Build,
         if_match: int | None,
         by: str,
         action: str,
@@ -258,87 +225,17 @@ class AdminService:
         path: str | None = None,
         require: bool = True,
     ) -> dict[str, Any]:
-        if require and if_match is None:
-            raise PreconditionRequired("this write needs If-Match with the version it changes (the ETag of a GET)")
-        async with self._lock.hold(tenant_id):
-            current = await self.origin.load(tenant_id)
-            current_version = int(current["version"]) if current is not None else None
-            if require and current is None:
-                raise NotFound(f"no tenant {tenant_id!r}")
-            if if_match not in (None, ANY_VERSION, current_version):
-                raise Conflict(
-                    f"tenant {tenant_id}: version {if_match} is not the current one ({current_version}); "
-                    "reload it and apply your change again",
-                    current_version,
-                )
-            changed = build(current)
-            history = await self.history(tenant_id)
-            document: dict[str, Any] | None = None
-            version = current_version or 0
-            if changed is not None:
-                version = max(current_version or 0, history[0] if history else 0) + 1
-                document = {**{k: v for k, v in changed.items() if k != "version"}, "version": version}
-                self._validate(tenant_id, document)
-            recorded = []
-            if current is not None and current_version not in history:
-                # Published before the admin saw it (tenants.json, sync): kept, so it can be restored.
-                recorded.append(await self._record(tenant_id, current, "imported", "origin"))
-            if document is not None:
-                recorded.append(await self._record(tenant_id, document, action, by))
-            try:
-                written, removed = await self.origin.commit(tenant_id, document, current_version)
-            except TenantEdgeError:
-                for key in recorded:  # refused by the origin (a domain another tenant holds): nothing stays
-                    await self._blobs.delete(key)
-                raise
-            await self._mirror(written, removed)
+        document = await self.publisher.write(
+            tenant_id, build, if_match=if_match, by=by, action=action, kind=kind, path=path, require=require
+        )
         self._stale.add(tenant_id)
-        await self.announce(Event(kind, tenant_id, version, path))
-        return document or {}
-
-    async def _record(self, tenant_id: str, document: dict[str, Any], action: str, by: str) -> DocKey:
-        version = int(document["version"])
-        record = {"version": version, "saved_at": self._now(), "by": by, "action": action, "document": document}
-        key = (HISTORY, f"{tenant_id}/{version}")
-        await self._blobs.put(key, orjson.dumps(record))
-        return key
+        return document
 
     def _validate(self, tenant_id: str, document: dict[str, Any]) -> Tenant:
-        tenant = parse_tenant(tenant_id, document, self._registry, source=f"tenant {tenant_id}")
-        issues = [
-            ValidationIssue(f"{field}[{index}]", f"{host!r} is the admin host; no tenant may claim it")
-            for field in ("domains", "aliases")
-            for index, host in enumerate(document.get(field) or [])
-            if isinstance(host, str) and _normalised(host) in self._reserved
-        ]
-        if issues:
-            raise DocumentError(f"tenant {tenant_id}", issues)
-        return tenant
-
-    async def _mirror(self, written: dict[DocKey, bytes], removed: set[DocKey]) -> None:
-        """Redis after the origin; a Redis that fails to take the new copy must at least lose the old one."""
-        if self._cache is None:
-            return
-        for key, data in written.items():
-            try:
-                await self._cache.put(key, data)
-            except BackendError as e:
-                log.error("%s: not written to the shared cache (%s); dropping the old copy", key, e)
-                removed = removed | {key}
-        for key in removed:
-            try:
-                await self._cache.delete(key)
-            except BackendError as e:
-                log.error("%s: the shared cache may serve an old copy until its TTL: %s", key, e)
+        return self.publisher.validate(tenant_id, document)
 
     async def announce(self, event: Event) -> None:
-        """Apply an event in this worker at once, then tell every other one (a bus failure is logged)."""
-        if self.written is not None:
-            self.written(event)  # this worker serves the change even if the bus is down
-        try:
-            await self._bus.publish(event)
-        except BackendError as e:
-            log.error("event %s not sent (%s): other workers see it within their L1 TTL", event, e)
+        await self.publisher.announce(event)
 
     async def _summaries(self) -> dict[str, Summary]:
         if self._index is None:
@@ -370,13 +267,6 @@ def _object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise DocumentError("request body", [ValidationIssue("", "expected a JSON object (a tenant document)")])
     return value
-
-
-def _normalised(host: str) -> str:
-    try:
-        return normalise_pattern(host)
-    except TenantEdgeError:
-        return host
 
 
 def _draft_name(tenant_id: str, path: str) -> str:

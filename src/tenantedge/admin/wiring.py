@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -17,27 +14,16 @@ from tenantedge.admin.api import AdminApi
 from tenantedge.admin.auth import FailureLimiter, TokenRing
 from tenantedge.admin.live import LiveHub
 from tenantedge.admin.openapi import openapi_document
-from tenantedge.admin.origins import (
-    Blobs,
-    FileTenantOrigin,
-    FileWriteLock,
-    FolderBlobs,
-    ObjectTenantOrigin,
-    RedisWriteLock,
-    TenantOrigin,
-    WriteLock,
-)
 from tenantedge.admin.service import AdminService
 from tenantedge.clock import SystemClock
 from tenantedge.errors import ConfigError, HostError
-from tenantedge.events import Event, EventBus
+from tenantedge.events import EventBus
 from tenantedge.hosts import normalise_host
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.settings import Settings
-from tenantedge.store.base import TenantStore
 from tenantedge.store.files import FileStore
-from tenantedge.store.tiered import TieredStore
+from tenantedge.store.publisher import Publisher
 
 if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
@@ -52,24 +38,9 @@ class Admin:
     service: AdminService
     hub: LiveHub
 
-    @property
-    def written(self) -> Callable[[Event], None] | None:
-        return self.service.written
 
-    @written.setter
-    def written(self, callback: Callable[[Event], None]) -> None:
-        self.service.written = callback
-
-
-def build_admin(
-    settings: Settings,
-    registry: SectionRegistry,
-    store: TenantStore,
-    files: FileStore | None,
-    renderer: PageRenderer,
-    bus: EventBus,
-    database: ContentDatabase | None = None,
-) -> Admin:
+def admin_host(settings: Settings, files: FileStore | None) -> str:
+    """The admin's host, normalised; ConfigError when it is not a host, or a tenant of tenants.json claims it."""
     try:
         host = normalise_host(settings.admin_host)
     except HostError as e:
@@ -79,9 +50,19 @@ def build_admin(
             f"TENANTEDGE_ADMIN_HOST {host!r} is claimed by tenant {claimed.tenant_id!r} in {files.path}: "
             "the admin host must be a host no tenant serves"
         )
-    origin, blobs, lock = _origin(settings, registry, store, files)
-    cache = store.cache if isinstance(store, TieredStore) else None
-    service = AdminService(origin, blobs, registry, bus, lock, cache=cache, reserved_hosts=frozenset({host}))
+    return host
+
+
+def build_admin(
+    settings: Settings,
+    registry: SectionRegistry,
+    publisher: Publisher,
+    renderer: PageRenderer,
+    bus: EventBus,
+    host: str,
+    database: ContentDatabase | None = None,
+) -> Admin:
+    service = AdminService(publisher, registry)
     token = settings.admin_token
     if token is None and settings.admin_tokens_file is None:
         token = secrets.token_urlsafe(24)
@@ -103,28 +84,6 @@ def build_admin(
         database=database,
     )
     return Admin(host, api.app(hub.endpoint), service, hub)
-
-
-def _origin(
-    settings: Settings, registry: SectionRegistry, store: TenantStore, files: FileStore | None
-) -> tuple[TenantOrigin, Blobs, WriteLock]:
-    lock: WriteLock
-    if settings.s3_bucket:
-        from tenantedge.store.s3 import S3Tier
-
-        assert isinstance(store, TieredStore) and isinstance(store.origin, S3Tier)
-        origin: TenantOrigin = ObjectTenantOrigin(store.origin, registry)
-        blobs: Blobs = store.origin
-        lock_file = Path(tempfile.gettempdir()) / f"tenantedge-{settings.s3_bucket}.lock"
-    else:
-        assert files is not None
-        origin, blobs = FileTenantOrigin(files, registry), FolderBlobs(files.path.parent)
-        lock_file = files.path.with_name(files.path.name + ".lock")
-    if settings.redis_url:
-        lock = RedisWriteLock(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
-    else:
-        lock = FileWriteLock(lock_file)
-    return origin, blobs, lock
 
 
 def _version() -> str:

@@ -26,6 +26,7 @@ from tenantedge.http.endpoints import IMMUTABLE
 from tenantedge.http.policy import NO_STORE, CachePolicy, surrogate_keys
 from tenantedge.http.responses import send_response, send_text
 from tenantedge.http.server import PREPARED, SendPrepared
+from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page, header_lines
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
 from tenantedge.settings import IPNetwork
@@ -243,18 +244,18 @@ class EdgeApp:
             self._routes.clear()  # a flood of made-up hosts must not grow memory
         self._routes[raw] = route
 
-    def invalidate_posts(self, tenant_id: str) -> None:
-        """A post of this tenant changed: forget the pages that show its posts, and the posts themselves."""
-        self._pages.drop_tagged(tenant_id, POSTS_TAG)
-        if self._blog is not None:
-            self._blog.forget(tenant_id)
-
-    def invalidate(self, tenant_ids: Iterable[str]) -> None:
-        """Forget the cached pages of these tenants (their documents changed), and every cached route."""
+    def forget(self, change: Change) -> None:
+        """Drop the pages a change makes wrong; any change but a post's also drops every route and alias,
+        since a host may have moved to another tenant and the change need not name the tenant it left."""
+        if change.kind is ChangeKind.POSTS:
+            self._pages.drop_tagged(change.tenant, POSTS_TAG)
+            if self._blog is not None:
+                self._blog.forget(change.tenant)
+            return
         self._routes.clear()
         self._pages.forget_aliases()
-        for tenant_id in tenant_ids:
-            self._pages.drop_tenant(tenant_id)
+        if change.kind is ChangeKind.DOCUMENT:
+            self._pages.drop_tenant(change.tenant)
 
     async def _bad_host(self, send: Send, error: HostError, head: bool) -> None:
         reason = str(error)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from tenantedge.hosts import HostMatch
+from tenantedge.invalidation import Change
 from tenantedge.tenants import Tenant
 
 Found = tuple[HostMatch, Tenant]
@@ -48,3 +50,18 @@ class TenantStore(Protocol):
     async def probe(self) -> dict[str, Any]:
         """Each tier's state, checked now, for /_edge/ready."""
         ...
+
+    def forget(self, change: Change) -> None:
+        """Drop what a change makes wrong (the store registers with the one owner of invalidation)."""
+        ...
+
+    async def follow(self, apply: Callable[[Change], None]) -> None:
+        """Report changes made in a shared tier by others (keyspace notifications), until cancelled; returns at
+        once when the store has no such tier."""
+        ...
+
+    def metrics(self) -> dict[str, tuple[str, str, float]]:
+        """Counters and gauges for /_edge/metrics: name -> (type, help, value)."""
+        ...
+
+    async def close(self) -> None: ...

@@ -6,11 +6,12 @@ import asyncio
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from tenantedge.errors import BackendError, ConfigError, DocumentError
 from tenantedge.hosts import HostMatch
+from tenantedge.invalidation import Change
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.base import Found
 from tenantedge.store.layout import TENANT, DocKey, encode_domain
@@ -117,20 +118,37 @@ class FileStore:
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
         return self._set.tenants.get(tenant_id)
 
+    def forget(self, change: Change) -> None:
+        return None  # what it holds is the file itself, reloaded when saved
+
+    async def follow(self, apply: Callable[[Change], None]) -> None:
+        return None  # no shared tier: saves are found by `watch`
+
+    def metrics(self) -> dict[str, tuple[str, str, float]]:
+        return {"tenantedge_tenants": ("gauge", "Tenants in tenants.json.", len(self._set.tenants))}
+
+    async def close(self) -> None:
+        return None
+
     async def probe(self) -> dict[str, object]:
         return {"file": {"state": "up", "path": str(self.path), "tenants": len(self._set.tenants)}}
 
-    async def watch(self, interval: float, on_change: Callable[[set[str]], None]) -> None:
-        """Check the file every `interval` seconds, forever; call `on_change` with the tenants a reload changed."""
+    async def watch(self, interval: float, on_change: Callable[[set[str], TenantSet], Awaitable[None]]) -> None:
+        """Check the file every `interval` seconds, forever; after a reload, await `on_change` with the tenants
+        it changed and the set served before."""
         while True:
             await asyncio.sleep(interval)
+            before = self._set
             try:
                 changed = await self.check()
             except Exception:
                 log.exception("%s: reload failed; still serving the previous version", self.path)
                 continue
             if changed:
-                on_change(changed)
+                try:
+                    await on_change(changed, before)
+                except Exception:
+                    log.exception("%s: reloaded, but publishing the change failed", self.path)
 
     async def check(self) -> set[str] | None:
         """Reload if the file was saved and has stayed unchanged since the last check; the ids that changed.

@@ -1,175 +1,170 @@
-"""Operator writes to the tiers: publish a tenants document (`sync`) or one document (`kv`), validated first.
+"""Operator writes: `tenantedge sync` (a tenants document) and `kv` (one document), published like an admin's.
 
-Writes go to the origin first, then to Redis, so a reader never finds in Redis what the origin lacks.
-A tenant's version goes up whenever its content changes; domains a tenant no longer claims are removed.
+Each goes through the Publisher: validated, under the tenant's lock, replacing only the version it was checked
+against, recorded in the history (by `cli:{user}`), mirrored to Redis and announced to every worker. A sync
+does not silently replace what an admin published since: that tenant is a conflict unless `--force`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
-from tenantedge.errors import BackendError, ConfigError, DocumentError, HostError, ValidationIssue
-from tenantedge.hosts import normalise_pattern
-from tenantedge.sections import SectionRegistry
-from tenantedge.store.layout import DOMAIN, TENANT, DocKey, decode_domain
-from tenantedge.store.publish import tenant_documents
-from tenantedge.tenants import TenantSet, compact_json, parse_tenant
+from tenantedge.errors import ConfigError, Conflict, DocumentError, HostError, NotFound, ValidationIssue
+from tenantedge.events import TENANT_DELETED
+from tenantedge.hosts import MATCH_ALIAS, MATCH_WILDCARD, normalise_pattern
+from tenantedge.store.layout import decode_domain
+from tenantedge.store.publisher import ANY_VERSION, FILE_WRITER, Publisher, same_content, without_version
+from tenantedge.tenants import TenantSet
+
+OPERATOR = "cli:"  # history records written by an operator's command start so; anything else but the file or an
+# import is a person at the admin
 
 
-class WritableTier(Protocol):
-    name: str
-
-    async def get(self, key: DocKey) -> bytes | None: ...
-
-    async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None: ...
-
-    async def delete(self, key: DocKey) -> None: ...
-
-    async def names(self, kind: str) -> list[str]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Targets:
-    """Where writes go: the origin (S3) and the shared cache (Redis); either may be absent, not both."""
-
-    origin: WritableTier | None
-    cache: WritableTier | None
-
-    def __post_init__(self) -> None:
-        if self.origin is None and self.cache is None:
-            raise ConfigError("nothing to write to: set TENANTEDGE_S3_BUCKET and/or TENANTEDGE_REDIS_URL")
-
-    @property
-    def source(self) -> WritableTier:
-        """The tier whose copy counts: the origin when there is one."""
-        tier = self.origin or self.cache
-        assert tier is not None
-        return tier
-
-    async def write(self, documents: dict[DocKey, bytes], removed: Collection[DocKey] = ()) -> None:
-        for tier in (self.origin, self.cache):
-            if tier is None:
-                continue
-            for key, data in documents.items():
-                await tier.put(key, data)
-            for key in removed:
-                await tier.delete(key)
-
-
-async def sync(tenants: TenantSet, registry: SectionRegistry, targets: Targets, *, prune: bool = False) -> list[str]:
-    """Publish every tenant of a validated document; only changed ones are written. One line per tenant."""
-    source = targets.source
-    stored = set(await source.names(TENANT))
+async def sync(
+    tenants: TenantSet, publisher: Publisher, *, by: str, prune: bool = False, force: bool = False
+) -> list[str]:
+    """Publish every tenant of a validated document; only changed ones are written. One line per tenant:
+    `+` new, `~` changed, `=` unchanged, `-` removed, `!` kept or refused (a conflict)."""
+    stored = set(await publisher.origin.tenant_ids())
     lines: list[str] = []
     for tenant_id in sorted(tenants.tenants):
-        lines.append(await _publish(tenant_id, orjson.loads(tenants.documents[tenant_id]), registry, targets))
+        raw = orjson.loads(tenants.documents[tenant_id])
+        try:
+            lines.append(await _sync_one(tenant_id, raw, publisher, by, force))
+        except Conflict as e:
+            lines.append(f"! {tenant_id}: not written: {e}")
     for tenant_id in sorted(stored - set(tenants.tenants)):
         if prune:
-            await delete_tenant(tenant_id, targets)
+            await delete_tenant(tenant_id, publisher, by=by)
             lines.append(f"- {tenant_id}: removed")
         else:
             lines.append(f"! {tenant_id}: stored but not in the document; kept (use --prune to remove it)")
     return lines
 
 
-async def put_tenant(tenant_id: str, data: bytes, registry: SectionRegistry, targets: Targets, source: str) -> str:
-    """Validate one tenant document and store it with its version bumped."""
-    try:
-        raw = orjson.loads(data)
-    except orjson.JSONDecodeError as e:
-        raise DocumentError(
-            source, [ValidationIssue("", f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}")]
-        ) from e
-    if isinstance(raw, dict):
-        raw.pop("version", None)  # the store decides the version
-    parse_tenant(tenant_id, raw, registry, source=source)
-    return await _publish(tenant_id, raw, registry, targets, force=True)
+async def _sync_one(tenant_id: str, raw: dict[str, Any], publisher: Publisher, by: str, force: bool) -> str:
+    current = await publisher.load(tenant_id)
+    if current is not None and same_content(current, raw):
+        return f"= {tenant_id}: unchanged (version {current['version']})"
+    base = int(current["version"]) if current is not None else None
+    if current is not None and not force:
+        await _refuse_overwriting_an_admin(tenant_id, base, publisher)
+
+    def build(found: dict[str, Any] | None) -> dict[str, Any]:
+        if found is not None and base is None:
+            raise Conflict(f"tenant {tenant_id} was created by another writer meanwhile; sync again", found["version"])
+        return without_version(raw)
+
+    document = await publisher.write(
+        tenant_id, build, if_match=base, by=by, action="sync", require=base is not None, skip_unchanged=True
+    )
+    if base is None:
+        return f"+ {tenant_id}: new (version {document['version']})"
+    return f"~ {tenant_id}: version {base} -> {document['version']}"
 
 
-async def put_domain(pattern: str, data: bytes, targets: Targets) -> str:
+async def _refuse_overwriting_an_admin(tenant_id: str, version: int | None, publisher: Publisher) -> None:
+    """A version published at the admin since the last sync is not replaced by a file that never saw it."""
+    if version is None:
+        return
     try:
-        host = normalise_pattern(pattern)
-    except HostError as e:
-        raise ConfigError(str(e)) from e
+        record = await publisher.version(tenant_id, version)
+    except NotFound:
+        return  # published before anything was recorded: nobody's edit to lose
+    writer = str(record.get("by", ""))
+    if writer.startswith(OPERATOR) or writer in (FILE_WRITER, "origin"):
+        return
+    raise Conflict(
+        f"version {version} was published by {writer!r} at the admin ({record.get('saved_at', '?')}) and is not "
+        f"in this file; take it into the file (tenantedge kv get tenant {tenant_id}) or sync --force to replace "
+        "it (the history keeps it for a rollback)",
+        version,
+    )
+
+
+async def put_tenant(tenant_id: str, data: bytes, publisher: Publisher, source: str, *, by: str) -> str:
+    """Validate one tenant document and publish it; a `version` in it is the one it replaces (If-Match)."""
+    raw = _object(_json(data, source), source)
+    stated = raw.pop("version", None)
+    if_match = stated if isinstance(stated, int) and not isinstance(stated, bool) else ANY_VERSION
+    current = await publisher.load(tenant_id)
+    document = await publisher.write(tenant_id, lambda _: raw, if_match=if_match, by=by, action="kv put", require=False)
+    if current is None:
+        return f"+ {tenant_id}: new (version {document['version']})"
+    return f"~ {tenant_id}: version {current['version']} -> {document['version']}"
+
+
+async def delete_tenant(tenant_id: str, publisher: Publisher, *, by: str) -> None:
+    await publisher.write(tenant_id, lambda _: None, if_match=ANY_VERSION, by=by, action="delete", kind=TENANT_DELETED)
+
+
+async def put_domain(pattern: str, data: bytes, publisher: Publisher, *, by: str) -> str:
+    """Route a host to a tenant: the host joins that tenant's domains (or aliases), published as its change."""
+    host = _pattern(pattern)
     match = decode_domain(host, data, f"domain {host}")
-    if await targets.source.get((TENANT, match.tenant_id)) is None:
-        raise ConfigError(f"domain {host}: tenant {match.tenant_id!r} does not exist in {targets.source.name}")
-    await targets.write({(DOMAIN, host): data})
+    owner = await publisher.origin.owner_of(host)
+    if owner is not None and owner != match.tenant_id:
+        raise ConfigError(f"domain {host}: belongs to tenant {owner!r}; remove it there first")
+    field = "aliases" if match.rule == MATCH_ALIAS else "domains"
+    if match.rule == MATCH_WILDCARD and not host.startswith("*."):
+        raise ConfigError(f"domain {host}: a wildcard rule needs a pattern like *.example.com")
+
+    def build(current: dict[str, Any] | None) -> dict[str, Any]:
+        assert current is not None
+        hosts = [entry for entry in current.get(field) or [] if not _same_host(entry, host)]
+        return {**current, field: [*hosts, host]}
+
+    try:
+        await publisher.write(match.tenant_id, build, if_match=ANY_VERSION, by=by, action=f"kv put domain {host}")
+    except NotFound as e:
+        raise ConfigError(f"domain {host}: tenant {match.tenant_id!r} does not exist") from e
     return f"~ domain {host} -> {match.tenant_id} ({match.rule})"
 
 
-async def delete_tenant(tenant_id: str, targets: Targets) -> None:
-    old = await targets.source.get((TENANT, tenant_id))
-    if old is None:
-        raise ConfigError(f"tenant {tenant_id!r} does not exist in {targets.source.name}")
-    removed = {(TENANT, tenant_id)} | {(DOMAIN, host) for host in claimed_hosts(orjson.loads(old))}
-    await targets.write({}, removed)
+async def delete_domain(pattern: str, publisher: Publisher, *, by: str) -> None:
+    """Stop routing a host: it leaves the domains or aliases of the tenant that claims it."""
+    host = _pattern(pattern)
+    owner = await publisher.origin.owner_of(host)
+    if owner is None:
+        raise ConfigError(f"domain {host}: no tenant claims it")
+
+    def build(current: dict[str, Any] | None) -> dict[str, Any]:
+        assert current is not None
+        changed: dict[str, Any] = {
+            field: [entry for entry in current.get(field) or [] if not _same_host(entry, host)]
+            for field in ("domains", "aliases")
+            if field in current
+        }
+        return {**current, **changed}
+
+    await publisher.write(owner, build, if_match=ANY_VERSION, by=by, action=f"kv delete domain {host}")
 
 
-async def delete_domain(pattern: str, targets: Targets) -> None:
-    await targets.write({}, {(DOMAIN, normalise_pattern(pattern))})
+def _same_host(entry: object, host: str) -> bool:
+    try:
+        return isinstance(entry, str) and normalise_pattern(entry) == host
+    except HostError:
+        return False
 
 
-async def get_document(kind: str, name: str, targets: Targets) -> Any:
-    data = await targets.source.get((kind, name if kind == TENANT else normalise_pattern(name)))
-    if data is None:
-        raise ConfigError(f"no {kind} {name!r} in {targets.source.name}")
-    return orjson.loads(data)
+def _pattern(pattern: str) -> str:
+    try:
+        return normalise_pattern(pattern)
+    except HostError as e:
+        raise ConfigError(str(e)) from e
 
 
-async def _publish(
-    tenant_id: str, raw: dict[str, Any], registry: SectionRegistry, targets: Targets, *, force: bool = False
-) -> str:
-    old_data = await targets.source.get((TENANT, tenant_id))
-    old = orjson.loads(old_data) if old_data else None
-    if old is not None and not force and _content(old) == _content(raw):
-        return f"= {tenant_id}: unchanged (version {old.get('version', 1)})"
-    previous = int(old.get("version", 0)) if old else 0
-    version = max(int(raw.get("version", 1)), previous + 1)
-    document = {**raw, "version": version}
-    tenant = parse_tenant(tenant_id, document, registry, source=f"tenant {tenant_id}")
-    documents = tenant_documents(tenant, compact_json(document))
-    await refuse_taken_domains(tenant_id, documents, targets.source)
-    gone = {(DOMAIN, host) for host in claimed_hosts(old)} - set(documents) if old else set()
-    await targets.write(documents, gone)
-    return (
-        f"+ {tenant_id}: new (version {version})" if old is None else f"~ {tenant_id}: version {previous} -> {version}"
-    )
+def _json(data: bytes, source: str) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        issue = ValidationIssue("", f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}")
+        raise DocumentError(source, [issue]) from e
 
 
-async def refuse_taken_domains(tenant_id: str, documents: dict[DocKey, bytes], source: WritableTier) -> None:
-    """A domain stored for another tenant is not silently taken over: that tenant must let it go first."""
-    for kind, host in documents:
-        if kind != DOMAIN:
-            continue
-        current = await source.get((DOMAIN, host))
-        if current is None:
-            continue
-        try:
-            owner = decode_domain(host, current, host).tenant_id
-        except BackendError:
-            continue  # a broken index entry is overwritten by a good one
-        if owner != tenant_id and await source.get((TENANT, owner)) is not None:
-            raise ConfigError(f"tenant {tenant_id}: domain {host!r} belongs to tenant {owner!r}; remove it there first")
-
-
-def _content(document: dict[str, Any]) -> bytes:
-    return orjson.dumps(
-        {key: value for key, value in document.items() if key != "version"}, option=orjson.OPT_SORT_KEYS
-    )
-
-
-def claimed_hosts(document: dict[str, Any] | None) -> set[str]:
-    if not document:
-        return set()
-    hosts = set()
-    for pattern in [*document.get("domains", []), *document.get("aliases", [])]:
-        try:
-            hosts.add(normalise_pattern(pattern))
-        except HostError:
-            continue
-    return hosts
+def _object(raw: Any, source: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise DocumentError(source, [ValidationIssue("", "expected a JSON object (a tenant document)")])
+    return raw

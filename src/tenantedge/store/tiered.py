@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -20,6 +21,7 @@ from cachetools import LRUCache
 from tenantedge.clock import Clock
 from tenantedge.errors import BackendError, DocumentError, StoreUnavailable
 from tenantedge.hosts import MATCH_WILDCARD, HostMatch
+from tenantedge.invalidation import EVERYTHING, Change, ChangeKind, change_of_key
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.base import Found
 from tenantedge.store.layout import DOMAIN, TENANT, DocKey, decode_domain, domain_candidates
@@ -46,6 +48,14 @@ class DocumentTier(Protocol):
     async def probe(self) -> dict[str, Any]: ...
 
     async def close(self) -> None: ...
+
+
+class Notifications(Protocol):
+    """A shared tier that reports the keys others change in it (Redis keyspace notifications)."""
+
+    async def watch(self, on_change: Callable[[DocKey], None], on_connect: Callable[[], None]) -> None:
+        """Report changed keys (first `on_connect` on every (re)connection), until cancelled."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +88,13 @@ class TieredStore:
         clock: Clock,
         *,
         cache: DocumentTier | None = None,
+        notifications: Notifications | None = None,
         settings: TierSettings = TierSettings(),
     ) -> None:
         self._registry = registry
         self.origin = origin
         self.cache = cache
+        self._notifications = notifications
         self._clock = clock
         self._settings = settings
         self._tenants: LRUCache[str, _Entry[Tenant]] = LRUCache(settings.l1_tenants)
@@ -238,6 +250,19 @@ class TieredStore:
         }
         found["tenantedge_store_l1_tenants"] = ("gauge", "Tenants held in memory.", len(self._tenants))
         return found
+
+    def forget(self, change: Change) -> None:
+        if change.kind is ChangeKind.DOCUMENT:
+            self.invalidate(change.tenant, change.version)
+            self.forget_absent()  # a new tenant's domains were unknown a moment ago
+        elif change.kind is ChangeKind.HOST:
+            self.changed((DOMAIN, change.host))
+        elif change.kind is ChangeKind.EVERYTHING:
+            self.clear()
+
+    async def follow(self, apply: Callable[[Change], None]) -> None:
+        if self._notifications is not None:
+            await self._notifications.watch(lambda key: apply(change_of_key(key)), lambda: apply(EVERYTHING))
 
     def forget_absent(self) -> None:
         """Forget every remembered miss (a tenant was created: hosts unknown a moment ago may now exist)."""

@@ -1,22 +1,14 @@
-"""Where admin writes land: the tenants' origin (tenants.json or S3), its history and drafts, and the write lock.
+"""Where published tenant documents live, as every writer sees them: tenants.json or S3, read and replaced whole.
 
-Both origins keep the same layout for what only the admin writes: `history/{id}/{version}.json` and
-`drafts/{id}/{page}.json`, in the bucket for S3 and in folders beside tenants.json for the embedded default.
+A commit replaces exactly the version the writer checked (VersionConflict otherwise) and says which per-host
+documents it wrote and removed, for the shared cache to mirror.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import fcntl
-import os
-import secrets
-import tempfile
-import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -25,18 +17,14 @@ from tenantedge.errors import BackendError, ConfigError, DocumentError, Validati
 from tenantedge.gcpause import collector_paused
 from tenantedge.jsonpath import format_path
 from tenantedge.sections import SectionRegistry
+from tenantedge.store.blobs import write_atomically
 from tenantedge.store.files import FileStore
-from tenantedge.store.layout import DOMAIN, FOLDERS, TENANT, DocKey
-from tenantedge.store.operations import claimed_hosts, refuse_taken_domains
-from tenantedge.store.publish import tenant_documents
+from tenantedge.store.layout import DOMAIN, TENANT, DocKey, decode_domain
+from tenantedge.store.publish import claimed_hosts, refuse_taken_domains, tenant_documents
 from tenantedge.tenants import Tenant, TenantSet, compact_json, full_form, parse_tenant, parse_tree
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
     from tenantedge.store.s3 import S3Tier
-
-LOCK_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,18 +48,6 @@ class Summary:
 Written = tuple[dict[DocKey, bytes], set[DocKey]]
 
 
-class Blobs(Protocol):
-    """History records and drafts: JSON by key, kept in the origin only."""
-
-    async def get(self, key: DocKey) -> bytes | None: ...
-
-    async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None: ...
-
-    async def delete(self, key: DocKey) -> None: ...
-
-    async def names(self, kind: str, under: str = "") -> list[str]: ...
-
-
 class TenantOrigin(Protocol):
     """The tenant documents the admin edits; every call is made under the write lock."""
 
@@ -83,76 +59,22 @@ class TenantOrigin(Protocol):
         """Every tenant, for the list and its search."""
         ...
 
+    async def documents(self, tenant_ids: set[str]) -> dict[str, dict[str, Any]]:
+        """Several tenants' documents, versioned, in as few reads as the origin allows (absent: none)."""
+        ...
+
+    async def tenant_ids(self) -> list[str]:
+        """Every tenant published, sorted."""
+        ...
+
+    async def owner_of(self, pattern: str) -> str | None:
+        """The tenant that claims this normalised host or pattern (as a domain, alias or wildcard), if any."""
+        ...
+
     async def commit(self, tenant_id: str, document: dict[str, Any] | None, replaces: int | None) -> Written:
         """Store a validated, versioned document (None: remove the tenant) in place of version `replaces` (None:
         no tenant yet); VersionConflict if the origin holds another by then. What changed, per key."""
         ...
-
-
-class WriteLock(Protocol):
-    def hold(self, tenant_id: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """Exclusive rights to write this tenant, across every worker that shares the lock."""
-        ...
-
-    async def close(self) -> None: ...
-
-
-class FolderBlobs:
-    """Blobs as files: `{root}/history/{id}/{version}.json`, `{root}/drafts/{id}/{page}.json`."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def _path(self, key: DocKey) -> Path:
-        return self.root / FOLDERS[key[0]] / f"{key[1]}.json"
-
-    async def get(self, key: DocKey) -> bytes | None:
-        try:
-            return await asyncio.to_thread(self._path(key).read_bytes)
-        except FileNotFoundError:
-            return None
-        except OSError as e:
-            raise BackendError(f"{self._path(key)}: {e.strerror}") from e
-
-    async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None:
-        await asyncio.to_thread(write_atomically, self._path(key), data)
-
-    async def delete(self, key: DocKey) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            await asyncio.to_thread(self._path(key).unlink)
-
-    async def names(self, kind: str, under: str = "") -> list[str]:
-        folder = self.root / FOLDERS[kind]
-
-        def walk() -> list[str]:
-            if not folder.is_dir():
-                return []
-            return sorted(
-                str(path.relative_to(folder))[: -len(".json")]
-                for path in folder.rglob("*.json")
-                if str(path.relative_to(folder)).startswith(under)
-            )
-
-        return await asyncio.to_thread(walk)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write a file so that a reader sees the old content or the new, never a part (temp file, fsync, rename)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
-    except OSError as e:
-        raise BackendError(f"{path}: cannot write: {e.strerror}") from e
 
 
 class FileTenantOrigin:
@@ -181,6 +103,22 @@ class FileTenantOrigin:
 
     async def summaries(self) -> dict[str, Summary]:
         return {tenant_id: Summary.of(tenant) for tenant_id, tenant in self._files.tenants.tenants.items()}
+
+    async def tenant_ids(self) -> list[str]:
+        return sorted(self._files.tenants.tenants)
+
+    async def owner_of(self, pattern: str) -> str | None:
+        entry = self._files.tenants.hosts.entry(pattern)
+        return None if entry is None else entry.tenant_id
+
+    async def documents(self, tenant_ids: set[str]) -> dict[str, dict[str, Any]]:
+        """These tenants' documents as saved, read in one pass (absent: not in the file)."""
+        tenants: dict[str, Any] = (await asyncio.to_thread(self._read))["tenants"]
+        return {
+            tenant_id: {**tenants[tenant_id], "version": self._version_of(tenant_id, tenants[tenant_id])}
+            for tenant_id in tenant_ids
+            if isinstance(tenants.get(tenant_id), dict)
+        }
 
     async def commit(self, tenant_id: str, document: dict[str, Any] | None, replaces: int | None) -> Written:
         return await asyncio.to_thread(self._commit, tenant_id, document, replaces)
@@ -270,6 +208,22 @@ class ObjectTenantOrigin:
         await asyncio.gather(*(read(name) for name in names))
         return found
 
+    async def tenant_ids(self) -> list[str]:
+        return await self._s3.names(TENANT)
+
+    async def owner_of(self, pattern: str) -> str | None:
+        data = await self._s3.get((DOMAIN, pattern))
+        if data is None:
+            return None
+        try:
+            return decode_domain(pattern, data, f"s3: domains/{pattern}.json").tenant_id
+        except BackendError:
+            return None  # a broken index entry routes nothing: whoever claims the host now may take it
+
+    async def documents(self, tenant_ids: set[str]) -> dict[str, dict[str, Any]]:
+        found = {tenant_id: await self.load(tenant_id) for tenant_id in sorted(tenant_ids)}
+        return {tenant_id: document for tenant_id, document in found.items() if document is not None}
+
     async def commit(self, tenant_id: str, document: dict[str, Any] | None, replaces: int | None) -> Written:
         # Writers on machines that share no lock (S3 without Redis) are kept apart by the bucket itself: the
         # tenant document is replaced only if it is still the copy read here, the version the caller checked.
@@ -307,77 +261,3 @@ def _check_replaces(tenant_id: str, found: int | None, replaces: int | None) -> 
 def _changed_meanwhile(tenant_id: str, current: int | None) -> VersionConflict:
     message = f"tenant {tenant_id}: another writer changed it while this write was made"
     return VersionConflict(f"{message}; reload it and apply your change again", current)
-
-
-class FileWriteLock:
-    """One writer at a time across the workers of one machine: `flock` on a file beside tenants.json."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._local = asyncio.Lock()
-
-    @contextlib.asynccontextmanager
-    async def hold(self, tenant_id: str) -> AsyncIterator[None]:
-        async with self._local:
-            fd = await asyncio.to_thread(self._acquire)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
-
-    async def close(self) -> None:
-        return None
-
-    def _acquire(self) -> int:
-        try:
-            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise BackendError(f"{self._path}: cannot open the write lock: {e.strerror}") from e
-        deadline = time.monotonic() + LOCK_TIMEOUT
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return fd
-            except OSError as e:
-                if e.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
-                    os.close(fd)
-                    raise BackendError(f"{self._path}: another writer holds the lock; try again") from e
-                time.sleep(0.005)
-
-
-# Releases the lock only if it is still ours: a writer that overran the lease must not free the next one's.
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-
-
-class RedisWriteLock:
-    """One writer per tenant across every instance: a Redis key with a lease (SET NX PX), released by owner only."""
-
-    def __init__(self, url: str, *, prefix: str = "te:", lease: float = 10.0, timeout: float = 1.0) -> None:
-        from redis.asyncio import Redis
-
-        self._client: Redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        self._prefix = prefix
-        self._lease = lease
-
-    @contextlib.asynccontextmanager
-    async def hold(self, tenant_id: str) -> AsyncIterator[None]:
-        from redis.exceptions import RedisError
-
-        key, token = f"{self._prefix}lock:tenant:{tenant_id}", secrets.token_hex(8)
-        deadline = time.monotonic() + LOCK_TIMEOUT
-        try:
-            while not await self._client.set(key, token, nx=True, px=int(self._lease * 1000)):
-                if time.monotonic() > deadline:
-                    raise BackendError(f"tenant {tenant_id}: another writer holds the lock; try again")
-                await asyncio.sleep(0.005)
-        except (RedisError, OSError) as e:
-            raise BackendError(f"redis lock: {type(e).__name__}: {e}") from e
-        try:
-            yield
-        finally:
-            with contextlib.suppress(RedisError, OSError):
-                await self._client.eval(_RELEASE, 1, key, token)
-
-    async def close(self) -> None:
-        await self._client.aclose()

@@ -1,0 +1,276 @@
+"""The one way anything public changes: validate → tenant lock → conditional write → history → Redis → one event.
+
+The admin API and dashboard, `tenantedge sync` and `kv`, rollback and a tenants.json saved by an editor all
+publish here, so each gets the same guarantees: a refused write stores nothing, a write replaces only the
+version it was checked against (VersionConflict otherwise), every published version can be restored from the
+history (with who wrote it), a reader never finds in Redis what the origin lacks, and every worker hears of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+
+from tenantedge.errors import (
+    BackendError,
+    Conflict,
+    DocumentError,
+    NotFound,
+    PreconditionRequired,
+    TenantEdgeError,
+    ValidationIssue,
+)
+from tenantedge.events import TENANT_DELETED, TENANT_UPDATED, Event, EventBus
+from tenantedge.hosts import normalise_pattern
+from tenantedge.sections import SectionRegistry
+from tenantedge.store.blobs import Blobs
+from tenantedge.store.layout import DOMAIN, HISTORY, TENANT, DocKey
+from tenantedge.store.locks import WriteLock
+from tenantedge.store.origins import TenantOrigin
+from tenantedge.store.publish import tenant_documents
+from tenantedge.tenants import Tenant, TenantSet, parse_tenant
+
+log = logging.getLogger("tenantedge.publish")
+ANY_VERSION = -1  # an If-Match of `*`: whichever version is current
+FILE_WRITER = "file"  # who published a tenants.json saved by an editor
+# What a write makes of the current document (None: no tenant yet): the new one, or None to remove the tenant.
+Build = Callable[[dict[str, Any] | None], dict[str, Any] | None]
+
+
+class CacheTier(Protocol):
+    """The shared cache (Redis) that mirrors the origin."""
+
+    async def put(self, key: DocKey, data: bytes, *, ttl: float | None = None) -> None: ...
+
+    async def delete(self, key: DocKey) -> None: ...
+
+
+class Publisher:
+    def __init__(
+        self,
+        origin: TenantOrigin,
+        blobs: Blobs,
+        registry: SectionRegistry,
+        bus: EventBus,
+        lock: WriteLock,
+        *,
+        cache: CacheTier | None = None,
+        reserved_hosts: frozenset[str] = frozenset(),
+    ) -> None:
+        self.origin = origin
+        self.blobs = blobs
+        self._registry = registry
+        self._bus = bus
+        self._lock = lock
+        self._cache = cache
+        self._reserved = reserved_hosts
+        # This worker's own copy of an event, applied at once (before the bus echoes it, or if the bus is down).
+        self.applied: Callable[[Event], None] | None = None
+
+    async def close(self) -> None:
+        await self._lock.close()
+
+    async def load(self, tenant_id: str) -> dict[str, Any] | None:
+        """The published document, with its version, as a writer checks it."""
+        return await self.origin.load(tenant_id)
+
+    async def write(
+        self,
+        tenant_id: str,
+        build: Build,
+        *,
+        if_match: int | None,
+        by: str,
+        action: str,
+        kind: str = TENANT_UPDATED,
+        path: str | None = None,
+        require: bool = True,
+        skip_unchanged: bool = False,
+    ) -> dict[str, Any]:
+        """Publish what `build` makes of the current document; the document published ({} once removed).
+
+        `if_match`: the version the caller changed (ANY_VERSION: whichever is current; None only where
+        `require` is False: a tenant that may not exist yet). `skip_unchanged`: a document equal to the
+        current one (version aside) is not published again, and the current one is returned.
+        """
+        if require and if_match is None:
+            raise PreconditionRequired("this write needs If-Match with the version it changes (the ETag of a GET)")
+        async with self._lock.hold(tenant_id):
+            current = await self.origin.load(tenant_id)
+            current_version = int(current["version"]) if current is not None else None
+            if require and current is None:
+                raise NotFound(f"no tenant {tenant_id!r}")
+            if if_match not in (None, ANY_VERSION, current_version):
+                raise Conflict(
+                    f"tenant {tenant_id}: version {if_match} is not the current one ({current_version}); "
+                    "reload it and apply your change again",
+                    current_version,
+                )
+            changed = build(current)
+            if skip_unchanged and current is not None and changed is not None and same_content(current, changed):
+                return current
+            history = await self.history(tenant_id)
+            newest = history[0] if history else 0
+            # Published before any writer here saw it (tenants.json, an old sync): recorded too, so it can be restored.
+            imported = current is not None and not await self._recorded(tenant_id, current, history)
+            if imported:
+                imported_as = current_version if current_version not in history else newest + 1
+                newest = max(newest, imported_as or 0)
+            document: dict[str, Any] | None = None
+            version = current_version or 0
+            if changed is not None:
+                version = max(current_version or 0, newest) + 1
+                document = {**without_version(changed), "version": version}
+                self.validate(tenant_id, document)
+            recorded = []
+            if current is not None and imported:
+                recorded.append(await self._record(tenant_id, current, "imported", "origin", imported_as))
+            if document is not None:
+                recorded.append(await self._record(tenant_id, document, action, by))
+            try:
+                written, removed = await self.origin.commit(tenant_id, document, current_version)
+            except TenantEdgeError:
+                for key in recorded:  # refused by the origin (a domain another tenant holds): nothing stays
+                    await self.blobs.delete(key)
+                raise
+            await self._mirror(written, removed)
+        await self.announce(Event(kind, tenant_id, version, path))
+        return document or {}
+
+    async def file_saved(self, old: TenantSet, new: TenantSet, changed: set[str]) -> None:
+        """An editor saved tenants.json and this worker serves it now (`new`, was `old`): Redis gets the new
+        copies, and the first worker to get here records each change in the history and tells every worker.
+
+        Every worker mirrors (each may be the first to serve the save, and must not then read Redis's old
+        copy back); the history and the event are written once, under the lock.
+        """
+        documents = await self.origin.documents(changed)
+        for tenant_id in sorted(changed) if self._cache is not None else ():
+            before, tenant = old.tenants.get(tenant_id), new.tenants.get(tenant_id)
+            gone = {(DOMAIN, host) for host in (*before.domains, *before.aliases)} if before else set()
+            if tenant is None:
+                await self._mirror({}, gone | {(TENANT, tenant_id)})
+            else:
+                written = tenant_documents(tenant, new.documents.get(tenant_id) or orjson.dumps(documents[tenant_id]))
+                await self._mirror(written, gone - set(written))
+        for tenant_id in sorted(changed):
+            tenant = new.tenants.get(tenant_id)
+            event = Event(TENANT_UPDATED, tenant_id, tenant.version) if tenant else Event(TENANT_DELETED, tenant_id, 0)
+            try:
+                first = await self._record_file_save(tenant_id, documents.get(tenant_id))
+            except BackendError as e:
+                log.error("tenant %s: the saved file is served, but not recorded in the history: %s", tenant_id, e)
+                first = True
+            if first or not self._bus.shared:
+                await self.announce(event)
+            elif self.applied is not None:
+                self.applied(event)
+
+    async def _record_file_save(self, tenant_id: str, document: dict[str, Any] | None) -> bool:
+        """Record a saved document as the next history entry, unless another worker did; whether this one did."""
+        async with self._lock.hold(tenant_id):
+            history = await self.history(tenant_id)
+            if document is None:
+                return True  # a removal leaves the history as it is: every version in it can still be restored
+            if await self._recorded(tenant_id, document, history):
+                return False
+            number = (history[0] if history else 0) + 1
+            await self._record(tenant_id, document, "saved tenants.json", FILE_WRITER, number)
+            return True
+
+    # -- history ---------------------------------------------------------------------------------------
+
+    async def history(self, tenant_id: str) -> list[int]:
+        """The versions recorded for this tenant, newest first."""
+        names = await self.blobs.names(HISTORY, f"{tenant_id}/")
+        return sorted((int(name.split("/", 1)[1]) for name in names if name.split("/", 1)[1].isdigit()), reverse=True)
+
+    async def version(self, tenant_id: str, version: int) -> dict[str, Any]:
+        data = await self.blobs.get((HISTORY, f"{tenant_id}/{version}"))
+        if data is None:
+            raise NotFound(f"tenant {tenant_id}: no version {version} in the history")
+        record: dict[str, Any] = orjson.loads(data)
+        return record
+
+    async def _recorded(self, tenant_id: str, document: dict[str, Any], history: list[int]) -> bool:
+        """Whether the newest history entry holds this document (version aside)."""
+        if not history:
+            return False
+        newest = await self.blobs.get((HISTORY, f"{tenant_id}/{history[0]}"))
+        return newest is not None and same_content(orjson.loads(newest).get("document") or {}, document)
+
+    async def _record(
+        self, tenant_id: str, document: dict[str, Any], action: str, by: str, number: int | None = None
+    ) -> DocKey:
+        version = int(document["version"]) if number is None else number
+        saved = {**document, "version": version}
+        record = {"version": version, "saved_at": _now(), "by": by, "action": action, "document": saved}
+        key = (HISTORY, f"{tenant_id}/{version}")
+        await self.blobs.put(key, orjson.dumps(record))
+        return key
+
+    # -- validation, Redis, events ---------------------------------------------------------------------
+
+    def validate(self, tenant_id: str, document: dict[str, Any]) -> Tenant:
+        """The tenant this document makes, as the readers will parse it; DocumentError naming each problem."""
+        tenant = parse_tenant(tenant_id, document, self._registry, source=f"tenant {tenant_id}")
+        issues = [
+            ValidationIssue(f"{field}[{index}]", f"{host!r} is the admin host; no tenant may claim it")
+            for field in ("domains", "aliases")
+            for index, host in enumerate(document.get(field) or [])
+            if isinstance(host, str) and _normalised(host) in self._reserved
+        ]
+        if issues:
+            raise DocumentError(f"tenant {tenant_id}", issues)
+        return tenant
+
+    async def _mirror(self, written: dict[DocKey, bytes], removed: set[DocKey]) -> None:
+        """Redis after the origin; a Redis that fails to take the new copy must at least lose the old one."""
+        if self._cache is None:
+            return
+        for key, data in written.items():
+            try:
+                await self._cache.put(key, data)
+            except BackendError as e:
+                log.error("%s: not written to the shared cache (%s); dropping the old copy", key, e)
+                removed = removed | {key}
+        for key in removed:
+            try:
+                await self._cache.delete(key)
+            except BackendError as e:
+                log.error("%s: the shared cache may serve an old copy until its TTL: %s", key, e)
+
+    async def announce(self, event: Event) -> None:
+        """Apply an event in this worker at once, then tell every other one (a bus failure is logged)."""
+        if self.applied is not None:
+            self.applied(event)  # this worker serves the change even if the bus is down
+        try:
+            await self._bus.publish(event)
+        except BackendError as e:
+            log.error("event %s not sent (%s): other workers see it within their L1 TTL", event, e)
+
+
+def without_version(document: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != "version"}
+
+
+def same_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two tenant documents say the same, versions aside."""
+    return orjson.dumps(without_version(a), option=orjson.OPT_SORT_KEYS) == orjson.dumps(
+        without_version(b), option=orjson.OPT_SORT_KEYS
+    )
+
+
+def _normalised(host: str) -> str:
+    try:
+        return normalise_pattern(host)
+    except TenantEdgeError:
+        return host
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
