@@ -392,9 +392,19 @@ class EdgeApp:
                 gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                # One hook failing must not leave the others' connections open, nor the server waiting.
+                failures = []
                 for hook in self._on_shutdown:
-                    await hook()
-                await send({"type": "lifespan.shutdown.complete"})
+                    name = getattr(hook, "__qualname__", repr(hook))
+                    try:
+                        await hook()
+                    except Exception as e:
+                        log.exception("shutdown: %s failed", name)
+                        failures.append(f"{name} raised {e!r}")
+                if failures:
+                    await send({"type": "lifespan.shutdown.failed", "message": "; ".join(failures)})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
                 return
 
 
