@@ -24,11 +24,11 @@ from tenantedge.hosts import MATCH_ALIAS, MATCH_DEFAULT, HostMatch, normalise_ho
 from tenantedge.http.conditional import accepts_gzip, none_match
 from tenantedge.http.endpoints import IMMUTABLE
 from tenantedge.http.policy import NO_STORE, CachePolicy, surrogate_keys
+from tenantedge.http.proxies import IPNetwork
 from tenantedge.http.responses import send_response, send_text
 from tenantedge.http.server import PREPARED, SendPrepared
 from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page, header_lines
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
-from tenantedge.settings import IPNetwork
 from tenantedge.store.base import Found, TenantStore
 from tenantedge.tenants import Tenant
 
