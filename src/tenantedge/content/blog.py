@@ -15,11 +15,11 @@ from typing import Any, Generic, TypeVar
 
 from cachetools import LRUCache
 
+from tenantedge.blog import BLOG_PATH, FRESH, STALE, UNAVAILABLE, Listing, PostView
 from tenantedge.clock import Clock
 from tenantedge.content import posts
 from tenantedge.content.db import ContentDatabase
 from tenantedge.errors import BackendError, StoreUnavailable
-from tenantedge.render.blog import BLOG_PATH, FRESH, STALE, UNAVAILABLE, Listing, PostView
 from tenantedge.render.pages import PageRenderer, RenderedPage
 from tenantedge.tenants import Tenant
 

@@ -19,11 +19,11 @@ from jinja2 import Environment, Template, nodes, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from tenantedge.blog import Listing, PostView
 from tenantedge.render.assets import AssetCatalog
-from tenantedge.render.blog import Listing, PostView
 from tenantedge.render.loader import DEFAULT_NAMESPACE, FallbackLoader, TenantEnvironment
-from tenantedge.render.richtext import markdown_to_html
 from tenantedge.render.theme import Stylesheet, theme_stylesheet
+from tenantedge.richtext import markdown_to_html
 from tenantedge.sections import DEFAULT_VARIANT
 from tenantedge.tenants import Page, Section, Tenant, Theme
 
