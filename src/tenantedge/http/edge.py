@@ -273,12 +273,13 @@ class EdgeApp:
     async def _render(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
         if self._blog is not None and tenant.feature("blog"):
             drops = self._pages.drops
-            shown = await self._blog.render(self._renderer, tenant, path)  # StoreUnavailable: a post with no copy
+            shown = await self._blog.page_posts(tenant, path)  # StoreUnavailable: a post with no copy
             if shown is not None:
+                blog_page = self._renderer.render_blog(tenant, path, shown.posts)
                 keys = surrogate_keys(tenant.id, path, posts=True)
                 # Pages dropped while the posts were read (a post published, say): this one may show old posts.
                 keep = shown.cacheable and self._pages.drops == drops
-                return self._store_page(key, shown.page, keys, headers, tags=(POSTS_TAG,), keep=keep)
+                return self._store_page(key, blog_page, keys, headers, tags=(POSTS_TAG,), keep=keep)
         rendered = self._renderer.render_page(tenant, path)
         if rendered is None:
             return None
