@@ -184,9 +184,9 @@ async def test_a_page_whose_posts_were_read_before_a_publish_is_not_kept(
     app = create_app(blog_settings(urls))
     async with running(app):
         assert app._blog is not None
-        read_posts = app._blog.render
+        read_posts = app._blog.page_posts
 
-        async def render_while_a_post_is_published(*args: Any) -> Any:
+        async def read_while_a_post_is_published(*args: Any) -> Any:
             shown = await read_posts(*args)  # the listing is read: now a post is published, as an event says
             async with database.tenant("codersinflow") as session:
                 await posts.create(
@@ -195,7 +195,7 @@ async def test_a_page_whose_posts_were_read_before_a_publish_is_not_kept(
             app.forget(Change(ChangeKind.POSTS, "codersinflow"))
             return shown
 
-        monkeypatch.setattr(app._blog, "render", render_while_a_post_is_published)
+        monkeypatch.setattr(app._blog, "page_posts", read_while_a_post_is_published)
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
             raced = await page(http, "/blog")

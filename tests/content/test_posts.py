@@ -9,7 +9,7 @@ import pytest
 from tenantedge.content import posts
 from tenantedge.content.db import ContentDatabase
 from tenantedge.errors import DocumentError, PostConflict
-from tenantedge.render.richtext import post_html
+from tenantedge.richtext import post_html
 
 
 @pytest.mark.parametrize(

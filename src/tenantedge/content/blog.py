@@ -1,5 +1,5 @@
-"""Blog pages: the posts a page shows, fetched before it renders, kept per worker, and standing in when the
-database is down.
+"""Blog data: the posts a page shows, read before it renders and handed to the renderer, kept per worker, and
+standing in when the database is down.
 
 A listing or post read from the database is kept until an event says the tenant's posts changed (or for
 `ttl` seconds, in case an event was lost). When the database fails, the last copy is shown (and the page is
@@ -15,12 +15,11 @@ from typing import Any, Generic, TypeVar
 
 from cachetools import LRUCache
 
+from tenantedge.blog import BLOG_PATH, FRESH, STALE, UNAVAILABLE, Listing, PostView
 from tenantedge.clock import Clock
 from tenantedge.content import posts
 from tenantedge.content.db import ContentDatabase
 from tenantedge.errors import BackendError, StoreUnavailable
-from tenantedge.render.blog import BLOG_PATH, FRESH, STALE, UNAVAILABLE, Listing, PostView
-from tenantedge.render.pages import PageRenderer, RenderedPage
 from tenantedge.tenants import Tenant
 
 BLOG_SECTION = "Blog"
@@ -28,8 +27,10 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class BlogRender:
-    page: RenderedPage
+class PagePosts:
+    """The posts one page shows: the latest for its Blog sections or a page of the index (a Listing), or a post."""
+
+    posts: Listing | PostView
     cacheable: bool  # False when the posts shown are a stale copy or missing: the page must not outlive them
 
 
@@ -48,8 +49,9 @@ class BlogContent:
         self._listings: LRUCache[Any, _Kept[Any]] = LRUCache(10_000)
         self._posts: LRUCache[Any, _Kept[Any]] = LRUCache(10_000)
 
-    async def render(self, renderer: PageRenderer, tenant: Tenant, path: str) -> BlogRender | None:
-        """The page at `path` if it shows posts; None for any other page (rendered without posts) or no such post.
+    async def page_posts(self, tenant: Tenant, path: str) -> PagePosts | None:
+        """The posts the page at `path` shows; None for any other page (rendered without posts), a page past the
+        index's last, or no such post.
 
         Raises StoreUnavailable for a post page when the database is down and no copy of the post is kept.
         """
@@ -63,14 +65,13 @@ class BlogContent:
             if not wanted:
                 return None
             listing = await self.listing(tenant.id, 1, max(wanted))
-            rendered = renderer.render_page(tenant, path, listing)
-            return None if rendered is None else BlogRender(rendered, listing.state == FRESH)
+            return PagePosts(listing, listing.state == FRESH)
         number = _listing_page(path)
         if number is not None:
             listing = await self.listing(tenant.id, number, self.per_page)
             if number > listing.pages and listing.state == FRESH:
                 return None
-            return BlogRender(renderer.render_blog_index(tenant, listing), listing.state == FRESH)
+            return PagePosts(listing, listing.state == FRESH)
         slug = path.removeprefix(BLOG_PATH + "/")
         if not path.startswith(BLOG_PATH + "/") or not posts.SLUG.match(slug):
             return None
@@ -79,7 +80,7 @@ class BlogContent:
             if state == UNAVAILABLE:
                 raise StoreUnavailable(f"tenant {tenant.id}: post {slug!r}: the database is down, no copy is kept")
             return None
-        return BlogRender(renderer.render_post(tenant, post), state == FRESH)
+        return PagePosts(post, state == FRESH)
 
     async def listing(self, tenant_id: str, page: int, per_page: int) -> Listing:
         async def read() -> Listing:

@@ -24,12 +24,12 @@ from tenantedge.hosts import MATCH_ALIAS, MATCH_DEFAULT, HostMatch, normalise_ho
 from tenantedge.http.conditional import accepts_gzip, none_match
 from tenantedge.http.endpoints import IMMUTABLE
 from tenantedge.http.policy import NO_STORE, CachePolicy, surrogate_keys
+from tenantedge.http.proxies import IPNetwork
 from tenantedge.http.responses import send_response, send_text
 from tenantedge.http.server import PREPARED, SendPrepared
 from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page, header_lines
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
-from tenantedge.settings import IPNetwork
 from tenantedge.store.base import Found, TenantStore
 from tenantedge.tenants import Tenant
 
@@ -274,12 +274,13 @@ class EdgeApp:
     async def _render(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
         if self._blog is not None and tenant.feature("blog"):
             drops = self._pages.drops
-            shown = await self._blog.render(self._renderer, tenant, path)  # StoreUnavailable: a post with no copy
+            shown = await self._blog.page_posts(tenant, path)  # StoreUnavailable: a post with no copy
             if shown is not None:
+                blog_page = self._renderer.render_blog(tenant, path, shown.posts)
                 keys = surrogate_keys(tenant.id, path, posts=True)
                 # Pages dropped while the posts were read (a post published, say): this one may show old posts.
                 keep = shown.cacheable and self._pages.drops == drops
-                return self._store_page(key, shown.page, keys, headers, tags=(POSTS_TAG,), keep=keep)
+                return self._store_page(key, blog_page, keys, headers, tags=(POSTS_TAG,), keep=keep)
         rendered = self._renderer.render_page(tenant, path)
         if rendered is None:
             return None
@@ -393,9 +394,19 @@ class EdgeApp:
                 gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                # One hook failing must not leave the others' connections open, nor the server waiting.
+                failures = []
                 for hook in self._on_shutdown:
-                    await hook()
-                await send({"type": "lifespan.shutdown.complete"})
+                    name = getattr(hook, "__qualname__", repr(hook))
+                    try:
+                        await hook()
+                    except Exception as e:
+                        log.exception("shutdown: %s failed", name)
+                        failures.append(f"{name} raised {e!r}")
+                if failures:
+                    await send({"type": "lifespan.shutdown.failed", "message": "; ".join(failures)})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
                 return
 
 

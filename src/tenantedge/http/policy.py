@@ -1,4 +1,4 @@
-"""Response headers of every kind tenantedge sends, computed once from the settings."""
+"""Response headers of every kind tenantedge sends, computed once from the configured lifetimes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from functools import lru_cache
 from urllib.parse import quote
 
 from tenantedge.pagecache import Header, header_lines
-from tenantedge.settings import Settings
 
 HTML_TYPE: Header = (b"content-type", b"text/html; charset=utf-8")
 VARY: Header = (b"vary", b"Accept-Encoding")
@@ -30,13 +29,23 @@ class CachePolicy:
     redirect: Header
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> CachePolicy:
+    def from_lifetimes(
+        cls,
+        *,
+        max_age: int,
+        s_maxage: int,
+        stale_while_revalidate: int,
+        stale_if_error: int,
+        not_found_max_age: int,
+        redirect_max_age: int,
+    ) -> CachePolicy:
+        """The headers for these lifetimes, in seconds."""
         page = (
-            f"public, max-age={settings.max_age}, s-maxage={settings.s_maxage}, "
-            f"stale-while-revalidate={settings.stale_while_revalidate}, stale-if-error={settings.stale_if_error}"
+            f"public, max-age={max_age}, s-maxage={s_maxage}, "
+            f"stale-while-revalidate={stale_while_revalidate}, stale-if-error={stale_if_error}"
         )
-        not_found = f"public, max-age={settings.not_found_max_age}, s-maxage={settings.not_found_max_age}"
-        redirect = f"public, max-age={settings.redirect_max_age}"
+        not_found = f"public, max-age={not_found_max_age}, s-maxage={not_found_max_age}"
+        redirect = f"public, max-age={redirect_max_age}"
         return cls(
             (b"cache-control", page.encode()),
             (b"cache-control", not_found.encode()),

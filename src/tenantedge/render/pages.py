@@ -19,11 +19,11 @@ from jinja2 import Environment, Template, nodes, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from tenantedge.blog import Listing, PostView
 from tenantedge.render.assets import AssetCatalog
-from tenantedge.render.blog import Listing, PostView
 from tenantedge.render.loader import DEFAULT_NAMESPACE, FallbackLoader, TenantEnvironment
-from tenantedge.render.richtext import markdown_to_html
 from tenantedge.render.theme import Stylesheet, theme_stylesheet
+from tenantedge.richtext import markdown_to_html
 from tenantedge.sections import DEFAULT_VARIANT
 from tenantedge.tenants import Page, Section, Tenant, Theme
 
@@ -148,26 +148,27 @@ class PageRenderer:
         # The page layout each namespace renders, `extends` resolved (templates only change in reload mode).
         self._layouts: dict[str, Template] = {}
 
-    def render_page(self, tenant: Tenant, path: str, blog: Listing | None = None) -> RenderedPage | None:
-        """The tenant's page at `path`, or None when it has no such page; `blog`: posts for its Blog sections."""
+    def render_page(self, tenant: Tenant, path: str) -> RenderedPage | None:
+        """The tenant's page at `path`, or None when it has no such page."""
         page = tenant.pages.get(path)
-        if page is None:
-            return None
-        title = _page_title(tenant, path, page.title)
-        description = page.description or tenant.description
-        return self._render(tenant, path, title, description, page.sections, 200, extra={"blog": blog})
+        return None if page is None else self._own_page(tenant, path, page, None)
 
-    def render_blog_index(self, tenant: Tenant, listing: Listing) -> RenderedPage:
-        """A page of the tenant's published posts, through `layouts/blog.html` (which tenants may override)."""
-        title = f"Blog · {tenant.name}" if listing.page == 1 else f"Blog, page {listing.page} · {tenant.name}"
-        path = listing.href(listing.page)
-        return self._render(tenant, path, title, tenant.description, (), 200, main=BLOG_LAYOUT, extra={"blog": listing})
-
-    def render_post(self, tenant: Tenant, post: PostView) -> RenderedPage:
-        """One post, through `layouts/post.html` (which tenants may override)."""
-        title = f"{post.title} · {tenant.name}"
-        description = post.excerpt or tenant.description
-        return self._render(tenant, post.href, title, description, (), 200, main=POST_LAYOUT, extra={"post": post})
+    def render_blog(self, tenant: Tenant, path: str, posts: Listing | PostView) -> RenderedPage:
+        """A page showing posts read before it renders: the tenant's own page at `path`, its Blog sections showing
+        the listing; else a page of the blog's index or one post, through `layouts/blog.html` or `layouts/post.html`
+        (which tenants may override)."""
+        if isinstance(posts, PostView):
+            title = f"{posts.title} · {tenant.name}"
+            description = posts.excerpt or tenant.description
+            return self._render(
+                tenant, posts.href, title, description, (), 200, main=POST_LAYOUT, extra={"post": posts}
+            )
+        page = tenant.pages.get(path)
+        if page is not None:
+            return self._own_page(tenant, path, page, posts)
+        title = f"Blog · {tenant.name}" if posts.page == 1 else f"Blog, page {posts.page} · {tenant.name}"
+        path = posts.href(posts.page)
+        return self._render(tenant, path, title, tenant.description, (), 200, main=BLOG_LAYOUT, extra={"blog": posts})
 
     def render_not_found(self, tenant: Tenant) -> RenderedPage:
         """The tenant's themed 404 page, in its own layout; the same for every missing path, so cached once."""
@@ -193,6 +194,11 @@ class PageRenderer:
                 line = getattr(e, "lineno", None)
                 problems.append(f"{where}{f':{line}' if line else ''}: {type(e).__name__}: {e}")
         return problems
+
+    def _own_page(self, tenant: Tenant, path: str, page: Page, blog: Listing | None) -> RenderedPage:
+        title = _page_title(tenant, path, page.title)
+        description = page.description or tenant.description
+        return self._render(tenant, path, title, description, page.sections, 200, extra={"blog": blog})
 
     def _render(
         self,

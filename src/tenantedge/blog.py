@@ -1,4 +1,5 @@
-"""What blog templates see: posts as views, and a page of them; filled from the content database elsewhere."""
+"""The blog as pages show it: posts as views and a page of them, read by the content layer and rendered by
+the renderer, which both import them from here."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 
 from markupsafe import Markup
 
-from tenantedge.render.richtext import post_html
+from tenantedge.richtext import post_html
 
 BLOG_PATH = "/blog"
 # A listing's state: fresh from the database, the last copy kept while it is down, or nothing to show.
