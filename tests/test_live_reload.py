@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
 import pytest
+import redis
 
 from tests.server import ROOT, Server
 
 REQUESTS = 40  # on fresh connections, so both workers answer some of them
+REDIS = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
@@ -82,3 +85,38 @@ def test_every_worker_serves_a_valid_save_and_refuses_a_broken_one(site: tuple[S
     assert 1 <= len(refusals) <= 2, log  # logged once by each worker that saw it
     assert refusals[0].startswith('tenants.basicsite.pages["/"][0].variant: unknown variant')
     assert "refused a change, still serving the previous version" in log
+
+
+def test_with_redis_a_save_shows_within_two_seconds_and_is_published_once(tmp_path: Path) -> None:
+    """tenants.json as the origin with Redis in front: a save reaches Redis, every worker, the history and the bus."""
+    tenants = tmp_path / "tenants.json"
+    shutil.copy(ROOT / "tenants.json", tenants)
+    prefix = f"te:live-{uuid.uuid4().hex[:10]}:"
+    env = {"TENANTEDGE_RELOAD_INTERVAL": "0.5", "TENANTEDGE_REDIS_URL": REDIS, "TENANTEDGE_REDIS_PREFIX": prefix}
+    server = Server("--workers", "2", "--tenants", str(tenants), "--templates", str(ROOT / "templates"), env=env)
+    client = redis.Redis.from_url(REDIS)
+    events = client.pubsub()  # type: ignore[no-untyped-call]
+    try:
+        for _ in range(REQUESTS):  # both workers hold basicsite in memory, and Redis holds its copy
+            assert "Basic Bakery" in server.get("basicsite.com").text
+        assert client.get(f"{prefix}tenant:basicsite") is not None
+        events.subscribe(f"{prefix}events")
+        assert events.get_message(timeout=1) is not None  # the subscription's confirmation
+
+        save(tenants, rename("Brand New Bakery"))
+        saved = time.monotonic()
+        wait_until(lambda: all("Brand New Bakery" in server.get("basicsite.com").text for _ in range(REQUESTS)))
+        assert time.monotonic() - saved < 2.0, "a save shows within two reload intervals, not Redis's TTL"
+        assert b"Brand New Bakery" in (client.get(f"{prefix}tenant:basicsite") or b"")
+
+        time.sleep(1.0)  # both workers have reloaded; only the first to record the save announces it
+        announced = [orjson.loads(message["data"]) for message in iter(lambda: events.get_message(timeout=0.2), None)]
+        assert [(event["type"], event["tenant"]) for event in announced] == [("tenant.updated", "basicsite")]
+        records = [orjson.loads(path.read_bytes()) for path in (tmp_path / "history" / "basicsite").glob("*.json")]
+        assert [(record["by"], record["document"]["name"]) for record in records] == [("file", "Brand New Bakery")]
+    finally:
+        events.close()
+        for key in client.scan_iter(match=f"{prefix}*"):
+            client.delete(key)
+        client.close()
+        server.stop()

@@ -5,13 +5,23 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 import redis
+import redis.asyncio
 
+from tenantedge.app import build_publisher, event_bus, load_registry, redis_cache, s3_origin
+from tenantedge.clock import SystemClock
+from tenantedge.settings import Settings
+from tenantedge.store.files import load_tenants_file
+from tenantedge.store.operations import sync
+from tenantedge.store.publisher import Publisher
+from tenantedge.tenants import TenantSet
 from tests.server import ROOT
 from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3
 from tests.store.conftest import SHARED_REDIS
@@ -139,3 +149,125 @@ def test_sync_needs_somewhere_to_write(operator: Operator) -> None:
     )
     assert result.returncode == 1
     assert "sync and kv publish to S3: set TENANTEDGE_S3_BUCKET" in result.stderr
+
+
+# -- sync against an admin's writes, in process: the same Publisher the serving workers use ------------------
+
+
+@pytest.fixture
+async def publishing(seaweed: SeaweedS3, prefix: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Publishing]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    settings = Settings(
+        templates_dir=ROOT / "templates",
+        s3_endpoint=seaweed.endpoint,
+        s3_bucket=BUCKET,
+        s3_prefix=prefix,
+        redis_url=SHARED_REDIS,
+        redis_prefix=f"te:{prefix}",
+    )
+    registry = load_registry(settings)
+    clock = SystemClock()
+    s3, cache, bus = s3_origin(settings, clock), redis_cache(settings, clock), event_bus(settings)
+    assert s3 is not None
+    publisher = build_publisher(
+        settings, registry, bus, s3=s3, files=None, cache=cache, reserved_hosts=frozenset({"admin.localhost"})
+    )
+    tenants = load_tenants_file(ROOT / "tenants.json", registry, documents=True)
+    yield Publishing(publisher, tenants)
+    await publisher.close()
+    await bus.close()
+    for tier in (s3, cache):
+        if tier is not None:
+            await tier.close()
+
+
+@dataclass
+class Publishing:
+    publisher: Publisher
+    tenants: TenantSet
+
+    async def admin_renames(self, tenant_id: str, name: str) -> int:
+        current = await self.publisher.load(tenant_id)
+        assert current is not None
+        document = await self.publisher.write(
+            tenant_id, lambda found: {**(found or {}), "name": name}, if_match=current["version"], by="alice",
+            action="patch",
+        )  # fmt: skip
+        return int(document["version"])
+
+
+@pytest.mark.anyio
+async def test_a_sync_racing_an_admin_save_gets_a_conflict(
+    publishing: Publishing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publisher = publishing.publisher
+    assert all(line.startswith("+") for line in await sync(publishing.tenants, publisher, by="cli:ops"))
+    renamed = rename_in(publishing.tenants, "basicsite", "Operator's Bakery")
+    read = publisher.load
+
+    async def load_then_admin_saves(tenant_id: str) -> Any:
+        found = await read(tenant_id)  # the sync has read the version it will replace: now an admin saves
+        if tenant_id == "basicsite":
+            monkeypatch.setattr(publisher, "load", read)  # the admin reads as usual
+            await publishing.admin_renames("basicsite", "Alice's Bakery")
+        return found
+
+    monkeypatch.setattr(publisher, "load", load_then_admin_saves)
+    lines = await sync(renamed, publisher, by="cli:ops")
+    assert [line for line in lines if line.startswith("! basicsite")] == [
+        "! basicsite: not written: tenant basicsite: version 1 is not the current one (2); "
+        "reload it and apply your change again"
+    ]
+    stored = await read("basicsite")
+    assert stored is not None and (stored["name"], stored["version"]) == ("Alice's Bakery", 2), "the admin's save stays"
+
+
+@pytest.mark.anyio
+async def test_a_sync_does_not_replace_what_an_admin_published_since(publishing: Publishing) -> None:
+    publisher = publishing.publisher
+    await sync(publishing.tenants, publisher, by="cli:ops")
+    assert await publishing.admin_renames("basicsite", "Alice's Bakery") == 2
+    renamed = rename_in(publishing.tenants, "basicsite", "Operator's Bakery")
+    refused = await sync(renamed, publisher, by="cli:ops")
+    conflict = next(line for line in refused if line.startswith("! basicsite"))
+    assert "version 2 was published by 'alice' at the admin" in conflict and "sync --force" in conflict
+    assert (await publisher.load("basicsite") or {})["name"] == "Alice's Bakery"
+
+    forced = await sync(renamed, publisher, by="cli:ops", force=True)
+    assert "~ basicsite: version 2 -> 3" in forced
+    assert (await publisher.load("basicsite") or {})["name"] == "Operator's Bakery"
+    kept = await publisher.version("basicsite", 2)
+    assert (kept["by"], kept["document"]["name"]) == ("alice", "Alice's Bakery"), "the admin's version can be restored"
+    newest = await publisher.version("basicsite", 3)
+    assert (newest["by"], newest["action"]) == ("cli:ops", "sync")
+
+
+@pytest.mark.anyio
+async def test_a_sync_is_announced_and_mirrored_like_an_admin_write(publishing: Publishing, prefix: str) -> None:
+    publisher = publishing.publisher
+    await sync(publishing.tenants, publisher, by="cli:ops")
+    listener = redis.asyncio.Redis.from_url(SHARED_REDIS)
+    async with listener.pubsub() as pubsub:
+        await _announced_and_mirrored(publishing, listener, pubsub, prefix)
+    await listener.aclose()
+
+
+async def _announced_and_mirrored(publishing: Publishing, listener: Any, pubsub: Any, prefix: str) -> None:
+    publisher = publishing.publisher
+    await pubsub.subscribe(f"te:{prefix}events")
+    await pubsub.get_message(timeout=1)  # the subscription's confirmation
+    renamed = rename_in(publishing.tenants, "basicsite", "Announced Bakery")
+    assert "~ basicsite: version 1 -> 2" in await sync(renamed, publisher, by="cli:ops")
+    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+    assert message is not None
+    event = orjson.loads(message["data"])
+    assert (event["type"], event["tenant"], event["version"]) == ("tenant.updated", "basicsite", 2)
+    cached = await listener.get(f"te:{prefix}tenant:basicsite")
+    assert cached is not None and orjson.loads(cached)["name"] == "Announced Bakery"
+
+
+def rename_in(tenants: TenantSet, tenant_id: str, name: str) -> TenantSet:
+    documents = dict(tenants.documents)
+    documents[tenant_id] = orjson.dumps({**orjson.loads(documents[tenant_id]), "name": name})
+    return replace(tenants, documents=documents)
