@@ -42,3 +42,15 @@ def test_no_import_points_up(package: str, forbidden: str) -> None:
         if any(name == forbidden or name.startswith(forbidden + ".") for name in names)
     ]
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("module", ["tenantedge/app.py", "tenantedge/admin/wiring.py"])
+def test_the_wiring_asks_no_store_what_it_is(module: str) -> None:
+    """Every store implements the whole TenantStore protocol, so the wiring never branches on a store's class."""
+    tree = ast.parse(SRC.joinpath(module).read_text())
+    branches = [
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance"
+    ]
+    assert branches == []
