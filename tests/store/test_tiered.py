@@ -218,6 +218,7 @@ async def test_ready_reports_each_tier(
     store = TieredStore(registry, s3, clock, cache=redis_tier, settings=SETTINGS)
     tiers = await store.probe()
     assert tiers["l1"]["state"] == "up" and tiers["redis"]["state"] == "up" and tiers["s3"]["state"] == "up"
+    assert tiers["redis"]["breaker"] == tiers["s3"]["breaker"] == "closed", "the state's name, as JSON shows it"
 
 
 async def test_shared_redis_key_layout(redis_tier: RedisTier, prefix: str) -> None:

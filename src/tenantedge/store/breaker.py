@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import enum
+
 from tenantedge.clock import Clock
 
-CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+
+class BreakerState(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
 
 
 class CircuitBreaker:
@@ -20,17 +26,19 @@ class CircuitBreaker:
         self._trial = False
 
     @property
-    def state(self) -> str:
+    def state(self) -> BreakerState:
         if self._opened_at is None:
-            return CLOSED
-        return HALF_OPEN if self._clock.now() - self._opened_at >= self._cooldown else OPEN
+            return BreakerState.CLOSED
+        if self._clock.now() - self._opened_at >= self._cooldown:
+            return BreakerState.HALF_OPEN
+        return BreakerState.OPEN
 
     def allow(self) -> bool:
         """Whether a call may be tried now; in half-open, only one at a time."""
         state = self.state
-        if state == CLOSED:
+        if state is BreakerState.CLOSED:
             return True
-        if state == HALF_OPEN and not self._trial:
+        if state is BreakerState.HALF_OPEN and not self._trial:
             self._trial = True
             return True
         return False

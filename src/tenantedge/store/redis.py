@@ -66,8 +66,8 @@ class RedisTier:
         try:
             await self._call(self._client.ping())
         except BackendError as e:
-            return {"state": "down", "breaker": self._breaker.state, "error": str(e)}
-        return {"state": "up", "breaker": self._breaker.state}
+            return {"state": "down", "breaker": self._breaker.state.value, "error": str(e)}
+        return {"state": "up", "breaker": self._breaker.state.value}
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -160,8 +160,8 @@ class S3Tier:
         try:
             await self._call(head())
         except BackendError as e:
-            return {"state": "down", "breaker": self._breaker.state, "error": str(e)}
-        return {"state": "up", "breaker": self._breaker.state, "bucket": self._bucket}
+            return {"state": "down", "breaker": self._breaker.state.value, "error": str(e)}
+        return {"state": "up", "breaker": self._breaker.state.value, "bucket": self._bucket}
 
     async def close(self) -> None:
         await self._stack.aclose()
