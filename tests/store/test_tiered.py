@@ -196,7 +196,7 @@ async def test_a_fill_racing_an_invalidation_keeps_nothing_old(
     store.invalidate("acme", version=2)  # version 2 was published meanwhile
     gate.set()
     assert (await pending) is not None
-    assert store._tenants.get("acme") is None, "the version-1 copy fetched before the invalidation is not kept"
+    assert store._tenants.entries.get("acme") is None, "the version-1 copy fetched before the invalidation is not kept"
 
 
 async def test_a_bad_document_in_the_origin_is_named_and_does_not_replace_a_good_copy(
@@ -349,7 +349,7 @@ async def test_page_keys_are_renewed_without_parsing_unchanged_tenants(
     assert store.peek_page("acme.example") is None
     renewed = await store.page_key("acme.example")
     assert renewed == first
-    assert store._tenants.get("acme") is None, "unchanged bytes: renewed without loading the tenant"
+    assert store._tenants.entries.get("acme") is None, "unchanged bytes: renewed without loading the tenant"
     assert store.peek_page("acme.example") == first
     await publish(s3, registry, "acme", acme(version=2, name="Changed"))
     clock.advance(31)
