@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -148,6 +150,56 @@ async def test_stale_copy_serves_while_the_origin_is_down(
     finally:
         await tier.close()
         private.stop()
+
+
+@pytest.fixture
+async def origin_down(
+    tmp_path: Path, registry: SectionRegistry, clock: ManualClock, prefix: str
+) -> AsyncIterator[tuple[TieredStore, SeaweedS3]]:
+    """A store holding acme past its TTL, and its S3 origin stopped (refused connections)."""
+    private = SeaweedS3(tmp_path)
+    tier = S3Tier(private.endpoint, BUCKET, clock, prefix=prefix, timeout=0.3)
+    try:
+        await publish(tier, registry, "acme", acme())
+        store = TieredStore(registry, tier, clock, settings=SETTINGS)
+        assert await store.resolve("acme.example") is not None
+        clock.advance(SETTINGS.ttl + 1)
+        private.stop()
+        yield store, private
+    finally:
+        await tier.close()
+        private.stop()
+
+
+async def test_a_stale_serve_is_logged_once_per_outage_per_document(
+    origin_down: tuple[TieredStore, SeaweedS3], clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, private = origin_down
+
+    def logged() -> list[str]:
+        return sorted(record.getMessage().split(":")[0] for record in caplog.records if "serving" in record.message)
+
+    with caplog.at_level(logging.WARNING, logger="tenantedge.store"):
+        for _ in range(5):
+            assert await store.resolve("acme.example") is not None
+        assert logged() == ["domain acme.example", "tenant acme"], "once per document, not once per request"
+        private.start()
+        clock.advance(10)  # past the breaker's cooldown
+        assert await store.resolve("acme.example") is not None  # fresh again: the outage is over
+        clock.advance(SETTINGS.ttl + 1)
+        private.stop()  # the next outage is logged again
+        caplog.clear()
+        for _ in range(3):
+            assert await store.resolve("acme.example") is not None
+        assert logged() == ["domain acme.example", "tenant acme"]
+
+
+async def test_stale_serves_are_counted(origin_down: tuple[TieredStore, SeaweedS3]) -> None:
+    store, _ = origin_down
+    for _ in range(3):
+        assert await store.resolve("acme.example") is not None
+    assert store.counts["stale"] == 6, "the domain and the tenant, three times each"
+    assert store.metrics()["tenantedge_store_reads_stale_total"][2] == 6
 
 
 async def test_redis_down_falls_back_to_s3_and_the_breaker_stops_hammering(

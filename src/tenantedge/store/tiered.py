@@ -305,15 +305,20 @@ class TieredStore:
                 stale is not None
                 and self._clock.now() - stale.fetched < self._settings.ttl + self._settings.stale_if_error
             ):
-                log.warning(
-                    "%s %s: serving the copy from %.0f s ago: %s",
-                    cache.kind,
-                    name,
-                    self._clock.now() - stale.fetched,
-                    e,
-                )
+                self.counts["stale"] += 1
+                self._log_stale((cache.kind, name), stale.fetched, e)
                 return stale.value
             raise StoreUnavailable(f"{cache.kind} {name}: no tier could answer: {e}") from e
+
+    def _log_stale(self, key: DocKey, fetched: float, error: Exception) -> None:
+        """Once per document per outage: the mark goes when the document is read again."""
+        if key in self._stale_logged:
+            return
+        if len(self._stale_logged) >= self._settings.l1_domains:
+            self._stale_logged.clear()  # bounded like the entries it names: at worst a line is repeated
+        self._stale_logged.add(key)
+        age = self._clock.now() - fetched
+        log.warning("%s %s: serving the copy from %.0f s ago until it can be read again: %s", *key, age, error)
 
     def _keep(
         self,
