@@ -46,6 +46,15 @@ async def publish(tier: DocumentTier, registry: SectionRegistry, tenant_id: str,
         await tier.put(key, data)
 
 
+async def publish_slowly(private: SeaweedS3, prefix: str, registry: SectionRegistry) -> None:
+    """Publish acme with time to spare: a SeaweedFS just started can take longer than a test's short timeout."""
+    tier = S3Tier(private.endpoint, BUCKET, ManualClock(), prefix=prefix, timeout=10)
+    try:
+        await publish(tier, registry, "acme", acme())
+    finally:
+        await tier.close()
+
+
 class Counting:
     """Wraps a tier to count the reads that reach it."""
 
@@ -132,7 +141,7 @@ async def test_stale_copy_serves_while_the_origin_is_down(
     private = SeaweedS3(tmp_path)
     tier = S3Tier(private.endpoint, BUCKET, clock, prefix=prefix, timeout=0.3)
     try:
-        await publish(tier, registry, "acme", acme())
+        await publish_slowly(private, prefix, registry)
         store = TieredStore(registry, tier, clock, settings=SETTINGS)
         assert await store.resolve("acme.example") is not None
         clock.advance(60)  # past the TTL
@@ -160,7 +169,7 @@ async def origin_down(
     private = SeaweedS3(tmp_path)
     tier = S3Tier(private.endpoint, BUCKET, clock, prefix=prefix, timeout=0.3)
     try:
-        await publish(tier, registry, "acme", acme())
+        await publish_slowly(private, prefix, registry)
         store = TieredStore(registry, tier, clock, settings=SETTINGS)
         assert await store.resolve("acme.example") is not None
         clock.advance(SETTINGS.ttl + 1)
