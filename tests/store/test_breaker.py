@@ -31,3 +31,16 @@ def test_opens_after_the_threshold_and_lets_one_trial_through_after_the_cooldown
 
 def test_states_read_as_their_names_in_probes() -> None:
     assert [member.value for member in BreakerState] == ["closed", "open", "half-open"]
+
+
+def test_one_timeout_opens_it_at_once() -> None:
+    clock = ManualClock()
+    breaker = CircuitBreaker(clock, threshold=3, cooldown=2.0)
+    breaker.failed()
+    breaker.succeeded()
+    breaker.timed_out()
+    assert state(breaker) is BreakerState.OPEN, "a hung backend: the next calls would each wait as long"
+    clock.advance(2.0)
+    assert breaker.allow()
+    breaker.timed_out()
+    assert state(breaker) is BreakerState.OPEN and not breaker.allow()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -235,6 +236,46 @@ async def test_redis_down_falls_back_to_s3_and_the_breaker_stops_hammering(
         assert (await redis_tier.probe())["state"] == "up", "recovery needs no restart"
     finally:
         await redis_tier.close()
+        private.stop()
+
+
+HUNG_REDIS_HOSTS = [
+    "acme.example",  # exact
+    "acme.test",  # alias
+    "shop.acme.example",  # wildcard: the host, then *.acme.example
+    "a.b.shop.acme.example",  # wildcard four domain documents down
+    "beta.example",
+    "nobody.example",  # no tenant: the host and *.example are both read and missing
+]
+
+
+async def test_a_hung_redis_costs_a_request_one_redis_timeout_at_most(
+    s3: S3Tier, registry: SectionRegistry, clock: ManualClock, prefix: str
+) -> None:
+    timeout = 0.3
+    private = PrivateRedis()
+    store = TieredStore(registry, s3, clock, cache=RedisTier(private.url, clock, prefix=prefix, timeout=timeout))
+
+    async def request(host: str) -> float:
+        started = time.monotonic()
+        await store.page_key(host)  # what the edge awaits for a page not in memory, then the tenant itself
+        await store.resolve(host)
+        return time.monotonic() - started
+
+    try:
+        await publish(s3, registry, "acme", acme())
+        await publish(s3, registry, "beta", {**acme(name="Beta"), "domains": ["beta.example"], "aliases": []})
+        private.pause()  # Redis hangs: connections open, nothing answers
+        for host in HUNG_REDIS_HOSTS:
+            elapsed = await request(host)
+            assert elapsed < timeout + 0.1, f"{host}: {elapsed:.2f} s"
+            clock.advance(2)  # past the breaker's cooldown: the next request's first Redis call is a trial again
+        store.clear()
+        burst = await asyncio.gather(*(request(host) for host in HUNG_REDIS_HOSTS))
+        assert max(burst) < timeout + 0.1, dict(zip(HUNG_REDIS_HOSTS, burst, strict=True))
+    finally:
+        private.resume()
+        await store.close()
         private.stop()
 
 

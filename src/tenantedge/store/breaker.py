@@ -14,8 +14,9 @@ class BreakerState(enum.Enum):
 
 
 class CircuitBreaker:
-    """Closed: calls go through. Open (after `threshold` failures in a row): calls are refused without trying,
-    for `cooldown` seconds. Then one trial call is let through (half-open): success closes, failure re-opens."""
+    """Closed: calls go through. Open (after `threshold` failures in a row, or one timeout): calls are refused
+    without trying, for `cooldown` seconds. Then one trial call is let through (half-open): success closes,
+    failure re-opens."""
 
     def __init__(self, clock: Clock, *, threshold: int = 3, cooldown: float = 5.0) -> None:
         self._clock = clock
@@ -53,3 +54,8 @@ class CircuitBreaker:
         self._trial = False
         if self._opened_at is not None or self._failures >= self._threshold:
             self._opened_at = self._clock.now()
+
+    def timed_out(self) -> None:
+        """A call ran out of time: the backend hangs, so open now rather than let the next calls wait as long."""
+        self._failures = max(self._failures, self._threshold - 1)
+        self.failed()

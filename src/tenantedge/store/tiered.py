@@ -23,6 +23,7 @@ from tenantedge.errors import BackendError, DocumentError, StoreUnavailable
 from tenantedge.hosts import MATCH_WILDCARD, HostMatch
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.base import Found
+from tenantedge.store.budget import one_lookup
 from tenantedge.store.layout import DOMAIN, TENANT, DocKey, decode_domain, domain_candidates
 from tenantedge.tenants import Tenant, parse_tenant
 
@@ -157,13 +158,14 @@ class TieredStore:
             return None
         return domain.value, tenant.value
 
-    # -- the slow path ------------------------------------------------------------------------------------
+    # -- the slow path: a lookup waits for a hung tier one timeout in all, however many documents it reads --
 
     async def resolve(self, host: str) -> Found | None:
-        match = await self._match(host)
-        if match is None:
-            return None
-        tenant = await self.get_tenant(match.tenant_id)
+        with one_lookup():
+            match = await self._match(host)
+            if match is None:
+                return None
+            tenant = await self.get_tenant(match.tenant_id)
         if tenant is None:
             log.warning("domain %s points to tenant %r, which does not exist", match.pattern, match.tenant_id)
             return None
@@ -172,10 +174,11 @@ class TieredStore:
     async def page_key(self, host: str) -> tuple[HostMatch, str] | None:
         """What `peek_page` gives, from every tier. A stale key is renewed from the document's bytes alone when
         they have not changed, so a tenant pushed out of memory is not parsed again just to find its pages."""
-        match = await self._match(host)
-        if match is None:
-            return None
-        digest = await _single_flight(self._digest_flights, match.tenant_id, self._renew_digest)
+        with one_lookup():
+            match = await self._match(host)
+            if match is None:
+                return None
+            digest = await _single_flight(self._digest_flights, match.tenant_id, self._renew_digest)
         return None if digest is None else (match, digest)
 
     async def _renew_digest(self, tenant_id: str) -> str | None:
@@ -213,7 +216,8 @@ class TieredStore:
         return None
 
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
-        return await self._load(self._tenants, tenant_id)
+        with one_lookup():
+            return await self._load(self._tenants, tenant_id)
 
     def invalidate(self, tenant_id: str, version: int | None = None) -> None:
         """Forget a tenant (and the domains that pointed to it); a fill in flight will not put an older copy back."""
