@@ -91,6 +91,7 @@ async def test_read_path_promotes_into_redis_and_memory(
     found = await store.resolve("acme.example")
     assert found is not None and found[1].name == "Acme" and found[0].rule == MATCH_EXACT
     assert origin.gets == [(DOMAIN, "acme.example"), (TENANT, "acme")]
+    await store.drain()  # promotions run off the request path
     assert await redis_tier.get((TENANT, "acme")) is not None, "the origin's copy is promoted into Redis"
     assert store.peek("acme.example") == found, "and into memory"
     fresh = TieredStore(registry, Counting(s3), clock, cache=redis_tier, settings=SETTINGS)
@@ -279,6 +280,36 @@ async def test_a_hung_redis_costs_a_request_one_redis_timeout_at_most(
         private.stop()
 
 
+async def test_promotions_into_redis_run_off_the_request_path(
+    s3: S3Tier, registry: SectionRegistry, clock: ManualClock, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    timeout = 0.3
+    private = PrivateRedis()
+    admin = aioredis.Redis.from_url(private.url)
+    first = TieredStore(registry, s3, clock, cache=RedisTier(private.url, clock, prefix=prefix, timeout=timeout))
+    second = TieredStore(registry, s3, clock, cache=RedisTier(private.url, clock, prefix=prefix, timeout=timeout))
+    try:
+        await publish(s3, registry, "acme", acme())
+        await admin.client_pause(30_000, all=False)  # Redis answers reads and holds every write
+        with caplog.at_level(logging.DEBUG, logger="tenantedge.store"):
+            started = time.monotonic()
+            assert await first.resolve("acme.example") is not None
+            assert time.monotonic() - started < timeout, "the request did not wait for its writes"
+            await first.drain()  # each write gives up after the Redis timeout, saying so at debug level
+        assert any("could not fill redis" in record.message for record in caplog.records if record.levelno == 10)
+        assert await second.resolve("acme.example") is not None
+        assert second._write_backs, "still pending when the request is answered"
+        started = time.monotonic()
+        await second.close()
+        assert not second._write_backs and time.monotonic() - started < timeout + 0.1, "close() lets them finish"
+    finally:
+        await admin.client_unpause()
+        await admin.aclose()
+        await first.close()
+        await second.close()
+        private.stop()
+
+
 async def test_a_fill_racing_an_invalidation_keeps_nothing_old(
     s3: S3Tier, registry: SectionRegistry, clock: ManualClock
 ) -> None:
@@ -339,6 +370,7 @@ async def test_an_edit_made_in_s3_shows_once_the_redis_copy_expires(
     await publish(s3, registry, "acme", acme(name="Old"))
     store = TieredStore(registry, s3, clock, cache=redis_tier, settings=SETTINGS)
     assert (await store.resolve("acme.example"))[1].name == "Old"  # type: ignore[index]
+    await store.drain()
     await publish(s3, registry, "acme", acme(version=2, name="New"))  # edited in S3 directly
     clock.advance(SETTINGS.ttl + 1)
     assert (await store.resolve("acme.example"))[1].name == "Old", "Redis's copy is trusted for its TTL"  # type: ignore[index]
@@ -349,6 +381,7 @@ async def test_an_edit_made_in_s3_shows_once_the_redis_copy_expires(
         await client.aclose()
     clock.advance(SETTINGS.ttl + 1)
     assert (await store.resolve("acme.example"))[1].name == "New"  # type: ignore[index]
+    await store.drain()
     assert orjson.loads(await redis_tier.get((TENANT, "acme")) or b"{}")["version"] == 2, "Redis refilled"
 
 
@@ -365,6 +398,7 @@ async def test_keyspace_notifications_make_redis_edits_show_at_once(
         await publish(s3, registry, "acme", acme(name="Before"))
         store = TieredStore(registry, s3, clock, cache=cache, settings=SETTINGS)
         assert (await store.resolve("acme.example"))[1].name == "Before"  # type: ignore[index]
+        await store.drain()
 
         def changed(key: tuple[str, str]) -> None:
             store.changed(key)

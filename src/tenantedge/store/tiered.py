@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from tenantedge.tenants import Tenant, parse_tenant
 
 log = logging.getLogger("tenantedge.store")
 T = TypeVar("T")
+WRITE_BACKS = 64  # promotions into L2 pending at once; past that one is skipped, and the next read fills it
 
 
 class DocumentTier(Protocol):
@@ -123,6 +125,8 @@ class TieredStore:
         self._epoch: dict[DocKey, int] = {}
         # Documents being served stale: each is logged once per outage, not once per request.
         self._stale_logged: set[DocKey] = set()
+        # Promotions into L2, running off the request path; held here so none is collected while it runs.
+        self._write_backs: set[asyncio.Task[None]] = set()
         # Where reads were answered, for /_edge/metrics and the bench.
         self.counts = {"l1": 0, "l2": 0, "origin": 0, "absent": 0, "stale": 0}
 
@@ -280,7 +284,15 @@ class TieredStore:
         tiers[self.origin.name] = await self.origin.probe()
         return tiers
 
+    async def drain(self) -> None:
+        """Wait until the write-backs into L2 started so far have landed or failed (each within its tier's timeout)."""
+        while self._write_backs:
+            await asyncio.wait(list(self._write_backs))
+
     async def close(self) -> None:
+        # Write-backs are let finish, not cancelled: each ends within its tier's timeout, and redis-py may turn
+        # a cancelled command into an exception that nobody retrieves.
+        await self.drain()
         for tier in (self.cache, self.origin):
             if tier is not None:
                 await tier.close()
@@ -365,7 +377,7 @@ class TieredStore:
         self._stale_logged.discard(key)
 
     async def _read_through(self, key: DocKey) -> tuple[bytes | None, str]:
-        """L2, then the origin; what the origin has is promoted into L2. A failing L2 is skipped, not fatal.
+        """L2, then the origin; what the origin has is promoted into L2 (in the background). A failing L2 is skipped.
 
         An L2 copy is trusted for its own TTL: an edit made in the origin directly shows within the L2 TTL
         plus the L1 TTL (`tenantedge sync` and `kv` write L2 too, so theirs show within the L1 TTL).
@@ -384,11 +396,28 @@ class TieredStore:
         self.counts["origin"] += 1
         data = await self.origin.get(key)
         if data is not None and self.cache is not None:
-            try:
-                await self.cache.put(key, data)
-            except BackendError as e:
-                log.debug("%s: could not fill %s: %s", key, self.cache.name, e)
+            self._write_back(self.cache, key, data)
         return data, self.origin.name
+
+    def _write_back(self, cache: DocumentTier, key: DocKey, data: bytes) -> None:
+        """Promote what the origin returned into L2 off the request path, which has its answer already."""
+        if len(self._write_backs) >= WRITE_BACKS:
+            log.debug("%s: %d write-backs pending; not filling %s", key, len(self._write_backs), cache.name)
+            return
+        epoch = self._epoch.get(key, 0)
+        # An empty context: the write is not charged to the budget of the lookup that read the document.
+        fill = self._fill(cache, key, data, epoch)
+        task = asyncio.get_running_loop().create_task(fill, context=contextvars.Context())
+        self._write_backs.add(task)
+        task.add_done_callback(self._write_backs.discard)
+
+    async def _fill(self, cache: DocumentTier, key: DocKey, data: bytes, epoch: int) -> None:
+        if self._epoch.get(key, 0) != epoch:
+            return  # invalidated since the read: L2 may hold the newer copy a writer put there
+        try:
+            await cache.put(key, data)
+        except BackendError as e:
+            log.debug("%s: could not fill %s: %s", key, cache.name, e)
 
     def _parse_tenant(self, tenant_id: str, data: bytes, source: str) -> Tenant:
         try:
