@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -44,6 +47,15 @@ async def publish(tier: DocumentTier, registry: SectionRegistry, tenant_id: str,
         await tier.put(key, data)
 
 
+async def publish_slowly(private: SeaweedS3, prefix: str, registry: SectionRegistry) -> None:
+    """Publish acme with time to spare: a SeaweedFS just started can take longer than a test's short timeout."""
+    tier = S3Tier(private.endpoint, BUCKET, ManualClock(), prefix=prefix, timeout=10)
+    try:
+        await publish(tier, registry, "acme", acme())
+    finally:
+        await tier.close()
+
+
 class Counting:
     """Wraps a tier to count the reads that reach it."""
 
@@ -79,6 +91,7 @@ async def test_read_path_promotes_into_redis_and_memory(
     found = await store.resolve("acme.example")
     assert found is not None and found[1].name == "Acme" and found[0].rule == MATCH_EXACT
     assert origin.gets == [(DOMAIN, "acme.example"), (TENANT, "acme")]
+    await store.drain()  # promotions run off the request path
     assert await redis_tier.get((TENANT, "acme")) is not None, "the origin's copy is promoted into Redis"
     assert store.peek("acme.example") == found, "and into memory"
     fresh = TieredStore(registry, Counting(s3), clock, cache=redis_tier, settings=SETTINGS)
@@ -130,7 +143,7 @@ async def test_stale_copy_serves_while_the_origin_is_down(
     private = SeaweedS3(tmp_path)
     tier = S3Tier(private.endpoint, BUCKET, clock, prefix=prefix, timeout=0.3)
     try:
-        await publish(tier, registry, "acme", acme())
+        await publish_slowly(private, prefix, registry)
         store = TieredStore(registry, tier, clock, settings=SETTINGS)
         assert await store.resolve("acme.example") is not None
         clock.advance(60)  # past the TTL
@@ -148,6 +161,56 @@ async def test_stale_copy_serves_while_the_origin_is_down(
     finally:
         await tier.close()
         private.stop()
+
+
+@pytest.fixture
+async def origin_down(
+    tmp_path: Path, registry: SectionRegistry, clock: ManualClock, prefix: str
+) -> AsyncIterator[tuple[TieredStore, SeaweedS3]]:
+    """A store holding acme past its TTL, and its S3 origin stopped (refused connections)."""
+    private = SeaweedS3(tmp_path)
+    tier = S3Tier(private.endpoint, BUCKET, clock, prefix=prefix, timeout=0.3)
+    try:
+        await publish_slowly(private, prefix, registry)
+        store = TieredStore(registry, tier, clock, settings=SETTINGS)
+        assert await store.resolve("acme.example") is not None
+        clock.advance(SETTINGS.ttl + 1)
+        private.stop()
+        yield store, private
+    finally:
+        await tier.close()
+        private.stop()
+
+
+async def test_a_stale_serve_is_logged_once_per_outage_per_document(
+    origin_down: tuple[TieredStore, SeaweedS3], clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, private = origin_down
+
+    def logged() -> list[str]:
+        return sorted(record.getMessage().split(":")[0] for record in caplog.records if "serving" in record.message)
+
+    with caplog.at_level(logging.WARNING, logger="tenantedge.store"):
+        for _ in range(5):
+            assert await store.resolve("acme.example") is not None
+        assert logged() == ["domain acme.example", "tenant acme"], "once per document, not once per request"
+        private.start()
+        clock.advance(10)  # past the breaker's cooldown
+        assert await store.resolve("acme.example") is not None  # fresh again: the outage is over
+        clock.advance(SETTINGS.ttl + 1)
+        private.stop()  # the next outage is logged again
+        caplog.clear()
+        for _ in range(3):
+            assert await store.resolve("acme.example") is not None
+        assert logged() == ["domain acme.example", "tenant acme"]
+
+
+async def test_stale_serves_are_counted(origin_down: tuple[TieredStore, SeaweedS3]) -> None:
+    store, _ = origin_down
+    for _ in range(3):
+        assert await store.resolve("acme.example") is not None
+    assert store.counts["stale"] == 6, "the domain and the tenant, three times each"
+    assert store.metrics()["tenantedge_store_reads_stale_total"][2] == 6
 
 
 async def test_redis_down_falls_back_to_s3_and_the_breaker_stops_hammering(
@@ -177,6 +240,76 @@ async def test_redis_down_falls_back_to_s3_and_the_breaker_stops_hammering(
         private.stop()
 
 
+HUNG_REDIS_HOSTS = [
+    "acme.example",  # exact
+    "acme.test",  # alias
+    "shop.acme.example",  # wildcard: the host, then *.acme.example
+    "a.b.shop.acme.example",  # wildcard four domain documents down
+    "beta.example",
+    "nobody.example",  # no tenant: the host and *.example are both read and missing
+]
+
+
+async def test_a_hung_redis_costs_a_request_one_redis_timeout_at_most(
+    s3: S3Tier, registry: SectionRegistry, clock: ManualClock, prefix: str
+) -> None:
+    timeout = 0.3
+    private = PrivateRedis()
+    store = TieredStore(registry, s3, clock, cache=RedisTier(private.url, clock, prefix=prefix, timeout=timeout))
+
+    async def request(host: str) -> float:
+        started = time.monotonic()
+        await store.page_key(host)  # what the edge awaits for a page not in memory, then the tenant itself
+        await store.resolve(host)
+        return time.monotonic() - started
+
+    try:
+        await publish(s3, registry, "acme", acme())
+        await publish(s3, registry, "beta", {**acme(name="Beta"), "domains": ["beta.example"], "aliases": []})
+        private.pause()  # Redis hangs: connections open, nothing answers
+        for host in HUNG_REDIS_HOSTS:
+            elapsed = await request(host)
+            assert elapsed < timeout + 0.1, f"{host}: {elapsed:.2f} s"
+            clock.advance(2)  # past the breaker's cooldown: the next request's first Redis call is a trial again
+        store.clear()
+        burst = await asyncio.gather(*(request(host) for host in HUNG_REDIS_HOSTS))
+        assert max(burst) < timeout + 0.1, dict(zip(HUNG_REDIS_HOSTS, burst, strict=True))
+    finally:
+        private.resume()
+        await store.close()
+        private.stop()
+
+
+async def test_promotions_into_redis_run_off_the_request_path(
+    s3: S3Tier, registry: SectionRegistry, clock: ManualClock, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    timeout = 0.3
+    private = PrivateRedis()
+    admin = aioredis.Redis.from_url(private.url)
+    first = TieredStore(registry, s3, clock, cache=RedisTier(private.url, clock, prefix=prefix, timeout=timeout))
+    second = TieredStore(registry, s3, clock, cache=RedisTier(private.url, clock, prefix=prefix, timeout=timeout))
+    try:
+        await publish(s3, registry, "acme", acme())
+        await admin.client_pause(30_000, all=False)  # Redis answers reads and holds every write
+        with caplog.at_level(logging.DEBUG, logger="tenantedge.store"):
+            started = time.monotonic()
+            assert await first.resolve("acme.example") is not None
+            assert time.monotonic() - started < timeout, "the request did not wait for its writes"
+            await first.drain()  # each write gives up after the Redis timeout, saying so at debug level
+        assert any("could not fill redis" in record.message for record in caplog.records if record.levelno == 10)
+        assert await second.resolve("acme.example") is not None
+        assert second._write_backs, "still pending when the request is answered"
+        started = time.monotonic()
+        await second.close()
+        assert not second._write_backs and time.monotonic() - started < timeout + 0.1, "close() lets them finish"
+    finally:
+        await admin.client_unpause()
+        await admin.aclose()
+        await first.close()
+        await second.close()
+        private.stop()
+
+
 async def test_a_fill_racing_an_invalidation_keeps_nothing_old(
     s3: S3Tier, registry: SectionRegistry, clock: ManualClock
 ) -> None:
@@ -196,7 +329,7 @@ async def test_a_fill_racing_an_invalidation_keeps_nothing_old(
     store.invalidate("acme", version=2)  # version 2 was published meanwhile
     gate.set()
     assert (await pending) is not None
-    assert store._tenants.get("acme") is None, "the version-1 copy fetched before the invalidation is not kept"
+    assert store._tenants.entries.get("acme") is None, "the version-1 copy fetched before the invalidation is not kept"
 
 
 async def test_a_bad_document_in_the_origin_is_named_and_does_not_replace_a_good_copy(
@@ -218,6 +351,7 @@ async def test_ready_reports_each_tier(
     store = TieredStore(registry, s3, clock, cache=redis_tier, settings=SETTINGS)
     tiers = await store.probe()
     assert tiers["l1"]["state"] == "up" and tiers["redis"]["state"] == "up" and tiers["s3"]["state"] == "up"
+    assert tiers["redis"]["breaker"] == tiers["s3"]["breaker"] == "closed", "the state's name, as JSON shows it"
 
 
 async def test_shared_redis_key_layout(redis_tier: RedisTier, prefix: str) -> None:
@@ -236,6 +370,7 @@ async def test_an_edit_made_in_s3_shows_once_the_redis_copy_expires(
     await publish(s3, registry, "acme", acme(name="Old"))
     store = TieredStore(registry, s3, clock, cache=redis_tier, settings=SETTINGS)
     assert (await store.resolve("acme.example"))[1].name == "Old"  # type: ignore[index]
+    await store.drain()
     await publish(s3, registry, "acme", acme(version=2, name="New"))  # edited in S3 directly
     clock.advance(SETTINGS.ttl + 1)
     assert (await store.resolve("acme.example"))[1].name == "Old", "Redis's copy is trusted for its TTL"  # type: ignore[index]
@@ -246,6 +381,7 @@ async def test_an_edit_made_in_s3_shows_once_the_redis_copy_expires(
         await client.aclose()
     clock.advance(SETTINGS.ttl + 1)
     assert (await store.resolve("acme.example"))[1].name == "New"  # type: ignore[index]
+    await store.drain()
     assert orjson.loads(await redis_tier.get((TENANT, "acme")) or b"{}")["version"] == 2, "Redis refilled"
 
 
@@ -262,6 +398,7 @@ async def test_keyspace_notifications_make_redis_edits_show_at_once(
         await publish(s3, registry, "acme", acme(name="Before"))
         store = TieredStore(registry, s3, clock, cache=cache, settings=SETTINGS)
         assert (await store.resolve("acme.example"))[1].name == "Before"  # type: ignore[index]
+        await store.drain()
 
         def changed(key: tuple[str, str]) -> None:
             store.changed(key)
@@ -348,7 +485,7 @@ async def test_page_keys_are_renewed_without_parsing_unchanged_tenants(
     assert store.peek_page("acme.example") is None
     renewed = await store.page_key("acme.example")
     assert renewed == first
-    assert store._tenants.get("acme") is None, "unchanged bytes: renewed without loading the tenant"
+    assert store._tenants.entries.get("acme") is None, "unchanged bytes: renewed without loading the tenant"
     assert store.peek_page("acme.example") == first
     await publish(s3, registry, "acme", acme(version=2, name="Changed"))
     clock.advance(31)

@@ -102,8 +102,8 @@ class ContentDatabase:
             pool = await asyncio.wait_for(self._open(), self._timeout * 2)
             await pool.fetchval("SELECT 1", timeout=self._timeout)
         except _PROBE_FAILURES as e:
-            return {"state": "down", "breaker": self._breaker.state, "error": f"{type(e).__name__}: {e}"}
-        return {"state": "up", "breaker": self._breaker.state}
+            return {"state": "down", "breaker": self._breaker.state.value, "error": f"{type(e).__name__}: {e}"}
+        return {"state": "up", "breaker": self._breaker.state.value}
 
     async def close(self) -> None:
         if self._pool is not None:

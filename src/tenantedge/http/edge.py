@@ -31,6 +31,7 @@ from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page, header_lines
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
 from tenantedge.store.base import Found, TenantStore
+from tenantedge.store.budget import one_lookup
 from tenantedge.tenants import Tenant
 
 if TYPE_CHECKING:
@@ -143,41 +144,43 @@ class EdgeApp:
         if route is not None:
             host, raw_host, found = route
         else:
-            try:
-                raw_host = _host_header(headers, trusted)
-                host = normalise_host(raw_host)
-            except HostError as e:
-                await self._bad_host(send, e, head)
-                return
-            if host == self._admin_host and self._admin is not None:
-                await self._admin(scope, receive, send)
-                return
-            # A cached page needs only the tenant's id and digest; stores that hold fewer tenant documents
-            # than domains can answer that from memory for tenants whose documents they let go.
-            quick = None if self._debug or path == THEME_PATH else self._store.peek_page(host)
-            if quick is None and not self._store.routes_cacheable and not self._debug and path != THEME_PATH:
-                with contextlib.suppress(StoreUnavailable):
-                    quick = await self._store.page_key(host)
-            if quick is not None and quick[0].rule != MATCH_ALIAS:
-                key = (quick[0].tenant_id, quick[1], path, "")
-                page = self._pages.get(key, count_miss=False)
-                if page is not None:
-                    # A store that knows the tenant only for a while (Redis or S3 behind memory): the Host header
-                    # as sent becomes an alias of the page for that while, unless a change is announced first.
-                    until = self._store.fresh_until(host) if route_key is not None else None
-                    if until is not None:
-                        self._pages.alias((route_key, path), key, until)
-                    await self._send_page(send, page, headers, head, host, None, prepared=_prepared(scope))
+            # One wait budget for the whole way to the tenant: a hung tier costs this request one timeout.
+            with one_lookup():
+                try:
+                    raw_host = _host_header(headers, trusted)
+                    host = normalise_host(raw_host)
+                except HostError as e:
+                    await self._bad_host(send, e, head)
                     return
-            try:
-                found = self._store.peek(host) or await self._resolve(host)
-            except StoreUnavailable as e:
-                log.warning("host %s: %s", host, e)
-                extra = [(b"retry-after", RETRY_AFTER), NO_STORE]
-                await send_text(send, 503, "Service Unavailable: try again shortly", head=head, extra=extra)
-                return
-            if found is not None and headers.host is not None and not trusted and self._store.routes_cacheable:
-                self._remember_route(headers.host, (host, raw_host, found))
+                if host == self._admin_host and self._admin is not None:
+                    await self._admin(scope, receive, send)
+                    return
+                # A cached page needs only the tenant's id and digest; stores that hold fewer tenant documents
+                # than domains can answer that from memory for tenants whose documents they let go.
+                quick = None if self._debug or path == THEME_PATH else self._store.peek_page(host)
+                if quick is None and not self._store.routes_cacheable and not self._debug and path != THEME_PATH:
+                    with contextlib.suppress(StoreUnavailable):
+                        quick = await self._store.page_key(host)
+                if quick is not None and quick[0].rule != MATCH_ALIAS:
+                    key = (quick[0].tenant_id, quick[1], path, "")
+                    page = self._pages.get(key, count_miss=False)
+                    if page is not None:
+                        # A store that knows the tenant only for a while (Redis or S3 behind memory): the Host header
+                        # as sent becomes an alias of the page for that while, unless a change is announced first.
+                        until = self._store.fresh_until(host) if route_key is not None else None
+                        if until is not None:
+                            self._pages.alias((route_key, path), key, until)
+                        await self._send_page(send, page, headers, head, host, None, prepared=_prepared(scope))
+                        return
+                try:
+                    found = self._store.peek(host) or await self._resolve(host)
+                except StoreUnavailable as e:
+                    log.warning("host %s: %s", host, e)
+                    extra = [(b"retry-after", RETRY_AFTER), NO_STORE]
+                    await send_text(send, 503, "Service Unavailable: try again shortly", head=head, extra=extra)
+                    return
+                if found is not None and headers.host is not None and not trusted and self._store.routes_cacheable:
+                    self._remember_route(headers.host, (host, raw_host, found))
         try:
             if found is None:
                 await self._send_page(send, self._no_site(), headers, head, host, None)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import enum
+
 from tenantedge.clock import Clock
 
-CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+
+class BreakerState(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
 
 
 class CircuitBreaker:
-    """Closed: calls go through. Open (after `threshold` failures in a row): calls are refused without trying,
-    for `cooldown` seconds. Then one trial call is let through (half-open): success closes, failure re-opens."""
+    """Closed: calls go through. Open (after `threshold` failures in a row, or one timeout): calls are refused
+    without trying, for `cooldown` seconds. Then one trial call is let through (half-open): success closes,
+    failure re-opens."""
 
     def __init__(self, clock: Clock, *, threshold: int = 3, cooldown: float = 5.0) -> None:
         self._clock = clock
@@ -20,17 +27,19 @@ class CircuitBreaker:
         self._trial = False
 
     @property
-    def state(self) -> str:
+    def state(self) -> BreakerState:
         if self._opened_at is None:
-            return CLOSED
-        return HALF_OPEN if self._clock.now() - self._opened_at >= self._cooldown else OPEN
+            return BreakerState.CLOSED
+        if self._clock.now() - self._opened_at >= self._cooldown:
+            return BreakerState.HALF_OPEN
+        return BreakerState.OPEN
 
     def allow(self) -> bool:
         """Whether a call may be tried now; in half-open, only one at a time."""
         state = self.state
-        if state == CLOSED:
+        if state is BreakerState.CLOSED:
             return True
-        if state == HALF_OPEN and not self._trial:
+        if state is BreakerState.HALF_OPEN and not self._trial:
             self._trial = True
             return True
         return False
@@ -45,3 +54,8 @@ class CircuitBreaker:
         self._trial = False
         if self._opened_at is not None or self._failures >= self._threshold:
             self._opened_at = self._clock.now()
+
+    def timed_out(self) -> None:
+        """A call ran out of time: the backend hangs, so open now rather than let the next calls wait as long."""
+        self._failures = max(self._failures, self._threshold - 1)
+        self.failed()

@@ -1,4 +1,4 @@
-"""L2: Redis, shared by every instance. Every call has a timeout and goes through a circuit breaker."""
+"""L2: Redis, shared by every instance. Every call has a timeout, within the lookup's budget, and a circuit breaker."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tenantedge.clock import Clock
 from tenantedge.errors import BackendError
 from tenantedge.store.breaker import CircuitBreaker
+from tenantedge.store.budget import tier_wait
 from tenantedge.store.layout import DOMAIN, TENANT, DocKey, redis_key
 
 T = TypeVar("T")
@@ -66,8 +68,8 @@ class RedisTier:
         try:
             await self._call(self._client.ping())
         except BackendError as e:
-            return {"state": "down", "breaker": self._breaker.state, "error": str(e)}
-        return {"state": "up", "breaker": self._breaker.state}
+            return {"state": "down", "breaker": self._breaker.state.value, "error": str(e)}
+        return {"state": "up", "breaker": self._breaker.state.value}
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -106,15 +108,22 @@ class RedisTier:
                 backoff = min(backoff * 2, 5.0)
 
     async def _call(self, operation: Awaitable[T]) -> T:
-        if not self._breaker.allow():
-            if asyncio.iscoroutine(operation):
-                operation.close()
-            raise BackendError("redis: circuit open after repeated failures")
-        self.calls += 1
-        try:
-            result = await asyncio.wait_for(operation, self._timeout)
-        except (RedisError, OSError, TimeoutError) as e:
-            self._breaker.failed()
-            raise BackendError(f"redis: {type(e).__name__}: {e}") from e
+        with tier_wait(self.name, self._timeout) as allowed:
+            # The lookup's budget is asked first: a call it refuses must not use up the breaker's half-open trial.
+            if allowed <= 0 or not self._breaker.allow():
+                if asyncio.iscoroutine(operation):
+                    operation.close()
+                if allowed <= 0:
+                    raise BackendError(f"redis: this lookup has waited {self._timeout} s for Redis already")
+                raise BackendError("redis: circuit open after repeated failures")
+            self.calls += 1
+            try:
+                result = await asyncio.wait_for(operation, allowed)
+            except (RedisTimeoutError, TimeoutError) as e:
+                self._breaker.timed_out()
+                raise BackendError(f"redis: no answer within {allowed:.2f} s: {type(e).__name__}: {e}") from e
+            except (RedisError, OSError) as e:
+                self._breaker.failed()
+                raise BackendError(f"redis: {type(e).__name__}: {e}") from e
         self._breaker.succeeded()
         return result

@@ -9,11 +9,12 @@ from typing import Any
 
 import aioboto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from tenantedge.clock import Clock
 from tenantedge.errors import BackendError
 from tenantedge.store.breaker import CircuitBreaker
+from tenantedge.store.budget import tier_wait
 from tenantedge.store.layout import FOLDERS, DocKey, s3_key
 
 log = logging.getLogger("tenantedge.s3")
@@ -160,21 +161,29 @@ class S3Tier:
         try:
             await self._call(head())
         except BackendError as e:
-            return {"state": "down", "breaker": self._breaker.state, "error": str(e)}
-        return {"state": "up", "breaker": self._breaker.state, "bucket": self._bucket}
+            return {"state": "down", "breaker": self._breaker.state.value, "error": str(e)}
+        return {"state": "up", "breaker": self._breaker.state.value, "bucket": self._bucket}
 
     async def close(self) -> None:
         await self._stack.aclose()
 
     async def _call(self, operation: Any) -> Any:
-        if not self._breaker.allow():
-            operation.close()
-            raise BackendError("s3: circuit open after repeated failures")
-        self.calls += 1
-        try:
-            result = await asyncio.wait_for(operation, self._timeout * 2)
-        except (ClientError, BotoCoreError, OSError, TimeoutError) as e:
-            self._breaker.failed()
-            raise BackendError(f"s3: {type(e).__name__}: {e}") from e
+        # Connecting and reading each have the timeout: a call as a whole has twice that.
+        with tier_wait(self.name, self._timeout * 2) as allowed:
+            # The lookup's budget is asked first: a call it refuses must not use up the breaker's half-open trial.
+            if allowed <= 0 or not self._breaker.allow():
+                operation.close()
+                if allowed <= 0:
+                    raise BackendError(f"s3: this lookup has waited {self._timeout * 2} s for S3 already")
+                raise BackendError("s3: circuit open after repeated failures")
+            self.calls += 1
+            try:
+                result = await asyncio.wait_for(operation, allowed)
+            except (ConnectTimeoutError, ReadTimeoutError, TimeoutError) as e:
+                self._breaker.timed_out()
+                raise BackendError(f"s3: no answer within {allowed:.2f} s: {type(e).__name__}: {e}") from e
+            except (ClientError, BotoCoreError, OSError) as e:
+                self._breaker.failed()
+                raise BackendError(f"s3: {type(e).__name__}: {e}") from e
         self._breaker.succeeded()
         return result

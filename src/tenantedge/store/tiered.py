@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -24,12 +25,13 @@ from tenantedge.hosts import MATCH_WILDCARD, HostMatch
 from tenantedge.invalidation import EVERYTHING, Change, ChangeKind, change_of_key
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.base import Found
+from tenantedge.store.budget import one_lookup
 from tenantedge.store.layout import DOMAIN, TENANT, DocKey, decode_domain, domain_candidates
 from tenantedge.tenants import Tenant, parse_tenant
 
 log = logging.getLogger("tenantedge.store")
-DIGEST = "digest"  # single-flight key kind for renewing a tenant's page key
 T = TypeVar("T")
+WRITE_BACKS = 64  # promotions into L2 pending at once; past that one is skipped, and the next read fills it
 
 
 class DocumentTier(Protocol):
@@ -75,6 +77,25 @@ class _Entry(Generic[T]):
     source: bytes = b""  # hash of the document it was read from: an unchanged refresh skips parsing
 
 
+class _TierCache(Generic[T]):
+    """One kind of document held in L1: its entries, the fetches in flight for it, and how its bytes decode."""
+
+    __slots__ = ("decode", "entries", "flights", "keep", "kind")
+
+    def __init__(
+        self,
+        kind: str,
+        size: int,
+        decode: Callable[[str, bytes, str], T],
+        keep: Callable[[str, _Entry[T], int], None],
+    ) -> None:
+        self.kind = kind
+        self.entries: LRUCache[str, _Entry[T]] = LRUCache(size)
+        self.flights: dict[str, asyncio.Future[T | None]] = {}
+        self.decode = decode  # (name, document, where it came from) -> value; BackendError or DocumentError
+        self.keep = keep  # holds a fetched entry, unless an invalidation since that epoch says otherwise
+
+
 class TieredStore:
     """A TenantStore over L1 memory, an optional L2 cache tier and an origin tier."""
 
@@ -97,24 +118,26 @@ class TieredStore:
         self._notifications = notifications
         self._clock = clock
         self._settings = settings
-        self._tenants: LRUCache[str, _Entry[Tenant]] = LRUCache(settings.l1_tenants)
-        self._domains: LRUCache[str, _Entry[HostMatch]] = LRUCache(settings.l1_domains)
+        self._tenants = _TierCache(TENANT, settings.l1_tenants, self._parse_tenant, self._keep_tenant)
+        self._domains = _TierCache(DOMAIN, settings.l1_domains, decode_domain, self._keep_domain)
         # Misses live apart, in their own bound, so a flood of made-up hosts cannot push out real entries.
         self._absent: LRUCache[DocKey, float] = LRUCache(settings.l1_negative)
         # Tenant id -> digest, for every tenant seen (as many as domains): a page-cache hit needs only this
         # and the domain entry, so tenants pushed out of the smaller tenant LRU still serve cached pages.
         self._digests: LRUCache[str, _Entry[str]] = LRUCache(settings.l1_domains)
-        self._flights: dict[DocKey, asyncio.Future[Any]] = {}
+        self._digest_flights: dict[str, asyncio.Future[str | None]] = {}
         # Host -> (match, digest, valid until): what `peek_page` found, answered by one plain dict lookup
         # until the earlier of its two entries expires (the LRUs above cost more per lookup). Any change
         # to what is held empties it.
         self._quick: dict[str, tuple[HostMatch, str, float]] = {}
-        # Per tenant: the lowest version a fill may store (raised by invalidations), and a counter that
-        # tells a fill started before an invalidation not to store what it fetched.
+        # Per tenant: the lowest version a fill may store (raised by invalidations); per document, a counter
+        # that tells a fill started before an invalidation not to store what it fetched.
         self._floor: dict[str, int] = {}
-        self._epoch: dict[str, int] = {}
+        self._epoch: dict[DocKey, int] = {}
         # Documents being served stale: each is logged once per outage, not once per request.
         self._stale_logged: set[DocKey] = set()
+        # Promotions into L2, running off the request path; held here so none is collected while it runs.
+        self._write_backs: set[asyncio.Task[None]] = set()
         # Where reads were answered, for /_edge/metrics and the bench.
         self.counts = {"l1": 0, "l2": 0, "origin": 0, "absent": 0, "stale": 0}
 
@@ -125,7 +148,7 @@ class TieredStore:
         quick = self._quick.get(host)
         if quick is not None and now < quick[2]:
             return quick[0], quick[1]
-        domain = self._domains.get(host)
+        domain = self._domains.entries.get(host)
         if domain is None or domain.value is None or now - domain.fetched >= self._settings.ttl:
             return None
         digest = self._digests.get(domain.value.tenant_id)
@@ -141,22 +164,23 @@ class TieredStore:
         return None if quick is None else quick[2]
 
     def peek(self, host: str) -> Found | None:
-        domain = self._domains.get(host)
+        domain = self._domains.entries.get(host)
         now = self._clock.now()
         if domain is None or domain.value is None or now - domain.fetched >= self._settings.ttl:
             return None
-        tenant = self._tenants.get(domain.value.tenant_id)
+        tenant = self._tenants.entries.get(domain.value.tenant_id)
         if tenant is None or tenant.value is None or now - tenant.fetched >= self._settings.ttl:
             return None
         return domain.value, tenant.value
 
-    # -- the slow path ------------------------------------------------------------------------------------
+    # -- the slow path: a lookup waits for a hung tier one timeout in all, however many documents it reads --
 
     async def resolve(self, host: str) -> Found | None:
-        match = await self._match(host)
-        if match is None:
-            return None
-        tenant = await self.get_tenant(match.tenant_id)
+        with one_lookup():
+            match = await self._match(host)
+            if match is None:
+                return None
+            tenant = await self.get_tenant(match.tenant_id)
         if tenant is None:
             log.warning("domain %s points to tenant %r, which does not exist", match.pattern, match.tenant_id)
             return None
@@ -165,16 +189,11 @@ class TieredStore:
     async def page_key(self, host: str) -> tuple[HostMatch, str] | None:
         """What `peek_page` gives, from every tier. A stale key is renewed from the document's bytes alone when
         they have not changed, so a tenant pushed out of memory is not parsed again just to find its pages."""
-        match = await self._match(host)
-        if match is None:
-            return None
-        key = (DIGEST, match.tenant_id)
-        flight = self._flights.get(key)
-        if flight is None:
-            flight = asyncio.ensure_future(self._renew_digest(match.tenant_id))
-            self._flights[key] = flight
-            flight.add_done_callback(lambda done: self._landed(key, done))
-        digest: str | None = await asyncio.shield(flight)
+        with one_lookup():
+            match = await self._match(host)
+            if match is None:
+                return None
+            digest = await _single_flight(self._digest_flights, match.tenant_id, self._renew_digest)
         return None if digest is None else (match, digest)
 
     async def _renew_digest(self, tenant_id: str) -> str | None:
@@ -182,8 +201,8 @@ class TieredStore:
         now = self._clock.now()
         if entry is not None and now - entry.fetched < self._settings.ttl:
             return entry.value
-        if entry is not None and entry.source and (TENANT, tenant_id) not in self._flights:
-            epoch = self._epoch.get(tenant_id, 0)
+        if entry is not None and entry.source and tenant_id not in self._tenants.flights:
+            epoch = self._epoch.get((TENANT, tenant_id), 0)
             try:
                 data, where = await self._read_through((TENANT, tenant_id))
             except BackendError:
@@ -195,39 +214,39 @@ class TieredStore:
                     return entry.value
                 # Changed: parse the bytes just read rather than reading them again.
                 with contextlib.suppress(BackendError, DocumentError):  # the full read path decides on stale
-                    kept: Tenant | None = self._keep(TENANT, tenant_id, data, where, None, source, epoch)
+                    kept = self._keep(self._tenants, tenant_id, data, where, None, source, epoch)
                     return None if kept is None else kept.digest
         tenant = await self.get_tenant(tenant_id)  # new, or its tiers failed: the full read path decides
         return None if tenant is None else tenant.digest
 
     async def _match(self, host: str) -> HostMatch | None:
         for pattern in domain_candidates(host):
-            match: HostMatch | None = await self._load(DOMAIN, pattern)
+            match = await self._load(self._domains, pattern)
             if match is None:
                 continue
             if match.rule == MATCH_WILDCARD and pattern != host:
                 # Remember the host itself too, so the next request for it is a peek.
-                self._domains[host] = _Entry(match, self._clock.now())
+                self._domains.entries[host] = _Entry(match, self._clock.now())
             return match
         return None
 
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
-        tenant: Tenant | None = await self._load(TENANT, tenant_id)
-        return tenant
+        with one_lookup():
+            return await self._load(self._tenants, tenant_id)
 
     def invalidate(self, tenant_id: str, version: int | None = None) -> None:
         """Forget a tenant (and the domains that pointed to it); a fill in flight will not put an older copy back."""
         self._quick.clear()
-        self._tenants.pop(tenant_id, None)
+        self._tenants.entries.pop(tenant_id, None)
         self._digests.pop(tenant_id, None)
-        self._absent.pop((TENANT, tenant_id), None)
-        self._epoch[tenant_id] = self._epoch.get(tenant_id, 0) + 1
+        key = (TENANT, tenant_id)
+        self._absent.pop(key, None)
+        self._epoch[key] = self._epoch.get(key, 0) + 1
         if version is not None:
             self._floor[tenant_id] = max(self._floor.get(tenant_id, 0), version)
-        for host in [
-            host for host, entry in self._domains.items() if entry.value and entry.value.tenant_id == tenant_id
-        ]:
-            self._domains.pop(host, None)
+        domains = self._domains.entries
+        for host in [host for host, entry in domains.items() if entry.value and entry.value.tenant_id == tenant_id]:
+            domains.pop(host, None)
 
     def changed(self, key: DocKey) -> None:
         """A document changed in a shared tier: forget our copy of it."""
@@ -236,7 +255,7 @@ class TieredStore:
         if kind == TENANT:
             self.invalidate(name)
         else:
-            self._domains.pop(name, None)
+            self._domains.entries.pop(name, None)
             self._absent.pop(key, None)
 
     def metrics(self) -> dict[str, tuple[str, str, float]]:
@@ -248,7 +267,7 @@ class TieredStore:
                 strict=True,
             )
         }
-        found["tenantedge_store_l1_tenants"] = ("gauge", "Tenants held in memory.", len(self._tenants))
+        found["tenantedge_store_l1_tenants"] = ("gauge", "Tenants held in memory.", len(self._tenants.entries))
         return found
 
     def forget(self, change: Change) -> None:
@@ -276,104 +295,113 @@ class TieredStore:
         """
         self._quick.clear()
         expired = self._clock.now() - self._settings.ttl
-        for table in (self._tenants, self._digests, self._domains):
-            for entry in table.values():
-                entry.fetched = min(entry.fetched, expired)
+        _expire(self._tenants.entries, expired)
+        _expire(self._digests, expired)
+        _expire(self._domains.entries, expired)
         self._absent.clear()
 
     async def probe(self) -> dict[str, Any]:
-        tiers: dict[str, Any] = {"l1": {"state": "up", "tenants": len(self._tenants), "domains": len(self._domains)}}
+        held = {"tenants": len(self._tenants.entries), "domains": len(self._domains.entries)}
+        tiers: dict[str, Any] = {"l1": {"state": "up", **held}}
         if self.cache is not None:
             tiers[self.cache.name] = await self.cache.probe()
         tiers[self.origin.name] = await self.origin.probe()
         return tiers
 
+    async def drain(self) -> None:
+        """Wait until the write-backs into L2 started so far have landed or failed (each within its tier's timeout)."""
+        while self._write_backs:
+            await asyncio.wait(list(self._write_backs))
+
     async def close(self) -> None:
+        # Write-backs are let finish, not cancelled: each ends within its tier's timeout, and redis-py may turn
+        # a cancelled command into an exception that nobody retrieves.
+        await self.drain()
         for tier in (self.cache, self.origin):
             if tier is not None:
                 await tier.close()
 
-    async def _load(self, kind: str, name: str) -> Any:
-        key = (kind, name)
-        table: LRUCache[str, Any] = self._tenants if kind == TENANT else self._domains
-        entry = table.get(name)
+    async def _load(self, cache: _TierCache[T], name: str) -> T | None:
+        entry = cache.entries.get(name)
         now = self._clock.now()
         if entry is not None and now - entry.fetched < self._settings.ttl:
             self.counts["l1"] += 1
             return entry.value
+        key = (cache.kind, name)
         absent_since = self._absent.get(key)
         if absent_since is not None and now - absent_since < self._settings.negative_ttl:
             self.counts["absent"] += 1
             return None
-        flight = self._flights.get(key)
-        if flight is None:
-            flight = asyncio.ensure_future(self._fetch(kind, name, entry))
-            self._flights[key] = flight
-            flight.add_done_callback(lambda done: self._landed(key, done))
-        # Shielded: one caller giving up must not cancel the fetch the others are waiting for.
-        return await asyncio.shield(flight)
+        return await _single_flight(cache.flights, name, lambda name: self._fetch(cache, name, entry))
 
-    def _landed(self, key: DocKey, flight: asyncio.Future[Any]) -> None:
-        self._flights.pop(key, None)
-        if not flight.cancelled():
-            flight.exception()  # every waiter may have given up: the error is theirs, not the event loop's
-
-    async def _fetch(self, kind: str, name: str, stale: _Entry[Any] | None) -> Any:
-        tenant_id = name if kind == TENANT else None
-        epoch = self._epoch.get(tenant_id, 0) if tenant_id else 0
+    async def _fetch(self, cache: _TierCache[T], name: str, stale: _Entry[T] | None) -> T | None:
+        epoch = self._epoch.get((cache.kind, name), 0)
         try:
-            data, where = await self._read_through((kind, name))
+            data, where = await self._read_through((cache.kind, name))
             source = hashlib.blake2b(data, digest_size=16).digest() if data is not None else b""
-            return self._keep(kind, name, data, where, stale, source, epoch)
+            return self._keep(cache, name, data, where, stale, source, epoch)
         except (BackendError, DocumentError) as e:
             if (
                 stale is not None
                 and self._clock.now() - stale.fetched < self._settings.ttl + self._settings.stale_if_error
             ):
-                log.warning(
-                    "%s %s: serving the copy from %.0f s ago: %s", kind, name, self._clock.now() - stale.fetched, e
-                )
+                self.counts["stale"] += 1
+                self._log_stale((cache.kind, name), stale.fetched, e)
                 return stale.value
-            raise StoreUnavailable(f"{kind} {name}: no tier could answer: {e}") from e
+            raise StoreUnavailable(f"{cache.kind} {name}: no tier could answer: {e}") from e
+
+    def _log_stale(self, key: DocKey, fetched: float, error: Exception) -> None:
+        """Once per document per outage: the mark goes when the document is read again."""
+        if key in self._stale_logged:
+            return
+        if len(self._stale_logged) >= self._settings.l1_domains:
+            self._stale_logged.clear()  # bounded like the entries it names: at worst a line is repeated
+        self._stale_logged.add(key)
+        age = self._clock.now() - fetched
+        log.warning("%s %s: serving the copy from %.0f s ago until it can be read again: %s", *key, age, error)
 
     def _keep(
         self,
-        kind: str,
+        cache: _TierCache[T],
         name: str,
         data: bytes | None,
         where: str,
-        stale: _Entry[Any] | None,
+        stale: _Entry[T] | None,
         source: bytes,
         epoch: int,
-    ) -> Any:
+    ) -> T | None:
         """Decode what a tier returned and hold it in L1, unless an invalidation raced the read."""
-        tenant_id = name if kind == TENANT else None
         if data is None:
             value = None
         elif stale is not None and stale.value is not None and stale.source == source:
             value = stale.value  # the same document as before: keep what was parsed from it
         else:
-            value = self._decode(kind, name, data, where)
-        now = self._clock.now()
+            value = cache.decode(name, data, f"{where}:{cache.kind}:{name}")
+        key = (cache.kind, name)
         if value is None:
-            self._absent[(kind, name)] = now
+            self._absent[key] = self._clock.now()
             return None
-        fetched = now
-        raced = tenant_id is not None and (
-            self._epoch.get(tenant_id, 0) != epoch or value.version < self._floor.get(tenant_id, 0)
-        )
-        if raced:
-            return value  # invalidated while we fetched: use it for this request, keep nothing
-        table: LRUCache[str, Any] = self._tenants if kind == TENANT else self._domains
-        table[name] = _Entry(value, fetched, source)
-        if kind == TENANT:
-            self._digests[name] = _Entry(value.digest, fetched, source)
-        self._absent.pop((kind, name), None)
-        self._stale_logged.discard((kind, name))
+        cache.keep(name, _Entry(value, self._clock.now(), source), epoch)
         return value
 
+    def _keep_tenant(self, tenant_id: str, entry: _Entry[Tenant], epoch: int) -> None:
+        tenant = entry.value
+        key = (TENANT, tenant_id)
+        if tenant is None or self._epoch.get(key, 0) != epoch or tenant.version < self._floor.get(tenant_id, 0):
+            return  # invalidated while we fetched: use it for this request, keep nothing
+        self._tenants.entries[tenant_id] = entry
+        self._digests[tenant_id] = _Entry(tenant.digest, entry.fetched, entry.source)
+        self._absent.pop(key, None)
+        self._stale_logged.discard(key)
+
+    def _keep_domain(self, pattern: str, entry: _Entry[HostMatch], epoch: int) -> None:
+        key = (DOMAIN, pattern)
+        self._domains.entries[pattern] = entry
+        self._absent.pop(key, None)
+        self._stale_logged.discard(key)
+
     async def _read_through(self, key: DocKey) -> tuple[bytes | None, str]:
-        """L2, then the origin; what the origin has is promoted into L2. A failing L2 is skipped, not fatal.
+        """L2, then the origin; what the origin has is promoted into L2 (in the background). A failing L2 is skipped.
 
         An L2 copy is trusted for its own TTL: an edit made in the origin directly shows within the L2 TTL
         plus the L1 TTL (`tenantedge sync` and `kv` write L2 too, so theirs show within the L1 TTL).
@@ -392,18 +420,56 @@ class TieredStore:
         self.counts["origin"] += 1
         data = await self.origin.get(key)
         if data is not None and self.cache is not None:
-            try:
-                await self.cache.put(key, data)
-            except BackendError as e:
-                log.debug("%s: could not fill %s: %s", key, self.cache.name, e)
+            self._write_back(self.cache, key, data)
         return data, self.origin.name
 
-    def _decode(self, kind: str, name: str, data: bytes, where: str) -> Any:
-        source = f"{where}:{kind}:{name}"
-        if kind == DOMAIN:
-            return decode_domain(name, data, source)
+    def _write_back(self, cache: DocumentTier, key: DocKey, data: bytes) -> None:
+        """Promote what the origin returned into L2 off the request path, which has its answer already."""
+        if len(self._write_backs) >= WRITE_BACKS:
+            log.debug("%s: %d write-backs pending; not filling %s", key, len(self._write_backs), cache.name)
+            return
+        epoch = self._epoch.get(key, 0)
+        # An empty context: the write is not charged to the budget of the lookup that read the document.
+        fill = self._fill(cache, key, data, epoch)
+        task = asyncio.get_running_loop().create_task(fill, context=contextvars.Context())
+        self._write_backs.add(task)
+        task.add_done_callback(self._write_backs.discard)
+
+    async def _fill(self, cache: DocumentTier, key: DocKey, data: bytes, epoch: int) -> None:
+        if self._epoch.get(key, 0) != epoch:
+            return  # invalidated since the read: L2 may hold the newer copy a writer put there
+        try:
+            await cache.put(key, data)
+        except BackendError as e:
+            log.debug("%s: could not fill %s: %s", key, cache.name, e)
+
+    def _parse_tenant(self, tenant_id: str, data: bytes, source: str) -> Tenant:
         try:
             raw = orjson.loads(data)
         except orjson.JSONDecodeError as e:
             raise BackendError(f"{source}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from e
-        return parse_tenant(name, raw, self._registry, source=source)
+        return parse_tenant(tenant_id, raw, self._registry, source=source)
+
+
+async def _single_flight(
+    flights: dict[str, asyncio.Future[T | None]], name: str, fetch: Callable[[str], Awaitable[T | None]]
+) -> T | None:
+    """What `fetch(name)` returns, fetched once however many callers ask while it is in flight."""
+    flight = flights.get(name)
+    if flight is None:
+        flight = asyncio.ensure_future(fetch(name))
+        flights[name] = flight
+        flight.add_done_callback(lambda done: _landed(flights, name, done))
+    # Shielded: one caller giving up must not cancel the fetch the others are waiting for.
+    return await asyncio.shield(flight)
+
+
+def _landed(flights: dict[str, asyncio.Future[T | None]], name: str, flight: asyncio.Future[T | None]) -> None:
+    flights.pop(name, None)
+    if not flight.cancelled():
+        flight.exception()  # every waiter may have given up: the error is theirs, not the event loop's
+
+
+def _expire(entries: LRUCache[str, _Entry[T]], before: float) -> None:
+    for entry in entries.values():
+        entry.fetched = min(entry.fetched, before)
