@@ -5,9 +5,11 @@ import hashlib
 
 import pytest
 
+from tenantedge.app import cache_policy
 from tenantedge.clock import ManualClock
-from tenantedge.http.policy import CachePolicy, surrogate_keys
+from tenantedge.http.policy import surrogate_keys
 from tenantedge.pagecache import CachedPage, PageCache, encode_page, header_lines
+from tenantedge.settings import Settings
 
 HEADERS = (
     (b"content-type", b"text/html; charset=utf-8"),
@@ -219,14 +221,7 @@ def test_heads_built_from_serialised_headers_are_the_heads_serialised_whole(prep
 
 
 def test_policy_heads_are_the_policy_headers_serialised() -> None:
-    policy = CachePolicy.from_lifetimes(
-        max_age=60,
-        s_maxage=300,
-        stale_while_revalidate=60,
-        stale_if_error=86_400,
-        not_found_max_age=30,
-        redirect_max_age=3_600,
-    )
+    policy = cache_policy(Settings())
     for status in (200, 404):
         headers, lines = policy.page_headers(status, surrogate_keys("acme", "/caf\u00e9 menu"))
         assert lines is not None and lines == header_lines(headers)

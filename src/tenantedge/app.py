@@ -97,6 +97,18 @@ def build_publisher(
     return Publisher(origin, blobs, registry, bus, lock, cache=cache, reserved_hosts=reserved_hosts)
 
 
+def cache_policy(settings: Settings) -> CachePolicy:
+    """The edge's Cache-Control lifetimes, as plain numbers from the settings."""
+    return CachePolicy.from_lifetimes(
+        max_age=settings.max_age,
+        s_maxage=settings.s_maxage,
+        stale_while_revalidate=settings.stale_while_revalidate,
+        stale_if_error=settings.stale_if_error,
+        not_found_max_age=settings.not_found_max_age,
+        redirect_max_age=settings.redirect_max_age,
+    )
+
+
 def s3_origin(settings: Settings, clock: Clock) -> S3Tier | None:
     """The S3 origin the settings name (credentials and region from the usual AWS variables), if any."""
     if not settings.s3_bucket:
@@ -169,14 +181,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         renderer,
         pages,
         edge_router(assets, lambda: {**app.metrics(), **metrics()}, readiness),
-        policy=CachePolicy.from_lifetimes(
-            max_age=settings.max_age,
-            s_maxage=settings.s_maxage,
-            stale_while_revalidate=settings.stale_while_revalidate,
-            stale_if_error=settings.stale_if_error,
-            not_found_max_age=settings.not_found_max_age,
-            redirect_max_age=settings.redirect_max_age,
-        ),
+        policy=cache_policy(settings),
         gzip_min_bytes=settings.gzip_min_bytes,
         default_tenant=settings.default_tenant,
         trusted_proxies=settings.trusted_proxies,

@@ -12,13 +12,18 @@ import secrets
 import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from tenantedge import __version__
 from tenantedge.errors import ConfigError, DocumentError, TenantEdgeError
 from tenantedge.settings import Settings
+
+if TYPE_CHECKING:
+    from tenantedge.sections import SectionRegistry
+    from tenantedge.store.publisher import Publisher
+    from tenantedge.store.s3 import S3Tier
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -180,7 +185,7 @@ def _kv(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _kv_get(s3: Any, publisher: Any, kind: str, name: str) -> str:
+async def _kv_get(s3: S3Tier, publisher: Publisher, kind: str, name: str) -> str:
     from tenantedge.hosts import normalise_pattern
 
     if kind == "tenant":
@@ -201,7 +206,7 @@ def _read_document(path: str) -> bytes:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
 
 
-def _registry(settings: Settings) -> Any:
+def _registry(settings: Settings) -> SectionRegistry:
     from tenantedge.app import load_registry
 
     return load_registry(settings)
@@ -218,20 +223,21 @@ def _operator() -> str:
 
 
 @contextlib.asynccontextmanager
-async def _publishing(settings: Settings) -> AsyncIterator[tuple[Any, Any]]:
+async def _publishing(settings: Settings) -> AsyncIterator[tuple[Publisher, S3Tier]]:
     """The publisher every serving worker uses, on S3 (the origin) and Redis (cache, lock and events), and the
     S3 tier for reads."""
     from tenantedge.admin.wiring import admin_host
     from tenantedge.app import build_publisher, event_bus, redis_cache, s3_origin
     from tenantedge.clock import SystemClock
 
-    if not settings.s3_bucket:
+    clock = SystemClock()
+    s3 = s3_origin(settings, clock)
+    if s3 is None:
         raise ConfigError(
             "sync and kv publish to S3: set TENANTEDGE_S3_BUCKET (with tenants.json as the origin, save the file: "
             "every serving worker publishes the change itself)"
         )
-    clock = SystemClock()
-    s3, cache, bus = s3_origin(settings, clock), redis_cache(settings, clock), event_bus(settings)
+    cache, bus = redis_cache(settings, clock), event_bus(settings)
     reserved = frozenset({admin_host(settings, None)})
     publisher = build_publisher(
         settings, _registry(settings), bus, s3=s3, files=None, cache=cache, reserved_hosts=reserved
@@ -241,9 +247,9 @@ async def _publishing(settings: Settings) -> AsyncIterator[tuple[Any, Any]]:
     finally:
         await publisher.close()
         await bus.close()
-        for tier in (s3, cache):
-            if tier is not None:
-                await tier.close()
+        await s3.close()
+        if cache is not None:
+            await cache.close()
 
 
 def _migrate(args: argparse.Namespace) -> int:

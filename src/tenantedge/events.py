@@ -133,10 +133,6 @@ class LocalBus:
         self._subscribers = _Subscribers()
 
     async def publish(self, event: Event) -> Event:
-        return self.publish_now(event)
-
-    def publish_now(self, event: Event) -> Event:
-        """Publish from code that cannot await (a file-watch callback): nothing here waits anyway."""
         self._seq += 1
         numbered = replace(event, seq=self._seq)
         self._log.append(numbered)

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from starlette.routing import Router
 
+from tenantedge.app import cache_policy
 from tenantedge.http.edge import EdgeApp, Hook
-from tenantedge.http.policy import CachePolicy
 from tenantedge.pagecache import PageCache
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
+from tenantedge.settings import Settings
 from tenantedge.store.files import FileStore
 from tests.conftest import ROOT
 
@@ -64,14 +65,7 @@ async def test_every_shutdown_hook_runs_and_the_lifespan_ends(
     names = ("bus", "database", "store")
     hooks: list[Hook] = [Resource(name, name in failing, closed).close for name in names]
     store = FileStore.open(ROOT / "tenants.json", registry)
-    policy = CachePolicy.from_lifetimes(
-        max_age=60,
-        s_maxage=300,
-        stale_while_revalidate=60,
-        stale_if_error=86_400,
-        not_found_max_age=30,
-        redirect_max_age=3_600,
-    )
+    policy = cache_policy(Settings())
     app = EdgeApp(store, renderer, PageCache(16, 1 << 20), Router(), policy=policy, on_shutdown=hooks)
     with caplog.at_level(logging.ERROR, logger="tenantedge.edge"):
         sent = await run_lifespan(app)

@@ -25,6 +25,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
         self._trial = False
+        self.tried = 0  # calls let through: what the backend was actually asked
 
     @property
     def state(self) -> BreakerState:
@@ -37,12 +38,12 @@ class CircuitBreaker:
     def allow(self) -> bool:
         """Whether a call may be tried now; in half-open, only one at a time."""
         state = self.state
-        if state is BreakerState.CLOSED:
-            return True
         if state is BreakerState.HALF_OPEN and not self._trial:
             self._trial = True
-            return True
-        return False
+        elif state is not BreakerState.CLOSED:
+            return False
+        self.tried += 1
+        return True
 
     def succeeded(self) -> None:
         self._failures = 0

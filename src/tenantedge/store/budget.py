@@ -7,10 +7,17 @@ whole timeout.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextvars import ContextVar
+from typing import TypeVar
+
+from tenantedge.errors import BackendError
+from tenantedge.store.breaker import CircuitBreaker
+
+T = TypeVar("T")
 
 
 class WaitBudget:
@@ -57,3 +64,36 @@ def tier_wait(tier: str, timeout: float) -> Iterator[float]:
         yield budget.left(tier, timeout)
     finally:
         budget.spend(tier, time.monotonic() - started)
+
+
+async def guarded_call(
+    operation: Awaitable[T],
+    *,
+    tier: str,
+    label: str,
+    wait: float,
+    breaker: CircuitBreaker,
+    timeouts: tuple[type[BaseException], ...],
+    failures: tuple[type[BaseException], ...],
+) -> T:
+    """One call to a tier (`tier` names it in errors, `label` in prose), through its breaker, waiting at most
+    `wait` seconds less what this lookup has waited for the tier already. A timeout opens the breaker at once;
+    other `failures` count towards it. Every refusal and failure is a BackendError."""
+    with tier_wait(tier, wait) as allowed:
+        # The lookup's budget is asked first: a call it refuses must not use up the breaker's half-open trial.
+        if allowed <= 0 or not breaker.allow():
+            if asyncio.iscoroutine(operation):
+                operation.close()
+            if allowed <= 0:
+                raise BackendError(f"{tier}: this lookup has waited {wait} s for {label} already")
+            raise BackendError(f"{tier}: circuit open after repeated failures")
+        try:
+            result = await asyncio.wait_for(operation, allowed)
+        except timeouts as e:
+            breaker.timed_out()
+            raise BackendError(f"{tier}: no answer within {allowed:.2f} s: {type(e).__name__}: {e}") from e
+        except failures as e:
+            breaker.failed()
+            raise BackendError(f"{tier}: {type(e).__name__}: {e}") from e
+    breaker.succeeded()
+    return result

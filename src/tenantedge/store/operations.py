@@ -15,11 +15,11 @@ from tenantedge.errors import ConfigError, Conflict, DocumentError, HostError, N
 from tenantedge.events import TENANT_DELETED
 from tenantedge.hosts import MATCH_ALIAS, MATCH_WILDCARD, normalise_pattern
 from tenantedge.store.layout import decode_domain
-from tenantedge.store.publisher import ANY_VERSION, FILE_WRITER, Publisher, same_content, without_version
+from tenantedge.store.publisher import ANY_VERSION, FILE_WRITER, IMPORTER, Publisher, same_content, without_version
 from tenantedge.tenants import TenantSet
 
-OPERATOR = "cli:"  # history records written by an operator's command start so; anything else but the file or an
-# import is a person at the admin
+# Who an operator's command is recorded as starts so; a writer that is none of these is a person at the admin.
+OPERATOR = "cli:"
 
 
 async def sync(
@@ -74,7 +74,7 @@ async def _refuse_overwriting_an_admin(tenant_id: str, version: int | None, publ
     except NotFound:
         return  # published before anything was recorded: nobody's edit to lose
     writer = str(record.get("by", ""))
-    if writer.startswith(OPERATOR) or writer in (FILE_WRITER, "origin"):
+    if writer.startswith(OPERATOR) or writer in (FILE_WRITER, IMPORTER):
         return
     raise Conflict(
         f"version {version} was published by {writer!r} at the admin ({record.get('saved_at', '?')}) and is not "

@@ -37,6 +37,7 @@ from tenantedge.tenants import Tenant, TenantSet, parse_tenant
 log = logging.getLogger("tenantedge.publish")
 ANY_VERSION = -1  # an If-Match of `*`: whichever version is current
 FILE_WRITER = "file"  # who published a tenants.json saved by an editor
+IMPORTER = "origin"  # who published a version found in the origin before anything here recorded it
 # What a write makes of the current document (None: no tenant yet): the new one, or None to remove the tenant.
 Build = Callable[[dict[str, Any] | None], dict[str, Any] | None]
 
@@ -128,7 +129,7 @@ class Publisher:
                 self.validate(tenant_id, document)
             recorded = []
             if current is not None and imported:
-                recorded.append(await self._record(tenant_id, current, "imported", "origin", imported_as))
+                recorded.append(await self._record(tenant_id, current, "imported", IMPORTER, imported_as))
             if document is not None:
                 recorded.append(await self._record(tenant_id, document, action, by))
             try:
@@ -155,7 +156,8 @@ class Publisher:
             if tenant is None:
                 await self._mirror({}, gone | {(TENANT, tenant_id)})
             else:
-                written = tenant_documents(tenant, new.documents.get(tenant_id) or orjson.dumps(documents[tenant_id]))
+                # A worker with Redis keeps each tenant's document as saved (FileStore documents=True).
+                written = tenant_documents(tenant, new.documents[tenant_id])
                 await self._mirror(written, gone - set(written))
         for tenant_id in sorted(changed):
             tenant = new.tenants.get(tenant_id)

@@ -14,7 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenantedge.clock import Clock
 from tenantedge.errors import BackendError
 from tenantedge.store.breaker import CircuitBreaker
-from tenantedge.store.budget import tier_wait
+from tenantedge.store.budget import guarded_call
 from tenantedge.store.layout import DOMAIN, TENANT, DocKey, redis_key
 
 T = TypeVar("T")
@@ -42,7 +42,6 @@ class RedisTier:
         self._ttl = ttl
         self._timeout = timeout
         self._breaker = CircuitBreaker(clock, threshold=3, cooldown=2.0)
-        self.calls = 0
 
     async def get(self, key: DocKey) -> bytes | None:
         data = await self._call(self._client.get(redis_key(self._prefix, key)))
@@ -107,23 +106,18 @@ class RedisTier:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
+    @property
+    def calls(self) -> int:
+        """Calls that reached the tier (not refused by the breaker or the lookup's wait budget)."""
+        return self._breaker.tried
+
     async def _call(self, operation: Awaitable[T]) -> T:
-        with tier_wait(self.name, self._timeout) as allowed:
-            # The lookup's budget is asked first: a call it refuses must not use up the breaker's half-open trial.
-            if allowed <= 0 or not self._breaker.allow():
-                if asyncio.iscoroutine(operation):
-                    operation.close()
-                if allowed <= 0:
-                    raise BackendError(f"redis: this lookup has waited {self._timeout} s for Redis already")
-                raise BackendError("redis: circuit open after repeated failures")
-            self.calls += 1
-            try:
-                result = await asyncio.wait_for(operation, allowed)
-            except (RedisTimeoutError, TimeoutError) as e:
-                self._breaker.timed_out()
-                raise BackendError(f"redis: no answer within {allowed:.2f} s: {type(e).__name__}: {e}") from e
-            except (RedisError, OSError) as e:
-                self._breaker.failed()
-                raise BackendError(f"redis: {type(e).__name__}: {e}") from e
-        self._breaker.succeeded()
-        return result
+        return await guarded_call(
+            operation,
+            tier="redis",
+            label="Redis",
+            wait=self._timeout,
+            breaker=self._breaker,
+            timeouts=(RedisTimeoutError, TimeoutError),
+            failures=(RedisError, OSError),
+        )

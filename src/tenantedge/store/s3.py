@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError,
 from tenantedge.clock import Clock
 from tenantedge.errors import BackendError
 from tenantedge.store.breaker import CircuitBreaker
-from tenantedge.store.budget import tier_wait
+from tenantedge.store.budget import guarded_call
 from tenantedge.store.layout import FOLDERS, DocKey, s3_key
 
 log = logging.getLogger("tenantedge.s3")
@@ -45,7 +45,6 @@ class S3Tier:
         self._stack = contextlib.AsyncExitStack()
         self._client: Any = None
         self._opening = asyncio.Lock()
-        self.calls = 0
         # Conditional writes (If-Match, If-None-Match) until the endpoint says it has none.
         self._conditional = True
 
@@ -167,23 +166,19 @@ class S3Tier:
     async def close(self) -> None:
         await self._stack.aclose()
 
+    @property
+    def calls(self) -> int:
+        """Calls that reached the tier (not refused by the breaker or the lookup's wait budget)."""
+        return self._breaker.tried
+
     async def _call(self, operation: Any) -> Any:
         # Connecting and reading each have the timeout: a call as a whole has twice that.
-        with tier_wait(self.name, self._timeout * 2) as allowed:
-            # The lookup's budget is asked first: a call it refuses must not use up the breaker's half-open trial.
-            if allowed <= 0 or not self._breaker.allow():
-                operation.close()
-                if allowed <= 0:
-                    raise BackendError(f"s3: this lookup has waited {self._timeout * 2} s for S3 already")
-                raise BackendError("s3: circuit open after repeated failures")
-            self.calls += 1
-            try:
-                result = await asyncio.wait_for(operation, allowed)
-            except (ConnectTimeoutError, ReadTimeoutError, TimeoutError) as e:
-                self._breaker.timed_out()
-                raise BackendError(f"s3: no answer within {allowed:.2f} s: {type(e).__name__}: {e}") from e
-            except (ClientError, BotoCoreError, OSError) as e:
-                self._breaker.failed()
-                raise BackendError(f"s3: {type(e).__name__}: {e}") from e
-        self._breaker.succeeded()
-        return result
+        return await guarded_call(
+            operation,
+            tier="s3",
+            label="S3",
+            wait=self._timeout * 2,
+            breaker=self._breaker,
+            timeouts=(ConnectTimeoutError, ReadTimeoutError, TimeoutError),
+            failures=(ClientError, BotoCoreError, OSError),
+        )
