@@ -29,6 +29,7 @@ from tenantedge.clock import SystemClock
 from tenantedge.content import posts
 from tenantedge.content.db import ContentDatabase, TenantSession
 from tenantedge.content.migrate import migrate
+from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.settings import Settings
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -96,7 +97,7 @@ async def run(count: int, rounds: int) -> None:
                 STATEMENTS["count"] = 0
                 for _ in range(rounds):
                     if app._blog is not None:
-                        app._blog.forget("codersinflow")  # every request reads the database
+                        app._blog.forget(Change(ChangeKind.POSTS, "codersinflow"))  # every request reads the database
                     before = time.perf_counter()
                     response = await client.get(path, headers={"host": "codersinflow.com"})
                     found.append((time.perf_counter() - before) * 1000)

@@ -8,7 +8,7 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tenantedge.admin.wiring import admin_host, build_admin
 from tenantedge.clock import Clock, SystemClock
@@ -16,6 +16,7 @@ from tenantedge.errors import ConfigError
 from tenantedge.events import EventBus, LocalBus, RedisBus
 from tenantedge.http.edge import EdgeApp
 from tenantedge.http.endpoints import edge_router
+from tenantedge.http.lookup import PageLookup
 from tenantedge.http.policy import CachePolicy
 from tenantedge.invalidation import Invalidation
 from tenantedge.pagecache import PageCache
@@ -23,7 +24,7 @@ from tenantedge.render.assets import AssetCatalog
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.settings import Settings
-from tenantedge.store.base import TenantStore
+from tenantedge.store.base import PageKeys, TenantStore
 from tenantedge.store.blobs import Blobs, FolderBlobs
 from tenantedge.store.files import FileOrigin, FileStore
 from tenantedge.store.locks import FileWriteLock, RedisWriteLock, WriteLock
@@ -46,13 +47,19 @@ def load_registry(settings: Settings) -> SectionRegistry:
     return SectionRegistry.from_directory(settings.templates_dir / "default" / "sections")
 
 
+class Stores(NamedTuple):
+    store: TenantStore
+    files: FileStore | None  # tenants.json, when it is the origin
+    page_keys: PageKeys | None  # a store that tells page keys, when it knows tenants only for a while
+
+
 def build_store(
     settings: Settings, registry: SectionRegistry, clock: Clock, s3: S3Tier | None, cache: RedisTier | None
-) -> tuple[TenantStore, FileStore | None]:
-    """File only; file + Redis; S3 + Redis; or S3 alone. Returns the store and the tenants.json store, if any."""
+) -> Stores:
+    """File only; file + Redis; S3 + Redis; or S3 alone."""
     files = None if s3 is not None else FileStore.open(settings.tenants_file, registry, documents=cache is not None)
     if files is not None and cache is None:
-        return files, files
+        return Stores(files, files, None)
     origin: DocumentTier | None = s3
     if origin is None:
         assert files is not None
@@ -64,7 +71,8 @@ def build_store(
         negative_ttl=settings.negative_ttl,
         stale_if_error=settings.stale_if_error,
     )
-    return TieredStore(registry, origin, clock, cache=cache, notifications=cache, settings=tiers), files
+    tiered = TieredStore(registry, origin, clock, cache=cache, notifications=cache, settings=tiers)
+    return Stores(tiered, files, tiered)
 
 
 def build_publisher(
@@ -143,7 +151,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     clock = clock or SystemClock()
     registry = load_registry(settings)
     s3, cache = s3_origin(settings, clock), redis_cache(settings, clock)
-    store, files = build_store(settings, registry, clock, s3, cache)
+    store, files, page_keys = build_store(settings, registry, clock, s3, cache)
     if settings.default_tenant and files is not None and settings.default_tenant not in files.tenants.tenants:
         raise ConfigError(
             f"TENANTEDGE_DEFAULT_TENANT: no tenant {settings.default_tenant!r} in {settings.tenants_file}"
@@ -176,14 +184,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return tiers
 
     metrics = store.metrics if files is None or files is store else lambda: {**files.metrics(), **store.metrics()}
+    lookup = PageLookup(
+        store, pages, clock, page_keys=page_keys, max_keys=settings.l1_domains, default_tenant=settings.default_tenant
+    )
     app = EdgeApp(
-        store,
+        lookup,
         renderer,
         pages,
         edge_router(assets, lambda: {**app.metrics(), **metrics()}, readiness),
         policy=cache_policy(settings),
         gzip_min_bytes=settings.gzip_min_bytes,
-        default_tenant=settings.default_tenant,
         trusted_proxies=settings.trusted_proxies,
         debug=settings.debug,
         on_startup=[watcher.start, background.start],
@@ -202,7 +212,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     # Every change reaches every cache through one owner: stores first, so a page rendered after the drop
     # reads the new document.
     invalidation = Invalidation()
-    invalidation.register(store, app, admin.service)
+    invalidation.register(store, lookup, *([blog] if blog else []), admin.service)
     publisher.applied = invalidation.event
     bus.subscribe(invalidation.event, invalidation.everything)
     background.add(lambda: store.follow(invalidation.apply))

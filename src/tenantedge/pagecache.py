@@ -162,8 +162,6 @@ class PageCache:
         self.hits = 0
         self.misses = 0
         self.evictions = 0
-        # Counts every drop on purpose (not evictions): a page rendered from data read before a drop is stale.
-        self.drops = 0
 
     @property
     def enabled(self) -> bool:
@@ -234,7 +232,6 @@ class PageCache:
 
     def drop_tenant(self, tenant_id: str) -> int:
         """Forget every page of one tenant (all versions); returns how many were dropped."""
-        self.drops += 1
         keys = self._by_tenant.pop(tenant_id, set())
         for key in keys:
             self._remove(key)
@@ -242,14 +239,12 @@ class PageCache:
 
     def drop_tagged(self, tenant_id: str, tag: str) -> int:
         """Forget the tenant's pages stored with this tag; returns how many were dropped."""
-        self.drops += 1
         keys = self._tagged.pop((tenant_id, tag), set())
         for key in keys:
             self._remove(key)
         return len(keys)
 
     def clear(self) -> None:
-        self.drops += 1
         self._pages.clear()
         self._by_tenant.clear()
         self._tagged.clear()

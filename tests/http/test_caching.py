@@ -15,8 +15,8 @@ import pytest
 
 from tenantedge.app import create_app
 from tenantedge.clock import ManualClock
-from tenantedge.hosts import HostMatch
 from tenantedge.http.edge import EdgeApp
+from tenantedge.http.lookup import Lookup
 from tenantedge.invalidation import EVERYTHING, Change, ChangeKind
 from tenantedge.pagecache import CachedPage
 from tenantedge.render.pages import PageRenderer
@@ -207,7 +207,7 @@ def edit(tenants: Path, tenant: str, name: str) -> None:
 async def test_a_new_version_misses_while_other_tenants_keep_their_hits(tmp_path: Path) -> None:
     tenants = copy_site(tmp_path)
     app = build_app(tenants_file=tenants, templates_dir=tmp_path / "templates", debug=True, reload_interval=0)
-    store = app._store
+    store = app._lookup._store
     assert isinstance(store, FileStore)
     async with connect(app) as edge:
         for host in ("clientsite.com", "basicsite.com"):
@@ -218,7 +218,7 @@ async def test_a_new_version_misses_while_other_tenants_keep_their_hits(tmp_path
         changed = await store.check()
         assert changed == {"clientsite"}
         for tenant_id in changed:
-            app.forget(Change(ChangeKind.DOCUMENT, tenant_id))
+            app._lookup.forget(Change(ChangeKind.DOCUMENT, tenant_id))
         fresh = await edge.get("clientsite.com")
         assert "cache=miss" in fresh.headers["x-tenantedge-explain"] and "Harbor &amp; Pine Legal" in fresh.text
         assert "cache=hit" in (await edge.get("basicsite.com")).headers["x-tenantedge-explain"]
@@ -227,7 +227,7 @@ async def test_a_new_version_misses_while_other_tenants_keep_their_hits(tmp_path
 async def test_a_host_claimed_by_a_new_tenant_stops_getting_the_default_tenants_page(tmp_path: Path) -> None:
     tenants = copy_site(tmp_path)
     app = build_app(tenants_file=tenants, templates_dir=tmp_path / "templates", default_tenant="basicsite")
-    store = app._store
+    store = app._lookup._store
     assert isinstance(store, FileStore)
     async with connect(app) as edge:
         for _ in range(3):  # long enough for the page to be found by the Host header alone
@@ -239,7 +239,7 @@ async def test_a_host_claimed_by_a_new_tenant_stops_getting_the_default_tenants_
         changed = await store.check()
         assert changed == {"newcomer"}  # the event names the newcomer only, not the default tenant
         for tenant_id in changed:
-            app.forget(Change(ChangeKind.DOCUMENT, tenant_id))
+            app._lookup.forget(Change(ChangeKind.DOCUMENT, tenant_id))
         assert "Harbor" in (await edge.get("newcomer.example")).text
 
 
@@ -249,7 +249,7 @@ async def test_a_render_that_raced_a_tenant_change_leaves_no_alias(monkeypatch: 
 
     async def render_while_tenants_change(*args: Any) -> CachedPage | None:
         page = await render(*args)  # a blog page awaits the database here: tenants may change meanwhile
-        app.forget(EVERYTHING)
+        app._lookup.forget(EVERYTHING)
         return page
 
     async with connect(app) as edge:
@@ -315,13 +315,13 @@ async def test_a_store_that_knows_tenants_for_a_while_gets_aliases_for_that_whil
     settings = Settings(templates_dir=ROOT / "templates", s3_endpoint=seaweed.endpoint, s3_bucket=BUCKET)
     app = create_app(replace(settings, s3_prefix=prefix, l1_ttl=30, admin_token="a" * 32), clock)
     asked: list[str] = []
-    peek_page = app._store.peek_page
+    find = app._lookup.find
 
-    def counted(host: str) -> tuple[HostMatch, str] | None:
+    async def counted(host: str, *args: Any, **kwargs: Any) -> Lookup:
         asked.append(host)
-        return peek_page(host)
+        return await find(host, *args, **kwargs)
 
-    monkeypatch.setattr(app._store, "peek_page", counted)
+    monkeypatch.setattr(app._lookup, "find", counted)
     async with running(app), connect(app) as edge:
         for _ in range(3):  # rendered, then found through the store's memory, then through the alias
             assert "Old Acme" in (await edge.get("acme.example")).text
@@ -332,6 +332,6 @@ async def test_a_store_that_knows_tenants_for_a_while_gets_aliases_for_that_whil
         clock.advance(2)  # past the TTL: the alias goes with the memory's copy
         assert "New Acme" in (await edge.get("acme.example")).text
         assert "New Acme" in (await edge.get("acme.example")).text
-        app.forget(Change(ChangeKind.DOCUMENT, "acme"))  # an announced change drops every alias at once
+        app._lookup.forget(Change(ChangeKind.DOCUMENT, "acme"))  # an announced change drops every alias at once
         assert app._pages.by_alias((b"acme.example", "/")) is None
     await origin.close()

@@ -10,7 +10,9 @@ import pytest
 from starlette.routing import Router
 
 from tenantedge.app import cache_policy
+from tenantedge.clock import SystemClock
 from tenantedge.http.edge import EdgeApp, Hook
+from tenantedge.http.lookup import PageLookup
 from tenantedge.pagecache import PageCache
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
@@ -66,7 +68,8 @@ async def test_every_shutdown_hook_runs_and_the_lifespan_ends(
     hooks: list[Hook] = [Resource(name, name in failing, closed).close for name in names]
     store = FileStore.open(ROOT / "tenants.json", registry)
     policy = cache_policy(Settings())
-    app = EdgeApp(store, renderer, PageCache(16, 1 << 20), Router(), policy=policy, on_shutdown=hooks)
+    pages = PageCache(16, 1 << 20)
+    app = EdgeApp(PageLookup(store, pages, SystemClock()), renderer, pages, Router(), policy=policy, on_shutdown=hooks)
     with caplog.at_level(logging.ERROR, logger="tenantedge.edge"):
         sent = await run_lifespan(app)
     assert closed == list(names)

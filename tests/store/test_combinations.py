@@ -46,7 +46,7 @@ async def test_every_combination_serves_the_demo(tiers: str, seaweed: SeaweedS3,
             "tenants_file": Path("/nonexistent"),
         }
     app = create_app(settings(**options))
-    assert isinstance(app._store, FileStore if tiers == "file" else TieredStore)
+    assert isinstance(app._lookup._store, FileStore if tiers == "file" else TieredStore)
     async with connect(app) as client:
         for host, marker in [("codersinflow.com", "te-hero--terminal"), ("studio.darkflows.com", "te-hero--split")]:
             response = await client.get(host)
@@ -63,8 +63,8 @@ async def test_every_combination_serves_the_demo(tiers: str, seaweed: SeaweedS3,
         "s3": {"l1", "s3"},
     }
     assert set(ready["tiers"]) == expected[tiers]
-    if isinstance(app._store, TieredStore):
-        await app._store.close()
+    if isinstance(app._lookup._store, TieredStore):
+        await app._lookup._store.close()
 
 
 async def test_503_with_retry_after_when_no_tier_can_answer(tmp_path: Path) -> None:
@@ -78,8 +78,8 @@ async def test_503_with_retry_after_when_no_tier_can_answer(tmp_path: Path) -> N
         ready = (await client.get("any", "/_edge/ready")).json()
     assert ready["status"] == "degraded" and ready["tiers"]["s3"]["state"] == "down"
     assert ready["tiers"]["l1"]["state"] == "up"
-    assert isinstance(app._store, TieredStore)
-    await app._store.close()
+    assert isinstance(app._lookup._store, TieredStore)
+    await app._lookup._store.close()
 
 
 def test_tenant_documents_round_trip(registry: Any) -> None:

@@ -20,6 +20,7 @@ from tenantedge.clock import Clock
 from tenantedge.content import posts
 from tenantedge.content.db import ContentDatabase
 from tenantedge.errors import BackendError, StoreUnavailable
+from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.tenants import Tenant
 
 BLOG_SECTION = "Blog"
@@ -101,10 +102,12 @@ class BlogContent:
 
         return await self._read(self._posts, (tenant_id, slug), read)
 
-    def forget(self, tenant_id: str) -> None:
-        """The tenant's posts changed: read them again next time."""
+    def forget(self, change: Change) -> None:
+        """A tenant's posts changed: read them again next time (after a reconnect, every tenant's)."""
+        if change.kind not in (ChangeKind.POSTS, ChangeKind.EVERYTHING):
+            return
         for table in (self._listings, self._posts):
-            for key in [key for key in table if key[0] == tenant_id]:
+            for key in [key for key in table if change.kind is ChangeKind.EVERYTHING or key[0] == change.tenant]:
                 table.pop(key, None)
 
     async def _read(

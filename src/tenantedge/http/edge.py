@@ -7,7 +7,6 @@ where the server offers the prepared-head extension (tenantedge.http.server), el
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import ipaddress
 import logging
@@ -20,17 +19,17 @@ from urllib.parse import parse_qsl, quote
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantedge.errors import HostError, StoreUnavailable
-from tenantedge.hosts import MATCH_ALIAS, MATCH_DEFAULT, HostMatch, normalise_host
+from tenantedge.hosts import MATCH_ALIAS, normalise_host
 from tenantedge.http.conditional import accepts_gzip, none_match
 from tenantedge.http.endpoints import IMMUTABLE
+from tenantedge.http.lookup import POSTS_TAG, Lookup, PageLookup
 from tenantedge.http.policy import NO_STORE, CachePolicy, surrogate_keys
 from tenantedge.http.proxies import IPNetwork
 from tenantedge.http.responses import send_response, send_text
 from tenantedge.http.server import PREPARED, SendPrepared
-from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page, header_lines
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
-from tenantedge.store.base import Found, TenantStore
+from tenantedge.store.base import Found
 from tenantedge.store.budget import one_lookup
 from tenantedge.tenants import Tenant
 
@@ -40,15 +39,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("tenantedge.edge")
 
 EDGE_PREFIX = "/_edge/"
-POSTS_TAG = "posts"
 EXPLAIN_HEADER = b"x-tenantedge-explain"
 _CSS_TYPE = (b"content-type", b"text/css; charset=utf-8")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _NO_SITE_KEY: PageKey = ("", "", "", "no-site")
-_ROUTES = 16_384
 RETRY_AFTER = b"5"
-# What a Host header, as sent, resolved to: the normalised host, the header as text, and the tenant.
-_Route = tuple[str, "str | None", Found]
 Hook = Callable[[], Awaitable[None]]
 
 
@@ -68,14 +63,13 @@ class EdgeApp:
 
     def __init__(
         self,
-        store: TenantStore,
+        lookup: PageLookup,
         renderer: PageRenderer,
         pages: PageCache,
         edge_routes: ASGIApp,
         *,
         policy: CachePolicy,
         gzip_min_bytes: int = 1024,
-        default_tenant: str | None = None,
         trusted_proxies: tuple[IPNetwork, ...] = (),
         debug: bool = False,
         on_startup: Sequence[Hook] = (),
@@ -84,18 +78,16 @@ class EdgeApp:
         admin_host: str | None = None,
         blog: BlogContent | None = None,
     ) -> None:
-        self._store = store
+        self._lookup = lookup
         self._renderer = renderer
         self._pages = pages
         self._edge_routes = edge_routes
         self._policy = policy
         self._gzip_min_bytes = gzip_min_bytes
-        self._default_tenant = default_tenant
         self._trusted = _trust_checker(trusted_proxies)
         self._debug = debug
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
-        self._routes: dict[bytes, _Route] = {}
         # The admin host never reaches a tenant: it is checked before any store lookup, and never route-cached.
         self._admin = admin
         self._admin_host = admin_host if admin is not None else None
@@ -103,6 +95,7 @@ class EdgeApp:
         self._blog = blog
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Dispatch: lifespan and sockets, the edge's own endpoints, the admin's writes.
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 await self._lifespan(receive, send)
@@ -129,98 +122,89 @@ class EdgeApp:
             await self._bad_host(send, e, head)
             return
         trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
-        # Most requests ask again for a page served moments ago: the Host header as sent plus the path is an
-        # alias of that page in the page cache, one lookup with no tenant in it (all dropped when tenants change).
-        if headers.host is not None and not trusted and not self._debug:
-            page = self._pages.by_alias((headers.host, path))
+        # Lookup: the Host header as sent names the site unless a trusted proxy says otherwise.
+        header = headers.host if not trusted else None
+        if header is not None and not self._debug:
+            page = self._lookup.cached(header, path)
             if page is not None:
                 await self._send_page(send, page, headers, head, "", None, prepared=_prepared(scope))
                 return
-        # Then the route cache maps the header bytes as sent straight to the tenant, skipping decoding,
-        # normalising and the store (cleared whenever tenants change).
-        route_key = headers.host if not trusted else None
-        route = self._routes.get(route_key) if route_key is not None else None
-        found: Found | None
-        if route is not None:
-            host, raw_host, found = route
-        else:
-            # One wait budget for the whole way to the tenant: a hung tier costs this request one timeout.
-            with one_lookup():
-                try:
-                    raw_host = _host_header(headers, trusted)
-                    host = normalise_host(raw_host)
-                except HostError as e:
-                    await self._bad_host(send, e, head)
-                    return
-                if host == self._admin_host and self._admin is not None:
-                    await self._admin(scope, receive, send)
-                    return
-                # A cached page needs only the tenant's id and digest; stores that hold fewer tenant documents
-                # than domains can answer that from memory for tenants whose documents they let go.
-                quick = None if self._debug or path == THEME_PATH else self._store.peek_page(host)
-                if quick is None and not self._store.routes_cacheable and not self._debug and path != THEME_PATH:
-                    with contextlib.suppress(StoreUnavailable):
-                        quick = await self._store.page_key(host)
-                if quick is not None and quick[0].rule != MATCH_ALIAS:
-                    key = (quick[0].tenant_id, quick[1], path, "")
-                    page = self._pages.get(key, count_miss=False)
-                    if page is not None:
-                        # A store that knows the tenant only for a while (Redis or S3 behind memory): the Host header
-                        # as sent becomes an alias of the page for that while, unless a change is announced first.
-                        until = self._store.fresh_until(host) if route_key is not None else None
-                        if until is not None:
-                            self._pages.alias((route_key, path), key, until)
-                        await self._send_page(send, page, headers, head, host, None, prepared=_prepared(scope))
-                        return
-                try:
-                    found = self._store.peek(host) or await self._resolve(host)
-                except StoreUnavailable as e:
-                    log.warning("host %s: %s", host, e)
-                    extra = [(b"retry-after", RETRY_AFTER), NO_STORE]
-                    await send_text(send, 503, "Service Unavailable: try again shortly", head=head, extra=extra)
-                    return
-                if found is not None and headers.host is not None and not trusted and self._store.routes_cacheable:
-                    self._remember_route(headers.host, (host, raw_host, found))
+        lookup = self._lookup.route(header) if header is not None else None
+        if lookup is None:
+            try:
+                raw_host = _host_header(headers, trusted)
+                host = normalise_host(raw_host)
+            except HostError as e:
+                await self._bad_host(send, e, head)
+                return
+            if host == self._admin_host and self._admin is not None:
+                await self._admin(scope, receive, send)
+                return
+            try:
+                # One wait budget for the whole way to the tenant: a hung tier costs this request one timeout.
+                with one_lookup():
+                    keys = not self._debug and path != THEME_PATH
+                    lookup = await self._lookup.find(host, raw_host, path, header, keys=keys)
+            except StoreUnavailable as e:
+                log.warning("host %s: %s", host, e)
+                await self._unavailable(send, head)
+                return
+            if lookup.page is not None:
+                await self._send_page(send, lookup.page, headers, head, host, None, prepared=_prepared(scope))
+                return
+        # Send a cached page, or render one.
         try:
-            if found is None:
-                await self._send_page(send, self._no_site(), headers, head, host, None)
-                return
-            match, tenant = found
-            if match.rule == MATCH_ALIAS:
-                scheme = _scheme(scope, headers, trusted)
-                location = _url(scheme, match.canonical, _port(raw_host or ""), scope)
-                await self._redirect(
-                    send, location, head, self._explained(lambda: _explain(host, found, "redirect=alias"))
-                )
-                return
-            if path == THEME_PATH:
-                await self._send_theme(
-                    scope, send, tenant, head, self._explained(lambda: _explain(host, found, "stylesheet"))
-                )
-                return
-            key = (tenant.id, tenant.digest, path, "")
-            page = self._pages.get(key)
-            hit = page is not None
-            if page is None:
-                page = await self._render(tenant, path, key, headers)
-            # A route still held means the header still names this tenant: no invalidation ran while rendering.
-            if page is not None and route_key is not None and route is self._routes.get(route_key, False):
-                self._pages.alias((route_key, path), key)
-            if page is None:
-                if path != "/" and path.endswith("/") and path.rstrip("/") in tenant.pages:
-                    location = _raw_path(scope).rstrip(b"/") + _query(scope)
-                    explain = self._explained(lambda: _explain(host, found, "redirect=trailing-slash"))
-                    await self._redirect(send, location, head, explain)
-                    return
-                page = self._not_found(tenant)
-            await self._send_page(send, page, headers, head, host, found, hit, prepared=_prepared(scope))
+            await self._serve(scope, send, headers, head, trusted, header, lookup)
         except StoreUnavailable as e:
-            log.warning("host %s path %s: %s", host, path, e)
-            extra = [(b"retry-after", RETRY_AFTER), NO_STORE]
-            await send_text(send, 503, "Service Unavailable: try again shortly", head=head, extra=extra)
+            log.warning("host %s path %s: %s", lookup.host, path, e)
+            await self._unavailable(send, head)
         except Exception:
-            log.exception("host %s path %s: request failed", host, path)
+            log.exception("host %s path %s: request failed", lookup.host, path)
             await send_text(send, 500, "Internal Server Error", head=head, extra=[NO_STORE])
+
+    async def _serve(
+        self,
+        scope: Scope,
+        send: Send,
+        headers: _Headers,
+        head: bool,
+        trusted: bool,
+        header: bytes | None,
+        lookup: Lookup,
+    ) -> None:
+        path: str = scope["path"]
+        host, found = lookup.host, lookup.found
+        if found is None:
+            await self._send_page(send, self._no_site(), headers, head, host, None)
+            return
+        match, tenant = found
+        if match.rule == MATCH_ALIAS:
+            location = _url(_scheme(scope, headers, trusted), match.canonical, _port(lookup.raw_host or ""), scope)
+            await self._redirect(send, location, head, self._explained(lambda: _explain(host, found, "redirect=alias")))
+            return
+        if path == THEME_PATH:
+            explain = self._explained(lambda: _explain(host, found, "stylesheet"))
+            await self._send_theme(scope, send, tenant, head, explain)
+            return
+        key = (tenant.id, tenant.digest, path, "")
+        page = self._pages.get(key)
+        hit = page is not None
+        if page is None:
+            page = await self._render(tenant, path, key, headers)
+        if page is None:
+            if path != "/" and path.endswith("/") and path.rstrip("/") in tenant.pages:
+                location = _raw_path(scope).rstrip(b"/") + _query(scope)
+                explain = self._explained(lambda: _explain(host, found, "redirect=trailing-slash"))
+                await self._redirect(send, location, head, explain)
+                return
+            page = self._not_found(tenant)
+        else:
+            self._lookup.served(lookup, header, path, key)
+        await self._send_page(send, page, headers, head, host, found, hit, prepared=_prepared(scope))
+
+    async def _unavailable(self, send: Send, head: bool) -> None:
+        extra = [(b"retry-after", RETRY_AFTER), NO_STORE]
+        await send_text(send, 503, "Service Unavailable: try again shortly", head=head, extra=extra)
 
     def _for_admin(self, scope: Scope) -> bool:
         try:
@@ -239,50 +223,23 @@ class EdgeApp:
             "tenantedge_page_cache_hits_total": ("counter", "Requests answered from the page cache.", pages.hits),
             "tenantedge_page_cache_misses_total": ("counter", "Page-cache lookups that found nothing.", pages.misses),
             "tenantedge_page_cache_evictions_total": ("counter", "Pages dropped to stay in budget.", pages.evictions),
-            "tenantedge_routes": ("gauge", "Host headers with a cached route.", len(self._routes)),
+            **self._lookup.metrics(),
         }
-
-    def _remember_route(self, raw: bytes, route: _Route) -> None:
-        if len(self._routes) >= _ROUTES:
-            self._routes.clear()  # a flood of made-up hosts must not grow memory
-        self._routes[raw] = route
-
-    def forget(self, change: Change) -> None:
-        """Drop the pages a change makes wrong; any change but a post's also drops every route and alias,
-        since a host may have moved to another tenant and the change need not name the tenant it left."""
-        if change.kind is ChangeKind.POSTS:
-            self._pages.drop_tagged(change.tenant, POSTS_TAG)
-            if self._blog is not None:
-                self._blog.forget(change.tenant)
-            return
-        self._routes.clear()
-        self._pages.forget_aliases()
-        if change.kind is ChangeKind.DOCUMENT:
-            self._pages.drop_tenant(change.tenant)
 
     async def _bad_host(self, send: Send, error: HostError, head: bool) -> None:
         reason = str(error)
         extra = [NO_STORE, *self._explained(lambda: f"rule=bad-host; error={reason}")]
         await send_text(send, 400, f"Bad Request: {reason}", head=head, extra=extra)
 
-    async def _resolve(self, host: str) -> Found | None:
-        """The slow path to a tenant: the store's other tiers, then the default tenant for unknown hosts."""
-        found = await self._store.resolve(host)
-        if found is None and self._default_tenant is not None:
-            tenant = await self._store.get_tenant(self._default_tenant)
-            if tenant is not None:
-                found = (HostMatch(tenant.id, MATCH_DEFAULT, "*", tenant.canonical_domain), tenant)
-        return found
-
     async def _render(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
         if self._blog is not None and tenant.feature("blog"):
-            drops = self._pages.drops
+            changes = self._lookup.changes
             shown = await self._blog.page_posts(tenant, path)  # StoreUnavailable: a post with no copy
             if shown is not None:
                 blog_page = self._renderer.render_blog(tenant, path, shown.posts)
                 keys = surrogate_keys(tenant.id, path, posts=True)
-                # Pages dropped while the posts were read (a post published, say): this one may show old posts.
-                keep = shown.cacheable and self._pages.drops == drops
+                # A change applied while the posts were read (a post published, say): this page may show old posts.
+                keep = shown.cacheable and self._lookup.changes == changes
                 return self._store_page(key, blog_page, keys, headers, tags=(POSTS_TAG,), keep=keep)
         rendered = self._renderer.render_page(tenant, path)
         if rendered is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from tenantedge.hosts import HostMatch
 from tenantedge.invalidation import Change
@@ -12,25 +12,28 @@ from tenantedge.tenants import Tenant
 Found = tuple[HostMatch, Tenant]
 
 
+class KnownPage(NamedTuple):
+    """What a store's memory knows of a host: enough to find a cached page, and until when it holds."""
+
+    match: HostMatch
+    digest: str
+    until: float  # a reading of the store's clock
+
+
+class PageKeys(Protocol):
+    """A store that tells a host's page key without the tenant's document (it holds more domains than tenants)."""
+
+    def peek_page(self, host: str) -> KnownPage | None:
+        """From memory alone; None means: ask `page_key`."""
+        ...
+
+    async def page_key(self, host: str) -> KnownPage | None:
+        """From every tier; None when no tenant claims the host. StoreUnavailable when no tier can tell."""
+        ...
+
+
 class TenantStore(Protocol):
     """Finds tenants by normalised host or id; implementations range from one file to Redis and S3."""
-
-    # True when every change to the answers is announced (the edge may then cache host -> tenant routes).
-    routes_cacheable: bool
-
-    def peek_page(self, host: str) -> tuple[HostMatch, str] | None:
-        """The match and the tenant's digest from memory alone: enough to find a cached page, with no tenant
-        document at hand. None means: ask `peek`."""
-        ...
-
-    def fresh_until(self, host: str) -> float | None:
-        """Until when (a reading of the store's clock) what `peek_page` just answered for `host` holds with no
-        announcement; None when every change is announced (`routes_cacheable`) or nothing is known."""
-        ...
-
-    async def page_key(self, host: str) -> tuple[HostMatch, str] | None:
-        """What `peek_page` gives, asking other tiers if need be; None when no tenant claims the host."""
-        ...
 
     def peek(self, host: str) -> Found | None:
         """Answer from memory alone, with no I/O: the hot path's way in. None means: ask `resolve`."""

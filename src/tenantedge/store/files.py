@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from tenantedge.errors import BackendError, ConfigError, DocumentError
-from tenantedge.hosts import HostMatch
 from tenantedge.invalidation import Change
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.base import Found
@@ -48,9 +47,6 @@ def _signature(path: Path) -> Signature | None:
 
 class FileStore:
     """Tenants from one tenants.json, answered from memory; a valid save replaces them, an invalid one is refused."""
-
-    # Every change comes through `watch`, which tells the edge: routes to tenants can be cached until then.
-    routes_cacheable = True
 
     def __init__(
         self,
@@ -94,16 +90,6 @@ class FileStore:
             for tid in old.tenants.keys() | tenants.tenants.keys()
             if old.tenants.get(tid) is not tenants.tenants.get(tid)
         }
-
-    def peek_page(self, host: str) -> tuple[HostMatch, str] | None:
-        found = self.peek(host)
-        return None if found is None else (found[0], found[1].digest)
-
-    def fresh_until(self, host: str) -> float | None:
-        return None  # every change to the file is announced
-
-    async def page_key(self, host: str) -> tuple[HostMatch, str] | None:
-        return self.peek_page(host)
 
     def peek(self, host: str) -> Found | None:
         match = self._set.hosts.lookup(host)

@@ -24,7 +24,7 @@ from tenantedge.errors import BackendError, DocumentError, StoreUnavailable
 from tenantedge.hosts import MATCH_WILDCARD, HostMatch
 from tenantedge.invalidation import EVERYTHING, Change, ChangeKind, change_of_key
 from tenantedge.sections import SectionRegistry
-from tenantedge.store.base import Found
+from tenantedge.store.base import Found, KnownPage
 from tenantedge.store.budget import one_lookup
 from tenantedge.store.layout import DOMAIN, TENANT, DocKey, decode_domain, domain_candidates
 from tenantedge.tenants import Tenant, parse_tenant
@@ -97,10 +97,8 @@ class _TierCache(Generic[T]):
 
 
 class TieredStore:
-    """A TenantStore over L1 memory, an optional L2 cache tier and an origin tier."""
-
-    # Answers change as entries expire, so the edge must ask `peek` each time instead of caching routes.
-    routes_cacheable = False
+    """A TenantStore over L1 memory, an optional L2 cache tier and an origin tier; it also tells page keys
+    (PageKeys), since it holds more domains and digests than tenant documents."""
 
     def __init__(
         self,
@@ -126,10 +124,6 @@ class TieredStore:
         # and the domain entry, so tenants pushed out of the smaller tenant LRU still serve cached pages.
         self._digests: LRUCache[str, _Entry[str]] = LRUCache(settings.l1_domains)
         self._digest_flights: dict[str, asyncio.Future[str | None]] = {}
-        # Host -> (match, digest, valid until): what `peek_page` found, answered by one plain dict lookup
-        # until the earlier of its two entries expires (the LRUs above cost more per lookup). Any change
-        # to what is held empties it.
-        self._quick: dict[str, tuple[HostMatch, str, float]] = {}
         # Per tenant: the lowest version a fill may store (raised by invalidations); per document, a counter
         # that tells a fill started before an invalidation not to store what it fetched.
         self._floor: dict[str, int] = {}
@@ -143,25 +137,16 @@ class TieredStore:
 
     # -- the hot path: memory only --------------------------------------------------------------------------
 
-    def peek_page(self, host: str) -> tuple[HostMatch, str] | None:
+    def peek_page(self, host: str) -> KnownPage | None:
         now = self._clock.now()
-        quick = self._quick.get(host)
-        if quick is not None and now < quick[2]:
-            return quick[0], quick[1]
         domain = self._domains.entries.get(host)
         if domain is None or domain.value is None or now - domain.fetched >= self._settings.ttl:
             return None
         digest = self._digests.get(domain.value.tenant_id)
         if digest is None or digest.value is None or now - digest.fetched >= self._settings.ttl:
             return None
-        if len(self._quick) >= self._settings.l1_domains:
-            self._quick.clear()  # bounded like the domains it mirrors
-        self._quick[host] = (domain.value, digest.value, min(domain.fetched, digest.fetched) + self._settings.ttl)
-        return domain.value, digest.value
-
-    def fresh_until(self, host: str) -> float | None:
-        quick = self._quick.get(host)
-        return None if quick is None else quick[2]
+        # Good until the earlier of its two entries expires.
+        return KnownPage(domain.value, digest.value, min(domain.fetched, digest.fetched) + self._settings.ttl)
 
     def peek(self, host: str) -> Found | None:
         domain = self._domains.entries.get(host)
@@ -186,7 +171,7 @@ class TieredStore:
             return None
         return match, tenant
 
-    async def page_key(self, host: str) -> tuple[HostMatch, str] | None:
+    async def page_key(self, host: str) -> KnownPage | None:
         """What `peek_page` gives, from every tier. A stale key is renewed from the document's bytes alone when
         they have not changed, so a tenant pushed out of memory is not parsed again just to find its pages."""
         with one_lookup():
@@ -194,7 +179,10 @@ class TieredStore:
             if match is None:
                 return None
             digest = await _single_flight(self._digest_flights, match.tenant_id, self._renew_digest)
-        return None if digest is None else (match, digest)
+        if digest is None:
+            return None
+        # A key served from a stale copy (its tiers down) holds for no time: it must be asked for again.
+        return self.peek_page(host) or KnownPage(match, digest, self._clock.now())
 
     async def _renew_digest(self, tenant_id: str) -> str | None:
         entry = self._digests.get(tenant_id)
@@ -236,7 +224,6 @@ class TieredStore:
 
     def invalidate(self, tenant_id: str, version: int | None = None) -> None:
         """Forget a tenant (and the domains that pointed to it); a fill in flight will not put an older copy back."""
-        self._quick.clear()
         self._tenants.entries.pop(tenant_id, None)
         self._digests.pop(tenant_id, None)
         key = (TENANT, tenant_id)
@@ -250,7 +237,6 @@ class TieredStore:
 
     def changed(self, key: DocKey) -> None:
         """A document changed in a shared tier: forget our copy of it."""
-        self._quick.clear()
         kind, name = key
         if kind == TENANT:
             self.invalidate(name)
@@ -293,7 +279,6 @@ class TieredStore:
         Every entry is read again before it is used, but kept as the stale copy to serve if the tiers that
         would refresh it fail: the reconnect that calls this often follows an outage that is not over yet.
         """
-        self._quick.clear()
         expired = self._clock.now() - self._settings.ttl
         _expire(self._tenants.entries, expired)
         _expire(self._digests, expired)
