@@ -1,13 +1,15 @@
 """Propagation bench: how soon every worker of two instances serves what the admin API just wrote.
 
-    .venv/bin/python bench/propagation.py [--workers 4] [--writes 200] [--creates 20]
+    .venv/bin/python bench/propagation.py [--workers 4] [--writes 200] [--creates 20] [--syncs 20]
 
 Starts SeaweedFS (S3) and a private Redis, publishes tenants to S3, and runs two tenantedge instances sharing
 them (`--workers` each). Holds one keep-alive connection to every worker (found through /_edge/health, which
 names the process), then, `--writes` times: changes a tenant's name through the admin API of the first
 instance and polls every worker, each from its own thread, until each serves the new name. Prints p50/p99/max
 of the time from the write's response to the last worker serving it, and the time from the POST of a brand-new
-tenant to its first 200 on its domain. Checks the targets (exit 1 if one fails).
+tenant to its first 200 on its domain. First, `--syncs` times, an operator's `tenantedge sync` of a file that
+renames one tenant goes through the same publisher: the time from the command's exit to the last worker
+serving it. Checks the targets (exit 1 if one fails).
 """
 
 from __future__ import annotations
@@ -115,6 +117,36 @@ def wait_all(workers: list[http.client.HTTPConnection], host: str, marker: bytes
     return seen
 
 
+def sync_one(
+    number: int,
+    tenants: int,
+    writer: http.client.HTTPConnection,
+    workers: list[http.client.HTTPConnection],
+    env: dict[str, str],
+    folder: Path,
+) -> float:
+    """`tenantedge sync` of a file renaming one tenant; ms from the command's exit to every worker serving it."""
+    tenant, host = f"site{number % tenants}", host_of(number % tenants)
+    wait_all(workers, host, b"")  # every worker holds the current page
+    document = orjson.loads(admin(writer, "GET", f"/api/tenants/{tenant}")[1])
+    marker = f"Synced {number} ok"
+    path = folder / "sync.json"
+
+    def sync(name: str) -> float:
+        path.write_bytes(orjson.dumps({"tenants": {tenant: {**document, "name": name}}}))
+        done = subprocess.run(
+            [sys.executable, "-m", "tenantedge", "sync", str(path)], env={**os.environ, **env}, capture_output=True
+        )
+        exited = time.perf_counter()
+        if done.returncode != 0 or b"~ " + tenant.encode() not in done.stdout:
+            raise SystemExit(f"sync {number} failed: {done.stdout[-300:]!r} {done.stderr[-300:]!r}")
+        return (max(wait_all(workers, host, name.encode())) - exited) * 1000
+
+    span = sync(marker)
+    sync(document["name"])  # back to the generated name, which the admin writes below wait for
+    return span
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -126,6 +158,7 @@ def main() -> int:
     parser.add_argument("--writes", type=int, default=200)
     parser.add_argument("--creates", type=int, default=20)
     parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--syncs", type=int, default=20)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tenantedge-propagation-"))
     os.environ |= {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
@@ -143,7 +176,8 @@ def main() -> int:
         instances = [Instance(env, args.workers), Instance(env, args.workers)]
         workers = [connection for instance in instances for connection in instance.workers(args.workers)]
         writer = instances[0].connect()
-        print(f"{len(workers)} workers in 2 instances; {args.writes} writes", file=sys.stderr)
+        print(f"{len(workers)} workers in 2 instances; {args.syncs} syncs, {args.writes} writes", file=sys.stderr)
+        syncs = [sync_one(number, args.tenants, writer, workers, env, folder) for number in range(args.syncs)]
         spans, writes = [], []
         for number in range(args.writes):
             tenant = f"site{number % args.tenants}"
@@ -185,6 +219,7 @@ def main() -> int:
         print()
         print(f"{'measure':<44}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
         for label, values in (
+            (f"sync exits -> all {len(workers)} workers serve it", syncs),
             (f"write -> all {len(workers)} workers serve it", spans),
             ("write itself (API, S3, Redis, event)", writes),
             ("POST new tenant -> first 200 on its domain", creates),
@@ -193,6 +228,7 @@ def main() -> int:
         print(f"(last new tenant served by every worker {creates_all:.1f} ms after its POST)")
         checks = [
             (f"propagation p99 <= {TARGET_P99_MS:.0f} ms", percentile(spans, 0.99) <= TARGET_P99_MS),
+            (f"sync propagation p99 <= {TARGET_P99_MS:.0f} ms", percentile(syncs, 0.99) <= TARGET_P99_MS),
             (f"new tenant first 200 p99 <= {TARGET_CREATE_MS:.0f} ms", percentile(creates, 0.99) <= TARGET_CREATE_MS),
         ]
         print()

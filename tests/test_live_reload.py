@@ -108,7 +108,7 @@ def test_with_redis_a_save_shows_within_two_seconds_and_is_published_once(tmp_pa
     tenants = tmp_path / "tenants.json"
     shutil.copy(ROOT / "tenants.json", tenants)
     prefix = f"te:live-{uuid.uuid4().hex[:10]}:"
-    env = {"TENANTEDGE_RELOAD_INTERVAL": "0.5", "TENANTEDGE_REDIS_URL": REDIS, "TENANTEDGE_REDIS_PREFIX": prefix}
+    env = {"TENANTEDGE_REDIS_URL": REDIS, "TENANTEDGE_REDIS_PREFIX": prefix}  # the default reload interval
     server = Server("--workers", "2", "--tenants", str(tenants), "--templates", str(ROOT / "templates"), env=env)
     client = redis.Redis.from_url(REDIS)
     events = client.pubsub()  # type: ignore[no-untyped-call]
@@ -135,4 +135,22 @@ def test_with_redis_a_save_shows_within_two_seconds_and_is_published_once(tmp_pa
         for key in client.scan_iter(match=f"{prefix}*"):
             client.delete(key)
         client.close()
+        server.stop()
+
+
+def test_without_redis_a_save_shows_within_two_seconds_and_is_recorded_once(tmp_path: Path) -> None:
+    """tenants.json alone, several workers, the default reload interval: the file watch is the propagation."""
+    tenants = tmp_path / "tenants.json"
+    shutil.copy(ROOT / "tenants.json", tenants)
+    server = Server("--workers", "2", "--tenants", str(tenants), "--templates", str(ROOT / "templates"))
+    try:
+        for _ in range(REQUESTS):
+            assert "Basic Bakery" in server.get("basicsite.com").text
+        save(tenants, rename("Brand New Bakery"))
+        saved = time.monotonic()
+        assert shown_everywhere_after(server, "Brand New Bakery", saved) < 2.0, "within two reload intervals"
+        time.sleep(1.0)  # both workers have reloaded; only the first to record the save records it
+        records = [orjson.loads(path.read_bytes()) for path in (tmp_path / "history" / "basicsite").glob("*.json")]
+        assert [(record["by"], record["document"]["name"]) for record in records] == [("file", "Brand New Bakery")]
+    finally:
         server.stop()

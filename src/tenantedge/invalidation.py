@@ -3,7 +3,9 @@
 A change arrives from the bus (an admin write, a sync, a post), from tenants.json saved by an editor, from a
 key changed in Redis, or as "trust nothing" after a reconnect; it becomes one `Change` handed to every
 registered cache, which drops what it derived from that tenant or host. To add a cache, implement `forget`
-and register it in the wiring; to add an event type, map it in `change_of`.
+and register it in the wiring (`app.create_app` lists every one); to add an event type, map it in `change_of`.
+Caches keyed by what they were made from need no dropping: the renderer's (by tenant digest), rich text and
+the policy's header lines (by content), the page cache's entries (by digest; dropped here only to free memory).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class Settings:
     # Explain mode: every response says which tenant, rule, templates and cache entry served it.
     debug: bool = False
     # How often each worker checks tenants.json for a saved change, in seconds; 0 turns watching off.
-    reload_interval: float = 1.0
+    reload_interval: float = 0.5
     # Rendered pages kept per worker; 0 entries turns the page cache off.
     page_cache_entries: int = 20_000
     page_cache_mb: int = 128
@@ -99,7 +99,7 @@ class Settings:
             access_log=reader.flag("ACCESS_LOG", True),
             log_level=reader.choice("LOG_LEVEL", "info", ("critical", "error", "warning", "info", "debug")),
             debug=reader.flag("DEBUG", False),
-            reload_interval=reader.number("RELOAD_INTERVAL", 1.0, 0.0, 3600.0),
+            reload_interval=reader.number("RELOAD_INTERVAL", 0.5, 0.0, 3600.0),
             page_cache_entries=reader.integer("PAGE_CACHE_ENTRIES", 20_000, 0, 10_000_000),
             page_cache_mb=reader.integer("PAGE_CACHE_MB", 128, 1, 1_000_000),
             fragment_cache_mb=reader.optional_integer("FRAGMENT_CACHE_MB", 0, 1_000_000),
