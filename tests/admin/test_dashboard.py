@@ -107,9 +107,21 @@ def test_sign_in_create_build_publish_and_roll_back(browser: Browser, site: Serv
     shot(page, "02-tenants")
 
     page.click("text=New tenant")
-    page.fill("#new-id", "corner-shop")
-    page.fill("#new-name", "Corner Shop")
-    page.fill("#new-domain", "corner-shop.localhost")
+    page.click("#new-id")
+    page.keyboard.type("Not An Id", delay=20)
+    expect(page.locator("#new-id:invalid")).to_have_count(1)  # the browser checks the id's pattern as it is typed
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Backspace")
+    # Typed as a person types, with pauses longer than any autosave or check: no key may be dropped.
+    for field, parts in (("#new-id", ("corner", "-shop")), ("#new-name", ("Corner", " Shop"))):
+        page.click(field)
+        page.keyboard.type(parts[0], delay=40)
+        page.wait_for_timeout(900)
+        page.keyboard.type(parts[1], delay=40)
+    page.click("#new-domain")
+    page.keyboard.type("corner-shop.localhost", delay=20)
+    expect(page.locator("#new-name")).to_have_value("Corner Shop")
+    expect(page.locator("#new-id:valid")).to_have_value("corner-shop")
     page.select_option("#new-starter", "blank")
     page.click(".modal button:has-text('Create')")
     expect(page.locator("#f-name")).to_have_value("Corner Shop")

@@ -274,7 +274,7 @@ async function renderTenants() {
 }
 
 async function createTenant() {
-  const id = h("input", { id: "new-id", pattern: "[a-z0-9][a-z0-9-]{0,62}", placeholder: "acme-shop" });
+  const id = h("input", { id: "new-id", pattern: "[a-z0-9][a-z0-9\\-]{0,62}", placeholder: "acme-shop" });
   const name = h("input", { id: "new-name", placeholder: "Acme Shop" });
   const domain = h("input", { id: "new-domain", placeholder: "acme.example" });
   const starter = h("select", { id: "new-starter" }, Object.entries(STARTERS).map(([key, value]) => h("option", { value: key }, value.label)));
