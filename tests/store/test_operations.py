@@ -17,9 +17,10 @@ import redis.asyncio
 
 from tenantedge.app import build_publisher, event_bus, load_registry, redis_cache, s3_origin
 from tenantedge.clock import SystemClock
+from tenantedge.errors import ConfigError
 from tenantedge.settings import Settings
 from tenantedge.store.files import load_tenants_file
-from tenantedge.store.operations import sync
+from tenantedge.store.operations import delete_domain, put_domain, sync
 from tenantedge.store.publisher import Publisher
 from tenantedge.tenants import TenantSet
 from tests.server import ROOT
@@ -271,3 +272,24 @@ def rename_in(tenants: TenantSet, tenant_id: str, name: str) -> TenantSet:
     documents = dict(tenants.documents)
     documents[tenant_id] = orjson.dumps({**orjson.loads(documents[tenant_id]), "name": name})
     return replace(tenants, documents=documents)
+
+
+@pytest.mark.anyio
+async def test_kv_domain_writes_edit_the_tenant_that_claims_the_host(publishing: Publishing) -> None:
+    publisher = publishing.publisher
+    await sync(publishing.tenants, publisher, by="cli:ops")
+    routed = orjson.dumps({"tenant": "basicsite", "rule": "alias", "canonical": "basicsite.com"})
+    assert await put_domain("Bakery.Example", routed, publisher, by="cli:ops") == (
+        "~ domain bakery.example -> basicsite (alias)"
+    )
+    stored = await publisher.load("basicsite") or {}
+    assert "bakery.example" in stored["aliases"] and stored["version"] == 2
+    assert (await publisher.version("basicsite", 2))["action"] == "kv put domain bakery.example"
+    taken = orjson.dumps({"tenant": "clientsite", "rule": "exact", "canonical": "x"})
+    with pytest.raises(ConfigError, match="belongs to tenant 'basicsite'; remove it there first"):
+        await put_domain("bakery.example", taken, publisher, by="cli:ops")
+    await delete_domain("bakery.example", publisher, by="cli:ops")
+    assert "bakery.example" not in (await publisher.load("basicsite") or {})["aliases"]
+    assert await publisher.origin.owner_of("bakery.example") is None
+    with pytest.raises(ConfigError, match="no tenant claims it"):
+        await delete_domain("bakery.example", publisher, by="cli:ops")
