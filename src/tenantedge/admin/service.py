@@ -97,27 +97,27 @@ class AdminService:
                 raise Conflict(f"tenant {tenant_id!r} already exists", int(current["version"]))
             return _object(document)
 
-        return await self._write(tenant_id, build, None, by, "create", TENANT_UPDATED, require=False)
+        return await self._publish(tenant_id, build, None, by, "create", require=False)
 
     async def replace(self, tenant_id: str, document: Any, if_match: int | None, by: str) -> dict[str, Any]:
-        return await self._write(tenant_id, lambda _: _object(document), if_match, by, "replace", TENANT_UPDATED)
+        return await self._publish(tenant_id, lambda _: _object(document), if_match, by, "replace")
 
     async def patch(self, tenant_id: str, patch: Any, if_match: int | None, by: str) -> dict[str, Any]:
         def build(current: dict[str, Any] | None) -> dict[str, Any]:
             assert current is not None
             return _object(merge_patch(without_version(current), patch))
 
-        return await self._write(tenant_id, build, if_match, by, "patch", TENANT_UPDATED)
+        return await self._publish(tenant_id, build, if_match, by, "patch")
 
     async def delete(self, tenant_id: str, if_match: int | None, by: str) -> None:
-        await self._write(tenant_id, lambda _: None, if_match, by, "delete", TENANT_DELETED)
+        await self._publish(tenant_id, lambda _: None, if_match, by, "delete", kind=TENANT_DELETED)
 
     async def put_page(self, tenant_id: str, path: str, value: Any, if_match: int | None, by: str) -> dict[str, Any]:
         def build(current: dict[str, Any] | None) -> dict[str, Any]:
             assert current is not None
             return {**current, "pages": {**_pages(current), path: value}}
 
-        return await self._write(tenant_id, build, if_match, by, f"page {path}", PAGE_PUBLISHED, path=path)
+        return await self._publish(tenant_id, build, if_match, by, f"page {path}", kind=PAGE_PUBLISHED, path=path)
 
     async def delete_page(self, tenant_id: str, path: str, if_match: int | None, by: str) -> dict[str, Any]:
         def build(current: dict[str, Any] | None) -> dict[str, Any]:
@@ -130,12 +130,12 @@ class AdminService:
                 raise NotFound(f"tenant {tenant_id}: no page {path!r}")
             return {**current, "pages": pages}
 
-        return await self._write(tenant_id, build, if_match, by, f"delete page {path}", TENANT_UPDATED, path=path)
+        return await self._publish(tenant_id, build, if_match, by, f"delete page {path}", path=path)
 
     async def rollback(self, tenant_id: str, version: int, if_match: int | None, by: str) -> dict[str, Any]:
         record = await self.version(tenant_id, version)
         old = without_version(record["document"])
-        return await self._write(tenant_id, lambda _: old, if_match, by, f"rollback to {version}", TENANT_UPDATED)
+        return await self._publish(tenant_id, lambda _: old, if_match, by, f"rollback to {version}")
 
     async def check(self, tenant_id: str, document: Any) -> None:
         """Validate as a write would (domains another tenant holds included), storing nothing."""
@@ -213,23 +213,22 @@ class AdminService:
 
     # -- the write path ---------------------------------------------------------------------------------
 
-    async def _write(
+    async def _publish(
         self,
         tenant_id: str,
         build: Build,
         if_match: int | None,
         by: str,
         action: str,
-        kind: str,
         *,
+        kind: str = TENANT_UPDATED,
         path: str | None = None,
         require: bool = True,
     ) -> dict[str, Any]:
-        document = await self.publisher.write(
+        # The list's entry is refreshed by the change's event, which the publisher applies here before it returns.
+        return await self.publisher.write(
             tenant_id, build, if_match=if_match, by=by, action=action, kind=kind, path=path, require=require
         )
-        self._stale.add(tenant_id)
-        return document
 
     def _validate(self, tenant_id: str, document: dict[str, Any]) -> Tenant:
         return self.publisher.validate(tenant_id, document)
