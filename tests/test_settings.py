@@ -58,3 +58,22 @@ def test_bad_values_name_the_variable(name: str, value: str, message: str) -> No
 )
 def test_fragment_cache_is_on_when_the_page_cache_is_off(env: dict[str, str], fragment_bytes: int) -> None:
     assert Settings.from_env(env).fragment_bytes == fragment_bytes
+
+
+def test_domain_and_document_limits() -> None:
+    assert (Settings().max_domains, Settings().max_tenant_bytes) == (1000, 1 << 20)
+    settings = Settings.from_env({"TENANTEDGE_MAX_DOMAINS": "20", "TENANTEDGE_MAX_TENANT_BYTES": "65536"})
+    assert (settings.max_domains, settings.max_tenant_bytes) == (20, 65536)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TENANTEDGE_MAX_DOMAINS", "0", "TENANTEDGE_MAX_DOMAINS: expected a whole number from 1 to 100000"),
+        ("TENANTEDGE_MAX_DOMAINS", "many", "found 'many'"),
+        ("TENANTEDGE_MAX_TENANT_BYTES", "100", "TENANTEDGE_MAX_TENANT_BYTES: expected a whole number from 1024"),
+    ],
+)
+def test_bad_limits_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({name: value})

@@ -202,6 +202,82 @@ CASES: list[Any] = [
         id="alias-claims-domain",
     ),
     pytest.param(
+        {"tenants": {"acme": site(domains=["acme.com", "*.acme.com"]), "other": site(domains=["shop.acme.com"])}},
+        "tenants.other.domains[0]",
+        "domain 'shop.acme.com' is covered by '*.acme.com' of tenant 'acme' at tenants.acme.domains[1]",
+        id="domain-under-another-wildcard",
+    ),
+    pytest.param(
+        {
+            "tenants": {
+                "acme": site(domains=["acme.org", "shop.acme.com"]),
+                "other": site(domains=["o.com", "*.acme.com"]),
+            }
+        },
+        "tenants.other.domains[1]",
+        "covers 'shop.acme.com' of tenant 'acme' at tenants.acme.domains[1]",
+        id="wildcard-over-another-domain",
+    ),
+    pytest.param(
+        {"tenants": {"acme": site(domains=["acme.com"]), "other": site(domains=["other.com", "*.acme.com"])}},
+        "tenants.other.domains[1]",
+        "covers 'acme.com' of tenant 'acme'",
+        id="wildcard-over-another-base-domain",
+    ),
+    pytest.param(
+        {
+            "tenants": {
+                "acme": site(domains=["acme.org", "*.a.acme.com"]),
+                "other": site(domains=["o.com", "*.acme.com"]),
+            }
+        },
+        "tenants.other.domains[1]",
+        "covers '*.a.acme.com' of tenant 'acme'",
+        id="wildcard-over-another-wildcard",
+    ),
+    pytest.param(
+        {"tenants": {"acme": site(domains=["acme.com", "*.com"])}},
+        "tenants.acme.domains[1]",
+        "'*.com' is too broad: 'com' is a public suffix",
+        id="wildcard-over-a-tld",
+    ),
+    pytest.param(
+        {"tenants": {"acme": site(domains=["acme.com", "*.co.uk"])}},
+        "tenants.acme.domains[1]",
+        "public suffix",
+        id="wildcard-over-a-public-suffix",
+    ),
+    pytest.param(
+        {"tenants": {"acme": site(aliases=["co.uk"])}}, "tenants.acme.aliases[0]", "public suffix", id="a-public-suffix"
+    ),
+    pytest.param(
+        {"tenants": {"acme": site(aliases=["127.0.0.1"])}},
+        "tenants.acme.aliases[0]",
+        "'127.0.0.1' is an IP address; a tenant needs a hostname",
+        id="ipv4",
+    ),
+    pytest.param(
+        {"tenants": {"acme": site(aliases=["[2001:db8::1]"])}}, "tenants.acme.aliases[0]", "IP address", id="ipv6"
+    ),
+    pytest.param(
+        {"tenants": {"acme": site(aliases=["localhost"])}},
+        "tenants.acme.aliases[0]",
+        "'localhost' names this machine; no tenant may claim it",
+        id="localhost",
+    ),
+    pytest.param(
+        {"tenants": {"acme": site(domains=[f"h{n}.acme.com" for n in range(1001)])}},
+        "tenants.acme.domains",
+        "expected at most 1000 domains and aliases (TENANTEDGE_MAX_DOMAINS), found 1001",
+        id="too-many-domains",
+    ),
+    pytest.param(
+        {"tenants": {"acme": site(description="x" * 400, pages={"/": [], **{f"/p{n}": [] for n in range(90_000)}})}},
+        "tenants.acme",
+        "expected a tenant document of at most 1048576 bytes (TENANTEDGE_MAX_TENANT_BYTES), found",
+        id="too-big",
+    ),
+    pytest.param(
         {"tenants": {"acme": site(domains=["acme.com", "acme.com"])}},
         "tenants.acme.domains[1]",
         "listed twice",

@@ -31,7 +31,7 @@ from tenantedge.store.locks import FileWriteLock, RedisWriteLock, WriteLock
 from tenantedge.store.origins import FileTenantOrigin, ObjectTenantOrigin, TenantOrigin
 from tenantedge.store.publisher import Publisher
 from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
-from tenantedge.tenants import TenantSet
+from tenantedge.tenants import DocumentLimits, TenantSet
 
 if TYPE_CHECKING:
     from tenantedge.content.blog import BlogContent
@@ -53,11 +53,25 @@ class Stores(NamedTuple):
     page_keys: PageKeys | None  # a store that tells page keys, when it knows tenants only for a while
 
 
+def document_limits(settings: Settings, admin: str) -> DocumentLimits:
+    """What every write path holds a tenant document to; `admin` is the normalised admin host."""
+    return DocumentLimits(
+        max_bytes=settings.max_tenant_bytes, max_hosts=settings.max_domains, reserved=frozenset({admin})
+    )
+
+
 def build_store(
-    settings: Settings, registry: SectionRegistry, clock: Clock, s3: S3Tier | None, cache: RedisTier | None
+    settings: Settings,
+    registry: SectionRegistry,
+    clock: Clock,
+    s3: S3Tier | None,
+    cache: RedisTier | None,
+    limits: DocumentLimits,
 ) -> Stores:
     """File only; file + Redis; S3 + Redis; or S3 alone."""
-    files = None if s3 is not None else FileStore.open(settings.tenants_file, registry, documents=cache is not None)
+    files = None
+    if s3 is None:
+        files = FileStore.open(settings.tenants_file, registry, documents=cache is not None, limits=limits)
     if files is not None and cache is None:
         return Stores(files, files, None)
     origin: DocumentTier | None = s3
@@ -83,7 +97,7 @@ def build_publisher(
     s3: S3Tier | None,
     files: FileStore | None,
     cache: RedisTier | None,
-    reserved_hosts: frozenset[str],
+    limits: DocumentLimits,
 ) -> Publisher:
     """The one way to publish: to S3 when there is a bucket, else to tenants.json; locked across machines by
     Redis when there is one, else across this machine's workers by a lock file."""
@@ -102,7 +116,7 @@ def build_publisher(
         lock = RedisWriteLock(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
     else:
         lock = FileWriteLock(lock_file)
-    return Publisher(origin, blobs, registry, bus, lock, cache=cache, reserved_hosts=reserved_hosts)
+    return Publisher(origin, blobs, registry, bus, lock, cache=cache, limits=limits)
 
 
 def cache_policy(settings: Settings) -> CachePolicy:
@@ -151,7 +165,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     clock = clock or SystemClock()
     registry = load_registry(settings)
     s3, cache = s3_origin(settings, clock), redis_cache(settings, clock)
-    store, files, page_keys = build_store(settings, registry, clock, s3, cache)
+    host = admin_host(settings)
+    limits = document_limits(settings, host)
+    store, files, page_keys = build_store(settings, registry, clock, s3, cache, limits)
     if settings.default_tenant and files is not None and settings.default_tenant not in files.tenants.tenants:
         raise ConfigError(
             f"TENANTEDGE_DEFAULT_TENANT: no tenant {settings.default_tenant!r} in {settings.tenants_file}"
@@ -162,10 +178,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20, clock)
     bus = event_bus(settings)
-    host = admin_host(settings, files)
-    publisher = build_publisher(
-        settings, registry, bus, s3=s3, files=files, cache=cache, reserved_hosts=frozenset({host})
-    )
+    publisher = build_publisher(settings, registry, bus, s3=s3, files=files, cache=cache, limits=limits)
     blog = blog_content(settings, clock)
     admin = build_admin(settings, registry, publisher, renderer, bus, host, blog.database if blog else None)
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tenantedge.sections import SectionRegistry
     from tenantedge.store.publisher import Publisher
     from tenantedge.store.s3 import S3Tier
+    from tenantedge.tenants import DocumentLimits
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,7 +127,7 @@ def _validate(args: argparse.Namespace) -> int:
 
     settings = _apply_flags(args, {"file": "TENANTS", "templates": "TEMPLATES"})
     registry = load_registry(settings)
-    tenants = load_tenants_file(settings.tenants_file, registry)
+    tenants = load_tenants_file(settings.tenants_file, registry, limits=_limits(settings))
     assets = AssetCatalog.from_directory(settings.templates_dir / "default" / "assets")
     problems = PageRenderer(settings.templates_dir, assets).compile_all()
     if problems:
@@ -144,7 +145,7 @@ def _sync(args: argparse.Namespace) -> int:
 
     settings = _apply_flags(args, {"file": "TENANTS", "templates": "TEMPLATES"})
     registry = _registry(settings)
-    tenants = load_tenants_file(settings.tenants_file, registry, documents=True)
+    tenants = load_tenants_file(settings.tenants_file, registry, documents=True, limits=_limits(settings))
 
     async def run() -> list[str]:
         async with _publishing(settings) as (publisher, _):
@@ -212,6 +213,14 @@ def _registry(settings: Settings) -> SectionRegistry:
     return load_registry(settings)
 
 
+def _limits(settings: Settings) -> DocumentLimits:
+    """The limits a serving worker holds documents to: what it would refuse, sync and validate refuse too."""
+    from tenantedge.admin.wiring import admin_host
+    from tenantedge.app import document_limits
+
+    return document_limits(settings, admin_host(settings))
+
+
 def _operator() -> str:
     """Who an operator's write is recorded as: the account that ran the command."""
     import getpass
@@ -226,7 +235,6 @@ def _operator() -> str:
 async def _publishing(settings: Settings) -> AsyncIterator[tuple[Publisher, S3Tier]]:
     """The publisher every serving worker uses, on S3 (the origin) and Redis (cache, lock and events), and the
     S3 tier for reads."""
-    from tenantedge.admin.wiring import admin_host
     from tenantedge.app import build_publisher, event_bus, redis_cache, s3_origin
     from tenantedge.clock import SystemClock
 
@@ -238,10 +246,8 @@ async def _publishing(settings: Settings) -> AsyncIterator[tuple[Publisher, S3Ti
             "every serving worker publishes the change itself)"
         )
     cache, bus = redis_cache(settings, clock), event_bus(settings)
-    reserved = frozenset({admin_host(settings, None)})
-    publisher = build_publisher(
-        settings, _registry(settings), bus, s3=s3, files=None, cache=cache, reserved_hosts=reserved
-    )
+    registry = _registry(settings)
+    publisher = build_publisher(settings, registry, bus, s3=s3, files=None, cache=cache, limits=_limits(settings))
     try:
         yield publisher, s3
     finally:

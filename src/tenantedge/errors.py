@@ -3,6 +3,7 @@
 TenantEdgeError
  ├── ConfigError      a setting, flag or file the operator gave cannot be used
  ├── DocumentError    a tenants document failed validation; carries every ValidationIssue
+ │    └── DocumentTooLarge  a tenant document over the size limit, refused before anything else (413)
  ├── RegistryError    a section schema file under templates/ is malformed
  ├── HostError        a Host header that is not a hostname (answered with 400)
  ├── BackendError     Redis or S3 could not answer: down, slow, refusing, or circuit open
@@ -21,7 +22,7 @@ ConfigError
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class TenantEdgeError(Exception):
@@ -104,6 +105,9 @@ class ValidationIssue:
 
     path: str
     message: str
+    # What a reader who may see only this tenant is shown instead, when the issue names another tenant or lies
+    # in one (None: shown as it is).
+    redacted: ValidationIssue | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
@@ -126,3 +130,7 @@ class DocumentError(TenantEdgeError):
         lines = [f"{source}: {count} error{'s' if count != 1 else ''}"]
         lines.extend(f"  {issue}" for issue in self.issues)
         super().__init__("\n".join(lines))
+
+
+class DocumentTooLarge(DocumentError):
+    """A tenant document over the size limit: refused whole, before any other check."""

@@ -76,6 +76,11 @@ class Settings:
     database_timeout: float = 1.0
     database_pool: int = 10
     blog_per_page: int = 10
+    # Domain and document limits (hardening): what one tenant document may hold, on every write path (admin API,
+    # sync, kv, tenants.json). Over the first, a write is refused with a 413 (the document is not validated);
+    # over the second, with a 422 naming `domains` or `aliases`.
+    max_tenant_bytes: int = 1 << 20  # the document as compact JSON
+    max_domains: int = 1000  # domains and aliases together
 
     @property
     def fragment_bytes(self) -> int:
@@ -134,6 +139,9 @@ class Settings:
             database_timeout=reader.number("DATABASE_TIMEOUT", 1.0, 0.01, 60.0),
             database_pool=reader.integer("DATABASE_POOL", 10, 1, 1000),
             blog_per_page=reader.integer("BLOG_PER_PAGE", 10, 1, 100),
+            # Domain and document limits (hardening)
+            max_tenant_bytes=reader.integer("MAX_TENANT_BYTES", 1 << 20, 1024, 1 << 30),
+            max_domains=reader.integer("MAX_DOMAINS", 1000, 1, 100_000),
         )
 
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import orjson
 
+from tenantedge.claims import Claim, HostClaims, host_refusal, is_ip_literal
 from tenantedge.css import css_problems
-from tenantedge.errors import DocumentError, HostError, ValidationIssue
+from tenantedge.errors import DocumentError, DocumentTooLarge, HostError, ValidationIssue
 from tenantedge.gcpause import collector_paused
 from tenantedge.hosts import HostTable, normalise_pattern
 from tenantedge.jsonpath import ROOT, JsonPath, child, format_path, item
@@ -51,6 +52,25 @@ _PAGE_KEYS = ("title", "description", "sections")
 DEFAULT_HEADER: list[Any] = [{"type": "Navigation"}]
 DEFAULT_FOOTER: list[Any] = [{"type": "Footer"}]
 DEFAULT_PAGES: dict[str, Any] = {"/": [{"type": "Hero"}, {"type": "Features"}, {"type": "CTA"}]}
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLimits:
+    """What a document being written may hold, whoever writes it (admin, sync, kv, a tenants.json save).
+
+    Documents already published are read back without them (`limits=None`): they were held to them when written.
+    """
+
+    # Each tenant's document as compact JSON, in bytes (TENANTEDGE_MAX_TENANT_BYTES).
+    max_bytes: int = 1 << 20
+    # Domains and aliases of one tenant together (TENANTEDGE_MAX_DOMAINS).
+    max_hosts: int = 1000
+    # Hosts tenantedge answers itself (the admin host): no tenant claims them, nor any name under them.
+    reserved: frozenset[str] = frozenset()
+
+
+# The limits when none are configured: the settings' defaults, with no admin host known.
+DEFAULT_LIMITS = DocumentLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +139,13 @@ class TenantSet:
 
 
 def parse_document(
-    data: bytes, source: str, registry: SectionRegistry, previous: TenantSet | None = None, *, documents: bool = False
+    data: bytes,
+    source: str,
+    registry: SectionRegistry,
+    previous: TenantSet | None = None,
+    *,
+    documents: bool = False,
+    limits: DocumentLimits = DEFAULT_LIMITS,
 ) -> TenantSet:
     """Parse and validate a whole tenants document; raise DocumentError listing every issue.
 
@@ -133,32 +159,46 @@ def parse_document(
         except orjson.JSONDecodeError as e:
             issue = ValidationIssue.at(ROOT, f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}")
             raise DocumentError(source, [issue]) from e
-        return parse_tree(raw, source, registry, previous, documents=documents)
+        return parse_tree(raw, source, registry, previous, documents=documents, limits=limits)
 
 
 def parse_tree(
-    raw: object, source: str, registry: SectionRegistry, previous: TenantSet | None = None, *, documents: bool = False
+    raw: object,
+    source: str,
+    registry: SectionRegistry,
+    previous: TenantSet | None = None,
+    *,
+    documents: bool = False,
+    limits: DocumentLimits = DEFAULT_LIMITS,
 ) -> TenantSet:
     """`parse_document` for a document already decoded from JSON."""
     with collector_paused():
-        return _parse_tree(raw, source, registry, previous, documents)
+        return _parse_tree(raw, source, registry, previous, documents, limits)
 
 
 def _parse_tree(
-    raw: object, source: str, registry: SectionRegistry, previous: TenantSet | None, documents: bool
+    raw: object,
+    source: str,
+    registry: SectionRegistry,
+    previous: TenantSet | None,
+    documents: bool,
+    limits: DocumentLimits,
 ) -> TenantSet:
     issues: list[ValidationIssue] = []
     entries = _tenant_entries(raw, issues)
     tenants: dict[str, Tenant] = {}
-    claimed: dict[str, tuple[str, str]] = {}
+    claimed = HostClaims()
     shared = _Shared()
     kept: dict[str, bytes] = {}
     for tenant_id, tenant_raw, path in entries:
         known = previous.tenants.get(tenant_id) if previous else None
         if known is not None and known.digest == _digest(tenant_raw):
             tenant: Tenant | None = known
+        elif (too_large := _too_large(tenant_raw, path, limits)) is not None:
+            issues.append(too_large)
+            continue
         else:
-            tenant = _parse_tenant(tenant_id, tenant_raw, path, registry, issues, shared)
+            tenant = _parse_tenant(tenant_id, tenant_raw, path, registry, issues, shared, limits)
         if tenant is not None:
             _claim_hosts(tenant, path, claimed, issues)
             tenants[tenant_id] = tenant
@@ -172,12 +212,25 @@ def _parse_tree(
     return TenantSet(tenants, hosts, kept)
 
 
-def parse_tenant(tenant_id: str, raw: object, registry: SectionRegistry, source: str = "tenant") -> Tenant:
-    """Parse and validate one tenant document on its own (as stored per key, or sent to the admin API)."""
+def parse_tenant(
+    tenant_id: str,
+    raw: object,
+    registry: SectionRegistry,
+    source: str = "tenant",
+    *,
+    limits: DocumentLimits | None = DEFAULT_LIMITS,
+) -> Tenant:
+    """Parse and validate one tenant document on its own (as stored per key, or sent to the admin API).
+
+    A document being written is held to `limits` (DocumentTooLarge first of all, before any other check);
+    one read back as published passes None.
+    """
+    if limits is not None and (too_large := _too_large(raw, ROOT, limits)) is not None:
+        raise DocumentTooLarge(source, [too_large])
     issues: list[ValidationIssue] = []
     if not TENANT_ID.match(tenant_id):
         issues.append(ValidationIssue.at(ROOT, _bad_id(tenant_id)))
-    tenant = _parse_tenant(tenant_id, raw, ROOT, registry, issues, _Shared())
+    tenant = _parse_tenant(tenant_id, raw, ROOT, registry, issues, _Shared(), limits)
     if issues or tenant is None:
         raise DocumentError(source, issues)
     return tenant
@@ -265,6 +318,7 @@ def _parse_tenant(
     registry: SectionRegistry,
     issues: list[ValidationIssue],
     shared: _Shared,
+    limits: DocumentLimits | None,
 ) -> Tenant | None:
     if not isinstance(raw, dict):
         issues.append(ValidationIssue.at(path, f"expected a tenant object, found {describe(raw)}"))
@@ -279,13 +333,14 @@ def _parse_tenant(
         layout = {}
     _reject_unknown(layout, ("header", "footer"), child(path, "layout"), issues)
     layout_path = child(path, "layout")
+    domains, aliases = _hosts(raw, path, issues, limits)
     return Tenant(
         id=tenant_id,
         name=_text(raw, "name", path, issues, default=tenant_id, limit=200),
         description=_text(raw, "description", path, issues, default="", limit=500),
         lang=_lang(raw.get("lang", "en"), child(path, "lang"), issues),
-        domains=_domains(raw.get("domains"), child(path, "domains"), issues, required=True),
-        aliases=_domains(raw.get("aliases", []), child(path, "aliases"), issues, required=False),
+        domains=domains,
+        aliases=aliases,
         theme=_theme(raw.get("theme", {}), child(path, "theme"), issues),
         features=features,
         components=frozenset(components),
@@ -530,7 +585,53 @@ def _theme(raw: object, path: JsonPath, issues: list[ValidationIssue]) -> Theme:
     return Theme(preset, colors, tuple(fonts), css)
 
 
-def _domains(raw: object, path: JsonPath, issues: list[ValidationIssue], *, required: bool) -> tuple[str, ...]:
+def _too_large(raw: object, path: JsonPath, limits: DocumentLimits) -> ValidationIssue | None:
+    """Measured as compact JSON, whatever the form it came in (a pretty-printed file, a request body)."""
+    size = len(orjson.dumps(raw))
+    if size <= limits.max_bytes:
+        return None
+    return ValidationIssue.at(
+        path,
+        f"expected a tenant document of at most {limits.max_bytes} bytes (TENANTEDGE_MAX_TENANT_BYTES), "
+        f"found {size} bytes of compact JSON",
+    )
+
+
+def _hosts(
+    raw: Mapping[str, Any], path: JsonPath, issues: list[ValidationIssue], limits: DocumentLimits | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The tenant's domains and aliases; over the limit, only the count is reported (each is not checked)."""
+    domains_raw, aliases_raw = raw.get("domains"), raw.get("aliases", [])
+    if limits is not None:
+        counted = len(domains_raw) if isinstance(domains_raw, list) else 0
+        total = counted + (len(aliases_raw) if isinstance(aliases_raw, list) else 0)
+        if total > limits.max_hosts:
+            where = "domains" if counted > limits.max_hosts else "aliases"
+            issues.append(
+                ValidationIssue.at(
+                    child(path, where),
+                    f"expected at most {limits.max_hosts} domains and aliases (TENANTEDGE_MAX_DOMAINS), found {total}",
+                )
+            )
+            return (), ()
+    domains = _domains(domains_raw, child(path, "domains"), issues, limits, required=True)
+    aliases = _domains(aliases_raw, child(path, "aliases"), issues, limits, required=False)
+    held = {domain: index for index, domain in enumerate(domains)}
+    for index, alias in enumerate(aliases):
+        if alias in held:
+            where = format_path(item(child(path, "domains"), held[alias]))
+            issues.append(
+                ValidationIssue.at(
+                    item(child(path, "aliases"), index),
+                    f"domain {alias!r} is already claimed by this tenant at {where}",
+                )
+            )
+    return domains, aliases
+
+
+def _domains(
+    raw: object, path: JsonPath, issues: list[ValidationIssue], limits: DocumentLimits | None, *, required: bool
+) -> tuple[str, ...]:
     if raw is None and required:
         issues.append(ValidationIssue.at(path, "required: a list of domains, the first one canonical"))
         return ()
@@ -541,7 +642,7 @@ def _domains(raw: object, path: JsonPath, issues: list[ValidationIssue], *, requ
             )
         )
         return ()
-    hosts: list[str] = []
+    hosts: dict[str, None] = {}  # a set that keeps the order: the first domain is canonical
     for index, domain in enumerate(raw):
         where = item(path, index)
         if not isinstance(domain, str):
@@ -550,34 +651,34 @@ def _domains(raw: object, path: JsonPath, issues: list[ValidationIssue], *, requ
         try:
             host = normalise_pattern(domain)
         except HostError as e:
-            issues.append(ValidationIssue.at(where, str(e)))
+            message = f"{domain!r} is an IP address; a tenant needs a hostname" if is_ip_literal(domain) else str(e)
+            issues.append(ValidationIssue.at(where, message))
             continue
-        if host.startswith("*.") and (not required or index == 0):
+        refusal = host_refusal(domain, host, limits.reserved) if limits is not None else None
+        if refusal is not None:
+            issues.append(ValidationIssue.at(where, refusal))
+        elif host.startswith("*.") and (not required or index == 0):
             role = "the first domain is canonical" if required else "aliases redirect to one place"
             issues.append(ValidationIssue.at(where, f"a wildcard cannot be used here: {role}"))
         elif host in hosts:
             issues.append(ValidationIssue.at(where, f"{host!r} is listed twice"))
         else:
-            hosts.append(host)
+            hosts[host] = None
     return tuple(hosts)
 
 
-def _claim_hosts(
-    tenant: Tenant, path: JsonPath, claimed: dict[str, tuple[str, str]], issues: list[ValidationIssue]
-) -> None:
-    """The same domain may not be claimed by two tenants, nor as domain and alias."""
+def _claim_hosts(tenant: Tenant, path: JsonPath, claimed: HostClaims, issues: list[ValidationIssue]) -> None:
+    """No two tenants claim overlapping hosts: the same one, one under the other's wildcard, or a wildcard over
+    the other's hosts. The later claim in the document is the one refused."""
     for key, hosts in (("domains", tenant.domains), ("aliases", tenant.aliases)):
         for index, host in enumerate(hosts):
             where = item(child(path, key), index)
-            owner = claimed.get(host)
-            if owner is not None:
-                other_tenant, other_path = owner
-                whose = "this tenant" if other_tenant == tenant.id else f"tenant {other_tenant!r}"
-                issues.append(
-                    ValidationIssue.at(where, f"domain {host!r} is already claimed by {whose} at {other_path}")
-                )
-            else:
-                claimed[host] = (tenant.id, format_path(where))
+            clash = claimed.clash(tenant.id, host)
+            if clash is None:
+                claimed.register(Claim(tenant.id, host, format_path(where)))
+                continue
+            redacted = ValidationIssue.at(where, clash.redacted(host))
+            issues.append(ValidationIssue(format_path(where), clash.message(host), redacted=redacted))
 
 
 def _text(

@@ -116,7 +116,7 @@ async def test_a_domain_another_tenant_holds_is_refused_and_nothing_is_stored(st
     document = {"id": "intruder", "name": "Intruder", "domains": ["intruder.example", "basicsite.com"]}
     response = await stack.api("POST", "/api/tenants", document)
     assert response.status_code == 422
-    assert response.json()["issues"][0]["path"] == "domains"
+    assert response.json()["issues"][0]["path"] == "domains[1]"
     assert "belongs to tenant 'basicsite'" in response.json()["issues"][0]["message"]
     assert await stack.stored(TENANT, "intruder") is None
     assert await stack.stored(DOMAIN, "intruder.example") is None
@@ -249,3 +249,27 @@ async def test_a_commit_naming_a_version_the_bucket_no_longer_holds_is_refused(
         await origin.commit("basicsite", None, 7)  # nor is a delete
     stored = await stack.stored(TENANT, "basicsite")
     assert isinstance(stored, dict) and stored["name"] == "Basic Bakery"
+
+
+# -- hosts another tenant holds, and tenants with many of them ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "owner"),
+    [
+        pytest.param("hijack.darkflows.com", "darkflows", id="under-a-wildcard"),
+        pytest.param("*.x.darkflows.com", "darkflows", id="wildcard-under-a-wildcard"),
+        pytest.param("*.codersinflow.com", "codersinflow", id="wildcard-over-domains"),
+        pytest.param("*.clientsite.com", "clientsite", id="wildcard-over-an-alias"),
+    ],
+)
+@pytest.mark.anyio
+async def test_a_host_another_tenant_covers_is_refused_on_s3(stack: Stack, host: str, owner: str) -> None:
+    change = {"domains": ["basicsite.com", host]}
+    response = await stack.api("PATCH", "/api/tenants/basicsite", change, **{"if-match": '"1"'})
+    assert response.status_code == 422, response.text
+    (issue,) = response.json()["issues"]
+    assert issue["path"] == "domains[1]" and f"tenant {owner!r}" in issue["message"], issue
+    assert await stack.stored(DOMAIN, host) is None
+    stored = await stack.stored(TENANT, "basicsite")
+    assert isinstance(stored, dict) and stored["domains"] == ["basicsite.com", "basicsite.localhost"]

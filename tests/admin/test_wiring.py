@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tenantedge.app import create_app
-from tenantedge.errors import ConfigError
+from tenantedge.errors import ConfigError, DocumentError
 from tenantedge.settings import Settings
 from tests.admin.conftest import ROOT
 
 
 @pytest.mark.parametrize(
-    ("admin_host", "problem"),
+    ("admin_host", "error", "problem"),
     [
-        ("codersinflow.com", "claimed by tenant 'codersinflow'"),
-        ("studio.darkflows.com", "claimed by tenant 'darkflows'"),  # through its *.darkflows.com wildcard
-        ("not a host!", "TENANTEDGE_ADMIN_HOST"),
+        (
+            "codersinflow.com",
+            DocumentError,
+            "tenants.codersinflow.domains[0]: 'codersinflow.com' is the admin host; no tenant may claim it",
+        ),
+        (
+            "studio.darkflows.com",
+            DocumentError,
+            "tenants.darkflows.domains[2]: '*.darkflows.com' covers the admin host 'studio.darkflows.com'",
+        ),
+        ("not a host!", ConfigError, "TENANTEDGE_ADMIN_HOST"),
     ],
     ids=["exact-domain", "wildcard", "malformed"],
 )
-def test_an_admin_host_a_tenant_serves_is_refused_at_start(admin_host: str, problem: str) -> None:
+def test_an_admin_host_a_tenant_serves_is_refused_at_start(
+    admin_host: str, error: type[Exception], problem: str
+) -> None:
     settings = Settings(
         tenants_file=ROOT / "tenants.json",
         templates_dir=ROOT / "templates",
         admin_host=admin_host,
         admin_token="x" * 16,
     )
-    with pytest.raises(ConfigError, match=problem):
+    with pytest.raises(error, match=re.escape(problem)):
         create_app(settings)
 
 

@@ -12,7 +12,7 @@ import pytest
 from tenantedge.errors import ConfigError, DocumentError
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.files import FileStore, load_tenants_file
-from tenantedge.tenants import TenantSet
+from tenantedge.tenants import DocumentLimits, TenantSet
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.anyio
@@ -110,6 +110,43 @@ async def test_an_invalid_save_is_refused_and_logged_once(
     assert len(errors) == 1
     assert "tenants.clientsite.pages[\"/\"][1].type: unknown section 'Servces' (did you mean 'Services'?)" in errors[0]
     assert "still serving the previous version" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("hosts", "path", "message"),
+    [
+        pytest.param(
+            ["basicsite.com", "hijack.darkflows.com"],
+            "tenants.basicsite.domains[1]",
+            "domain 'hijack.darkflows.com' is covered by '*.darkflows.com' of tenant 'darkflows'",
+            id="under-another-wildcard",
+        ),
+        pytest.param(["basicsite.com", "*.com"], "tenants.basicsite.domains[1]", "public suffix", id="too-broad"),
+        pytest.param(["basicsite.com", "127.0.0.1"], "tenants.basicsite.domains[1]", "IP address", id="ip"),
+        pytest.param(["basicsite.com", "admin.localhost"], "tenants.basicsite.domains[1]", "admin host", id="admin"),
+    ],
+)
+async def test_a_save_taking_a_host_over_is_refused_and_the_old_file_serves(
+    tenants: Path,
+    registry: SectionRegistry,
+    caplog: pytest.LogCaptureFixture,
+    hosts: list[str],
+    path: str,
+    message: str,
+) -> None:
+    store = FileStore.open(tenants, registry, limits=DocumentLimits(reserved=frozenset({"admin.localhost"})))
+    before = store.tenants
+    doc = orjson.loads(tenants.read_bytes())
+    doc["tenants"]["basicsite"]["domains"] = hosts
+    tenants.write_bytes(orjson.dumps(doc))
+    touch_later(tenants)
+    with caplog.at_level(logging.ERROR, logger="tenantedge.store"):
+        assert await settle(store) is None
+    assert store.tenants is before
+    found = store.peek(hosts[1].replace("*", "www"))
+    assert found is None or found[1].id != "basicsite"
+    (error,) = [record.getMessage() for record in caplog.records]
+    assert f"{tenants}: 1 error" in error and f"{path}: " in error and message in error, error
 
 
 async def test_half_written_json_is_refused(tenants: Path, registry: SectionRegistry) -> None:

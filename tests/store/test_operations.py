@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import uuid
@@ -15,12 +16,12 @@ import pytest
 import redis
 import redis.asyncio
 
-from tenantedge.app import build_publisher, event_bus, load_registry, redis_cache, s3_origin
+from tenantedge.app import build_publisher, document_limits, event_bus, load_registry, redis_cache, s3_origin
 from tenantedge.clock import SystemClock
-from tenantedge.errors import ConfigError
+from tenantedge.errors import ConfigError, DocumentError
 from tenantedge.settings import Settings
 from tenantedge.store.files import load_tenants_file
-from tenantedge.store.operations import delete_domain, put_domain, sync
+from tenantedge.store.operations import delete_domain, put_domain, put_tenant, sync
 from tenantedge.store.publisher import Publisher
 from tenantedge.tenants import TenantSet
 from tests.server import ROOT
@@ -171,9 +172,8 @@ async def publishing(seaweed: SeaweedS3, prefix: str, monkeypatch: pytest.Monkey
     clock = SystemClock()
     s3, cache, bus = s3_origin(settings, clock), redis_cache(settings, clock), event_bus(settings)
     assert s3 is not None
-    publisher = build_publisher(
-        settings, registry, bus, s3=s3, files=None, cache=cache, reserved_hosts=frozenset({"admin.localhost"})
-    )
+    limits = document_limits(settings, "admin.localhost")
+    publisher = build_publisher(settings, registry, bus, s3=s3, files=None, cache=cache, limits=limits)
     tenants = load_tenants_file(ROOT / "tenants.json", registry, documents=True)
     yield Publishing(publisher, tenants)
     await publisher.close()
@@ -293,3 +293,36 @@ async def test_kv_domain_writes_edit_the_tenant_that_claims_the_host(publishing:
     assert await publisher.origin.owner_of("bakery.example") is None
     with pytest.raises(ConfigError, match="no tenant claims it"):
         await delete_domain("bakery.example", publisher, by="cli:ops")
+
+
+# -- what no write path may claim ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        pytest.param("hijack.darkflows.com", "covered by '*.darkflows.com' of tenant 'darkflows'", id="covered"),
+        pytest.param("*.codersinflow.com", "covers 'codersinflow.com' of tenant 'codersinflow'", id="covers"),
+        pytest.param("*.com", "public suffix", id="too-broad"),
+        pytest.param("127.0.0.1", "IP address", id="ip"),
+        pytest.param("admin.localhost", "admin host", id="admin"),
+    ],
+)
+@pytest.mark.anyio
+async def test_kv_and_sync_cannot_take_a_host_over(publishing: Publishing, host: str, message: str) -> None:
+    publisher = publishing.publisher
+    await sync(publishing.tenants, publisher, by="cli:ops")
+    rule = "wildcard" if host.startswith("*.") else "exact"
+    routed = orjson.dumps({"tenant": "basicsite", "rule": rule, "canonical": "basicsite.com"})
+    with pytest.raises((DocumentError, ConfigError), match=re.escape(message)):
+        await put_domain(host, routed, publisher, by="cli:ops")
+    document = {**orjson.loads(publishing.tenants.documents["basicsite"]), "domains": ["basicsite.com", host]}
+    with pytest.raises(DocumentError, match=re.escape(message)):
+        await put_tenant("basicsite", orjson.dumps(document), publisher, "basicsite.json", by="cli:ops")
+    alone = replace(publishing.tenants, tenants={"basicsite": publishing.tenants.tenants["basicsite"]})
+    alone = replace(alone, documents={"basicsite": orjson.dumps(document)})
+    with pytest.raises(DocumentError, match=re.escape(message)):
+        await sync(alone, publisher, by="cli:ops")
+    stored = await publisher.load("basicsite") or {}
+    assert stored["version"] == 1 and host not in stored["domains"]
+    assert await publisher.origin.owner_of(host) in (None, "darkflows", "codersinflow")

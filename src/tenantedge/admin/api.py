@@ -27,7 +27,15 @@ from tenantedge.admin.responses import (
     read_json,
 )
 from tenantedge.admin.service import AdminService
-from tenantedge.errors import ApiError, BackendError, DocumentError, NotFound, PreconditionRequired, VersionConflict
+from tenantedge.errors import (
+    ApiError,
+    BackendError,
+    DocumentError,
+    DocumentTooLarge,
+    NotFound,
+    PreconditionRequired,
+    VersionConflict,
+)
 from tenantedge.render.pages import THEME_PATH, PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.tenants import TENANT_ID, is_page_path
@@ -105,6 +113,8 @@ class AdminApi(PostHandlers, ConsoleHandlers):
                 return await handler(request, grant)
             except ApiError as e:
                 return problem(e)
+            except DocumentTooLarge as e:
+                return problem(ApiError(413, f"{e.source}: {e.issues[0].message}"))
             except DocumentError as e:
                 issues = [{"path": issue.path, "message": issue.message} for issue in e.issues]
                 return problem(ApiError(422, f"{e.source}: the document does not validate", issues=issues))
@@ -232,6 +242,8 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         tenant_id = request.path_params["tenant"]
         try:
             await self.service.check(tenant_id, await self._json(request))
+        except DocumentTooLarge:
+            raise  # not answered: the document was not validated
         except DocumentError as e:
             # The question was answered: "no, because…" (a 4xx would read as a failed request to a browser).
             issues = [{"path": issue.path, "message": issue.message} for issue in e.issues]

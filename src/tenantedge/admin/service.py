@@ -6,6 +6,7 @@ is published, and publishing it is an ordinary write (validated, locked, checked
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from typing import Any
 import orjson
 
 from tenantedge.admin.jsondiff import diff, merge_patch
+from tenantedge.claims import Claim, HostClaims
 from tenantedge.errors import Conflict, DocumentError, NotFound, ValidationIssue
 from tenantedge.events import DRAFT_SAVED, PAGE_PUBLISHED, TENANT_DELETED, TENANT_UPDATED, Event
 from tenantedge.invalidation import Change, ChangeKind
@@ -43,6 +45,7 @@ class AdminService:
         self._registry = registry
         self._index: dict[str, Summary] | None = None
         self._stale: set[str] = set()
+        self._claimed: HostClaims | None = None
 
     async def close(self) -> None:
         await self.publisher.close()
@@ -76,7 +79,7 @@ class AdminService:
 
     async def tenant(self, tenant_id: str) -> Tenant:
         document = await self.get(tenant_id)
-        return parse_tenant(tenant_id, document, self._registry, source=f"tenant {tenant_id}")
+        return parse_tenant(tenant_id, document, self._registry, source=f"tenant {tenant_id}", limits=None)
 
     async def pages(self, tenant_id: str) -> tuple[dict[str, Any], int]:
         document = await self.get(tenant_id)
@@ -138,19 +141,18 @@ class AdminService:
         return await self._publish(tenant_id, lambda _: old, if_match, by, f"rollback to {version}")
 
     async def check(self, tenant_id: str, document: Any) -> None:
-        """Validate as a write would (domains another tenant holds included), storing nothing."""
+        """Validate as a write would (hosts other tenants hold included), storing nothing."""
         raw = without_version(_object(document))
-        tenant = self._validate(tenant_id, {**raw, "version": 1})
-        index = await self._summaries()
-        claimed = {
-            host: summary.id for summary in index.values() if summary.id != tenant_id for host in summary.domains
-        }
-        issues = [
-            ValidationIssue(f"{field}[{number}]", f"{host!r} belongs to tenant {claimed[host]!r}")
-            for field, hosts in (("domains", tenant.domains), ("aliases", tenant.aliases))
-            for number, host in enumerate(hosts)
-            if host in claimed
-        ]
+        tenant = await self._validate(tenant_id, {**raw, "version": 1})
+        claims = await self._claims()
+        issues = []
+        for field, hosts in (("domains", tenant.domains), ("aliases", tenant.aliases)):
+            for number, host in enumerate(hosts):
+                clash = claims.clash(tenant_id, host)
+                if clash is not None:
+                    path = f"{field}[{number}]"
+                    redacted = ValidationIssue(path, clash.redacted(host))
+                    issues.append(ValidationIssue(path, clash.message(host), redacted=redacted))
         if issues:
             raise DocumentError(f"tenant {tenant_id}", issues)
 
@@ -158,7 +160,7 @@ class AdminService:
 
     async def save_draft(self, tenant_id: str, path: str, value: Any, by: str) -> dict[str, Any]:
         document = await self.get(tenant_id)
-        self._validate(tenant_id, {**document, "pages": {**_pages(document), path: value}})
+        await self._validate(tenant_id, {**document, "pages": {**_pages(document), path: value}})
         record = {"path": path, "base": document["version"], "saved_at": self._now(), "by": by, "page": value}
         await self._blobs.put((DRAFT, _draft_name(tenant_id, path)), orjson.dumps(record))
         await self.announce(Event(DRAFT_SAVED, tenant_id, int(document["version"]), path))
@@ -191,9 +193,9 @@ class AdminService:
         try:
             record = await self.draft(tenant_id, path)
         except NotFound:
-            return self._validate(tenant_id, document)
+            return await self._validate(tenant_id, document)
         pages = {**_pages(document), path: record["page"]}
-        return self._validate(tenant_id, {**document, "pages": pages})
+        return await self._validate(tenant_id, {**document, "pages": pages})
 
     # -- history ---------------------------------------------------------------------------------------
 
@@ -230,8 +232,8 @@ class AdminService:
             tenant_id, build, if_match=if_match, by=by, action=action, kind=kind, path=path, require=require
         )
 
-    def _validate(self, tenant_id: str, document: dict[str, Any]) -> Tenant:
-        return self.publisher.validate(tenant_id, document)
+    async def _validate(self, tenant_id: str, document: dict[str, Any]) -> Tenant:
+        return await self.publisher.validate(tenant_id, document)
 
     async def announce(self, event: Event) -> None:
         await self.publisher.announce(event)
@@ -240,17 +242,30 @@ class AdminService:
         if self._index is None:
             self._index = await self.origin.summaries()
             self._stale.clear()
+            self._claimed = None
         for tenant_id in list(self._stale):
             self._stale.discard(tenant_id)
+            self._claimed = None
             document = await self.origin.load(tenant_id)
             if document is None:
                 self._index.pop(tenant_id, None)
             else:
                 try:
-                    self._index[tenant_id] = Summary.of(parse_tenant(tenant_id, document, self._registry))
+                    tenant = parse_tenant(tenant_id, document, self._registry, limits=None)
+                    self._index[tenant_id] = Summary.of(tenant)
                 except DocumentError:
                     self._index.pop(tenant_id, None)
         return self._index
+
+    async def _claims(self) -> HostClaims:
+        """Every tenant's hosts, indexed for `check` (built again only once the list changed)."""
+        index = await self._summaries()
+        if self._claimed is None:
+            summaries = list(index.values())
+            self._claimed = await asyncio.to_thread(
+                HostClaims.of, (Claim(summary.id, host) for summary in summaries for host in summary.domains)
+            )
+        return self._claimed
 
     def _now(self) -> str:
         return datetime.now(UTC).isoformat(timespec="milliseconds")

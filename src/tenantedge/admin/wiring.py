@@ -22,7 +22,6 @@ from tenantedge.hosts import normalise_host
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.settings import Settings
-from tenantedge.store.files import FileStore
 from tenantedge.store.publisher import Publisher
 
 if TYPE_CHECKING:
@@ -39,18 +38,13 @@ class Admin:
     hub: LiveHub
 
 
-def admin_host(settings: Settings, files: FileStore | None) -> str:
-    """The admin's host, normalised; ConfigError when it is not a host, or a tenant of tenants.json claims it."""
+def admin_host(settings: Settings) -> str:
+    """The admin's host, normalised; ConfigError when it is not a host. (No tenant may claim it, nor any host
+    under it: every write path refuses them, tenants.json included, with the DocumentLimits it is given.)"""
     try:
-        host = normalise_host(settings.admin_host)
+        return normalise_host(settings.admin_host)
     except HostError as e:
         raise ConfigError(f"TENANTEDGE_ADMIN_HOST: {e}") from e
-    if files is not None and (claimed := files.tenants.hosts.lookup(host)) is not None:
-        raise ConfigError(
-            f"TENANTEDGE_ADMIN_HOST {host!r} is claimed by tenant {claimed.tenant_id!r} in {files.path}: "
-            "the admin host must be a host no tenant serves"
-        )
-    return host
 
 
 def build_admin(

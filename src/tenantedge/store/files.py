@@ -14,7 +14,7 @@ from tenantedge.invalidation import Change
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.base import Found
 from tenantedge.store.layout import TENANT, DocKey, encode_domain
-from tenantedge.tenants import Tenant, TenantSet, parse_document
+from tenantedge.tenants import DEFAULT_LIMITS, DocumentLimits, Tenant, TenantSet, parse_document
 
 log = logging.getLogger("tenantedge.store")
 
@@ -22,10 +22,15 @@ Signature = tuple[int, int, int]  # inode, size, mtime in ns: changes on every s
 
 
 def load_tenants_file(
-    path: Path, registry: SectionRegistry, previous: TenantSet | None = None, *, documents: bool = False
+    path: Path,
+    registry: SectionRegistry,
+    previous: TenantSet | None = None,
+    *,
+    documents: bool = False,
+    limits: DocumentLimits = DEFAULT_LIMITS,
 ) -> TenantSet:
     """Read and validate a tenants file; ConfigError when it cannot be read, DocumentError when invalid."""
-    return parse_document(_read(path), str(path), registry, previous, documents=documents)
+    return parse_document(_read(path), str(path), registry, previous, documents=documents, limits=limits)
 
 
 def _read(path: Path) -> bytes:
@@ -56,8 +61,11 @@ class FileStore:
         signature: Signature | None,
         *,
         documents: bool = False,
+        limits: DocumentLimits = DEFAULT_LIMITS,
     ) -> None:
         self.path = path
+        # Every save is held to them, as every other write is.
+        self.limits = limits
         self._documents = documents
         self._registry = registry
         self._set = tenants
@@ -66,12 +74,13 @@ class FileStore:
         self._refused: bytes | None = None
 
     @classmethod
-    def open(cls, path: Path, registry: SectionRegistry, *, documents: bool = False) -> FileStore:
+    def open(
+        cls, path: Path, registry: SectionRegistry, *, documents: bool = False, limits: DocumentLimits = DEFAULT_LIMITS
+    ) -> FileStore:
         """Load the file; with `documents`, keep each tenant's JSON (when the file is the origin of a tier)."""
         signature = _signature(path)
-        return cls(
-            path, registry, load_tenants_file(path, registry, documents=documents), signature, documents=documents
-        )
+        tenants = load_tenants_file(path, registry, documents=documents, limits=limits)
+        return cls(path, registry, tenants, signature, documents=documents, limits=limits)
 
     @property
     def tenants(self) -> TenantSet:
@@ -159,7 +168,9 @@ class FileStore:
             return None
         try:
             fresh = await asyncio.to_thread(
-                lambda: parse_document(data, str(self.path), self._registry, self._set, documents=self._documents)
+                lambda: parse_document(
+                    data, str(self.path), self._registry, self._set, documents=self._documents, limits=self.limits
+                )
             )
         except DocumentError as e:
             self._refused, self._loaded = fingerprint, signature

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from tenantedge.errors import BackendError, ConfigError, DocumentError, ValidationIssue, VersionConflict
+from tenantedge.errors import BackendError, DocumentError, ValidationIssue, VersionConflict
 from tenantedge.gcpause import collector_paused
 from tenantedge.jsonpath import format_path
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.blobs import write_atomically
 from tenantedge.store.files import FileStore
 from tenantedge.store.layout import DOMAIN, TENANT, DocKey, decode_domain
-from tenantedge.store.publish import claimed_hosts, refuse_taken_domains, tenant_documents
+from tenantedge.store.publish import claimed_hosts, taken_hosts, tenant_documents
 from tenantedge.tenants import Tenant, TenantSet, compact_json, full_form, parse_tenant, parse_tree
 
 if TYPE_CHECKING:
@@ -145,7 +145,9 @@ class FileTenantOrigin:
         data = orjson.dumps(whole, option=orjson.OPT_INDENT_2) + b"\n"
         # Validated whole: a domain another tenant of the file claims is refused here, with its JSON path.
         try:
-            fresh = parse_tree(whole, str(path), self._registry, self._files.tenants, documents=True)
+            fresh = parse_tree(
+                whole, str(path), self._registry, self._files.tenants, documents=True, limits=self._files.limits
+            )
         except DocumentError as e:
             raise DocumentError(f"tenant {tenant_id}", [_within(tenant_id, issue) for issue in e.issues]) from e
         write_atomically(path, data)
@@ -203,7 +205,7 @@ class ObjectTenantOrigin:
                 document = await self.load(tenant_id)
             if document is not None:
                 with contextlib.suppress(Exception):  # a broken document is listed by the reader that serves it
-                    found[tenant_id] = Summary.of(parse_tenant(tenant_id, document, self._registry))
+                    found[tenant_id] = Summary.of(parse_tenant(tenant_id, document, self._registry, limits=None))
 
         await asyncio.gather(*(read(name) for name in names))
         return found
@@ -229,18 +231,20 @@ class ObjectTenantOrigin:
         # tenant document is replaced only if it is still the copy read here, the version the caller checked.
         old, etag = await self._load_tagged(tenant_id)
         _check_replaces(tenant_id, old["version"] if old is not None else None, replaces)
-        gone = {(DOMAIN, host) for host in claimed_hosts(old)}
+        held = claimed_hosts(old)
+        gone = {(DOMAIN, host) for host in held}
         if document is None:
             removed = gone | {(TENANT, tenant_id)}
             for key in removed:
                 await self._s3.delete(key)
             return {}, removed
-        tenant = parse_tenant(tenant_id, document, self._registry, source=f"tenant {tenant_id}")
+        # Validated by the publisher already: parsed here for its hosts (in a thread, as it may be large).
+        source = f"tenant {tenant_id}"
+        tenant = await asyncio.to_thread(parse_tenant, tenant_id, document, self._registry, source, limits=None)
+        issues = await taken_hosts(tenant, held, self._s3)
+        if issues:
+            raise DocumentError(source, issues)
         written = tenant_documents(tenant, compact_json(document))
-        try:
-            await refuse_taken_domains(tenant_id, written, self._s3)
-        except ConfigError as e:
-            raise DocumentError(f"tenant {tenant_id}", [ValidationIssue("domains", str(e))]) from e
         if not await self._s3.put_if((TENANT, tenant_id), written[(TENANT, tenant_id)], etag=etag):
             raise _changed_meanwhile(tenant_id, None)  # another writer's copy landed between the read and here
         for key, data in written.items():

@@ -8,6 +8,7 @@ history (with who wrote it), a reader never finds in Redis what the origin lacks
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -15,24 +16,15 @@ from typing import Any, Protocol
 
 import orjson
 
-from tenantedge.errors import (
-    BackendError,
-    Conflict,
-    DocumentError,
-    NotFound,
-    PreconditionRequired,
-    TenantEdgeError,
-    ValidationIssue,
-)
+from tenantedge.errors import BackendError, Conflict, NotFound, PreconditionRequired, TenantEdgeError
 from tenantedge.events import TENANT_DELETED, TENANT_UPDATED, Event, EventBus
-from tenantedge.hosts import normalise_pattern
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.blobs import Blobs
 from tenantedge.store.layout import DOMAIN, HISTORY, TENANT, DocKey
 from tenantedge.store.locks import WriteLock
 from tenantedge.store.origins import TenantOrigin
 from tenantedge.store.publish import tenant_documents
-from tenantedge.tenants import Tenant, TenantSet, parse_tenant
+from tenantedge.tenants import DEFAULT_LIMITS, DocumentLimits, Tenant, TenantSet, parse_tenant
 
 log = logging.getLogger("tenantedge.publish")
 ANY_VERSION = -1  # an If-Match of `*`: whichever version is current
@@ -60,7 +52,7 @@ class Publisher:
         lock: WriteLock,
         *,
         cache: CacheTier | None = None,
-        reserved_hosts: frozenset[str] = frozenset(),
+        limits: DocumentLimits = DEFAULT_LIMITS,
     ) -> None:
         self.origin = origin
         self.blobs = blobs
@@ -68,7 +60,7 @@ class Publisher:
         self._bus = bus
         self._lock = lock
         self._cache = cache
-        self._reserved = reserved_hosts
+        self.limits = limits
         # This worker's own copy of an event, applied at once (before the bus echoes it, or if the bus is down).
         self.applied: Callable[[Event], None] | None = None
 
@@ -126,7 +118,7 @@ class Publisher:
             if changed is not None:
                 version = max(current_version or 0, newest) + 1
                 document = {**without_version(changed), "version": version}
-                self.validate(tenant_id, document)
+                await self.validate(tenant_id, document)
             recorded = []
             if current is not None and imported:
                 recorded.append(await self._record(tenant_id, current, "imported", IMPORTER, imported_as))
@@ -217,18 +209,12 @@ class Publisher:
 
     # -- validation, Redis, events ---------------------------------------------------------------------
 
-    def validate(self, tenant_id: str, document: dict[str, Any]) -> Tenant:
-        """The tenant this document makes, as the readers will parse it; DocumentError naming each problem."""
-        tenant = parse_tenant(tenant_id, document, self._registry, source=f"tenant {tenant_id}")
-        issues = [
-            ValidationIssue(f"{field}[{index}]", f"{host!r} is the admin host; no tenant may claim it")
-            for field in ("domains", "aliases")
-            for index, host in enumerate(document.get(field) or [])
-            if isinstance(host, str) and _normalised(host) in self._reserved
-        ]
-        if issues:
-            raise DocumentError(f"tenant {tenant_id}", issues)
-        return tenant
+    async def validate(self, tenant_id: str, document: dict[str, Any]) -> Tenant:
+        """The tenant this document makes, as the readers will parse it, held to the limits; DocumentError naming
+        each problem. In a worker thread: a 1 MB document must not hold up every other request of this worker."""
+        return await asyncio.to_thread(
+            parse_tenant, tenant_id, document, self._registry, f"tenant {tenant_id}", limits=self.limits
+        )
 
     async def _mirror(self, written: dict[DocKey, bytes], removed: set[DocKey]) -> None:
         """Redis after the origin; a Redis that fails to take the new copy must at least lose the old one."""
@@ -265,13 +251,6 @@ def same_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return orjson.dumps(without_version(a), option=orjson.OPT_SORT_KEYS) == orjson.dumps(
         without_version(b), option=orjson.OPT_SORT_KEYS
     )
-
-
-def _normalised(host: str) -> str:
-    try:
-        return normalise_pattern(host)
-    except TenantEdgeError:
-        return host
 
 
 def _now() -> str:

@@ -433,7 +433,7 @@ class TieredStore:
             raw = orjson.loads(data)
         except orjson.JSONDecodeError as e:
             raise BackendError(f"{source}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from e
-        return parse_tenant(tenant_id, raw, self._registry, source=source)
+        return parse_tenant(tenant_id, raw, self._registry, source=source, limits=None)  # as published
 
 
 async def _single_flight(
