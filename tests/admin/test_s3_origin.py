@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -273,3 +274,42 @@ async def test_a_host_another_tenant_covers_is_refused_on_s3(stack: Stack, host:
     assert await stack.stored(DOMAIN, host) is None
     stored = await stack.stored(TENANT, "basicsite")
     assert isinstance(stored, dict) and stored["domains"] == ["basicsite.com", "basicsite.localhost"]
+
+
+@pytest.mark.anyio
+async def test_a_tenant_with_a_thousand_domains_is_published_to_s3_and_redis(stack: Stack) -> None:
+    hosts = [f"h{number}.basicsite.com" for number in range(999)]
+    started = time.perf_counter()
+    response = await stack.api(
+        "PATCH", "/api/tenants/basicsite", {"domains": ["basicsite.com", *hosts]}, **{"if-match": '"1"'}
+    )
+    took = time.perf_counter() - started
+    assert response.status_code == 200, response.text[:300]
+    print(f"\npublished 1,000 domains to S3 and Redis in {took:.2f} s")
+    stored = set(await stack.s3.names(DOMAIN))
+    assert {"basicsite.com", *hosts} <= stored and "basicsite.localhost" not in stored
+    for host in ("basicsite.com", hosts[0], hosts[500], hosts[-1]):
+        expected = {"tenant": "basicsite", "rule": "exact", "canonical": "basicsite.com", "version": 2}
+        assert await stack.stored(DOMAIN, host) == expected
+    cached = [
+        key async for key in stack.redis.scan_iter(match=f"{stack.redis_prefix}domain:h*.basicsite.com", count=1000)
+    ]
+    assert len(cached) == 999
+    assert await stack.cached(DOMAIN, hosts[-1]) == {
+        "tenant": "basicsite",
+        "rule": "exact",
+        "canonical": "basicsite.com",
+        "version": 2,
+    }
+    assert "Basic Bakery" in (await stack.site(hosts[-1])).text
+
+    shrunk = await stack.api(
+        "PATCH", "/api/tenants/basicsite", {"domains": ["basicsite.com", hosts[0]]}, **{"if-match": '"2"'}
+    )
+    assert shrunk.status_code == 200
+    left = set(await stack.s3.names(DOMAIN))
+    assert hosts[0] in left and not (set(hosts[1:]) & left)
+    assert [key async for key in stack.redis.scan_iter(match=f"{stack.redis_prefix}domain:h*.basicsite.com")] == [
+        f"{stack.redis_prefix}domain:{hosts[0]}".encode()
+    ]
+    assert (await stack.site(hosts[-1])).status_code == 404

@@ -235,8 +235,7 @@ class ObjectTenantOrigin:
         gone = {(DOMAIN, host) for host in held}
         if document is None:
             removed = gone | {(TENANT, tenant_id)}
-            for key in removed:
-                await self._s3.delete(key)
+            await self._s3.delete_many(removed)
             return {}, removed
         # Validated by the publisher already: parsed here for its hosts (in a thread, as it may be large).
         source = f"tenant {tenant_id}"
@@ -247,12 +246,9 @@ class ObjectTenantOrigin:
         written = tenant_documents(tenant, compact_json(document))
         if not await self._s3.put_if((TENANT, tenant_id), written[(TENANT, tenant_id)], etag=etag):
             raise _changed_meanwhile(tenant_id, None)  # another writer's copy landed between the read and here
-        for key, data in written.items():
-            if key != (TENANT, tenant_id):
-                await self._s3.put(key, data)
+        await self._s3.put_many({key: data for key, data in written.items() if key != (TENANT, tenant_id)})
         removed = gone - set(written)
-        for key in removed:
-            await self._s3.delete(key)
+        await self._s3.delete_many(removed)
         return written, removed
 
 

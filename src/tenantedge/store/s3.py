@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import aioboto3
@@ -150,6 +150,17 @@ class S3Tier:
 
         await _in_parallel(get, set(keys))
         return found
+
+    async def put_many(self, documents: Mapping[DocKey, bytes]) -> None:
+        """Store several objects, PARALLEL requests at a time; the first failure is raised once all are tried."""
+
+        async def put(key: DocKey) -> None:
+            await self.put(key, documents[key])
+
+        await _in_parallel(put, documents)
+
+    async def delete_many(self, keys: Iterable[DocKey]) -> None:
+        await _in_parallel(self.delete, set(keys))
 
     async def names(self, kind: str, under: str = "") -> list[str]:
         """Every name of this kind stored (below `under`, a name prefix such as "{id}/"), from the bucket listing."""
