@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
 from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, not_limited
+from tenantedge.admin.disclosure import shown_issues
 from tenantedge.admin.operations import MAX_PAGE, OPERATIONS, Operation
 from tenantedge.admin.postsapi import PostHandlers
 from tenantedge.admin.responses import (
@@ -105,6 +106,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         handler: Handler = getattr(self, op.handler)
 
         async def endpoint(request: Request) -> Response:
+            grant: Grant | None = None
             try:
                 grant = Grant("public") if op.public else self.authorize(request)
                 tenant_id = request.path_params.get("tenant")
@@ -116,7 +118,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
             except DocumentTooLarge as e:
                 return problem(ApiError(413, f"{e.source}: {e.issues[0].message}"))
             except DocumentError as e:
-                issues = [{"path": issue.path, "message": issue.message} for issue in e.issues]
+                issues = shown_issues(e, grant)
                 return problem(ApiError(422, f"{e.source}: the document does not validate", issues=issues))
             except NotFound as e:
                 return problem(ApiError(404, str(e)))
@@ -246,7 +248,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
             raise  # not answered: the document was not validated
         except DocumentError as e:
             # The question was answered: "no, because…" (a 4xx would read as a failed request to a browser).
-            issues = [{"path": issue.path, "message": issue.message} for issue in e.issues]
+            issues = shown_issues(e, grant)
             return JsonResponse({"valid": False, "issues": issues}, headers={"cache-control": "no-store"})
         return JsonResponse({"valid": True, "issues": []}, headers={"cache-control": "no-store"})
 

@@ -159,14 +159,20 @@ class FileTenantOrigin:
         return written, removed - set(written)
 
 
+# What a token that may not see the other tenants is told of their problems.
+ELSEWHERE = ValidationIssue(
+    "", "tenants.json has problems in other tenants; an administrator must fix them before this change can be saved"
+)
+
+
 def _within(tenant_id: str, issue: ValidationIssue) -> ValidationIssue:
     """An issue of the whole file, told relative to the tenant document the caller sent, where it is in it."""
     head = format_path(("tenants", tenant_id))
-    if issue.path == head:
-        return ValidationIssue("", issue.message)
-    if issue.path.startswith(head + ".") or issue.path.startswith(head + "["):
-        return ValidationIssue(issue.path[len(head) :].lstrip("."), issue.message)
-    return ValidationIssue(issue.path, f"{issue.message} (elsewhere in tenants.json)")
+    if issue.path == head or issue.path.startswith(head + ".") or issue.path.startswith(head + "["):
+        path = issue.path[len(head) :].lstrip(".")
+        redacted = issue.redacted and ValidationIssue(path, issue.redacted.message)
+        return ValidationIssue(path, issue.message, redacted=redacted)
+    return ValidationIssue(issue.path, f"{issue.message} (elsewhere in tenants.json)", redacted=ELSEWHERE)
 
 
 def _without_documents(tenants: TenantSet) -> TenantSet:
