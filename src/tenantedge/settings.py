@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tenantedge.errors import ConfigError
 from tenantedge.http.proxies import IPNetwork
+from tenantedge.integers import bounded_integer
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -146,22 +147,23 @@ class _Reader:
         return self.env.get(self.prefix + name, default).strip()
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
-        return int(self._bounded(name, default, low, high, int, "a whole number"))
+        raw = self.text(name, str(default))
+        value = bounded_integer(raw, low, high)
+        if value is None:
+            raise ConfigError(f"{self.prefix}{name}: expected a whole number from {low} to {high}, found {raw!r}")
+        return value
 
     def optional_integer(self, name: str, low: int, high: int) -> int | None:
         return self.integer(name, low, low, high) if self.text(name, "") else None
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
-        return self._bounded(name, default, low, high, float, "a number")
-
-    def _bounded(self, name: str, default: float, low: float, high: float, kind: type[float], what: str) -> float:
         raw = self.text(name, str(default))
         try:
-            value = kind(raw)
+            value = float(raw) if raw.isascii() else low - 1  # float() also reads '٣'
         except ValueError:
             value = low - 1
         if not low <= value <= high:
-            raise ConfigError(f"{self.prefix}{name}: expected {what} from {low:g} to {high:g}, found {raw!r}")
+            raise ConfigError(f"{self.prefix}{name}: expected a number from {low:g} to {high:g}, found {raw!r}")
         return value
 
     def flag(self, name: str, default: bool) -> bool:

@@ -79,6 +79,20 @@ async def test_the_blog_lists_published_posts_newest_first_by_page(
     assert "Draft number" not in (await page(client, "/blog")).text
 
 
+@pytest.mark.parametrize(
+    "number",
+    ["%C2%B2", "%D9%A1%D9%A2", "%EF%BC%97", "-2", "+2", "2.0", "1_0", "9" * 5000, "0", "1", "100001"],
+    ids=["superscript", "arabic-indic", "fullwidth", "negative", "plus", "fraction", "underscore", "huge", "zero",
+         "one", "past-the-limit"],
+)  # fmt: skip
+async def test_a_listing_page_number_that_is_not_one_is_a_404(
+    client: httpx.AsyncClient, database: ContentDatabase, number: str
+) -> None:
+    await write(database, "codersinflow", 3)
+    response = await page(client, f"/blog/page/{number}")
+    assert response.status_code == 404 and "Page not found · Coders in Flow" in response.text
+
+
 async def test_a_post_page_and_its_404s(client: httpx.AsyncClient, database: ContentDatabase) -> None:
     await write(database, "codersinflow", 1)
     await write(database, "codersinflow", 1, "draft")

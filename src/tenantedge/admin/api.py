@@ -13,7 +13,18 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
 from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, not_limited
-from tenantedge.admin.operations import MAX_PAGE, OPERATIONS, Operation
+from tenantedge.admin.operations import (
+    DIFF_FROM,
+    DIFF_TO,
+    LIMIT,
+    MAX_VERSION,
+    OFFSET,
+    OPERATIONS,
+    RECORDS,
+    SEARCH,
+    THEME_OF,
+    Operation,
+)
 from tenantedge.admin.postsapi import PostHandlers
 from tenantedge.admin.responses import (
     JSON,
@@ -22,6 +33,7 @@ from tenantedge.admin.responses import (
     bearer,
     etag,
     if_match,
+    path_integer,
     problem,
     query_integer,
     read_json,
@@ -131,9 +143,9 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         return JsonResponse({"sections": [spec.to_json() for spec in self._registry]})
 
     async def list_tenants(self, request: Request, grant: Grant) -> Response:
-        query = request.query_params.get("q", "")
-        offset = query_integer(request, "offset", 0, 0, 1 << 31)
-        limit = query_integer(request, "limit", 50, 1, MAX_PAGE)
+        query = request.query_params.get(SEARCH.name, "")
+        offset = query_integer(request, OFFSET)
+        limit = query_integer(request, LIMIT)
         total, items = await self.service.list_tenants(query, offset, limit, grant.tenants)
         body = {
             "total": total,
@@ -220,7 +232,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         if not versions:
             await self.service.get(tenant_id)  # 404 for a tenant that never existed
         # Who and when, for the newest `limit` versions (each is a read of its record).
-        limit = query_integer(request, "limit", 20, 0, 200)
+        limit = query_integer(request, RECORDS)
         records = []
         for version in versions[:limit]:
             record = await self.service.version(tenant_id, version)
@@ -239,23 +251,23 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         return JsonResponse({"valid": True, "issues": []}, headers={"cache-control": "no-store"})
 
     async def get_version(self, request: Request, grant: Grant) -> Response:
-        version = _version(request.path_params["version"], "version")
+        version = path_integer(request, "version", 1, MAX_VERSION)
         return JsonResponse(await self.service.version(request.path_params["tenant"], version))
 
     async def diff(self, request: Request, grant: Grant) -> Response:
-        old = _version(request.query_params.get("from"), "from")
-        new = _version(request.query_params.get("to"), "to")
+        old = query_integer(request, DIFF_FROM)
+        new = query_integer(request, DIFF_TO)
         changes = await self.service.diff(request.path_params["tenant"], old, new)
         return JsonResponse({"from": old, "to": new, "changes": changes})
 
     async def rollback(self, request: Request, grant: Grant) -> Response:
         body = await self._json(request)
         version = body.get("version") if isinstance(body, dict) else None
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= MAX_VERSION:
             raise ApiError(
                 422,
                 'expected {"version": n}, the version to restore',
-                issues=[{"path": "version", "message": "expected a positive integer"}],
+                issues=[{"path": "version", "message": f"expected an integer from 1 to {MAX_VERSION}"}],
             )
         tenant_id = request.path_params["tenant"]
         return _document(await self.service.rollback(tenant_id, version, if_match(request), grant.name))
@@ -264,7 +276,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         tenant_id = request.path_params["tenant"]
         path = "/" + request.path_params["page"]
         if path == THEME_PATH:
-            draft_of = request.query_params.get("page", "/")
+            draft_of = request.query_params.get(THEME_OF.name, "/")
             tenant = await self.service.preview(tenant_id, draft_of if is_page_path(draft_of) else "/")
             stylesheet = self._renderer.stylesheet(tenant)
             return Response(stylesheet.body, media_type="text/css", headers=_PRIVATE)
@@ -305,12 +317,6 @@ def _page(request: Request) -> str:
     if not is_page_path(path):
         raise ApiError(404, f"{path!r} is not a page path (like '/' or '/about/team')")
     return path
-
-
-def _version(raw: str | None, name: str) -> int:
-    if raw is None or not raw.isdigit() or int(raw) < 1:
-        raise ApiError(400, f"{name}: expected a version number (1 or more), found {raw!r}")
-    return int(raw)
 
 
 def _starlette_path(path: str) -> str:

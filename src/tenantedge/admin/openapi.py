@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenantedge.admin.operations import OPERATIONS, Operation
+from tenantedge.admin.operations import OPERATIONS, Operation, Query
 
 _REASONS = {
     200: "OK",
@@ -182,10 +182,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         for name in ("tenant", "page", "version", "slug", "asset")
         if "{" + name + "}" in op.path
     ]
-    parameters += [
-        {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": kind}}
-        for name, kind, text in op.query
-    ]
+    parameters += [_query(query) for query in op.query]
     if op.if_match:
         parameters.append(
             {
@@ -217,3 +214,13 @@ def _operation(op: Operation) -> dict[str, Any]:
         types = ("application/json", "application/merge-patch+json") if op.method == "PATCH" else ("application/json",)
         operation["requestBody"] = {"required": True, "content": {media: {"schema": schema} for media in types}}
     return operation
+
+
+def _query(query: Query) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if query.bounds is not None:
+        schema = {"type": "integer", "minimum": query.bounds[0], "maximum": query.bounds[1]}
+        if query.default is not None:
+            schema["default"] = query.default
+    required = query.bounds is not None and query.default is None
+    return {"name": query.name, "in": "query", "required": required, "description": query.description, "schema": schema}
