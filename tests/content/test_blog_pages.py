@@ -130,6 +130,19 @@ async def test_publishing_a_post_drops_exactly_the_pages_that_show_posts(
     assert (await page(client, "/blog/brand-new")).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "published_at",
+    ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"],
+    ids=["year-10000-in-utc", "year-0-in-utc"],
+)
+async def test_a_date_the_database_cannot_hold_is_a_422_naming_it(client: httpx.AsyncClient, published_at: str) -> None:
+    headers = {"host": "admin.localhost", "authorization": f"Bearer {TOKEN}"}
+    body = {"slug": "far-future", "title": "Far", "status": "published", "published_at": published_at}
+    refused = await client.post("/api/tenants/codersinflow/posts", json=body, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert [issue["path"] for issue in refused.json()["issues"]] == ["published_at"]
+
+
 async def test_the_admin_api_writes_posts_with_versions(client: httpx.AsyncClient) -> None:
     headers = {"host": "admin.localhost", "authorization": f"Bearer {TOKEN}"}
     url = "/api/tenants/codersinflow/posts"
