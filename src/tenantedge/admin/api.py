@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -51,6 +52,7 @@ log = logging.getLogger("tenantedge.admin")
 
 
 Handler = Callable[[Request, Grant], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class AdminApi(PostHandlers, ConsoleHandlers):
@@ -78,15 +80,19 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         self.database = database
 
     def routes(self, websocket: Callable[..., Awaitable[None]] | None = None) -> list[BaseRoute]:
+        by_path: dict[str, dict[str, Endpoint]] = {}
+        for op in OPERATIONS:
+            by_path.setdefault(op.path, {})[op.method] = self._endpoint(op)
         routes: list[BaseRoute] = [
-            Route(_starlette_path(op.path), self._endpoint(op), methods=[op.method]) for op in OPERATIONS
+            Route(_starlette_path(path), _by_method(endpoints), methods=list(endpoints), name=path)
+            for path, endpoints in by_path.items()
         ]
         if websocket is not None:
             routes.append(WebSocketRoute("/ws", websocket))
         return routes
 
     def app(self, websocket: Callable[..., Awaitable[None]] | None = None) -> Starlette:
-        return Starlette(routes=self.routes(websocket))
+        return Starlette(routes=self.routes(websocket), exception_handlers={HTTPException: _routing_problem})
 
     def authorize(self, request: Request) -> Grant:
         """The grant of the request's token (bearer header or cookie); 401, or 429 after too many failures."""
@@ -105,7 +111,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
             check_csrf(request, cookie)  # the browser sent the cookie by itself: prove the page is ours
         return grant
 
-    def _endpoint(self, op: Operation) -> Callable[[Request], Awaitable[Response]]:
+    def _endpoint(self, op: Operation) -> Endpoint:
         handler: Handler = getattr(self, op.handler)
 
         async def endpoint(request: Request) -> Response:
@@ -317,6 +323,26 @@ def _page(request: Request) -> str:
     if not is_page_path(path):
         raise ApiError(404, f"{path!r} is not a page path (like '/' or '/about/team')")
     return path
+
+
+def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:
+    """One route per path, so that a 405's Allow lists every method of the path (Starlette's names one route's)."""
+
+    async def endpoint(request: Request) -> Response:
+        return await endpoints["GET" if request.method == "HEAD" else request.method](request)
+
+    return endpoint
+
+
+async def _routing_problem(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 (no such path) and 405 (no such method), in the API's problem shape."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        detail = f"{request.method} {request.url.path}: the method is not allowed; allowed: {allowed}"
+    else:
+        detail = f"{request.method} {request.url.path}: no such resource"
+    return problem(ApiError(exc.status_code, detail, headers=dict(exc.headers or {})))
 
 
 def _starlette_path(path: str) -> str:

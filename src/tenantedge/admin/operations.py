@@ -48,7 +48,7 @@ class Operation:
     query: tuple[Query, ...] = ()
     if_match: bool = False
     public: bool = False
-    media: str = JSON
+    media: tuple[str, ...] = (JSON,)  # the 2xx body's media types
     tags: tuple[str, ...] = field(default=("tenants",))
 
 
@@ -62,7 +62,7 @@ OPERATIONS: tuple[Operation, ...] = (
         returns="Html",
         errors=(),
         public=True,
-        media="text/html",
+        media=("text/html",),
         tags=("console",),
     ),
     Operation(
@@ -73,7 +73,7 @@ OPERATIONS: tuple[Operation, ...] = (
         returns="Html",
         errors=(404,),
         public=True,
-        media="text/plain",
+        media=("text/javascript", "text/css", "text/html"),
         tags=("console",),
     ),
     Operation(
@@ -144,7 +144,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "check_tenant",
         "Validate a document as a write would (domains held by other tenants included), storing nothing; "
         "answers {valid, issues}",
-        body="Tenant",
+        body="Json",
         returns="Object",
         errors=(400, 401, 404, 413, 415),
     ),
@@ -166,7 +166,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/tenants/{tenant}",
         "patch_tenant",
         "Change a tenant with a JSON merge patch (RFC 7396)",
-        body="Object",
+        body="TenantPatch",
         returns="Tenant",
         errors=_WRITE_ERRORS,
         if_match=True,
@@ -301,7 +301,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Render a page with its draft applied (never cached, never public)",
         returns="Html",
         query=(THEME_OF,),
-        media="text/html",
+        media=("text/html", "text/css"),
         tags=("drafts",),
     ),
     Operation(
@@ -319,7 +319,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/tenants/{tenant}/posts",
         "create_post",
         "Write a post; `status: published` publishes it (an event drops the pages that list posts)",
-        body="Post",
+        body="NewPost",
         returns="Post",
         status=201,
         errors=(400, 401, 404, 409, 413, 415, 422, 503),

@@ -17,7 +17,7 @@ from tenantedge.content.db import TenantSession
 from tenantedge.errors import DocumentError, PostConflict, ValidationIssue
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}\Z")
-_DATE_TIME = re.compile(
+DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([Zz]|[+-][0-9]{2}:[0-9]{2})?\Z"
 )
 FORMATS = ("markdown", "html")
@@ -108,8 +108,8 @@ def validate_post(raw: object, *, slug: str | None = None) -> dict[str, Any]:
         issues.append(ValidationIssue("slug", "expected lowercase letters, digits and '-' (at most 120)"))
     for name, limit in _LIMITS.items():
         value = raw.get(name, "" if name != "title" else None)
-        if not isinstance(value, str) or len(value) > limit or (name == "title" and not value.strip()):
-            issues.append(ValidationIssue(name, f"expected text of at most {limit} characters"))
+        if not _text(value, limit) or (name == "title" and not str(value).strip()):
+            issues.append(ValidationIssue(name, f"expected text of at most {limit} characters, without NUL"))
         fields[name] = value
     fields["body_format"] = raw.get("body_format", "markdown")
     if fields["body_format"] not in FORMATS:
@@ -118,8 +118,8 @@ def validate_post(raw: object, *, slug: str | None = None) -> dict[str, Any]:
     if fields["status"] not in STATUSES:
         issues.append(ValidationIssue("status", f"expected one of {STATUSES}"))
     tags = raw.get("tags", [])
-    if not isinstance(tags, list) or len(tags) > 20 or not all(isinstance(t, str) and 0 < len(t) <= 40 for t in tags):
-        issues.append(ValidationIssue("tags", "expected at most 20 tags of 1 to 40 characters"))
+    if not isinstance(tags, list) or len(tags) > 20 or not all(_text(tag, 40) and tag for tag in tags):
+        issues.append(ValidationIssue("tags", "expected at most 20 tags of 1 to 40 characters, without NUL"))
     fields["tags"] = tags
     fields["published_at"] = _moment(raw.get("published_at"), "published_at", issues)
     if issues:
@@ -127,6 +127,11 @@ def validate_post(raw: object, *, slug: str | None = None) -> dict[str, Any]:
     if fields["status"] == "published" and fields["published_at"] is None:
         fields["published_at"] = datetime.now(UTC)
     return fields
+
+
+def _text(value: object, limit: int) -> bool:
+    """Text PostgreSQL can store (it refuses NUL) within the limit."""
+    return isinstance(value, str) and len(value) <= limit and "\x00" not in value
 
 
 def _moment(raw: object, name: str, issues: list[ValidationIssue]) -> datetime | None:
@@ -137,7 +142,7 @@ def _moment(raw: object, name: str, issues: list[ValidationIssue]) -> datetime |
     if raw is None:
         return None
     try:
-        if not isinstance(raw, str) or not _DATE_TIME.match(raw):
+        if not isinstance(raw, str) or not DATE_TIME.match(raw):
             raise ValueError(raw)
         moment = datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
