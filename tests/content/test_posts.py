@@ -23,8 +23,22 @@ from tenantedge.richtext import post_html
         ({"slug": "ok", "title": "t", "tags": "x"}, "tags"),
         ({"slug": "ok", "title": "t", "published_at": "yesterday"}, "published_at"),
         ({"slug": "ok", "title": "t", "colour": "red"}, "colour"),
+        ({"slug": "ok", "title": "\x1c\u3000"}, "title"),
+        ({"slug": "ok", "title": "t", "body": "a\x00b"}, "body"),
+        ({"slug": "ok", "title": "t", "tags": ["a\x00"]}, "tags"),
     ],
-    ids=["slug", "missing-title", "status", "format", "tags", "date", "unknown-field"],
+    ids=[
+        "slug",
+        "missing-title",
+        "status",
+        "format",
+        "tags",
+        "date",
+        "unknown-field",
+        "blank-title",
+        "nul-body",
+        "nul-tag",
+    ],
 )
 def test_validation_names_the_field(raw: dict[str, object], field: str) -> None:
     with pytest.raises(DocumentError) as refused:
