@@ -9,7 +9,7 @@ from tenantedge.admin.operations import MAX_VERSION, OPERATIONS, Operation, Quer
 from tenantedge.content.posts import FORMATS, SLUG, STATUSES
 from tenantedge.props import COLOR
 from tenantedge.sections import FEATURES
-from tenantedge.tenants import COLOR_NAMES, MAX_CUSTOM_CSS, MAX_SECTIONS, PRESETS, TENANT_ID
+from tenantedge.tenants import COLOR_NAMES, MAX_CUSTOM_CSS, MAX_PAGE_PATH, MAX_SECTIONS, PRESETS, TENANT_ID
 
 _REASONS = {
     200: "OK",
@@ -85,7 +85,7 @@ _TENANT_FIELDS: dict[str, Any] = {
     },
     "pages": {
         "type": "object",
-        "propertyNames": {"pattern": "^/(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*)?$"},
+        "propertyNames": {"pattern": "^/(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*)?$", "maxLength": MAX_PAGE_PATH},
         "additionalProperties": {"$ref": "#/components/schemas/PageValue"},
     },
 }
@@ -259,6 +259,7 @@ _PATH: dict[str, dict[str, Any]] = {
     "page": {
         "type": "string",
         "pattern": "^(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*)?$",
+        "maxLength": MAX_PAGE_PATH - 1,
         "description": "The page's path without its leading '/': empty for the home page",
     },
     "version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
