@@ -37,10 +37,6 @@ AUTH_TIMEOUT = 5.0
 MAX_SEQ = (1 << 63) - 1  # the bus's sequence is a Redis counter
 
 
-class _BadSubscription(ValueError):
-    """A `since` or `tenants` the endpoint does not take; the message names it and becomes the close reason."""
-
-
 @dataclass(eq=False, slots=True)
 class _Client:
     grant: Grant
@@ -112,7 +108,7 @@ class LiveHub:
             return
         try:
             tenants, since = _subscription(websocket, hello or {})
-        except _BadSubscription as e:
+        except ValueError as e:  # the message names since or tenants, and fits a close frame
             await websocket.close(code=BAD_REQUEST, reason=str(e))
             return
         client = _Client(grant, tenants, asyncio.Queue(self._queue_size))
@@ -188,19 +184,19 @@ async def _drain(websocket: WebSocket) -> None:
 
 def _subscription(websocket: WebSocket, hello: dict[str, Any]) -> tuple[frozenset[str] | None, int | None]:
     """The tenants a client asked for (None: all it may see) and the `seq` it saw last, from the first message or
-    else the query; _BadSubscription (its text fits a close frame's 123 bytes) for a value that is neither."""
+    else the query; ValueError (its text fits a close frame's 123 bytes) for a value that is neither."""
     wanted: object = hello.get("tenants")
     if wanted is None:
         wanted = websocket.query_params.getlist("tenant") or None
     if wanted is not None and (
         not isinstance(wanted, list) or not all(isinstance(t, str) and TENANT_ID.match(t) for t in wanted)
     ):
-        raise _BadSubscription("tenants: expected a list of tenant ids")
+        raise ValueError("tenants: expected a list of tenant ids")
     raw = hello.get("since")
     if raw is None:
         raw = websocket.query_params.get("since")
     text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
     since = bounded_integer(text, 0, MAX_SEQ) if isinstance(text, str) else None
     if raw is not None and since is None:
-        raise _BadSubscription(f"since: expected a seq from 0 to {MAX_SEQ} (ASCII digits)")
+        raise ValueError(f"since: expected a seq from 0 to {MAX_SEQ} (ASCII digits)")
     return (frozenset(wanted) if wanted else None), since
