@@ -76,6 +76,17 @@ class Settings:
     database_timeout: float = 1.0
     database_pool: int = 10
     blog_per_page: int = 10
+    # Connection limits (hardening)
+    # A request's URL and whole head in bytes, and its number of header lines; past them, 414 or 431.
+    max_url_bytes: int = 8192
+    max_header_bytes: int = 16384
+    max_headers: int = 100
+    # Seconds to send a whole request head, from connecting or from the previous response (then 408); and
+    # how long a kept-alive connection may sit idle.
+    header_timeout: float = 10.0
+    keep_alive_timeout: int = 5
+    # Per worker, lowered to what the open-file limit leaves; at the cap the longest idle one makes room.
+    max_connections: int = 10_000
 
     @property
     def fragment_bytes(self) -> int:
@@ -134,6 +145,13 @@ class Settings:
             database_timeout=reader.number("DATABASE_TIMEOUT", 1.0, 0.01, 60.0),
             database_pool=reader.integer("DATABASE_POOL", 10, 1, 1000),
             blog_per_page=reader.integer("BLOG_PER_PAGE", 10, 1, 100),
+            # Connection limits (hardening)
+            max_url_bytes=reader.integer("MAX_URL_BYTES", 8192, 256, 1 << 20),
+            max_header_bytes=reader.integer("MAX_HEADER_BYTES", 16384, 1024, 1 << 20),
+            max_headers=reader.integer("MAX_HEADERS", 100, 1, 10_000),
+            header_timeout=reader.number("HEADER_TIMEOUT", 10.0, 0.1, 3600.0),
+            keep_alive_timeout=reader.integer("KEEP_ALIVE_TIMEOUT", 5, 1, 3600),
+            max_connections=reader.integer("MAX_CONNECTIONS", 10_000, 1, 1_000_000),
         )
 
 
