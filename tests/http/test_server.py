@@ -17,7 +17,7 @@ import pytest
 
 from tenantedge.http.server import send_prepared
 from tenantedge.pagecache import encode_page
-from tests.server import ROOT, free_port
+from tests.server import ROOT, Server, free_port
 
 STOCK, PREPARED = "httptools", "tenantedge.http.server:PreparedHttpToolsProtocol"
 DATE = re.compile(rb"^date: [^\r]*\r\n", re.MULTILINE)
@@ -180,3 +180,43 @@ def test_a_head_is_prepared_only_from_headers_a_server_would_send(name: bytes, v
         assert page.identity.head.startswith(b"x-ok: a\tb\r\n") and page.identity.head.endswith(
             b"content-length: 4\r\n"
         )
+
+
+@pytest.fixture(scope="module")
+def serve() -> Iterator[Server]:
+    running = Server()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def exchange(server: Server, raw: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(raw)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+ABSOLUTE_FORMS = {
+    "authority wins over Host": (b"http://basicsite.com/", b"200", b"tenant:basicsite page:basicsite:/"),
+    "no path": (b"http://basicsite.com", b"200", b"tenant:basicsite page:basicsite:/"),
+    "query without path": (b"http://basicsite.com?x=1", b"200", b"tenant:basicsite page:basicsite:/"),
+    "scheme and host in capitals, a port": (b"HTTP://BASICSITE.COM:80/", b"200", b"tenant:basicsite"),
+    "https": (b"https://basicsite.com/", b"200", b"tenant:basicsite"),
+    "path and query kept": (b"http://codersinflow.net/p?q=1", b"301", b"location: http://codersinflow.com/p?q=1"),
+    "origin form: Host as sent": (b"/", b"200", b"tenant:codersinflow page:codersinflow:/"),
+    "userinfo is an error": (b"http://user@basicsite.com/", b"400", b"content-length: 12"),
+    "no authority": (b"http:///", b"400", b"content-length: 12"),
+}
+
+
+@pytest.mark.parametrize(("target", "status", "expected"), list(ABSOLUTE_FORMS.values()), ids=list(ABSOLUTE_FORMS))
+def test_an_absolute_form_target_names_the_host(serve: Server, target: bytes, status: bytes, expected: bytes) -> None:
+    """RFC 9112 section 3.2.2: with an absolute-form target, the server ignores Host and uses the authority."""
+    raw = b"GET " + target + b" HTTP/1.1\r\nHost: codersinflow.com\r\nConnection: close\r\n\r\n"
+    answer = exchange(serve, raw)
+    assert answer.startswith(b"HTTP/1.1 " + status + b" "), answer[:300]
+    assert expected in answer.partition(b"\r\n\r\n")[0], answer[:600]

@@ -6,6 +6,8 @@ Over uvicorn it adds:
   big (414 for the URL, 431 for the head or its number of headers), so memory stays bounded whatever a client
   sends; a head must be complete within a timeout (408), and a worker takes a bounded number of connections,
   closing the longest idle one, or refusing the new one (503), at its cap.
+- Absolute-form request targets (`GET http://host/path`): the target's authority replaces the Host header
+  (RFC 9112 section 3.2.2), and the path and query are served as usual.
 - The `tenantedge.prepared` extension: a cached page's status line aside, its headers never change, so the
   edge serialises them once, when the page is stored. With the extension in the scope, the app hands the
   server that head and the body in one call, and the server writes them in one `write`: no per-request
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
@@ -184,6 +187,13 @@ class PreparedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.headers) > self._limits.max_headers or (self._measure_head and self._head_too_large()):
             self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
             raise _Refused
+        if not self.url.startswith(b"/") and (absolute := _ABSOLUTE_FORM.fullmatch(self.url)):
+            authority, target = absolute.groups()
+            if not authority or b"@" in authority:  # RFC 9110 section 4.2.4: userinfo is an error
+                self._refuse(HTTPStatus.BAD_REQUEST)
+                raise _Refused
+            self.url = target if target.startswith(b"/") else b"/" + target
+            self.headers[:] = [(b"host", authority), *(header for header in self.headers if header[0] != b"host")]
         super().on_headers_complete()
 
     def _head_too_large(self) -> bool:
@@ -246,6 +256,7 @@ class _Refused(Exception):
     """Raised in a parser callback to stop parsing a request already answered."""
 
 
+_ABSOLUTE_FORM = re.compile(rb"(?is)https?://([^/?#]*)(.*)")
 _SLOTS: weakref.WeakKeyDictionary[ServerState, ConnectionSlots] = weakref.WeakKeyDictionary()
 _OFFER: dict[object, object] = {"send": send_prepared}
 
