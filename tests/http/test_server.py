@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 import re
 import socket
@@ -14,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from tenantedge.http.server import send_prepared
 from tenantedge.pagecache import encode_page
@@ -220,3 +224,38 @@ def test_an_absolute_form_target_names_the_host(serve: Server, target: bytes, st
     answer = exchange(serve, raw)
     assert answer.startswith(b"HTTP/1.1 " + status + b" "), answer[:300]
     assert expected in answer.partition(b"\r\n\r\n")[0], answer[:600]
+
+
+# The uvicorn code tenantedge.http.server overrides, mirrors or calls, as of the uvicorn version it was written
+# against. A change here means reading the new code against the protocol's overrides before updating a digest.
+UVICORN_INTERNALS = {
+    "HttpToolsProtocol.__init__": "4f08999410347141",
+    "HttpToolsProtocol.connection_made": "6efb565ff3d36b91",
+    "HttpToolsProtocol.connection_lost": "c91a4c9bf2e29c55",
+    "HttpToolsProtocol.data_received": "010a7ae59a5d3b1a",  # replaced, minus its cancelling of the timer
+    "HttpToolsProtocol.on_message_begin": "96d377fdc7c2baef",  # scope["headers"] is self.headers
+    "HttpToolsProtocol.on_url": "37be44e962b04ca8",  # replaced
+    "HttpToolsProtocol.on_headers_complete": "1ea8589acfad92d8",  # reads self.url and self.headers
+    "HttpToolsProtocol.on_message_complete": "1fbad42dc31fc01f",
+    "HttpToolsProtocol.on_response_complete": "64e254f28e389e76",  # arms the timer only when a request is awaited
+    "HttpToolsProtocol.timeout_keep_alive_handler": "8b53bf5f2e202970",  # replaced
+    "HttpToolsProtocol.handle_websocket_upgrade": "179c4f769386ab89",
+    "HttpToolsProtocol._unset_keepalive_if_required": "00a6a4e47214e68e",
+    "HttpToolsProtocol.send_400_response": "ae5a4a3782b646fd",  # a fixed body, no echo of the request
+    "RequestResponseCycle.__init__": "4d2f220910c33c12",
+    "RequestResponseCycle.send": "abdd8601b326a8da",  # send_prepared does what it does for a whole response
+}
+
+
+def test_the_uvicorn_code_the_protocol_builds_on_is_unchanged() -> None:
+    classes = {"HttpToolsProtocol": HttpToolsProtocol, "RequestResponseCycle": RequestResponseCycle}
+    found = {}
+    for name in UVICORN_INTERNALS:
+        owner, attribute = name.split(".")
+        source = inspect.getsource(getattr(classes[owner], attribute))
+        found[name] = hashlib.sha256(source.encode()).hexdigest()[:16]
+    changed = [name for name, digest in UVICORN_INTERNALS.items() if found[name] != digest]
+    assert not changed, (
+        f"uvicorn {uvicorn.__version__} changed {', '.join(changed)}: check src/tenantedge/http/server.py "
+        "against the new code, then update UVICORN_INTERNALS"
+    )
