@@ -81,8 +81,8 @@ class Settings:
     max_url_bytes: int = 8192
     max_header_bytes: int = 16384
     max_headers: int = 100
-    # Seconds to send a whole request head, from connecting or from the previous response (then 408); and
-    # how long a kept-alive connection may sit idle.
+    # Seconds to send a whole request head from connecting, or from the previous response but no less than the
+    # keep-alive timeout (then 408); and how long a kept-alive connection may sit idle.
     header_timeout: float = 10.0
     keep_alive_timeout: int = 5
     # Per worker, lowered to what the open-file limit leaves; at the cap the longest idle one makes room.

@@ -25,8 +25,8 @@ class HttpLimits:
     # The whole head (request line, header lines and their line ends) in bytes; past it, 431.
     max_header_bytes: int = 16384
     max_headers: int = 100
-    # A complete head within this many seconds of connecting, or of the previous response on a kept-alive
-    # connection (which may wait idle for uvicorn's timeout_keep_alive first); then 408, or a quiet close.
+    # A complete head within this many seconds of connecting, else 408 (or a quiet close if nothing came). On a
+    # kept-alive connection it counts from the previous response, and is no shorter than the keep-alive timeout.
     header_timeout: float = 10.0
     # Connections per worker; past it, the oldest one waiting for a request is closed to make room, or,
     # when every connection is busy, the new one gets a 503.

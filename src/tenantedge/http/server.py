@@ -98,9 +98,6 @@ class PreparedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self._limits = limits
         self._slots = _SLOTS.get(server_state) or _SLOTS.setdefault(server_state, ConnectionSlots())
-        # uvicorn arms one timer after each response; it fires at the earlier limit, and the handler tells which.
-        self._keep_alive = self.timeout_keep_alive
-        self.timeout_keep_alive = min(self.timeout_keep_alive, limits.header_timeout)  # type: ignore[assignment]
         self._waiting_since = 0.0
         self._waiting = False  # nothing of a request received since connecting or since the last response
         self._begun = False  # a request has begun and its head is not complete
@@ -218,12 +215,15 @@ class PreparedHttpToolsProtocol(HttpToolsProtocol):
             self._slots.waiting[self.transport] = None
 
     def timeout_keep_alive_handler(self) -> None:
-        """Close a connection idle past the keep-alive timeout, or whose head is not complete in time (408)."""
+        """uvicorn's one timer per connection: close it when idle too long, or answer 408 to a head too slow."""
         self.timeout_keep_alive_task = None
         if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
             return  # a response is under way; when it is complete, uvicorn arms the timer again
-        waiting_for_head = self._begun or self.cycle is None  # a new connection gets the header timeout
-        limit = self._limits.header_timeout if waiting_for_head else self._keep_alive
+        # A new connection has the header timeout for its first head; a kept-alive one the keep-alive timeout to
+        # begin the next, and as long as either to complete it. Both count from connecting or the last response.
+        limit = self._limits.header_timeout
+        if self.cycle is not None:
+            limit = max(limit, self.timeout_keep_alive) if self._begun else self.timeout_keep_alive
         left = self._waiting_since + limit - self.loop.time()
         if left > 0.01:
             self.timeout_keep_alive_task = self.loop.call_later(left, self.timeout_keep_alive_handler)
