@@ -34,6 +34,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 from uvicorn.server import ServerState
 
+from tenantedge.errors import RequestRefused
 from tenantedge.http.limits import ConnectionSlots, HttpLimits, refusal
 from tenantedge.pagecache import Header
 
@@ -177,18 +178,18 @@ class PreparedHttpToolsProtocol(HttpToolsProtocol):
         self.url += url
         if len(self.url) > self._limits.max_url_bytes:
             self._refuse(HTTPStatus.REQUEST_URI_TOO_LONG)
-            raise _Refused
+            raise RequestRefused
 
     def on_headers_complete(self) -> None:
         self._begun = self._reading_head = False
         if len(self.headers) > self._limits.max_headers or (self._measure_head and self._head_too_large()):
             self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
-            raise _Refused
+            raise RequestRefused
         if not self.url.startswith(b"/") and (absolute := _ABSOLUTE_FORM.fullmatch(self.url)):
             authority, target = absolute.groups()
             if not authority or b"@" in authority:  # RFC 9110 section 4.2.4: userinfo is an error
                 self._refuse(HTTPStatus.BAD_REQUEST)
-                raise _Refused
+                raise RequestRefused
             self.url = target if target.startswith(b"/") else b"/" + target
             self.headers[:] = [(b"host", authority), *(header for header in self.headers if header[0] != b"host")]
         super().on_headers_complete()
@@ -250,10 +251,6 @@ def serving_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
     """The protocol for uvicorn's `http` option, with `limits`; uvicorn only calls it, and a partial pickles
     into every worker process."""
     return cast("type[asyncio.Protocol]", functools.partial(PreparedHttpToolsProtocol, limits=limits))
-
-
-class _Refused(Exception):
-    """Raised in a parser callback to stop parsing a request already answered."""
 
 
 _ABSOLUTE_FORM = re.compile(rb"(?is)https?://([^/?#]*)(.*)")
