@@ -111,3 +111,25 @@ def test_the_connection_cap_leaves_room_under_the_open_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # raised to the hard limit by the call
     assert soft == hard or hard == resource.RLIM_INFINITY
     assert connection_cap(10**9) == max(1, soft - RESERVED_FILES)
+
+
+# Admin sign-in limits (hardening)
+def test_admin_sign_in_limits() -> None:
+    assert (Settings().admin_failures, Settings().admin_failure_window) == (10, 60.0)
+    settings = Settings.from_env({"TENANTEDGE_ADMIN_FAILURES": "3", "TENANTEDGE_ADMIN_FAILURE_WINDOW": "900"})
+    assert (settings.admin_failures, settings.admin_failure_window) == (3, 900.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TENANTEDGE_ADMIN_FAILURES", "0", "TENANTEDGE_ADMIN_FAILURES: expected a whole number from 1"),
+        ("TENANTEDGE_ADMIN_FAILURES", "ten", "found 'ten'"),
+        ("TENANTEDGE_ADMIN_FAILURE_WINDOW", "0.5", "TENANTEDGE_ADMIN_FAILURE_WINDOW: expected a number from 1"),
+        ("TENANTEDGE_ADMIN_FAILURE_WINDOW", "forever", "found 'forever'"),
+    ],
+    ids=["failures-zero", "failures-word", "window-too-short", "window-word"],
+)
+def test_admin_sign_in_limits_refuse_bad_values(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({name: value})

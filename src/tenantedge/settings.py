@@ -87,6 +87,12 @@ class Settings:
     keep_alive_timeout: int = 5
     # Per worker, lowered to what the open-file limit leaves; at the cap the longest idle one makes room.
     max_connections: int = 10_000
+    # Admin sign-in limits (hardening)
+    # Wrong admin tokens allowed per client address, and per presented token, in a window of this many seconds;
+    # past either budget, further wrong tokens get 429 with Retry-After until the window ends. A valid token
+    # always passes. Counted in Redis (shared by every worker) when it is configured and answers.
+    admin_failures: int = 10
+    admin_failure_window: float = 60.0
 
     @property
     def fragment_bytes(self) -> int:
@@ -152,6 +158,9 @@ class Settings:
             header_timeout=reader.number("HEADER_TIMEOUT", 10.0, 0.1, 3600.0),
             keep_alive_timeout=reader.integer("KEEP_ALIVE_TIMEOUT", 5, 1, 3600),
             max_connections=reader.integer("MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+            # Admin sign-in limits (hardening)
+            admin_failures=reader.integer("ADMIN_FAILURES", 10, 1, 1_000_000),
+            admin_failure_window=reader.number("ADMIN_FAILURE_WINDOW", 60.0, 1.0, 86_400.0),
         )
 
 
