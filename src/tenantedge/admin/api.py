@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
-from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, not_limited
+from tenantedge.admin.auth import Grant, TokenRing
+from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, refusal
+from tenantedge.admin.limiter import FailureLimiter
 from tenantedge.admin.operations import MAX_PAGE, OPERATIONS, Operation
 from tenantedge.admin.postsapi import PostHandlers
 from tenantedge.admin.responses import (
@@ -76,19 +77,18 @@ class AdminApi(PostHandlers, ConsoleHandlers):
     def app(self, websocket: Callable[..., Awaitable[None]] | None = None) -> Starlette:
         return Starlette(routes=self.routes(websocket))
 
-    def authorize(self, request: Request) -> Grant:
+    async def authorize(self, request: Request) -> Grant:
         """The grant of the request's token (bearer header or cookie); 401, or 429 after too many failures."""
-        client = not_limited(self._limiter, request)
         presented = bearer(request.headers.get("authorization"))
         cookie = request.cookies.get(COOKIE) if presented is None else None
         grant = self._tokens.check(presented or cookie)
         if grant is None:
-            self._limiter.failed(client)
-            raise ApiError(
+            unauthorized = ApiError(
                 401,
                 "a valid admin token is required (Authorization: Bearer …)",
                 headers={"www-authenticate": 'Bearer realm="tenantedge"'},
             )
+            raise await refusal(self._limiter, request, presented or cookie, unauthorized)
         if cookie is not None:
             check_csrf(request, cookie)  # the browser sent the cookie by itself: prove the page is ours
         return grant
@@ -98,7 +98,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
 
         async def endpoint(request: Request) -> Response:
             try:
-                grant = Grant("public") if op.public else self.authorize(request)
+                grant = Grant("public") if op.public else await self.authorize(request)
                 tenant_id = request.path_params.get("tenant")
                 if tenant_id is not None and (not TENANT_ID.match(tenant_id) or not grant.allows(tenant_id)):
                     raise NotFound(f"no tenant {tenant_id!r}")
