@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -14,6 +15,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from tenantedge.admin.auth import Grant, TokenRing
 from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, refusal
 from tenantedge.admin.limiter import FailureLimiter
+from tenantedge.admin.nosniff import NoSniff
 from tenantedge.admin.operations import MAX_PAGE, OPERATIONS, Operation
 from tenantedge.admin.postsapi import PostHandlers
 from tenantedge.admin.responses import (
@@ -75,7 +77,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         return routes
 
     def app(self, websocket: Callable[..., Awaitable[None]] | None = None) -> Starlette:
-        return Starlette(routes=self.routes(websocket))
+        return Starlette(routes=self.routes(websocket), middleware=[Middleware(NoSniff)])
 
     async def authorize(self, request: Request) -> Grant:
         """The grant of the request's token (bearer header or cookie); 401, or 429 after too many failures."""
