@@ -77,6 +77,23 @@ class Settings:
     database_timeout: float = 1.0
     database_pool: int = 10
     blog_per_page: int = 10
+    # Connection limits (hardening)
+    # A request's URL and whole head in bytes, and its number of header lines; past them, 414 or 431.
+    max_url_bytes: int = 8192
+    max_header_bytes: int = 16384
+    max_headers: int = 100
+    # Seconds to send a whole request head from connecting, or from the previous response but no less than the
+    # keep-alive timeout (then 408); and how long a kept-alive connection may sit idle.
+    header_timeout: float = 10.0
+    keep_alive_timeout: int = 5
+    # Per worker, lowered to what the open-file limit leaves; at the cap the longest idle one makes room.
+    max_connections: int = 10_000
+    # Admin sign-in limits (hardening)
+    # Wrong admin tokens allowed per client address, and per presented token, in a window of this many seconds;
+    # past either budget, further wrong tokens get 429 with Retry-After until the window ends. A valid token
+    # always passes. Counted in Redis (shared by every worker) when it is configured and answers.
+    admin_failures: int = 10
+    admin_failure_window: float = 60.0
 
     @property
     def fragment_bytes(self) -> int:
@@ -135,6 +152,16 @@ class Settings:
             database_timeout=reader.number("DATABASE_TIMEOUT", 1.0, 0.01, 60.0),
             database_pool=reader.integer("DATABASE_POOL", 10, 1, 1000),
             blog_per_page=reader.integer("BLOG_PER_PAGE", 10, 1, 100),
+            # Connection limits (hardening)
+            max_url_bytes=reader.integer("MAX_URL_BYTES", 8192, 256, 1 << 20),
+            max_header_bytes=reader.integer("MAX_HEADER_BYTES", 16384, 1024, 1 << 20),
+            max_headers=reader.integer("MAX_HEADERS", 100, 1, 10_000),
+            header_timeout=reader.number("HEADER_TIMEOUT", 10.0, 0.1, 3600.0),
+            keep_alive_timeout=reader.integer("KEEP_ALIVE_TIMEOUT", 5, 1, 3600),
+            max_connections=reader.integer("MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+            # Admin sign-in limits (hardening)
+            admin_failures=reader.integer("ADMIN_FAILURES", 10, 1, 1_000_000),
+            admin_failure_window=reader.number("ADMIN_FAILURE_WINDOW", 60.0, 1.0, 86_400.0),
         )
 
 

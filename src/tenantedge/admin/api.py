@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
-from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, not_limited
+from tenantedge.admin.auth import Grant, TokenRing
+from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, refusal
+from tenantedge.admin.limiter import FailureLimiter
+from tenantedge.admin.nosniff import NoSniff
 from tenantedge.admin.operations import (
     DIFF_FROM,
     DIFF_TO,
@@ -92,21 +95,24 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         return routes
 
     def app(self, websocket: Callable[..., Awaitable[None]] | None = None) -> Starlette:
-        return Starlette(routes=self.routes(websocket), exception_handlers={HTTPException: _routing_problem})
+        return Starlette(
+            routes=self.routes(websocket),
+            middleware=[Middleware(NoSniff)],
+            exception_handlers={HTTPException: _routing_problem},
+        )
 
-    def authorize(self, request: Request) -> Grant:
+    async def authorize(self, request: Request) -> Grant:
         """The grant of the request's token (bearer header or cookie); 401, or 429 after too many failures."""
-        client = not_limited(self._limiter, request)
         presented = bearer(request.headers.get("authorization"))
         cookie = request.cookies.get(COOKIE) if presented is None else None
         grant = self._tokens.check(presented or cookie)
         if grant is None:
-            self._limiter.failed(client)
-            raise ApiError(
+            unauthorized = ApiError(
                 401,
                 "a valid admin token is required (Authorization: Bearer …)",
                 headers={"www-authenticate": 'Bearer realm="tenantedge"'},
             )
+            raise await refusal(self._limiter, request, presented or cookie, unauthorized)
         if cookie is not None:
             check_csrf(request, cookie)  # the browser sent the cookie by itself: prove the page is ours
         return grant
@@ -116,7 +122,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
 
         async def endpoint(request: Request) -> Response:
             try:
-                grant = Grant("public") if op.public else self.authorize(request)
+                grant = Grant("public") if op.public else await self.authorize(request)
                 tenant_id = request.path_params.get("tenant")
                 if tenant_id is not None and (not TENANT_ID.match(tenant_id) or not grant.allows(tenant_id)):
                     raise NotFound(f"no tenant {tenant_id!r}")

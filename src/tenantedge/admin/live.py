@@ -7,6 +7,8 @@ first message, as `"tenants": [...]` and `"since": n`; one that is not what it s
 code 4400 and a reason naming it. A client is sent `{"type": "hello", "seq": n}`, then what it missed since `since` (or
 `{"type": "reload"}` when that is no longer kept), then every event as it happens. A client that reads
 too slowly to keep up is disconnected (code 4008) rather than allowed to grow this worker's memory.
+A wrong token closes the socket with code 4401, or 4429 once its address or the token itself is over the
+failure budget (tenantedge.admin.limiter); a valid token is always accepted.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
+from tenantedge.admin.auth import Grant, TokenRing
 from tenantedge.admin.console import COOKIE
+from tenantedge.admin.limiter import FailureLimiter, peer, retry_after
 from tenantedge.admin.responses import bearer
 from tenantedge.errors import BackendError
 from tenantedge.events import Event, EventBus
@@ -33,6 +36,7 @@ log = logging.getLogger("tenantedge.live")
 TOO_SLOW = 4008
 BAD_REQUEST = 4400
 UNAUTHORIZED = 4401
+TOO_MANY_FAILURES = 4429
 AUTH_TIMEOUT = 5.0
 MAX_SEQ = (1 << 63) - 1  # the bus's sequence is a Redis counter
 
@@ -89,10 +93,6 @@ class LiveHub:
         if origin is not None and origin.lower().rstrip("/") not in self._origins:
             await websocket.close(code=1008, reason="origin not allowed")  # before accept: the handshake gets 403
             return
-        address = websocket.client.host if websocket.client else "-"
-        if self._limiter.retry_after(address) > 0:
-            await websocket.close(code=1008, reason="too many failed attempts")
-            return
         await websocket.accept()
         try:
             hello = await self._hello(websocket)
@@ -100,11 +100,17 @@ class LiveHub:
             hello = None
         # The dashboard's browser sends its sign-in cookie (the Origin check above keeps other sites out).
         presented = bearer(websocket.headers.get("authorization")) or websocket.cookies.get(COOKIE)
-        token = (hello or {}).get("token")
-        grant = self._tokens.check(presented or (token if isinstance(token, str) else None))
+        token = presented or (hello or {}).get("token")
+        if not isinstance(token, str):
+            token = None  # a first message's token that is not text is no token
+        grant = self._tokens.check(token)
         if grant is None:
-            self._limiter.failed(address)
-            await websocket.close(code=UNAUTHORIZED, reason="a valid admin token is required")
+            wait = await self._limiter.failed(peer(websocket), token)
+            if wait > 0:
+                reason = f"too many failed attempts; retry after {retry_after(wait)} s"
+                await websocket.close(code=TOO_MANY_FAILURES, reason=reason)
+            else:
+                await websocket.close(code=UNAUTHORIZED, reason="a valid admin token is required")
             return
         try:
             tenants, since = _subscription(websocket, hello or {})
