@@ -37,14 +37,12 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(
-        self, *args: str, env: dict[str, str] | None = None, command: tuple[str, ...] = ("-m", "tenantedge", "serve")
-    ) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         self._output = ""
         self.process = subprocess.Popen(
-            [sys.executable, *command, "--port", str(self.port), *args],
+            [sys.executable, "-m", "tenantedge", "serve", "--port", str(self.port), *args],
             cwd=ROOT,
             # A file, not a pipe: a pipe nobody reads fills up and blocks a chatty server.
             stdout=self._log,
