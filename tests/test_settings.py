@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import ipaddress
+import resource
 from pathlib import Path
 
 import pytest
 
 from tenantedge.errors import ConfigError
+from tenantedge.http.limits import RESERVED_FILES, HttpLimits, connection_cap
 from tenantedge.settings import Settings
 
 
@@ -60,10 +62,84 @@ def test_fragment_cache_is_on_when_the_page_cache_is_off(env: dict[str, str], fr
     assert Settings.from_env(env).fragment_bytes == fragment_bytes
 
 
+# Connection limits (hardening)
+def test_connection_limits_default_to_what_the_protocol_assumes() -> None:
+    settings, limits = Settings(), HttpLimits()
+    assert (settings.max_url_bytes, settings.max_header_bytes, settings.max_headers) == (
+        limits.max_url_bytes,
+        limits.max_header_bytes,
+        limits.max_headers,
+    )
+    assert (settings.header_timeout, settings.max_connections) == (limits.header_timeout, limits.max_connections)
+    assert settings.keep_alive_timeout == 5  # uvicorn's own default
+
+
+def test_connection_limits_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "TENANTEDGE_MAX_URL_BYTES": "4096",
+            "TENANTEDGE_MAX_HEADER_BYTES": "65536",
+            "TENANTEDGE_MAX_HEADERS": "50",
+            "TENANTEDGE_HEADER_TIMEOUT": "2.5",
+            "TENANTEDGE_KEEP_ALIVE_TIMEOUT": "30",
+            "TENANTEDGE_MAX_CONNECTIONS": "500",
+        }
+    )
+    assert (settings.max_url_bytes, settings.max_header_bytes, settings.max_headers) == (4096, 65536, 50)
+    assert (settings.header_timeout, settings.keep_alive_timeout, settings.max_connections) == (2.5, 30, 500)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TENANTEDGE_MAX_URL_BYTES", "10"),
+        ("TENANTEDGE_MAX_HEADER_BYTES", "100"),
+        ("TENANTEDGE_MAX_HEADER_BYTES", "16k"),
+        ("TENANTEDGE_MAX_HEADERS", "0"),
+        ("TENANTEDGE_HEADER_TIMEOUT", "0"),
+        ("TENANTEDGE_KEEP_ALIVE_TIMEOUT", "0.5"),
+        ("TENANTEDGE_MAX_CONNECTIONS", "0"),
+    ],
+)
+def test_connection_limits_out_of_bounds_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"{name}: expected"):
+        Settings.from_env({name: value})
+
+
+def test_the_connection_cap_leaves_room_under_the_open_file_limit() -> None:
+    assert connection_cap(10) == 10
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # raised to the hard limit by the call
+    assert soft == hard or hard == resource.RLIM_INFINITY
+    assert connection_cap(10**9) == max(1, soft - RESERVED_FILES)
+
+
+# Admin sign-in limits (hardening)
+def test_admin_sign_in_limits() -> None:
+    assert (Settings().admin_failures, Settings().admin_failure_window) == (10, 60.0)
+    settings = Settings.from_env({"TENANTEDGE_ADMIN_FAILURES": "3", "TENANTEDGE_ADMIN_FAILURE_WINDOW": "900"})
+    assert (settings.admin_failures, settings.admin_failure_window) == (3, 900.0)
+
+
+# Domain and document limits (hardening)
 def test_domain_and_document_limits() -> None:
     assert (Settings().max_domains, Settings().max_tenant_bytes) == (1000, 1 << 20)
     settings = Settings.from_env({"TENANTEDGE_MAX_DOMAINS": "20", "TENANTEDGE_MAX_TENANT_BYTES": "65536"})
     assert (settings.max_domains, settings.max_tenant_bytes) == (20, 65536)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TENANTEDGE_ADMIN_FAILURES", "0", "TENANTEDGE_ADMIN_FAILURES: expected a whole number from 1"),
+        ("TENANTEDGE_ADMIN_FAILURES", "ten", "found 'ten'"),
+        ("TENANTEDGE_ADMIN_FAILURE_WINDOW", "0.5", "TENANTEDGE_ADMIN_FAILURE_WINDOW: expected a number from 1"),
+        ("TENANTEDGE_ADMIN_FAILURE_WINDOW", "forever", "found 'forever'"),
+    ],
+    ids=["failures-zero", "failures-word", "window-too-short", "window-word"],
+)
+def test_admin_sign_in_limits_refuse_bad_values(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({name: value})
 
 
 @pytest.mark.parametrize(
@@ -74,6 +150,6 @@ def test_domain_and_document_limits() -> None:
         ("TENANTEDGE_MAX_TENANT_BYTES", "100", "TENANTEDGE_MAX_TENANT_BYTES: expected a whole number from 1024"),
     ],
 )
-def test_bad_limits_name_the_variable(name: str, value: str, message: str) -> None:
+def test_domain_and_document_limits_refuse_bad_values(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env({name: value})

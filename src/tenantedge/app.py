@@ -180,7 +180,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     bus = event_bus(settings)
     publisher = build_publisher(settings, registry, bus, s3=s3, files=files, cache=cache, limits=limits)
     blog = blog_content(settings, clock)
-    admin = build_admin(settings, registry, publisher, renderer, bus, host, blog.database if blog else None)
+    admin = build_admin(
+        settings, registry, publisher, renderer, bus, host, blog.database if blog else None, clock=clock
+    )
 
     async def file_saved(changed: set[str], before: TenantSet) -> None:
         assert files is not None
@@ -215,6 +217,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             background.stop,
             bus.close,
             admin.service.close,
+            admin.limiter.close,
             *([blog.database.close] if blog else []),
             store.close,
         ],

@@ -308,7 +308,8 @@ def _serve(args: argparse.Namespace) -> int:
     from uvicorn.config import LOGGING_CONFIG
 
     from tenantedge.app import create_app
-    from tenantedge.http.server import PreparedHttpToolsProtocol
+    from tenantedge.http.limits import HttpLimits, connection_cap
+    from tenantedge.http.server import serving_protocol
 
     flags = {"host": "HOST", "port": "PORT", "workers": "WORKERS", "tenants": "TENANTS"}
     flags |= {"templates": "TEMPLATES", "default_tenant": "DEFAULT_TENANT"}
@@ -321,6 +322,19 @@ def _serve(args: argparse.Namespace) -> int:
     # Load once here so a bad file or folder is reported once, plainly, before any worker starts.
     app = create_app(settings)
     _check_port(settings.host, settings.port)
+    limits = HttpLimits(
+        max_url_bytes=settings.max_url_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
+        header_timeout=settings.header_timeout,
+        max_connections=connection_cap(settings.max_connections),
+    )
+    if limits.max_connections < settings.max_connections:
+        print(
+            f"tenantedge: {limits.max_connections} connections per worker, not {settings.max_connections}: "
+            "the open-file limit leaves no more room (TENANTEDGE_MAX_CONNECTIONS)",
+            file=sys.stderr,
+        )
     print(f"tenantedge: serving {settings.tenants_file} on http://{settings.host}:{settings.port}", file=sys.stderr)
     if generated:
         print(
@@ -335,8 +349,9 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=settings.workers,
         loop="uvloop",
-        # httptools, offering cached pages a head serialised once (tenantedge.http.server).
-        http=PreparedHttpToolsProtocol,
+        # httptools, with limits, and offering cached pages a head serialised once (tenantedge.http.server).
+        http=serving_protocol(limits),
+        timeout_keep_alive=settings.keep_alive_timeout,
         # tenantedge decides itself which peers may set X-Forwarded-* (TENANTEDGE_TRUSTED_PROXIES).
         proxy_headers=False,
         server_header=False,

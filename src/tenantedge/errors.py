@@ -6,6 +6,7 @@ TenantEdgeError
  │    └── DocumentTooLarge  a tenant document over the size limit, refused before anything else (413)
  ├── RegistryError    a section schema file under templates/ is malformed
  ├── HostError        a Host header that is not a hostname (answered with 400)
+ ├── RequestRefused   a request head the server answered itself (414, 431, 400) and stops parsing
  ├── BackendError     Redis or S3 could not answer: down, slow, refusing, or circuit open
  │    └── UnsafeRole       the database role would not be held by row-level security
  ├── StoreUnavailable a tenant may exist but no tier that could hold it answered (answered with 503)
@@ -79,6 +80,10 @@ class NotFound(TenantEdgeError):
 
 class PreconditionRequired(TenantEdgeError):
     """A write that needs `If-Match` came without one."""
+
+
+class RequestRefused(TenantEdgeError):
+    """Raised in an HTTP parser callback once the server has answered the request itself, to stop parsing."""
 
 
 class ApiError(TenantEdgeError):

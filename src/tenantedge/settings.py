@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tenantedge.errors import ConfigError
 from tenantedge.http.proxies import IPNetwork
+from tenantedge.integers import bounded_integer
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -76,6 +77,23 @@ class Settings:
     database_timeout: float = 1.0
     database_pool: int = 10
     blog_per_page: int = 10
+    # Connection limits (hardening)
+    # A request's URL and whole head in bytes, and its number of header lines; past them, 414 or 431.
+    max_url_bytes: int = 8192
+    max_header_bytes: int = 16384
+    max_headers: int = 100
+    # Seconds to send a whole request head from connecting, or from the previous response but no less than the
+    # keep-alive timeout (then 408); and how long a kept-alive connection may sit idle.
+    header_timeout: float = 10.0
+    keep_alive_timeout: int = 5
+    # Per worker, lowered to what the open-file limit leaves; at the cap the longest idle one makes room.
+    max_connections: int = 10_000
+    # Admin sign-in limits (hardening)
+    # Wrong admin tokens allowed per client address, and per presented token, in a window of this many seconds;
+    # past either budget, further wrong tokens get 429 with Retry-After until the window ends. A valid token
+    # always passes. Counted in Redis (shared by every worker) when it is configured and answers.
+    admin_failures: int = 10
+    admin_failure_window: float = 60.0
     # Domain and document limits (hardening): what one tenant document may hold, on every write path (admin API,
     # sync, kv, tenants.json). Over the first, a write is refused with a 413 (the document is not validated);
     # over the second, with a 422 naming `domains` or `aliases`.
@@ -139,6 +157,16 @@ class Settings:
             database_timeout=reader.number("DATABASE_TIMEOUT", 1.0, 0.01, 60.0),
             database_pool=reader.integer("DATABASE_POOL", 10, 1, 1000),
             blog_per_page=reader.integer("BLOG_PER_PAGE", 10, 1, 100),
+            # Connection limits (hardening)
+            max_url_bytes=reader.integer("MAX_URL_BYTES", 8192, 256, 1 << 20),
+            max_header_bytes=reader.integer("MAX_HEADER_BYTES", 16384, 1024, 1 << 20),
+            max_headers=reader.integer("MAX_HEADERS", 100, 1, 10_000),
+            header_timeout=reader.number("HEADER_TIMEOUT", 10.0, 0.1, 3600.0),
+            keep_alive_timeout=reader.integer("KEEP_ALIVE_TIMEOUT", 5, 1, 3600),
+            max_connections=reader.integer("MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+            # Admin sign-in limits (hardening)
+            admin_failures=reader.integer("ADMIN_FAILURES", 10, 1, 1_000_000),
+            admin_failure_window=reader.number("ADMIN_FAILURE_WINDOW", 60.0, 1.0, 86_400.0),
             # Domain and document limits (hardening)
             max_tenant_bytes=reader.integer("MAX_TENANT_BYTES", 1 << 20, 1024, 1 << 30),
             max_domains=reader.integer("MAX_DOMAINS", 1000, 1, 100_000),
@@ -154,22 +182,23 @@ class _Reader:
         return self.env.get(self.prefix + name, default).strip()
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
-        return int(self._bounded(name, default, low, high, int, "a whole number"))
+        raw = self.text(name, str(default))
+        value = bounded_integer(raw, low, high)
+        if value is None:
+            raise ConfigError(f"{self.prefix}{name}: expected a whole number from {low} to {high}, found {raw!r}")
+        return value
 
     def optional_integer(self, name: str, low: int, high: int) -> int | None:
         return self.integer(name, low, low, high) if self.text(name, "") else None
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
-        return self._bounded(name, default, low, high, float, "a number")
-
-    def _bounded(self, name: str, default: float, low: float, high: float, kind: type[float], what: str) -> float:
         raw = self.text(name, str(default))
         try:
-            value = kind(raw)
+            value = float(raw) if raw.isascii() else low - 1  # float() also reads '٣'
         except ValueError:
             value = low - 1
         if not low <= value <= high:
-            raise ConfigError(f"{self.prefix}{name}: expected {what} from {low:g} to {high:g}, found {raw!r}")
+            raise ConfigError(f"{self.prefix}{name}: expected a number from {low:g} to {high:g}, found {raw!r}")
         return value
 
     def flag(self, name: str, default: bool) -> bool:

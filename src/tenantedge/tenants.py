@@ -28,6 +28,7 @@ PRESETS = ("light", "dark")
 COLOR_NAMES = ("primary", "accent", "background", "surface", "text", "muted", "border", "blogBg")
 MAX_CUSTOM_CSS = 64 * 1024
 MAX_SECTIONS = 100
+MAX_PAGE_PATH = 200
 _FONT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,63}\Z")
 _PAGE_PATH = re.compile(r"/(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*)?\Z")
 _LANG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
@@ -237,8 +238,13 @@ def parse_tenant(
 
 
 def is_page_path(path: str) -> bool:
-    """A page path as documents may use it: '/' or '/about/team', with no '.' or '..' segment."""
-    return bool(_PAGE_PATH.match(path)) and not any(part in (".", "..") for part in path.split("/"))
+    """A page path as documents may use it: '/' or '/about/team', with no '.' or '..' segment, at most
+    MAX_PAGE_PATH characters (a draft is a file named after it, and a file name has 255 bytes at most)."""
+    return (
+        len(path) <= MAX_PAGE_PATH
+        and bool(_PAGE_PATH.match(path))
+        and not any(part in (".", "..") for part in path.split("/"))
+    )
 
 
 def full_form(raw: object) -> dict[str, Any]:

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
+from tenantedge.admin.auth import Grant, TokenRing
+from tenantedge.admin.limiter import LocalFailures
 from tenantedge.admin.live import LiveHub, _Client
 from tenantedge.clock import ManualClock
 from tenantedge.events import TENANT_UPDATED, Event, LocalBus
@@ -14,7 +15,7 @@ from tenantedge.events import TENANT_UPDATED, Event, LocalBus
 
 def hub_with(bus: LocalBus, queue_size: int = 4) -> LiveHub:
     tokens = TokenRing.build("hub-test-token-0001", None)
-    return LiveHub(bus, tokens, FailureLimiter(ManualClock()), frozenset(), queue_size=queue_size)
+    return LiveHub(bus, tokens, LocalFailures(ManualClock()), frozenset(), queue_size=queue_size)
 
 
 def attach(hub: LiveHub, client: _Client) -> _Client:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from importlib.metadata import version
 from typing import Any
 
@@ -12,8 +13,10 @@ from starlette.routing import Route, WebSocketRoute
 
 from tenantedge.admin.openapi import openapi_document
 from tenantedge.admin.operations import OPERATIONS, Operation
+from tenantedge.content.posts import SLUG
 from tenantedge.http.edge import EdgeApp
-from tests.admin.conftest import ADMIN_HOST, AdminClient
+from tenantedge.tenants import _LANG, _PAGE_PATH, TENANT_ID
+from tests.admin.conftest import ADMIN_HOST, AdminClient, problem
 
 pytestmark = pytest.mark.anyio
 
@@ -172,3 +175,67 @@ async def test_the_documented_security_is_what_the_api_does(client: AdminClient,
     else:
         assert response.status_code == 401, f"{op.method} {url}: {response.status_code}"
         assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow"),
+    [
+        pytest.param("GET", "/api/nothing-here", 404, None, id="unknown-path"),
+        pytest.param("POST", "/api/tenants/basicsite/publish/%0Ar", 404, None, id="path-with-a-newline"),
+        pytest.param("PATCH", "/api/session", 405, {"DELETE", "GET", "HEAD", "POST"}, id="session"),
+        pytest.param("OPTIONS", "/api/tenants/basicsite/drafts/x", 405, {"DELETE", "GET", "HEAD", "PUT"}, id="draft"),
+        pytest.param("PUT", "/api/tenants/basicsite/posts", 405, {"GET", "HEAD", "POST"}, id="posts"),
+    ],
+)
+async def test_routing_misses_are_problems_and_a_405_allows_every_method_of_the_path(
+    client: AdminClient, method: str, path: str, status: int, allow: set[str] | None
+) -> None:
+    response = await client.api(method, path)
+    body = problem(response, status)
+    assert path.split("%")[0] in body["detail"]
+    if allow is not None:
+        assert {method.strip() for method in response.headers["allow"].split(",")} == allow
+
+
+async def test_the_session_of_a_signed_out_dashboard_fits_its_schema(client: AdminClient) -> None:
+    body = (await client.get("/api/session", token=None)).json()
+    assert body == {"name": None, "tenants": None, "csrf": None}
+    for key, schema in DOCUMENT["components"]["schemas"]["Session"]["properties"].items():
+        assert "null" in schema["type"], key
+
+
+def schema_of(path: str, name: str) -> dict[str, Any]:
+    """The schema of a parameter of the GET at `path`."""
+    found: dict[str, Any] = next(p for p in DOCUMENT["paths"][path]["get"]["parameters"] if p["name"] == name)
+    return dict(found["schema"])
+
+
+@pytest.mark.parametrize(
+    ("documented", "server"),
+    [
+        pytest.param(DOCUMENT["components"]["schemas"]["Tenant"]["properties"]["lang"]["pattern"], _LANG, id="lang"),
+        pytest.param(
+            DOCUMENT["components"]["schemas"]["Tenant"]["properties"]["pages"]["propertyNames"]["pattern"],
+            _PAGE_PATH,
+            id="page-path",
+        ),
+        pytest.param(
+            "^/" + schema_of("/api/tenants/{tenant}/pages/{page}", "page")["pattern"][1:],
+            _PAGE_PATH,
+            id="page-parameter",
+        ),
+        pytest.param(schema_of("/api/tenants/{tenant}", "tenant")["pattern"], TENANT_ID, id="tenant"),
+        pytest.param(schema_of("/api/tenants/{tenant}/posts/{slug}", "slug")["pattern"], SLUG, id="slug"),
+    ],
+)
+def test_documented_patterns_are_the_servers(documented: str, server: re.Pattern[str]) -> None:
+    assert documented == "^" + server.pattern.removesuffix(r"\Z") + "$"
+
+
+def test_a_title_is_blank_for_the_schema_exactly_when_it_is_for_the_server() -> None:
+    pattern = re.compile(DOCUMENT["components"]["schemas"]["Post"]["properties"]["title"]["pattern"])
+    for code in range(sys.maxunicode + 1):
+        character = chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        assert bool(pattern.search(character)) == (bool(character.strip()) and character != "\x00"), hex(code)

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import asyncpg
 import pytest
 
 from tenantedge.clock import SystemClock
 from tenantedge.content.db import ContentDatabase
-from tenantedge.content.migrate import migrate
-from tests.conftest import ROOT
+from tests.database import MIGRATIONS, SERVER, Urls, fresh_database
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-MIGRATIONS = ROOT / "migrations"
-
-
-@dataclass(frozen=True, slots=True)
-class Urls:
-    owner: str
-    app: str
+__all__ = ["MIGRATIONS", "SERVER", "Urls"]
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +21,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 async def urls() -> AsyncIterator[Urls]:
-    name = f"te_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(f"{SERVER}/postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        found = Urls(f"{SERVER}/{name}", f"postgresql://tenantedge_app@127.0.0.1:5432/{name}")
-        await migrate(found.owner, MIGRATIONS)
+    async with fresh_database() as found:
         yield found
-    finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture

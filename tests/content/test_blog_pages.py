@@ -79,6 +79,20 @@ async def test_the_blog_lists_published_posts_newest_first_by_page(
     assert "Draft number" not in (await page(client, "/blog")).text
 
 
+@pytest.mark.parametrize(
+    "number",
+    ["%C2%B2", "%D9%A1%D9%A2", "%EF%BC%97", "-2", "+2", "2.0", "1_0", "9" * 5000, "0", "1", "100001"],
+    ids=["superscript", "arabic-indic", "fullwidth", "negative", "plus", "fraction", "underscore", "huge", "zero",
+         "one", "past-the-limit"],
+)  # fmt: skip
+async def test_a_listing_page_number_that_is_not_one_is_a_404(
+    client: httpx.AsyncClient, database: ContentDatabase, number: str
+) -> None:
+    await write(database, "codersinflow", 3)
+    response = await page(client, f"/blog/page/{number}")
+    assert response.status_code == 404 and "Page not found · Coders in Flow" in response.text
+
+
 async def test_a_post_page_and_its_404s(client: httpx.AsyncClient, database: ContentDatabase) -> None:
     await write(database, "codersinflow", 1)
     await write(database, "codersinflow", 1, "draft")
@@ -114,6 +128,19 @@ async def test_publishing_a_post_drops_exactly_the_pages_that_show_posts(
         response = await page(client, path)
         assert "cache=miss" in response.headers["x-tenantedge-explain"] and "Brand new post" in response.text
     assert (await page(client, "/blog/brand-new")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "published_at",
+    ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"],
+    ids=["year-10000-in-utc", "year-0-in-utc"],
+)
+async def test_a_date_the_database_cannot_hold_is_a_422_naming_it(client: httpx.AsyncClient, published_at: str) -> None:
+    headers = {"host": "admin.localhost", "authorization": f"Bearer {TOKEN}"}
+    body = {"slug": "far-future", "title": "Far", "status": "published", "published_at": published_at}
+    refused = await client.post("/api/tenants/codersinflow/posts", json=body, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert [issue["path"] for issue in refused.json()["issues"]] == ["published_at"]
 
 
 async def test_the_admin_api_writes_posts_with_versions(client: httpx.AsyncClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -22,13 +23,63 @@ from tenantedge.richtext import post_html
         ({"slug": "ok", "title": "t", "tags": "x"}, "tags"),
         ({"slug": "ok", "title": "t", "published_at": "yesterday"}, "published_at"),
         ({"slug": "ok", "title": "t", "colour": "red"}, "colour"),
+        ({"slug": "ok", "title": "\x1c\u3000"}, "title"),
+        ({"slug": "ok", "title": "t", "body": "a\x00b"}, "body"),
+        ({"slug": "ok", "title": "t", "tags": ["a\x00"]}, "tags"),
     ],
-    ids=["slug", "missing-title", "status", "format", "tags", "date", "unknown-field"],
+    ids=[
+        "slug",
+        "missing-title",
+        "status",
+        "format",
+        "tags",
+        "date",
+        "unknown-field",
+        "blank-title",
+        "nul-body",
+        "nul-tag",
+    ],
 )
 def test_validation_names_the_field(raw: dict[str, object], field: str) -> None:
     with pytest.raises(DocumentError) as refused:
         posts.validate_post(raw)
     assert field in [issue.path for issue in refused.value.issues]
+
+
+@pytest.mark.parametrize(
+    "published_at",
+    [
+        pytest.param("9999-12-31T23:59:59-14:00", id="year-10000-in-utc"),
+        pytest.param("0001-01-01T00:00:00+14:00", id="year-0-in-utc"),
+        pytest.param("2026-01-01", id="date-only"),
+        pytest.param("2026-W01-1", id="week-date"),
+        pytest.param("20260101", id="basic-format"),
+        pytest.param(20260101, id="number"),
+        pytest.param("\uff12\uff10\uff12\uff16-01-01T00:00:00Z", id="fullwidth-digits"),
+        pytest.param("2026-02-30T00:00:00Z", id="no-such-day"),
+        pytest.param("2026-01-01T00:00:00+24:00", id="offset-out-of-range"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_published_at_is_an_rfc_3339_moment_within_years_1_to_9999_in_utc(published_at: object) -> None:
+    with pytest.raises(DocumentError) as refused:
+        posts.validate_post({"slug": "ok", "title": "t", "published_at": published_at})
+    assert [issue.path for issue in refused.value.issues] == ["published_at"]
+
+
+@pytest.mark.parametrize(
+    ("published_at", "expected"),
+    [
+        pytest.param("2026-01-31T09:30:00Z", datetime(2026, 1, 31, 9, 30, tzinfo=UTC), id="utc"),
+        pytest.param("2026-01-31t09:30:00.25z", datetime(2026, 1, 31, 9, 30, 0, 250000, tzinfo=UTC), id="lowercase"),
+        pytest.param("2026-01-31T09:30:00-14:00", datetime(2026, 1, 31, 23, 30, tzinfo=UTC), id="offset"),
+        pytest.param("2026-01-31 09:30:00", datetime(2026, 1, 31, 9, 30, tzinfo=UTC), id="no-offset-is-utc"),
+        pytest.param("9999-12-31T23:59:59Z", datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), id="last-second"),
+        pytest.param("0001-01-01T00:00:00-14:00", datetime(1, 1, 1, 14, tzinfo=UTC), id="first-day"),
+    ],
+)
+def test_published_at_is_kept_in_utc(published_at: str, expected: datetime) -> None:
+    assert posts.validate_post({"slug": "ok", "title": "t", "published_at": published_at})["published_at"] == expected
 
 
 @pytest.mark.parametrize(

@@ -205,3 +205,13 @@ async def test_metrics(app: EdgeApp) -> None:
     assert int(values["tenantedge_page_cache_entries"]) >= 1
     assert int(values["tenantedge_page_cache_hits_total"]) >= 1
     assert "# TYPE tenantedge_page_cache_hits_total counter" in text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/_edge/theme.css", "/_edge/assets/base.css", "/_edge/assets/nope.css"],
+    ids=["theme-css", "asset-css", "missing-asset"],
+)
+async def test_public_stylesheets_and_assets_are_nosniff(client: EdgeClient, path: str) -> None:
+    response = await client.get("basicsite.com", path)
+    assert response.headers.get("x-content-type-options") == "nosniff"

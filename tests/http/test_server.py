@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 import re
 import socket
@@ -14,10 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from tenantedge.http.server import send_prepared
 from tenantedge.pagecache import encode_page
-from tests.server import ROOT, free_port
+from tests.server import ROOT, Server, free_port
 
 STOCK, PREPARED = "httptools", "tenantedge.http.server:PreparedHttpToolsProtocol"
 DATE = re.compile(rb"^date: [^\r]*\r\n", re.MULTILINE)
@@ -180,3 +184,78 @@ def test_a_head_is_prepared_only_from_headers_a_server_would_send(name: bytes, v
         assert page.identity.head.startswith(b"x-ok: a\tb\r\n") and page.identity.head.endswith(
             b"content-length: 4\r\n"
         )
+
+
+@pytest.fixture(scope="module")
+def serve() -> Iterator[Server]:
+    running = Server()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def exchange(server: Server, raw: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(raw)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+ABSOLUTE_FORMS = {
+    "authority wins over Host": (b"http://basicsite.com/", b"200", b"tenant:basicsite page:basicsite:/"),
+    "no path": (b"http://basicsite.com", b"200", b"tenant:basicsite page:basicsite:/"),
+    "query without path": (b"http://basicsite.com?x=1", b"200", b"tenant:basicsite page:basicsite:/"),
+    "scheme and host in capitals, a port": (b"HTTP://BASICSITE.COM:80/", b"200", b"tenant:basicsite"),
+    "https": (b"https://basicsite.com/", b"200", b"tenant:basicsite"),
+    "path and query kept": (b"http://codersinflow.net/p?q=1", b"301", b"location: http://codersinflow.com/p?q=1"),
+    "origin form: Host as sent": (b"/", b"200", b"tenant:codersinflow page:codersinflow:/"),
+    "userinfo is an error": (b"http://user@basicsite.com/", b"400", b"content-length: 12"),
+    "no authority": (b"http:///", b"400", b"content-length: 12"),
+}
+
+
+@pytest.mark.parametrize(("target", "status", "expected"), list(ABSOLUTE_FORMS.values()), ids=list(ABSOLUTE_FORMS))
+def test_an_absolute_form_target_names_the_host(serve: Server, target: bytes, status: bytes, expected: bytes) -> None:
+    """RFC 9112 section 3.2.2: with an absolute-form target, the server ignores Host and uses the authority."""
+    raw = b"GET " + target + b" HTTP/1.1\r\nHost: codersinflow.com\r\nConnection: close\r\n\r\n"
+    answer = exchange(serve, raw)
+    assert answer.startswith(b"HTTP/1.1 " + status + b" "), answer[:300]
+    assert expected in answer.partition(b"\r\n\r\n")[0], answer[:600]
+
+
+# The uvicorn code tenantedge.http.server overrides, mirrors or calls, as of the uvicorn version it was written
+# against. A change here means reading the new code against the protocol's overrides before updating a digest.
+UVICORN_INTERNALS = {
+    "HttpToolsProtocol.__init__": "4f08999410347141",
+    "HttpToolsProtocol.connection_made": "6efb565ff3d36b91",
+    "HttpToolsProtocol.connection_lost": "c91a4c9bf2e29c55",
+    "HttpToolsProtocol.data_received": "010a7ae59a5d3b1a",  # replaced, minus its cancelling of the timer
+    "HttpToolsProtocol.on_message_begin": "96d377fdc7c2baef",  # scope["headers"] is self.headers
+    "HttpToolsProtocol.on_url": "37be44e962b04ca8",  # replaced
+    "HttpToolsProtocol.on_headers_complete": "1ea8589acfad92d8",  # reads self.url and self.headers
+    "HttpToolsProtocol.on_message_complete": "1fbad42dc31fc01f",
+    "HttpToolsProtocol.on_response_complete": "64e254f28e389e76",  # arms the timer only when a request is awaited
+    "HttpToolsProtocol.timeout_keep_alive_handler": "8b53bf5f2e202970",  # replaced
+    "HttpToolsProtocol.handle_websocket_upgrade": "179c4f769386ab89",
+    "HttpToolsProtocol._unset_keepalive_if_required": "00a6a4e47214e68e",
+    "HttpToolsProtocol.send_400_response": "ae5a4a3782b646fd",  # a fixed body, no echo of the request
+    "RequestResponseCycle.__init__": "4d2f220910c33c12",
+    "RequestResponseCycle.send": "abdd8601b326a8da",  # send_prepared does what it does for a whole response
+}
+
+
+def test_the_uvicorn_code_the_protocol_builds_on_is_unchanged() -> None:
+    classes = {"HttpToolsProtocol": HttpToolsProtocol, "RequestResponseCycle": RequestResponseCycle}
+    found = {}
+    for name in UVICORN_INTERNALS:
+        owner, attribute = name.split(".")
+        source = inspect.getsource(getattr(classes[owner], attribute))
+        found[name] = hashlib.sha256(source.encode()).hexdigest()[:16]
+    changed = [name for name, digest in UVICORN_INTERNALS.items() if found[name] != digest]
+    assert not changed, (
+        f"uvicorn {uvicorn.__version__} changed {', '.join(changed)}: check src/tenantedge/http/server.py "
+        "against the new code, then update UVICORN_INTERNALS"
+    )

@@ -7,14 +7,29 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
-from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, not_limited
+from tenantedge.admin.auth import Grant, TokenRing
+from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, refusal
 from tenantedge.admin.disclosure import shown_issues
-from tenantedge.admin.operations import MAX_PAGE, OPERATIONS, Operation
+from tenantedge.admin.limiter import FailureLimiter
+from tenantedge.admin.nosniff import NoSniff
+from tenantedge.admin.operations import (
+    DIFF_FROM,
+    DIFF_TO,
+    LIMIT,
+    MAX_VERSION,
+    OFFSET,
+    OPERATIONS,
+    RECORDS,
+    SEARCH,
+    THEME_OF,
+    Operation,
+)
 from tenantedge.admin.postsapi import PostHandlers
 from tenantedge.admin.responses import (
     JSON,
@@ -23,6 +38,7 @@ from tenantedge.admin.responses import (
     bearer,
     etag,
     if_match,
+    path_integer,
     problem,
     query_integer,
     read_json,
@@ -48,6 +64,7 @@ log = logging.getLogger("tenantedge.admin")
 
 
 Handler = Callable[[Request, Grant], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class AdminApi(PostHandlers, ConsoleHandlers):
@@ -75,40 +92,47 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         self.database = database
 
     def routes(self, websocket: Callable[..., Awaitable[None]] | None = None) -> list[BaseRoute]:
+        by_path: dict[str, dict[str, Endpoint]] = {}
+        for op in OPERATIONS:
+            by_path.setdefault(op.path, {})[op.method] = self._endpoint(op)
         routes: list[BaseRoute] = [
-            Route(_starlette_path(op.path), self._endpoint(op), methods=[op.method]) for op in OPERATIONS
+            Route(_starlette_path(path), _by_method(endpoints), methods=list(endpoints), name=path)
+            for path, endpoints in by_path.items()
         ]
         if websocket is not None:
             routes.append(WebSocketRoute("/ws", websocket))
         return routes
 
     def app(self, websocket: Callable[..., Awaitable[None]] | None = None) -> Starlette:
-        return Starlette(routes=self.routes(websocket))
+        return Starlette(
+            routes=self.routes(websocket),
+            middleware=[Middleware(NoSniff)],
+            exception_handlers={HTTPException: _routing_problem},
+        )
 
-    def authorize(self, request: Request) -> Grant:
+    async def authorize(self, request: Request) -> Grant:
         """The grant of the request's token (bearer header or cookie); 401, or 429 after too many failures."""
-        client = not_limited(self._limiter, request)
         presented = bearer(request.headers.get("authorization"))
         cookie = request.cookies.get(COOKIE) if presented is None else None
         grant = self._tokens.check(presented or cookie)
         if grant is None:
-            self._limiter.failed(client)
-            raise ApiError(
+            unauthorized = ApiError(
                 401,
                 "a valid admin token is required (Authorization: Bearer …)",
                 headers={"www-authenticate": 'Bearer realm="tenantedge"'},
             )
+            raise await refusal(self._limiter, request, presented or cookie, unauthorized)
         if cookie is not None:
             check_csrf(request, cookie)  # the browser sent the cookie by itself: prove the page is ours
         return grant
 
-    def _endpoint(self, op: Operation) -> Callable[[Request], Awaitable[Response]]:
+    def _endpoint(self, op: Operation) -> Endpoint:
         handler: Handler = getattr(self, op.handler)
 
         async def endpoint(request: Request) -> Response:
             grant: Grant | None = None
             try:
-                grant = Grant("public") if op.public else self.authorize(request)
+                grant = Grant("public") if op.public else await self.authorize(request)
                 tenant_id = request.path_params.get("tenant")
                 if tenant_id is not None and (not TENANT_ID.match(tenant_id) or not grant.allows(tenant_id)):
                     raise NotFound(f"no tenant {tenant_id!r}")
@@ -143,9 +167,9 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         return JsonResponse({"sections": [spec.to_json() for spec in self._registry]})
 
     async def list_tenants(self, request: Request, grant: Grant) -> Response:
-        query = request.query_params.get("q", "")
-        offset = query_integer(request, "offset", 0, 0, 1 << 31)
-        limit = query_integer(request, "limit", 50, 1, MAX_PAGE)
+        query = request.query_params.get(SEARCH.name, "")
+        offset = query_integer(request, OFFSET)
+        limit = query_integer(request, LIMIT)
         total, items = await self.service.list_tenants(query, offset, limit, grant.tenants)
         body = {
             "total": total,
@@ -232,7 +256,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         if not versions:
             await self.service.get(tenant_id)  # 404 for a tenant that never existed
         # Who and when, for the newest `limit` versions (each is a read of its record).
-        limit = query_integer(request, "limit", 20, 0, 200)
+        limit = query_integer(request, RECORDS)
         records = []
         for version in versions[:limit]:
             record = await self.service.version(tenant_id, version)
@@ -253,23 +277,23 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         return JsonResponse({"valid": True, "issues": []}, headers={"cache-control": "no-store"})
 
     async def get_version(self, request: Request, grant: Grant) -> Response:
-        version = _version(request.path_params["version"], "version")
+        version = path_integer(request, "version", 1, MAX_VERSION)
         return JsonResponse(await self.service.version(request.path_params["tenant"], version))
 
     async def diff(self, request: Request, grant: Grant) -> Response:
-        old = _version(request.query_params.get("from"), "from")
-        new = _version(request.query_params.get("to"), "to")
+        old = query_integer(request, DIFF_FROM)
+        new = query_integer(request, DIFF_TO)
         changes = await self.service.diff(request.path_params["tenant"], old, new)
         return JsonResponse({"from": old, "to": new, "changes": changes})
 
     async def rollback(self, request: Request, grant: Grant) -> Response:
         body = await self._json(request)
         version = body.get("version") if isinstance(body, dict) else None
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= MAX_VERSION:
             raise ApiError(
                 422,
                 'expected {"version": n}, the version to restore',
-                issues=[{"path": "version", "message": "expected a positive integer"}],
+                issues=[{"path": "version", "message": f"expected an integer from 1 to {MAX_VERSION}"}],
             )
         tenant_id = request.path_params["tenant"]
         return _document(await self.service.rollback(tenant_id, version, if_match(request), grant.name))
@@ -278,7 +302,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         tenant_id = request.path_params["tenant"]
         path = "/" + request.path_params["page"]
         if path == THEME_PATH:
-            draft_of = request.query_params.get("page", "/")
+            draft_of = request.query_params.get(THEME_OF.name, "/")
             tenant = await self.service.preview(tenant_id, draft_of if is_page_path(draft_of) else "/")
             stylesheet = self._renderer.stylesheet(tenant)
             return Response(stylesheet.body, media_type="text/css", headers=_PRIVATE)
@@ -321,10 +345,24 @@ def _page(request: Request) -> str:
     return path
 
 
-def _version(raw: str | None, name: str) -> int:
-    if raw is None or not raw.isdigit() or int(raw) < 1:
-        raise ApiError(400, f"{name}: expected a version number (1 or more), found {raw!r}")
-    return int(raw)
+def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:
+    """One route per path, so that a 405's Allow lists every method of the path (Starlette's names one route's)."""
+
+    async def endpoint(request: Request) -> Response:
+        return await endpoints["GET" if request.method == "HEAD" else request.method](request)
+
+    return endpoint
+
+
+async def _routing_problem(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 (no such path) and 405 (no such method), in the API's problem shape."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        detail = f"{request.method} {request.url.path}: the method is not allowed; allowed: {allowed}"
+    else:
+        detail = f"{request.method} {request.url.path}: no such resource"
+    return problem(ApiError(exc.status_code, detail, headers=dict(exc.headers or {})))
 
 
 def _starlette_path(path: str) -> str:

@@ -1,9 +1,10 @@
-"""Who may use the admin: bearer tokens, each allowed every tenant or a set of them, and a brake on guessing.
+"""Who may use the admin: bearer tokens, each allowed every tenant or a set of them.
 
 Tokens come from `TENANTEDGE_ADMIN_TOKEN` (every tenant) and `TENANTEDGE_ADMIN_TOKENS_FILE`, a JSON file:
 `{"tokens": [{"name": "acme-editor", "token": "…", "tenants": ["acme"]}]}` (or `"sha256": "<hex>"` instead
 of the token itself, so the file need not hold secrets). Only SHA-256 digests are kept in memory, and a
-presented token is compared with every one of them in constant time.
+presented token is compared with every one of them in constant time. Wrong tokens are counted, and
+refused for a while once there are too many, by tenantedge.admin.limiter.
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from tenantedge.clock import Clock
 from tenantedge.errors import ConfigError
 from tenantedge.tenants import TENANT_ID
 
@@ -97,33 +96,3 @@ def _read_tokens_file(path: Path) -> list[tuple[bytes, Grant]]:
             raise ConfigError(f"{where}.tenants: expected a list of tenant ids (or leave it out for every tenant)")
         entries.append((digest, Grant(item["name"], None if tenants is None else frozenset(tenants))))
     return entries
-
-
-class FailureLimiter:
-    """Refuses a client for a while after too many failed attempts in a window (per client address)."""
-
-    def __init__(self, clock: Clock, *, limit: int = 10, window: float = 60.0, clients: int = 10_000) -> None:
-        self._clock = clock
-        self._limit = limit
-        self._window = window
-        self._clients = clients
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def retry_after(self, client: str) -> float:
-        """Seconds this client must wait before trying again; 0 when it may try now."""
-        failures = self._failures.get(client)
-        if failures is None:
-            return 0.0
-        now = self._clock.now()
-        while failures and now - failures[0] >= self._window:
-            failures.popleft()
-        if len(failures) < self._limit:
-            return 0.0
-        return self._window - (now - failures[0])
-
-    def failed(self, client: str) -> None:
-        failures = self._failures.pop(client, None) or deque(maxlen=self._limit)
-        failures.append(self._clock.now())
-        self._failures[client] = failures
-        while len(self._failures) > self._clients:
-            self._failures.popitem(last=False)  # bounded: a spray of addresses cannot grow memory

@@ -15,7 +15,8 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
+from tenantedge.admin.auth import Grant, TokenRing
+from tenantedge.admin.limiter import FailureLimiter, peer, retry_after
 from tenantedge.admin.responses import JsonResponse, read_json
 from tenantedge.errors import ApiError
 
@@ -38,13 +39,13 @@ _SECURITY = {
 }
 
 
-def not_limited(limiter: FailureLimiter, request: Request) -> str:
-    """The client's address; 429 with Retry-After while it is refused for too many failed attempts."""
-    client = request.client.host if request.client else "-"
-    wait = limiter.retry_after(client)
+async def refusal(limiter: FailureLimiter, request: Request, token: str | None, unauthorized: ApiError) -> ApiError:
+    """What a wrong token gets, once counted: `unauthorized`, or 429 with Retry-After while its address or the
+    token itself is over its failure budget (a valid token never comes here, so it is never refused)."""
+    wait = await limiter.failed(peer(request), token)
     if wait > 0:
-        raise ApiError(429, "too many failed attempts; try again later", headers={"retry-after": str(int(wait) + 1)})
-    return client
+        return ApiError(429, "too many failed attempts; try again later", headers={"retry-after": retry_after(wait)})
+    return unauthorized
 
 
 def csrf_token(token: str) -> str:
@@ -70,15 +71,14 @@ class ConsoleHandlers:
     async def sign_in(self, request: Request, grant: Grant) -> Response:
         body = await read_json(request, self.max_body)
         token = body.get("token") if isinstance(body, dict) else None
-        client = not_limited(self._limiter, request)
-        found = self._tokens.check(token if isinstance(token, str) else None)
-        if found is None or not isinstance(token, str):
-            self._limiter.failed(client)
-            raise ApiError(401, "that token is not valid")
-        response = JsonResponse(_who(found, csrf_token(token)), headers={"cache-control": "no-store"})
+        presented = token if isinstance(token, str) else None
+        found = self._tokens.check(presented)
+        if found is None or presented is None:
+            raise await refusal(self._limiter, request, presented, ApiError(401, "that token is not valid"))
+        response = JsonResponse(_who(found, csrf_token(presented)), headers={"cache-control": "no-store"})
         secure = _secure(request)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/")
-        response.set_cookie(CSRF_COOKIE, csrf_token(token), samesite="strict", secure=secure, path="/")
+        response.set_cookie(COOKIE, presented, httponly=True, samesite="strict", secure=secure, path="/")
+        response.set_cookie(CSRF_COOKIE, csrf_token(presented), samesite="strict", secure=secure, path="/")
         return response
 
     async def whoami(self, request: Request, grant: Grant) -> Response:

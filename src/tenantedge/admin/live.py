@@ -3,9 +3,12 @@
 The handshake is checked before it is accepted: the `Origin` (browsers send one) must be in the allowlist.
 The token comes in the `Authorization` header or, for browsers that cannot set headers, in the first message
 `{"token": "…"}`. Query parameters `tenant` (repeatable) and `since` (the last `seq` seen) may also come in that
-first message. A client is sent `{"type": "hello", "seq": n}`, then what it missed since `since` (or
+first message, as `"tenants": [...]` and `"since": n`; one that is not what it should be closes the socket with
+code 4400 and a reason naming it. A client is sent `{"type": "hello", "seq": n}`, then what it missed since `since` (or
 `{"type": "reload"}` when that is no longer kept), then every event as it happens. A client that reads
 too slowly to keep up is disconnected (code 4008) rather than allowed to grow this worker's memory.
+A wrong token closes the socket with code 4401, or 4429 once its address or the token itself is over the
+failure budget (tenantedge.admin.limiter); a valid token is always accepted.
 """
 
 from __future__ import annotations
@@ -19,18 +22,23 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tenantedge.admin.auth import FailureLimiter, Grant, TokenRing
+from tenantedge.admin.auth import Grant, TokenRing
 from tenantedge.admin.console import COOKIE
+from tenantedge.admin.limiter import FailureLimiter, peer, retry_after
 from tenantedge.admin.responses import bearer
 from tenantedge.errors import BackendError
 from tenantedge.events import Event, EventBus
+from tenantedge.integers import bounded_integer
 from tenantedge.tenants import TENANT_ID
 
 log = logging.getLogger("tenantedge.live")
 
 TOO_SLOW = 4008
+BAD_REQUEST = 4400
 UNAUTHORIZED = 4401
+TOO_MANY_FAILURES = 4429
 AUTH_TIMEOUT = 5.0
+MAX_SEQ = (1 << 63) - 1  # the bus's sequence is a Redis counter
 
 
 @dataclass(eq=False, slots=True)
@@ -85,10 +93,6 @@ class LiveHub:
         if origin is not None and origin.lower().rstrip("/") not in self._origins:
             await websocket.close(code=1008, reason="origin not allowed")  # before accept: the handshake gets 403
             return
-        address = websocket.client.host if websocket.client else "-"
-        if self._limiter.retry_after(address) > 0:
-            await websocket.close(code=1008, reason="too many failed attempts")
-            return
         await websocket.accept()
         try:
             hello = await self._hello(websocket)
@@ -96,18 +100,27 @@ class LiveHub:
             hello = None
         # The dashboard's browser sends its sign-in cookie (the Origin check above keeps other sites out).
         presented = bearer(websocket.headers.get("authorization")) or websocket.cookies.get(COOKIE)
-        grant = self._tokens.check(presented or (hello or {}).get("token"))
+        token = presented or (hello or {}).get("token")
+        if not isinstance(token, str):
+            token = None  # a first message's token that is not text is no token
+        grant = self._tokens.check(token)
         if grant is None:
-            self._limiter.failed(address)
-            await websocket.close(code=UNAUTHORIZED, reason="a valid admin token is required")
+            wait = await self._limiter.failed(peer(websocket), token)
+            if wait > 0:
+                reason = f"too many failed attempts; retry after {retry_after(wait)} s"
+                await websocket.close(code=TOO_MANY_FAILURES, reason=reason)
+            else:
+                await websocket.close(code=UNAUTHORIZED, reason="a valid admin token is required")
             return
-        params = {**dict(websocket.query_params), **(hello or {})}
-        wanted = params.get("tenants") or websocket.query_params.getlist("tenant") or None
-        tenants = frozenset(t for t in wanted if isinstance(t, str) and TENANT_ID.match(t)) if wanted else None
+        try:
+            tenants, since = _subscription(websocket, hello or {})
+        except ValueError as e:  # the message names since or tenants, and fits a close frame
+            await websocket.close(code=BAD_REQUEST, reason=str(e))
+            return
         client = _Client(grant, tenants, asyncio.Queue(self._queue_size))
         self._clients.add(client)
         try:
-            await self._stream(websocket, client, _since(params.get("since")))
+            await self._stream(websocket, client, since)
         except WebSocketDisconnect:
             pass
         finally:
@@ -117,8 +130,10 @@ class LiveHub:
         """The client's first message, when it must carry the token (no Authorization header)."""
         if websocket.headers.get("authorization") or websocket.cookies.get(COOKIE):
             return None
-        message = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT)
-        raw = orjson.loads(message)
+        message = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT)
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        raw = orjson.loads(message.get("text") or message.get("bytes") or b"")
         if not isinstance(raw, dict):
             raise ValueError("expected a JSON object")
         return raw
@@ -173,9 +188,21 @@ async def _drain(websocket: WebSocket) -> None:
             return
 
 
-def _since(raw: Any) -> int | None:
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-        return raw
-    if isinstance(raw, str) and raw.isdigit():
-        return int(raw)
-    return None
+def _subscription(websocket: WebSocket, hello: dict[str, Any]) -> tuple[frozenset[str] | None, int | None]:
+    """The tenants a client asked for (None: all it may see) and the `seq` it saw last, from the first message or
+    else the query; ValueError (its text fits a close frame's 123 bytes) for a value that is neither."""
+    wanted: object = hello.get("tenants")
+    if wanted is None:
+        wanted = websocket.query_params.getlist("tenant") or None
+    if wanted is not None and (
+        not isinstance(wanted, list) or not all(isinstance(t, str) and TENANT_ID.match(t) for t in wanted)
+    ):
+        raise ValueError("tenants: expected a list of tenant ids")
+    raw = hello.get("since")
+    if raw is None:
+        raw = websocket.query_params.get("since")
+    text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+    since = bounded_integer(text, 0, MAX_SEQ) if isinstance(text, str) else None
+    if raw is not None and since is None:
+        raise ValueError(f"since: expected a seq from 0 to {MAX_SEQ} (ASCII digits)")
+    return (frozenset(wanted) if wanted else None), since

@@ -4,81 +4,163 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenantedge.admin.operations import OPERATIONS, Operation
+from tenantedge.admin.console import SAFE_METHODS, UI
+from tenantedge.admin.operations import MAX_VERSION, OPERATIONS, Operation, Query
+from tenantedge.content.posts import FORMATS, SLUG, STATUSES
+from tenantedge.props import COLOR
+from tenantedge.sections import FEATURES
+from tenantedge.tenants import COLOR_NAMES, MAX_CUSTOM_CSS, MAX_PAGE_PATH, MAX_SECTIONS, PRESETS, TENANT_ID
 
 _REASONS = {
     200: "OK",
     201: "Created",
     204: "No Content",
-    400: "Malformed request (JSON, query parameter)",
+    400: "Malformed request: JSON, or a query or path parameter out of its documented range (`issues` names it)",
     401: "No valid admin token",
     403: "Authenticated by the session cookie, without the matching X-CSRF-Token header",
-    404: "No such tenant, page, draft or version, or not one this token may see",
-    409: "The If-Match version is not the current one, or the tenant already exists",
-    412: "If-Match is not a version ETag",
+    404: "No such tenant, page, draft, version or post, or not one this token may see",
+    409: "The If-Match version is not the current one, or the tenant or post slug exists already",
+    412: "If-Match is not a version ETag (`issues` names it)",
     413: "The body is over the size limit",
     415: "The body is not JSON",
-    422: "The document does not validate (a domain another tenant holds included); `issues` gives each JSON path",
+    422: (
+        "The body does not validate; `issues` gives each JSON path. Some rules are beyond this schema: a domain "
+        "another tenant holds, a section's props (GET /api/sections), a home page '/', the dates a database holds"
+    ),
     428: "If-Match is required",
     429: "Too many failed attempts from this address: wait for Retry-After",
     503: "A backend (the content database, S3, Redis) cannot answer, or is not configured",
 }
 
+
+def _exactly(regex: str) -> str:
+    """A server-side pattern (`...\\Z`, used with match) as a JSON Schema pattern, anchored at both ends."""
+    return "^" + regex.removesuffix("\\Z") + "$"
+
+
+_TEXT = {"type": "string"}
+_FONT = "^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$"
+# Post text: PostgreSQL stores no NUL (a `not`, which generators filter cheaply, where a pattern of 200,000
+# characters takes them seconds); a title is more than what str.strip() removes (engines disagree on \\s).
+_NO_NUL = {"not": {"pattern": "\\x00"}}
+_NOT_BLANK = "[^\\x00" + "".join(filter(str.isspace, map(chr, range(0x3001)))) + "]"
+_YEARS_2_TO_9998 = "^(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
 _ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
+_SECTIONS = {"type": "array", "maxItems": MAX_SECTIONS, "items": {"$ref": "#/components/schemas/Section"}}
+_TENANT_FIELDS: dict[str, Any] = {
+    "name": {"type": "string", "maxLength": 200},
+    "description": {"type": "string", "maxLength": 500},
+    "lang": {"type": "string", "pattern": "^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"},
+    "domains": {"type": "array", "minItems": 1, "items": _TEXT, "description": "The first one is canonical"},
+    "aliases": {"type": "array", "items": _TEXT, "description": "Hosts that redirect to the canonical domain"},
+    "theme": {
+        "oneOf": [
+            {"enum": list(PRESETS)},
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "preset": {"enum": list(PRESETS)},
+                    "colors": {
+                        "type": "object",
+                        "propertyNames": {"enum": list(COLOR_NAMES)},
+                        "additionalProperties": {"type": "string", "pattern": _exactly(COLOR.pattern)},
+                    },
+                    "fonts": {"type": "array", "items": {"type": "string", "pattern": _FONT}},
+                    "custom_css": {"type": "string", "maxLength": MAX_CUSTOM_CSS},
+                },
+            },
+        ]
+    },
+    "features": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {name: {"type": "boolean", "description": text} for name, text in FEATURES.items()},
+    },
+    "components": {"type": "array", "items": _TEXT, "description": "Component sections this tenant may use"},
+    "layout": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"header": _SECTIONS, "footer": _SECTIONS},
+    },
+    "pages": {
+        "type": "object",
+        "propertyNames": {"pattern": "^/(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*)?$", "maxLength": MAX_PAGE_PATH},
+        "additionalProperties": {"$ref": "#/components/schemas/PageValue"},
+    },
+}
 SCHEMAS: dict[str, Any] = {
     "Object": _ANY_OBJECT,
-    "Html": {"type": "string"},
+    "Json": {"description": "Any JSON value"},
+    "Html": _TEXT,
     "Problem": {
         "type": "object",
         "required": ["status", "title", "detail"],
         "properties": {
             "status": {"type": "integer"},
-            "title": {"type": "string"},
-            "detail": {"type": "string"},
+            "title": _TEXT,
+            "detail": _TEXT,
             "issues": {
                 "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
-                },
+                "items": {"type": "object", "properties": {"path": _TEXT, "message": _TEXT}},
             },
         },
     },
     "Tenant": {
         "type": "object",
         "description": "A tenant document as in tenants.json (see DESIGN.md); `version` is set by the server.",
-        "properties": {
-            "name": {"type": "string"},
-            "domains": {"type": "array", "items": {"type": "string"}},
-            "aliases": {"type": "array", "items": {"type": "string"}},
-            "theme": _ANY_OBJECT,
-            "features": {"type": "object", "additionalProperties": {"type": "boolean"}},
-            "pages": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/PageValue"}},
-            "version": {"type": "integer", "readOnly": True},
-        },
-        "additionalProperties": True,
+        "required": ["domains"],
+        "additionalProperties": False,
+        "properties": {**_TENANT_FIELDS, "version": {"type": "integer", "readOnly": True}},
     },
     "NewTenant": {
-        "allOf": [
-            {"$ref": "#/components/schemas/Tenant"},
-            {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
-        ]
+        "type": "object",
+        "description": "A tenant document with the new tenant's `id`.",
+        "required": ["id", "domains"],
+        "additionalProperties": False,
+        "properties": {"id": {"type": "string", "pattern": _exactly(TENANT_ID.pattern)}, **_TENANT_FIELDS},
+    },
+    "TenantPatch": {
+        "type": "object",
+        "description": "A JSON merge patch (RFC 7396) of a tenant document: `null` removes a field.",
+        "propertyNames": {"enum": list(_TENANT_FIELDS)},
+    },
+    "Section": {
+        "type": "object",
+        "required": ["type"],
+        "additionalProperties": False,
+        "properties": {
+            "type": {"type": "string", "description": "A section of GET /api/sections"},
+            "variant": _TEXT,
+            "props": _ANY_OBJECT,
+        },
     },
     "PageValue": {
         "description": "A list of sections, or {title, description, sections}.",
-        "oneOf": [{"type": "array", "items": _ANY_OBJECT}, _ANY_OBJECT],
+        "oneOf": [
+            _SECTIONS,
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "title": {"type": ["string", "null"], "maxLength": 200},
+                    "description": {"type": ["string", "null"], "maxLength": 500},
+                    "sections": _SECTIONS,
+                },
+            },
+        ],
     },
     "Page": {
         "type": "object",
-        "properties": {"path": {"type": "string"}, "page": {"$ref": "#/components/schemas/PageValue"}},
+        "properties": {"path": _TEXT, "page": {"$ref": "#/components/schemas/PageValue"}},
     },
     "Draft": {
         "type": "object",
         "properties": {
-            "path": {"type": "string"},
+            "path": _TEXT,
             "base": {"type": "integer"},
-            "saved_at": {"type": "string"},
-            "by": {"type": "string"},
+            "saved_at": _TEXT,
+            "by": _TEXT,
             "page": {"$ref": "#/components/schemas/PageValue"},
         },
     },
@@ -86,13 +168,17 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "version": {"type": "integer"},
-            "saved_at": {"type": "string"},
-            "by": {"type": "string"},
-            "action": {"type": "string"},
+            "saved_at": _TEXT,
+            "by": _TEXT,
+            "action": _TEXT,
             "document": {"$ref": "#/components/schemas/Tenant"},
         },
     },
-    "Rollback": {"type": "object", "required": ["version"], "properties": {"version": {"type": "integer"}}},
+    "Rollback": {
+        "type": "object",
+        "required": ["version"],
+        "properties": {"version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}},
+    },
     "TenantList": {
         "type": "object",
         "properties": {
@@ -104,9 +190,9 @@ SCHEMAS: dict[str, Any] = {
                 "items": {
                     "type": "object",
                     "properties": {
-                        "id": {"type": "string"},
-                        "name": {"type": "string"},
-                        "domains": {"type": "array", "items": {"type": "string"}},
+                        "id": _TEXT,
+                        "name": _TEXT,
+                        "domains": {"type": "array", "items": _TEXT},
                         "version": {"type": "integer"},
                     },
                 },
@@ -116,20 +202,37 @@ SCHEMAS: dict[str, Any] = {
     "Post": {
         "type": "object",
         "required": ["title"],
+        "additionalProperties": False,
         "properties": {
-            "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,119}$"},
-            "title": {"type": "string", "maxLength": 200},
-            "excerpt": {"type": "string", "maxLength": 500},
-            "body": {"type": "string", "description": "Markdown, or HTML (cleaned to an allowlist when shown)"},
-            "body_format": {"enum": ["markdown", "html"]},
-            "tags": {"type": "array", "items": {"type": "string"}},
-            "status": {"enum": ["draft", "published"]},
-            "author": {"type": "string"},
-            "published_at": {"type": ["string", "null"], "format": "date-time"},
+            "slug": {"type": "string", "pattern": _exactly(SLUG.pattern)},
+            "title": {"type": "string", "maxLength": 200, "pattern": _NOT_BLANK, **_NO_NUL, "description": "Not blank"},
+            "excerpt": {"type": "string", "maxLength": 500, **_NO_NUL},
+            "body": {
+                "type": "string",
+                "maxLength": 200_000,
+                **_NO_NUL,
+                "description": "Markdown, or HTML (cleaned to an allowlist when shown)",
+            },
+            "body_format": {"enum": list(FORMATS)},
+            "tags": {
+                "type": "array",
+                "maxItems": 20,
+                "items": {"type": "string", "minLength": 1, "maxLength": 40, **_NO_NUL},
+            },
+            "status": {"enum": list(STATUSES)},
+            "author": {"type": "string", "maxLength": 120, **_NO_NUL},
+            "published_at": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                # Years 1 and 9999 are taken too, where the offset keeps them within range once in UTC.
+                "pattern": _YEARS_2_TO_9998,
+                "description": "RFC 3339 (UTC when it names no offset) within years 1 to 9999 once in UTC",
+            },
             "updated_at": {"type": "string", "format": "date-time", "readOnly": True},
             "version": {"type": "integer", "readOnly": True},
         },
     },
+    "NewPost": {"allOf": [{"$ref": "#/components/schemas/Post"}, {"required": ["slug", "title"]}]},
     "PostList": {
         "type": "object",
         "properties": {
@@ -139,16 +242,36 @@ SCHEMAS: dict[str, Any] = {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/Post"}},
         },
     },
-    "SignIn": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
+    "SignIn": {"type": "object", "required": ["token"], "properties": {"token": _TEXT}},
     "Session": {
         "type": "object",
         "properties": {
-            "name": {"type": "string"},
-            "tenants": {"type": ["array", "null"], "items": {"type": "string"}},
+            "name": {"type": ["string", "null"], "description": "null when no valid session cookie came"},
+            "tenants": {"type": ["array", "null"], "items": _TEXT},
             "csrf": {"type": ["string", "null"]},
         },
     },
     "Sections": {"type": "object", "properties": {"sections": {"type": "array", "items": _ANY_OBJECT}}},
+}
+# Path parameters: what each one may be, as the routes take it.
+_PATH: dict[str, dict[str, Any]] = {
+    "tenant": {"type": "string", "pattern": _exactly(TENANT_ID.pattern)},
+    "page": {
+        "type": "string",
+        "pattern": "^(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*)?$",
+        "maxLength": MAX_PAGE_PATH - 1,
+        "description": "The page's path without its leading '/': empty for the home page",
+    },
+    "version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
+    "slug": {"type": "string", "pattern": _exactly(SLUG.pattern)},
+    "asset": {"enum": sorted(path.name for path in UI.iterdir() if path.suffix in (".js", ".css", ".html"))},
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "description": 'The version being changed, as its ETag ("7"), or *',
+    "schema": {"type": "string", "pattern": f'^(?:\\*|"[0-9]{{1,{len(str(MAX_VERSION))}}}")$'},
 }
 
 
@@ -178,30 +301,19 @@ def openapi_document(version: str) -> dict[str, Any]:
 
 def _operation(op: Operation) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in ("tenant", "page", "version", "slug", "asset")
+        {"name": name, "in": "path", "required": True, "schema": schema}
+        for name, schema in _PATH.items()
         if "{" + name + "}" in op.path
     ]
-    parameters += [
-        {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": kind}}
-        for name, kind, text in op.query
-    ]
+    parameters += [_query(query) for query in op.query]
     if op.if_match:
-        parameters.append(
-            {
-                "name": "If-Match",
-                "in": "header",
-                "required": True,
-                "description": 'The version being changed, as its ETag ("7"), or *',
-                "schema": {"type": "string"},
-            }
-        )
+        parameters.append(_IF_MATCH)
     success: dict[str, Any] = {"description": _REASONS[op.status]}
     if op.returns is not None:
-        success["content"] = {op.media: {"schema": {"$ref": f"#/components/schemas/{op.returns}"}}}
+        success["content"] = {media: {"schema": {"$ref": f"#/components/schemas/{op.returns}"}} for media in op.media}
     responses: dict[str, Any] = {str(op.status): success}
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    for status in op.errors:
+    for status in _errors(op):
         responses[str(status)] = {"description": _REASONS[status], "content": problem}
     operation: dict[str, Any] = {
         "operationId": op.handler,
@@ -217,3 +329,31 @@ def _operation(op: Operation) -> dict[str, Any]:
         types = ("application/json", "application/merge-patch+json") if op.method == "PATCH" else ("application/json",)
         operation["requestBody"] = {"required": True, "content": {media: {"schema": schema} for media in types}}
     return operation
+
+
+def _errors(op: Operation) -> list[int]:
+    """The operation's own error statuses, and those that come with what it takes."""
+    found = set(op.errors)
+    if not op.public:
+        found |= {401, 429} | (set() if op.method in SAFE_METHODS else {403})  # 403: a cookie without CSRF
+    if op.public is False and op.path.startswith("/api/tenants"):
+        found.add(503)  # the store
+    if op.body is not None:
+        found |= {400, 413, 415}
+    if op.if_match:
+        found |= {409, 412, 428}
+    if "{" in op.path:
+        found.add(404)
+    if "{version}" in op.path or any(query.bounds is not None for query in op.query):
+        found.add(400)
+    return sorted(found)
+
+
+def _query(query: Query) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if query.bounds is not None:
+        schema = {"type": "integer", "minimum": query.bounds[0], "maximum": query.bounds[1]}
+        if query.default is not None:
+            schema["default"] = query.default
+    required = query.bounds is not None and query.default is None
+    return {"name": query.name, "in": "query", "required": required, "description": query.description, "schema": schema}

@@ -9,6 +9,28 @@ from dataclasses import dataclass, field
 
 JSON = "application/json"
 MAX_PAGE = 500
+MAX_OFFSET = 1 << 31
+# Nine digits: a post's version is a PostgreSQL integer, and the If-Match pattern can say this bound exactly.
+MAX_VERSION = 999_999_999
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A query parameter: text, or an integer with its bounds and default (an integer with no default is required)."""
+
+    name: str
+    description: str
+    bounds: tuple[int, int] | None = None
+    default: int | None = None
+
+
+SEARCH = Query("q", "text found in the id, name or a domain")
+OFFSET = Query("offset", "how many to skip", (0, MAX_OFFSET), 0)
+LIMIT = Query("limit", f"how many to return (at most {MAX_PAGE})", (1, MAX_PAGE), 50)
+RECORDS = Query("limit", "how many versions to describe in `records` (default 20, at most 200)", (0, 200), 20)
+DIFF_FROM = Query("from", "the older version", (1, MAX_VERSION))
+DIFF_TO = Query("to", "the newer version", (1, MAX_VERSION))
+THEME_OF = Query("page", "for the theme stylesheet (`_edge/theme.css`): the page whose draft's theme to show")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +45,10 @@ class Operation:
     returns: str | None = None  # the 2xx body's schema name; None for no body
     status: int = 200
     errors: tuple[int, ...] = (401, 404)
-    query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+    query: tuple[Query, ...] = ()
     if_match: bool = False
     public: bool = False
-    media: str = JSON
+    media: tuple[str, ...] = (JSON,)  # the 2xx body's media types
     tags: tuple[str, ...] = field(default=("tenants",))
 
 
@@ -40,7 +62,7 @@ OPERATIONS: tuple[Operation, ...] = (
         returns="Html",
         errors=(),
         public=True,
-        media="text/html",
+        media=("text/html",),
         tags=("console",),
     ),
     Operation(
@@ -51,7 +73,7 @@ OPERATIONS: tuple[Operation, ...] = (
         returns="Html",
         errors=(404,),
         public=True,
-        media="text/plain",
+        media=("text/javascript", "text/css", "text/html"),
         tags=("console",),
     ),
     Operation(
@@ -104,11 +126,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "List tenants, searched by id, name or domain",
         returns="TenantList",
         errors=(400, 401),
-        query=(
-            ("q", "string", "text found in the id, name or a domain"),
-            ("offset", "integer", "how many matches to skip"),
-            ("limit", "integer", f"how many to return (at most {MAX_PAGE})"),
-        ),
+        query=(SEARCH, OFFSET, LIMIT),
     ),
     Operation(
         "POST",
@@ -126,7 +144,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "check_tenant",
         "Validate a document as a write would (domains held by other tenants included), storing nothing; "
         "answers {valid, issues}",
-        body="Tenant",
+        body="Json",
         returns="Object",
         errors=(400, 401, 404, 413, 415),
     ),
@@ -148,7 +166,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/tenants/{tenant}",
         "patch_tenant",
         "Change a tenant with a JSON merge patch (RFC 7396)",
-        body="Object",
+        body="TenantPatch",
         returns="Tenant",
         errors=_WRITE_ERRORS,
         if_match=True,
@@ -244,7 +262,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "history",
         "Every published version, newest first; `records` says who saved the newest ones, when and how",
         returns="Object",
-        query=(("limit", "integer", "how many versions to describe in `records` (default 20, at most 200)"),),
+        query=(RECORDS,),
         tags=("history",),
     ),
     Operation(
@@ -263,7 +281,7 @@ OPERATIONS: tuple[Operation, ...] = (
         returns="Object",
         errors=(400, 401, 404),
         tags=("history",),
-        query=(("from", "integer", "the older version"), ("to", "integer", "the newer version")),
+        query=(DIFF_FROM, DIFF_TO),
     ),
     Operation(
         "POST",
@@ -282,7 +300,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "preview",
         "Render a page with its draft applied (never cached, never public)",
         returns="Html",
-        media="text/html",
+        query=(THEME_OF,),
+        media=("text/html", "text/css"),
         tags=("drafts",),
     ),
     Operation(
@@ -292,7 +311,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "A tenant's blog posts, drafts included, newest change first (needs the content database)",
         returns="PostList",
         errors=(400, 401, 404, 503),
-        query=(("offset", "integer", "how many to skip"), ("limit", "integer", "how many to return (at most 500)")),
+        query=(OFFSET, LIMIT),
         tags=("posts",),
     ),
     Operation(
@@ -300,7 +319,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/tenants/{tenant}/posts",
         "create_post",
         "Write a post; `status: published` publishes it (an event drops the pages that list posts)",
-        body="Post",
+        body="NewPost",
         returns="Post",
         status=201,
         errors=(400, 401, 404, 409, 413, 415, 422, 503),

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tenantedge.admin.auth import Grant
+from tenantedge.admin.operations import LIMIT, OFFSET
 from tenantedge.admin.responses import JsonResponse, etag, if_match, query_integer, read_json
 from tenantedge.admin.service import AdminService
 from tenantedge.errors import ApiError, NotFound, PreconditionRequired
@@ -32,8 +33,8 @@ class PostHandlers:
         from tenantedge.content import posts
 
         tenant_id = await self._tenant(request)
-        offset = query_integer(request, "offset", 0, 0, 1 << 31)
-        limit = query_integer(request, "limit", 50, 1, 500)
+        offset = query_integer(request, OFFSET)
+        limit = query_integer(request, LIMIT)
         async with self._database().tenant(tenant_id) as session:
             found, total = await posts.every(session, limit, offset)
         body = {"total": total, "offset": offset, "limit": limit, "items": [post.to_json() for post in found]}

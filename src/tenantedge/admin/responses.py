@@ -8,7 +8,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tenantedge.admin.operations import MAX_VERSION, Query
 from tenantedge.errors import ApiError
+from tenantedge.integers import bounded_integer, describe_range
 from tenantedge.store.publisher import ANY_VERSION
 
 JSON = "application/json"
@@ -27,6 +29,7 @@ _TITLES = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
+    405: "Method Not Allowed",
     409: "Conflict",
     412: "Precondition Failed",
     413: "Content Too Large",
@@ -51,8 +54,8 @@ async def read_json(request: Request, max_body: int, types: tuple[str, ...] = (J
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in types:
         raise ApiError(415, f"expected Content-Type {' or '.join(types)}, found {media or 'none'}")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_body:
+    declared = bounded_integer(request.headers.get("content-length"), 0, 1 << 62)
+    if declared is not None and declared > max_body:
         raise ApiError(413, f"the body is {declared} bytes; the limit is {max_body}")
     body = bytearray()
     async for chunk in request.stream():
@@ -76,6 +79,14 @@ def etag(version: int | None) -> str:
     return f'"{version}"'
 
 
+def bad_input(status: int, name: str, expected: str, found: str | None, *, kind: str = "") -> ApiError:
+    """An input the API does not take, named as the client sent it: `detail` and the one issue's `path` say which."""
+    label = f"{kind} {name!r}" if kind else name
+    shown = "nothing" if found is None else repr(found[:100]) + ("…" if len(found) > 100 else "")
+    issues = [{"path": name, "message": f"expected {expected}"}]
+    return ApiError(status, f"{label}: expected {expected}, found {shown}", issues=issues)
+
+
 def if_match(request: Request) -> int | None:
     """The version an `If-Match` names (`*` matches whatever is current); 412 for one that is not a version."""
     header = request.headers.get("if-match")
@@ -84,15 +95,28 @@ def if_match(request: Request) -> int | None:
     value = header.strip()
     if value == "*":
         return ANY_VERSION
-    if value.startswith('"') and value.endswith('"') and value[1:-1].isdigit():
-        return int(value[1:-1])
-    raise ApiError(412, f'If-Match: expected a version ETag like "7" (from a GET), found {value!r}')
+    quoted = value[1:-1] if len(value) > 1 and value[0] == value[-1] == '"' else None
+    version = bounded_integer(quoted, 0, MAX_VERSION)  # "0" is well formed, and never current: a 409
+    if version is None:
+        raise bad_input(412, "If-Match", f'a version ETag like "7" (from a GET; at most {MAX_VERSION}) or *', value)
+    return version
 
 
-def query_integer(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(400, f"query parameter {name!r}: expected an integer from {low} to {high}, found {raw!r}")
-    return int(raw)
+def path_integer(request: Request, name: str, low: int, high: int) -> int:
+    raw = str(request.path_params[name])
+    value = bounded_integer(raw, low, high)
+    if value is None:
+        raise bad_input(400, name, describe_range(low, high), raw, kind="path parameter")
+    return value
+
+
+def query_integer(request: Request, query: Query) -> int:
+    """An integer query parameter within its documented bounds; its default when absent (400 when it has none)."""
+    assert query.bounds is not None, f"{query.name} is not an integer parameter"
+    raw = request.query_params.get(query.name)
+    if raw is None and query.default is not None:
+        return query.default
+    value = bounded_integer(raw, *query.bounds)
+    if value is None:
+        raise bad_input(400, query.name, describe_range(*query.bounds), raw, kind="query parameter")
+    return value

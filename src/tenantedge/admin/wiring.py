@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 
 from tenantedge.admin.api import AdminApi
-from tenantedge.admin.auth import FailureLimiter, TokenRing
+from tenantedge.admin.auth import TokenRing
+from tenantedge.admin.limiter import FailureLimiter, LocalFailures, RedisFailures
 from tenantedge.admin.live import LiveHub
 from tenantedge.admin.openapi import openapi_document
 from tenantedge.admin.service import AdminService
-from tenantedge.clock import SystemClock
+from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import ConfigError, HostError
 from tenantedge.events import EventBus
 from tenantedge.hosts import normalise_host
@@ -36,6 +37,7 @@ class Admin:
     app: Starlette
     service: AdminService
     hub: LiveHub
+    limiter: FailureLimiter
 
 
 def admin_host(settings: Settings) -> str:
@@ -55,6 +57,7 @@ def build_admin(
     bus: EventBus,
     host: str,
     database: ContentDatabase | None = None,
+    clock: Clock | None = None,
 ) -> Admin:
     service = AdminService(publisher, registry)
     token = settings.admin_token
@@ -62,7 +65,7 @@ def build_admin(
         token = secrets.token_urlsafe(24)
         log.warning("TENANTEDGE_ADMIN_TOKEN is not set; this worker's admin token: %s", token)
     tokens = TokenRing.build(token, settings.admin_tokens_file)
-    limiter = FailureLimiter(SystemClock())
+    limiter = failure_limiter(settings, clock or SystemClock())
     origins = settings.admin_origins or tuple(
         f"{scheme}://{host}{port}" for scheme in ("http", "https") for port in ("", f":{settings.port}")
     )
@@ -77,7 +80,21 @@ def build_admin(
         openapi=openapi_document(_version()),
         database=database,
     )
-    return Admin(host, api.app(hub.endpoint), service, hub)
+    return Admin(host, api.app(hub.endpoint), service, hub, limiter)
+
+
+def failure_limiter(settings: Settings, clock: Clock) -> FailureLimiter:
+    """Wrong tokens counted in Redis, for every worker to see, when there is one; else in each worker."""
+    if not settings.redis_url:
+        return LocalFailures(clock, limit=settings.admin_failures, window=settings.admin_failure_window)
+    return RedisFailures(
+        settings.redis_url,
+        clock,
+        prefix=settings.redis_prefix,
+        limit=settings.admin_failures,
+        window=settings.admin_failure_window,
+        timeout=settings.redis_timeout,
+    )
 
 
 def _version() -> str:

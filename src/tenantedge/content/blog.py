@@ -20,6 +20,7 @@ from tenantedge.clock import Clock
 from tenantedge.content import posts
 from tenantedge.content.db import ContentDatabase
 from tenantedge.errors import BackendError, StoreUnavailable
+from tenantedge.integers import bounded_integer
 from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.tenants import Tenant
 
@@ -137,7 +138,6 @@ def _view(post: posts.Post) -> PostView:
 def _listing_page(path: str) -> int | None:
     if path == BLOG_PATH:
         return 1
-    number = path.removeprefix(BLOG_PATH + "/page/")
-    if path.startswith(BLOG_PATH + "/page/") and number.isdigit() and 1 < int(number) <= 100_000:
-        return int(number)
-    return None
+    if not path.startswith(BLOG_PATH + "/page/"):
+        return None
+    return bounded_integer(path.removeprefix(BLOG_PATH + "/page/"), 2, 100_000)  # page 1 is /blog itself

@@ -17,6 +17,9 @@ from tenantedge.content.db import TenantSession
 from tenantedge.errors import DocumentError, PostConflict, ValidationIssue
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}\Z")
+DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([Zz]|[+-][0-9]{2}:[0-9]{2})?\Z"
+)
 FORMATS = ("markdown", "html")
 STATUSES = ("draft", "published")
 # Whole statements, never assembled from input: every value travels as a parameter.
@@ -105,8 +108,8 @@ def validate_post(raw: object, *, slug: str | None = None) -> dict[str, Any]:
         issues.append(ValidationIssue("slug", "expected lowercase letters, digits and '-' (at most 120)"))
     for name, limit in _LIMITS.items():
         value = raw.get(name, "" if name != "title" else None)
-        if not isinstance(value, str) or len(value) > limit or (name == "title" and not value.strip()):
-            issues.append(ValidationIssue(name, f"expected text of at most {limit} characters"))
+        if not _text(value, limit) or (name == "title" and not str(value).strip()):
+            issues.append(ValidationIssue(name, f"expected text of at most {limit} characters, without NUL"))
         fields[name] = value
     fields["body_format"] = raw.get("body_format", "markdown")
     if fields["body_format"] not in FORMATS:
@@ -115,23 +118,37 @@ def validate_post(raw: object, *, slug: str | None = None) -> dict[str, Any]:
     if fields["status"] not in STATUSES:
         issues.append(ValidationIssue("status", f"expected one of {STATUSES}"))
     tags = raw.get("tags", [])
-    if not isinstance(tags, list) or len(tags) > 20 or not all(isinstance(t, str) and 0 < len(t) <= 40 for t in tags):
-        issues.append(ValidationIssue("tags", "expected at most 20 tags of 1 to 40 characters"))
+    if not isinstance(tags, list) or len(tags) > 20 or not all(_text(tag, 40) and tag for tag in tags):
+        issues.append(ValidationIssue("tags", "expected at most 20 tags of 1 to 40 characters, without NUL"))
     fields["tags"] = tags
-    published = raw.get("published_at")
-    fields["published_at"] = None
-    if published is not None:
-        try:
-            fields["published_at"] = datetime.fromisoformat(str(published))
-            if fields["published_at"].tzinfo is None:
-                fields["published_at"] = fields["published_at"].replace(tzinfo=UTC)
-        except ValueError:
-            issues.append(ValidationIssue("published_at", "expected an ISO 8601 date and time"))
+    fields["published_at"] = _moment(raw.get("published_at"), "published_at", issues)
     if issues:
         raise DocumentError("post", issues)
     if fields["status"] == "published" and fields["published_at"] is None:
         fields["published_at"] = datetime.now(UTC)
     return fields
+
+
+def _text(value: object, limit: int) -> bool:
+    """Text PostgreSQL can store (it refuses NUL) within the limit."""
+    return isinstance(value, str) and len(value) <= limit and "\x00" not in value
+
+
+def _moment(raw: object, name: str, issues: list[ValidationIssue]) -> datetime | None:
+    """An RFC 3339 date and time (UTC when it names no offset) within years 1 to 9999 in UTC, or None for null.
+
+    `datetime.fromisoformat` alone also takes week dates and bare numbers, and a time that only becomes year 10000
+    in UTC, which the database driver cannot send."""
+    if raw is None:
+        return None
+    try:
+        if not isinstance(raw, str) or not DATE_TIME.match(raw):
+            raise ValueError(raw)
+        moment = datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        issues.append(ValidationIssue(name, "expected a date and time like 2026-01-31T09:30:00Z, in UTC years 1-9999"))
+        return None
 
 
 async def latest(session: TenantSession, limit: int, offset: int = 0) -> tuple[list[Post], int]:

@@ -46,7 +46,7 @@ def edge_router(assets: AssetCatalog, metrics: Metrics, readiness: Readiness) ->
     async def asset(request: Request) -> Response:
         found = assets.get(request.path_params["name"])
         if found is None:
-            return Response("Not Found", 404, media_type="text/plain")
+            return Response("Not Found", 404, {"x-content-type-options": "nosniff"}, media_type="text/plain")
         etag = f'"{found.digest}"'
         headers = {
             "etag": etag,

@@ -18,6 +18,7 @@ import orjson
 
 from tenantedge.errors import BackendError, Conflict, NotFound, PreconditionRequired, TenantEdgeError
 from tenantedge.events import TENANT_DELETED, TENANT_UPDATED, Event, EventBus
+from tenantedge.integers import bounded_integer
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.blobs import Blobs
 from tenantedge.store.layout import DOMAIN, HISTORY, TENANT, DocKey
@@ -181,7 +182,8 @@ class Publisher:
     async def history(self, tenant_id: str) -> list[int]:
         """The versions recorded for this tenant, newest first."""
         names = await self.blobs.names(HISTORY, f"{tenant_id}/")
-        return sorted((int(name.split("/", 1)[1]) for name in names if name.split("/", 1)[1].isdigit()), reverse=True)
+        versions = (bounded_integer(name.split("/", 1)[1], 1, 1 << 62) for name in names)
+        return sorted((version for version in versions if version is not None), reverse=True)
 
     async def version(self, tenant_id: str, version: int) -> dict[str, Any]:
         data = await self.blobs.get((HISTORY, f"{tenant_id}/{version}"))
