@@ -89,3 +89,16 @@ async def test_a_scoped_write_that_is_fine_itself_is_told_only_that_others_block
     scoped = problem(await client.patch(BASIC, {"name": "Renamed"}, if_match='"1"', token=SCOPED_TOKEN), 422)
     assert len(scoped["issues"]) == 1 and scoped["issues"][0]["path"] == ""
     assert "codersinflow" not in json.dumps(scoped)
+
+
+async def test_a_storage_failure_tells_a_scoped_token_nothing_of_the_platform(
+    client: AdminClient, workdir: Workdir
+) -> None:
+    # The write lock beside tenants.json cannot be opened (a folder took its name): the store is unavailable.
+    lock = workdir.tenants_file.with_name("tenants.json.lock")
+    lock.mkdir()
+    scoped = await client.patch(BASIC, {"name": "Renamed"}, if_match='"1"', token=SCOPED_TOKEN)
+    assert scoped.status_code == 503 and scoped.headers["retry-after"] == "2"
+    assert str(workdir.root) not in scoped.text and ".lock" not in scoped.text, scoped.text
+    full = await client.patch(BASIC, {"name": "Renamed"}, if_match='"1"', token=FULL_TOKEN)
+    assert full.status_code == 503 and str(lock) in full.text, "an administrator is told what failed"

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from tenantedge.admin.auth import Grant, TokenRing
 from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, refusal
-from tenantedge.admin.disclosure import shown_issues
+from tenantedge.admin.disclosure import shown_failure, shown_issues
 from tenantedge.admin.limiter import FailureLimiter
 from tenantedge.admin.nosniff import NoSniff
 from tenantedge.admin.operations import (
@@ -153,7 +153,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
                 return problem(ApiError(428, str(e)))
             except BackendError as e:
                 log.error("%s %s: %s", request.method, request.url.path, e)
-                return problem(ApiError(503, f"storage unavailable: {e}", headers={"retry-after": "2"}))
+                return problem(ApiError(503, shown_failure(e, grant), headers={"retry-after": "2"}))
 
         endpoint.__name__ = op.handler
         return endpoint
