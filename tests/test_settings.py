@@ -125,6 +125,11 @@ def test_domain_and_document_limits() -> None:
     assert (Settings().max_domains, Settings().max_tenant_bytes) == (1000, 1 << 20)
     settings = Settings.from_env({"TENANTEDGE_MAX_DOMAINS": "20", "TENANTEDGE_MAX_TENANT_BYTES": "65536"})
     assert (settings.max_domains, settings.max_tenant_bytes) == (20, 65536)
+    assert (Settings().max_sections, Settings().max_custom_css_bytes) == (100, 65536)
+    settings = Settings.from_env({"TENANTEDGE_MAX_SECTIONS": "12", "TENANTEDGE_MAX_CUSTOM_CSS_BYTES": "0"})
+    assert (settings.max_sections, settings.max_custom_css_bytes) == (12, 0)
+    with pytest.raises(ConfigError, match="TENANTEDGE_MAX_SECTIONS: expected a whole number from 1"):
+        Settings.from_env({"TENANTEDGE_MAX_SECTIONS": "0"})
 
 
 @pytest.mark.parametrize(

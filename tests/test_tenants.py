@@ -8,7 +8,7 @@ import pytest
 
 from tenantedge.errors import DocumentError
 from tenantedge.sections import SectionRegistry
-from tenantedge.tenants import TenantSet, parse_document, parse_tenant
+from tenantedge.tenants import DocumentLimits, TenantSet, parse_document, parse_tenant
 
 
 def site(**overrides: Any) -> dict[str, Any]:
@@ -439,3 +439,18 @@ def test_documents_are_kept_only_when_asked(registry: SectionRegistry) -> None:
     assert parse_document(data, "t", registry).documents == {}
     kept = parse_document(data, "t", registry, documents=True).documents["acme"]
     assert orjson.loads(kept) == site()
+
+
+def test_section_and_css_limits_are_the_writers_settings(registry: SectionRegistry) -> None:
+    hero = {"type": "Hero", "props": {"title": "Hi"}}
+    doc = site(pages={"/": [hero] * 3}, theme={"custom_css": ".a{color:red}"})
+    limits = DocumentLimits(max_sections=2, max_custom_css=8)
+    with pytest.raises(DocumentError) as caught:
+        parse_tenant("acme", doc, registry, "tenant acme", limits=limits)
+    assert [str(issue) for issue in caught.value.issues] == [
+        "theme.custom_css: expected at most 8 bytes (TENANTEDGE_MAX_CUSTOM_CSS_BYTES), found 13",
+        'pages["/"]: expected at most 2 sections (TENANTEDGE_MAX_SECTIONS), found 3',
+    ]
+    assert parse_tenant("acme", doc, registry, "tenant acme", limits=DocumentLimits()).pages["/"].sections
+    # A document already published is read back as it was accepted, whatever the limits are now.
+    assert len(parse_tenant("acme", doc, registry, "tenant acme", limits=None).pages["/"].sections) == 3

@@ -56,7 +56,11 @@ class Stores(NamedTuple):
 def document_limits(settings: Settings, admin: str) -> DocumentLimits:
     """What every write path holds a tenant document to; `admin` is the normalised admin host."""
     return DocumentLimits(
-        max_bytes=settings.max_tenant_bytes, max_hosts=settings.max_domains, reserved=frozenset({admin})
+        max_bytes=settings.max_tenant_bytes,
+        max_hosts=settings.max_domains,
+        max_sections=settings.max_sections,
+        max_custom_css=settings.max_custom_css_bytes,
+        reserved=frozenset({admin}),
     )
 
 

@@ -99,6 +99,8 @@ class Settings:
     # over the second, with a 422 naming `domains` or `aliases`.
     max_tenant_bytes: int = 1 << 20  # the document as compact JSON
     max_domains: int = 1000  # domains and aliases together
+    max_sections: int = 100  # in one list: a page, the header or the footer (422)
+    max_custom_css_bytes: int = 64 * 1024  # a theme's custom CSS (422)
 
     @property
     def fragment_bytes(self) -> int:
@@ -170,6 +172,8 @@ class Settings:
             # Domain and document limits (hardening)
             max_tenant_bytes=reader.integer("MAX_TENANT_BYTES", 1 << 20, 1024, 1 << 30),
             max_domains=reader.integer("MAX_DOMAINS", 1000, 1, 100_000),
+            max_sections=reader.integer("MAX_SECTIONS", 100, 1, 10_000),
+            max_custom_css_bytes=reader.integer("MAX_CUSTOM_CSS_BYTES", 64 * 1024, 0, 1 << 24),
         )
 
 

@@ -26,8 +26,6 @@ from tenantedge.sections import DEFAULT_VARIANT, FEATURES, SectionRegistry
 TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
 PRESETS = ("light", "dark")
 COLOR_NAMES = ("primary", "accent", "background", "surface", "text", "muted", "border", "blogBg")
-MAX_CUSTOM_CSS = 64 * 1024
-MAX_SECTIONS = 100
 MAX_PAGE_PATH = 200
 _FONT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,63}\Z")
 _PAGE_PATH = re.compile(r"/(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*)?\Z")
@@ -66,6 +64,10 @@ class DocumentLimits:
     max_bytes: int = 1 << 20
     # Domains and aliases of one tenant together (TENANTEDGE_MAX_DOMAINS).
     max_hosts: int = 1000
+    # Sections in one list (a page, the header, the footer) (TENANTEDGE_MAX_SECTIONS).
+    max_sections: int = 100
+    # A theme's custom CSS, in UTF-8 bytes (TENANTEDGE_MAX_CUSTOM_CSS_BYTES).
+    max_custom_css: int = 64 * 1024
     # Hosts tenantedge answers itself (the admin host): no tenant claims them, nor any name under them.
     reserved: frozenset[str] = frozenset()
 
@@ -332,7 +334,8 @@ def _parse_tenant(
     _reject_unknown(raw, _TENANT_KEYS, path, issues)
     features = _features(raw.get("features", {}), child(path, "features"), issues)
     components = _components(raw.get("components", []), child(path, "components"), registry, features, issues)
-    context = _SectionContext(registry, features, components, issues, shared)
+    max_sections, max_css = (None, None) if limits is None else (limits.max_sections, limits.max_custom_css)
+    context = _SectionContext(registry, features, components, issues, shared, max_sections)
     layout = raw.get("layout", {})
     if not isinstance(layout, dict):
         issues.append(ValidationIssue.at(child(path, "layout"), f"expected an object, found {describe(layout)}"))
@@ -347,7 +350,7 @@ def _parse_tenant(
         lang=_lang(raw.get("lang", "en"), child(path, "lang"), issues),
         domains=domains,
         aliases=aliases,
-        theme=_theme(raw.get("theme", {}), child(path, "theme"), issues),
+        theme=_theme(raw.get("theme", {}), child(path, "theme"), issues, max_css),
         features=features,
         components=frozenset(components),
         header=context.sections(layout.get("header", DEFAULT_HEADER), child(layout_path, "header")),
@@ -384,13 +387,15 @@ class _SectionContext:
     components: list[str]
     issues: list[ValidationIssue]
     shared: _Shared
+    max_sections: int | None  # None: a document already published, held to the limits when it was written
 
     def sections(self, raw: object, path: JsonPath) -> tuple[Section, ...]:
         if not isinstance(raw, list):
             self.issues.append(ValidationIssue.at(path, f"expected a list of sections, found {describe(raw)}"))
             return ()
-        if len(raw) > MAX_SECTIONS:
-            self.issues.append(ValidationIssue.at(path, f"expected at most {MAX_SECTIONS} sections, found {len(raw)}"))
+        if self.max_sections is not None and len(raw) > self.max_sections:
+            expected = f"expected at most {self.max_sections} sections (TENANTEDGE_MAX_SECTIONS), found {len(raw)}"
+            self.issues.append(ValidationIssue.at(path, expected))
         parsed = (self.section(element, item(path, index)) for index, element in enumerate(raw))
         return tuple(section for section in parsed if section is not None)
 
@@ -527,7 +532,7 @@ def _components(
     return names
 
 
-def _theme(raw: object, path: JsonPath, issues: list[ValidationIssue]) -> Theme:
+def _theme(raw: object, path: JsonPath, issues: list[ValidationIssue], max_css: int | None) -> Theme:
     if isinstance(raw, str):
         raw = {"preset": raw}
     if not isinstance(raw, dict):
@@ -579,12 +584,9 @@ def _theme(raw: object, path: JsonPath, issues: list[ValidationIssue]) -> Theme:
     if not isinstance(css, str):
         issues.append(ValidationIssue.at(child(path, "custom_css"), f"expected a string of CSS, found {describe(css)}"))
         css = ""
-    elif len(css.encode()) > MAX_CUSTOM_CSS:
-        issues.append(
-            ValidationIssue.at(
-                child(path, "custom_css"), f"expected at most {MAX_CUSTOM_CSS} bytes, found {len(css.encode())}"
-            )
-        )
+    elif max_css is not None and len(css.encode()) > max_css:
+        expected = f"expected at most {max_css} bytes (TENANTEDGE_MAX_CUSTOM_CSS_BYTES), found {len(css.encode())}"
+        issues.append(ValidationIssue.at(child(path, "custom_css"), expected))
         css = ""
     else:
         issues.extend(ValidationIssue.at(child(path, "custom_css"), problem) for problem in css_problems(css))

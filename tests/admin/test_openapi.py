@@ -15,7 +15,7 @@ from tenantedge.admin.openapi import openapi_document
 from tenantedge.admin.operations import OPERATIONS, Operation
 from tenantedge.content.posts import SLUG
 from tenantedge.http.edge import EdgeApp
-from tenantedge.tenants import _LANG, _PAGE_PATH, TENANT_ID
+from tenantedge.tenants import _LANG, _PAGE_PATH, TENANT_ID, DocumentLimits
 from tests.admin.conftest import ADMIN_HOST, AdminClient, problem
 
 pytestmark = pytest.mark.anyio
@@ -239,3 +239,9 @@ def test_a_title_is_blank_for_the_schema_exactly_when_it_is_for_the_server() -> 
         if 0xD800 <= code <= 0xDFFF:
             continue
         assert bool(pattern.search(character)) == (bool(character.strip()) and character != "\x00"), hex(code)
+
+
+def test_the_document_states_the_configured_document_limits() -> None:
+    schemas = openapi_document("test", DocumentLimits(max_sections=7, max_custom_css=512))["components"]["schemas"]
+    assert schemas["Sections"]["maxItems"] == 7 and schemas["CustomCss"]["maxLength"] == 512
+    assert DOCUMENT["components"]["schemas"]["Sections"]["maxItems"] == DocumentLimits().max_sections

@@ -9,7 +9,7 @@ from tenantedge.admin.operations import MAX_VERSION, OPERATIONS, Operation, Quer
 from tenantedge.content.posts import FORMATS, SLUG, STATUSES
 from tenantedge.props import COLOR
 from tenantedge.sections import FEATURES
-from tenantedge.tenants import COLOR_NAMES, MAX_CUSTOM_CSS, MAX_PAGE_PATH, MAX_SECTIONS, PRESETS, TENANT_ID
+from tenantedge.tenants import COLOR_NAMES, DEFAULT_LIMITS, MAX_PAGE_PATH, PRESETS, TENANT_ID, DocumentLimits
 
 _REASONS = {
     200: "OK",
@@ -46,7 +46,8 @@ _NO_NUL = {"not": {"pattern": "\\x00"}}
 _NOT_BLANK = "[^\\x00" + "".join(filter(str.isspace, map(chr, range(0x3001)))) + "]"
 _YEARS_2_TO_9998 = "^(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
 _ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
-_SECTIONS = {"type": "array", "maxItems": MAX_SECTIONS, "items": {"$ref": "#/components/schemas/Section"}}
+# Sized by the settings (DocumentLimits): components that openapi_document fills in.
+_SECTIONS = {"$ref": "#/components/schemas/Sections"}
 _TENANT_FIELDS: dict[str, Any] = {
     "name": {"type": "string", "maxLength": 200},
     "description": {"type": "string", "maxLength": 500},
@@ -67,7 +68,7 @@ _TENANT_FIELDS: dict[str, Any] = {
                         "additionalProperties": {"type": "string", "pattern": _exactly(COLOR.pattern)},
                     },
                     "fonts": {"type": "array", "items": {"type": "string", "pattern": _FONT}},
-                    "custom_css": {"type": "string", "maxLength": MAX_CUSTOM_CSS},
+                    "custom_css": {"$ref": "#/components/schemas/CustomCss"},
                 },
             },
         ]
@@ -275,8 +276,16 @@ _IF_MATCH = {
 }
 
 
-def openapi_document(version: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the admin API, built from OPERATIONS."""
+def openapi_document(version: str, limits: DocumentLimits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the admin API, built from OPERATIONS, with the document limits configured."""
+    sized = {
+        "Sections": {
+            "type": "array",
+            "maxItems": limits.max_sections,
+            "items": {"$ref": "#/components/schemas/Section"},
+        },
+        "CustomCss": {"type": "string", "maxLength": limits.max_custom_css, "description": "At most this many bytes"},
+    }
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
@@ -291,7 +300,7 @@ def openapi_document(version: str) -> dict[str, Any]:
             ),
         },
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **sized},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],

@@ -77,7 +77,7 @@ def build_admin(
         tokens,
         limiter,
         max_body=settings.admin_max_body,
-        openapi=openapi_document(_version()),
+        openapi=openapi_document(_version(), publisher.limits),
         database=database,
     )
     return Admin(host, api.app(hub.endpoint), service, hub, limiter)
