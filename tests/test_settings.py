@@ -158,3 +158,14 @@ def test_admin_sign_in_limits_refuse_bad_values(name: str, value: str, message: 
 def test_domain_and_document_limits_refuse_bad_values(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env({name: value})
+
+
+# WebSocket limits (hardening)
+def test_websocket_limits() -> None:
+    defaults = Settings()
+    assert (defaults.ws_max_message_bytes, defaults.ws_auth_timeout, defaults.ws_queue) == (65536, 5.0, 256)
+    env = {"TENANTEDGE_WS_MAX_MESSAGE_BYTES": "4096", "TENANTEDGE_WS_AUTH_TIMEOUT": "0.5", "TENANTEDGE_WS_QUEUE": "8"}
+    settings = Settings.from_env(env)
+    assert (settings.ws_max_message_bytes, settings.ws_auth_timeout, settings.ws_queue) == (4096, 0.5, 8)
+    with pytest.raises(ConfigError, match="TENANTEDGE_WS_MAX_MESSAGE_BYTES: expected a whole number from 1024"):
+        Settings.from_env({"TENANTEDGE_WS_MAX_MESSAGE_BYTES": "12"})

@@ -352,6 +352,7 @@ def _serve(args: argparse.Namespace) -> int:
         # httptools, with limits, and offering cached pages a head serialised once (tenantedge.http.server).
         http=serving_protocol(limits),
         timeout_keep_alive=settings.keep_alive_timeout,
+        ws_max_size=settings.ws_max_message_bytes,
         # tenantedge decides itself which peers may set X-Forwarded-* (TENANTEDGE_TRUSTED_PROXIES).
         proxy_headers=False,
         server_header=False,

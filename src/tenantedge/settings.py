@@ -101,6 +101,12 @@ class Settings:
     max_domains: int = 1000  # domains and aliases together
     max_sections: int = 100  # in one list: a page, the header or the footer (422)
     max_custom_css_bytes: int = 64 * 1024  # a theme's custom CSS (422)
+    # WebSocket limits (hardening): the largest message a client may send (the token, before it is checked),
+    # closed with 1009 past it; the time to send that token (closed with 4401); events queued for a client that
+    # reads too slowly (closed with 4008: it reconnects with `since`).
+    ws_max_message_bytes: int = 64 * 1024
+    ws_auth_timeout: float = 5.0
+    ws_queue: int = 256
 
     @property
     def fragment_bytes(self) -> int:
@@ -174,6 +180,9 @@ class Settings:
             max_domains=reader.integer("MAX_DOMAINS", 1000, 1, 100_000),
             max_sections=reader.integer("MAX_SECTIONS", 100, 1, 10_000),
             max_custom_css_bytes=reader.integer("MAX_CUSTOM_CSS_BYTES", 64 * 1024, 0, 1 << 24),
+            ws_max_message_bytes=reader.integer("WS_MAX_MESSAGE_BYTES", 64 * 1024, 1024, 1 << 26),
+            ws_auth_timeout=reader.number("WS_AUTH_TIMEOUT", 5.0, 0.1, 600.0),
+            ws_queue=reader.integer("WS_QUEUE", 256, 1, 1_000_000),
         )
 
 

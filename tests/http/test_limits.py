@@ -15,6 +15,7 @@ import httpx
 import orjson
 import pytest
 from websockets.asyncio.client import connect as connect_websocket
+from websockets.exceptions import ConnectionClosed
 
 from tests.server import Server
 
@@ -25,8 +26,9 @@ MiB = 1 << 20
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    # Short timeouts keep the tests short; every other limit is at its default.
+    # Short timeouts and a small WebSocket message keep the tests short; every other limit is at its default.
     env = {"TENANTEDGE_HEADER_TIMEOUT": "1", "TENANTEDGE_KEEP_ALIVE_TIMEOUT": "2", "TENANTEDGE_ADMIN_TOKEN": TOKEN}
+    env |= {"TENANTEDGE_WS_MAX_MESSAGE_BYTES": "4096", "TENANTEDGE_WS_AUTH_TIMEOUT": "1"}
     running = Server(env=env)
     try:
         yield running
@@ -271,3 +273,26 @@ async def test_a_websocket_outlives_the_header_and_keep_alive_timeouts(server: S
         assert orjson.loads(await asyncio.wait_for(websocket.recv(), 10))["type"] == "hello"
         await asyncio.sleep(3.5)  # past both timeouts (1 s and 2 s), which are for HTTP requests only
         await asyncio.wait_for(await websocket.ping(), 5)
+
+
+async def closing_code(server: Server, first: str | None) -> int | None:
+    """How a WebSocket that sends no token header is closed after sending `first` (or nothing)."""
+    uri = f"ws://admin.localhost:{server.port}/ws"
+    async with connect_websocket(uri, host="127.0.0.1", port=server.port, max_size=None) as websocket:
+        if first is not None:
+            await websocket.send(first)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(websocket.recv(), 10)
+    return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+@pytest.mark.anyio
+async def test_a_websocket_message_past_the_cap_is_refused_before_any_token_is_checked(server: Server) -> None:
+    # 1 MiB in the first message, where only a token belongs: 1009 (message too big), never buffered whole.
+    assert await closing_code(server, orjson.dumps({"token": "x" * MiB}).decode()) == 1009
+    assert await closing_code(server, orjson.dumps({"token": "x" * 100}).decode()) == 4401, "a small one is read"
+
+
+@pytest.mark.anyio
+async def test_a_websocket_that_sends_no_token_is_closed_at_the_auth_timeout(server: Server) -> None:
+    assert await closing_code(server, None) == 4401

@@ -37,7 +37,6 @@ TOO_SLOW = 4008
 BAD_REQUEST = 4400
 UNAUTHORIZED = 4401
 TOO_MANY_FAILURES = 4429
-AUTH_TIMEOUT = 5.0
 MAX_SEQ = (1 << 63) - 1  # the bus's sequence is a Redis counter
 
 
@@ -63,12 +62,14 @@ class LiveHub:
         origins: frozenset[str],
         *,
         queue_size: int = 256,
+        auth_timeout: float = 5.0,
     ) -> None:
         self._bus = bus
         self._tokens = tokens
         self._limiter = limiter
         self._origins = origins
         self._queue_size = queue_size
+        self._auth_timeout = auth_timeout
         self._clients: set[_Client] = set()
         bus.subscribe(self._deliver)
 
@@ -130,7 +131,7 @@ class LiveHub:
         """The client's first message, when it must carry the token (no Authorization header)."""
         if websocket.headers.get("authorization") or websocket.cookies.get(COOKIE):
             return None
-        message = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT)
+        message = await asyncio.wait_for(websocket.receive(), self._auth_timeout)
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
         raw = orjson.loads(message.get("text") or message.get("bytes") or b"")

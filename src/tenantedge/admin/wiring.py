@@ -69,7 +69,8 @@ def build_admin(
     origins = settings.admin_origins or tuple(
         f"{scheme}://{host}{port}" for scheme in ("http", "https") for port in ("", f":{settings.port}")
     )
-    hub = LiveHub(bus, tokens, limiter, frozenset(origin.strip().lower().rstrip("/") for origin in origins))
+    allowed = frozenset(origin.strip().lower().rstrip("/") for origin in origins)
+    hub = LiveHub(bus, tokens, limiter, allowed, queue_size=settings.ws_queue, auth_timeout=settings.ws_auth_timeout)
     api = AdminApi(
         service,
         registry,
