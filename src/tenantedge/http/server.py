@@ -135,11 +135,17 @@ class PreparedHttpToolsProtocol(HttpToolsProtocol):
             self._waiting = False
             self._slots.waiting.pop(self.transport, None)
         if self._reading_head:
-            if len(data) > self._head_left:
+            left = self._head_left - len(data)
+            if left < 0:
                 self._receive_past_budget(data)
                 return
-            self._head_left -= len(data)
-        self._feed(data)
+            self._head_left = left
+        try:  # `_feed`, inline: this is every request's path
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._upgrade()
+        except httptools.HttpParserError:
+            self._unparseable()
 
     def _receive_past_budget(self, data: bytes) -> None:
         """Feed the parser no more than the head may still use; the rest only once the head is complete."""
@@ -159,14 +165,20 @@ class PreparedHttpToolsProtocol(HttpToolsProtocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            if self._should_upgrade():
-                self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
+            self._upgrade()
         except httptools.HttpParserError:
-            if self._head_left >= 0:  # not refused already, by one of the callbacks below
-                self.logger.warning("Invalid HTTP request received.")
-                self.send_400_response("Invalid HTTP request received.")
+            self._unparseable()
+
+    def _upgrade(self) -> None:
+        if self._should_upgrade():
+            self.handle_websocket_upgrade()
+        else:
+            self._unsupported_upgrade_warning()
+
+    def _unparseable(self) -> None:
+        if self._head_left >= 0:  # not refused already, by one of the callbacks below
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("Invalid HTTP request received.")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -205,9 +217,21 @@ class PreparedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if self.timeout_keep_alive_task is not None:  # uvicorn armed it: the connection waits for a request
-            self._wait()
+        # uvicorn's, except that the connection's one timer is not replaced after every response: it is armed
+        # when none runs, and when it fires it counts from `_waiting_since` (timeout_keep_alive_handler).
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._wait()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
 
     def _wait(self) -> None:
         self._waiting_since = self.loop.time()
