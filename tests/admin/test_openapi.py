@@ -11,7 +11,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
-from tenantedge.admin.openapi import openapi_document
+from tenantedge.admin.openapi import SCHEMAS, openapi_document
 from tenantedge.admin.operations import OPERATIONS, Operation
 from tenantedge.content.posts import SLUG
 from tenantedge.http.edge import EdgeApp
@@ -243,5 +243,10 @@ def test_a_title_is_blank_for_the_schema_exactly_when_it_is_for_the_server() -> 
 
 def test_the_document_states_the_configured_document_limits() -> None:
     schemas = openapi_document("test", DocumentLimits(max_sections=7, max_custom_css=512))["components"]["schemas"]
-    assert schemas["Sections"]["maxItems"] == 7 and schemas["CustomCss"]["maxLength"] == 512
-    assert DOCUMENT["components"]["schemas"]["Sections"]["maxItems"] == DocumentLimits().max_sections
+    assert schemas["SectionList"]["maxItems"] == 7 and schemas["CustomCss"]["maxLength"] == 512
+    assert DOCUMENT["components"]["schemas"]["SectionList"]["maxItems"] == DocumentLimits().max_sections
+
+
+def test_the_sized_schemas_take_no_name_of_another() -> None:
+    sized = set(openapi_document("test")["components"]["schemas"]) - set(SCHEMAS)
+    assert sized == {"SectionList", "CustomCss"}

@@ -47,7 +47,7 @@ _NOT_BLANK = "[^\\x00" + "".join(filter(str.isspace, map(chr, range(0x3001)))) +
 _YEARS_2_TO_9998 = "^(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
 _ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 # Sized by the settings (DocumentLimits): components that openapi_document fills in.
-_SECTIONS = {"$ref": "#/components/schemas/Sections"}
+_SECTIONS = {"$ref": "#/components/schemas/SectionList"}
 _TENANT_FIELDS: dict[str, Any] = {
     "name": {"type": "string", "maxLength": 200},
     "description": {"type": "string", "maxLength": 500},
@@ -278,8 +278,8 @@ _IF_MATCH = {
 
 def openapi_document(version: str, limits: DocumentLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the admin API, built from OPERATIONS, with the document limits configured."""
-    sized = {
-        "Sections": {
+    sized = {  # apart from SCHEMAS, whose names they must not take
+        "SectionList": {
             "type": "array",
             "maxItems": limits.max_sections,
             "items": {"$ref": "#/components/schemas/Section"},
@@ -300,7 +300,7 @@ def openapi_document(version: str, limits: DocumentLimits = DEFAULT_LIMITS) -> d
             ),
         },
         "components": {
-            "schemas": {**SCHEMAS, **sized},
+            "schemas": SCHEMAS | sized,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
