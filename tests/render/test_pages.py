@@ -33,7 +33,7 @@ def tenant_with(registry: SectionRegistry, sections: list[Any], **extra: Any) ->
 @pytest.mark.parametrize(
     ("tenant_id", "path", "expected"),
     [
-        ("codersinflow", "/", ["te-hero--terminal", "AI Coding", "retry.py", "How we review", "Ask the assistant"]),
+        ("codersinflow", "/", ["te-hero--terminal", "AI Coding", "retry.py", "No posts yet.", "Ask the assistant"]),
         ("codersinflow", "/about", ["About Coders in Flow", "<strong>boilerplate</strong>", "Alex Rivera"]),
         ("codersinflow", "/pricing", ["te-plan--highlighted", "$19"]),
         ("darkflows", "/", ["te-hero--split", "te-section__head--numbered", "Nadia Brooks"]),
@@ -99,7 +99,7 @@ def test_props_are_escaped_and_never_evaluated(renderer: PageRenderer, registry:
         registry,
         [
             {"type": "Hero", "props": {"title": HOSTILE, "image_alt": HOSTILE}, "variant": "split"},
-            {"type": "Features", "props": {"items": [{"title": HOSTILE, "icon": "<b>"}]}},
+            {"type": "Features", "props": {"items": [{"title": HOSTILE, "text": "<b>"}]}},
         ],
         name=HOSTILE,
     )
@@ -254,3 +254,54 @@ def test_fragments_are_kept_a_byte_a_character_and_counted_in_bytes(
     for _ in range(2):
         assert small.render_page(tenant, "/") == page
     assert small._fragments is not None and len(small._fragments) == 0
+
+
+def test_every_section_of_the_main_region_carries_its_anchor(renderer: PageRenderer, registry: SectionRegistry) -> None:
+    """`#s2` in a link reaches the page's third section (Contact keeps its own `contact`)."""
+    required = {"RichText": {"body": "x"}, "CodeEditor": {"code": "x"}}
+    types = [spec.type for spec in registry if spec.type not in ("Navigation", "Footer", "Contact")]
+    tenant = tenant_with(
+        registry,
+        [{"type": kind, "props": required.get(kind, {})} for kind in types],
+        features={"blog": True, "aiChat": True, "payments": True},
+        components=registry.components(),
+    )
+    html = renderer.render_page(tenant, "/").html  # type: ignore[union-attr]
+    for index, kind in enumerate(types):
+        assert f'<section id="s{index}" ' in html, kind
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "action", "chip"),
+    [
+        (None, 'action="#s0"', 'href="?q=Is%20it%20free%3F#s0"'),
+        (
+            "https://chat.example/ask",
+            'action="https://chat.example/ask"',
+            'href="https://chat.example/ask?q=Is%20it%20free%3F"',
+        ),
+    ],
+    ids=["no endpoint: back to the panel", "an endpoint"],
+)
+def test_the_assistant_asks_only_where_an_answer_can_come_from(
+    renderer: PageRenderer, registry: SectionRegistry, endpoint: str | None, action: str, chip: str
+) -> None:
+    props: dict[str, Any] = {"suggestions": ["Is it free?"]}
+    if endpoint:
+        props["endpoint"] = endpoint
+    tenant = tenant_with(
+        registry, [{"type": "AIAssistant", "props": props}], features={"aiChat": True}, components=["AIAssistant"]
+    )
+    html = renderer.render_page(tenant, "/").html  # type: ignore[union-attr]
+    assert action in html and chip in html
+
+
+def test_a_post_written_in_the_document_links_only_where_it_says(
+    renderer: PageRenderer, registry: SectionRegistry
+) -> None:
+    items = [{"title": "Nowhere to read"}, {"title": "Elsewhere", "href": "https://example.com/post"}]
+    tenant = tenant_with(registry, [{"type": "Blog", "props": {"items": items}}], features={"blog": True})
+    html = renderer.render_page(tenant, "/").html  # type: ignore[union-attr]
+    assert "<h3>Nowhere to read</h3>" in html
+    assert '<h3><a href="https://example.com/post">Elsewhere</a></h3>' in html
+    assert 'href="#"' not in html

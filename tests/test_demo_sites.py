@@ -1,0 +1,184 @@
+"""The demo tenants as a visitor finds them on a real `tenantedge serve`: every same-site link, form and in-page
+anchor resolves, with and without the content database, and no page leans on an emoji font."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import pytest
+
+from tenantedge.clock import SystemClock
+from tenantedge.content.db import ContentDatabase
+from tenantedge.content.seed import seed_demo
+from tests.database import Urls, create_database, drop_database
+from tests.server import ROOT, Server
+
+TENANTS: dict[str, list[str]] = {
+    tenant: document["domains"]
+    for tenant, document in json.loads((ROOT / "tenants.json").read_text())["tenants"].items()
+}
+# Pictographs and the emoji presentation selector: what renders as a box where no emoji font is installed.
+EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+@dataclass
+class Links(HTMLParser):
+    """The links (a and link href, form action) and element ids of one page."""
+
+    links: list[str] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.add(found["id"] or "")
+        if tag in ("a", "link") and found.get("href") is not None:
+            self.links.append(found["href"] or "")
+        elif tag == "form":
+            self.links.append(found.get("action") or "")
+
+
+def parsed(html: str) -> Links:
+    links = Links()
+    links.feed(html)
+    return links
+
+
+@dataclass
+class Crawl:
+    """Every page reached from a tenant's home page, and every link that did not resolve."""
+
+    server: Server
+    host: str
+    domains: list[str]
+    pages: dict[str, Links] = field(default_factory=dict)
+    documents: dict[str, str] = field(default_factory=dict)  # the HTML pages' text, by path
+    broken: list[str] = field(default_factory=list)
+
+    def run(self) -> None:
+        queue = ["/"]
+        anchors: list[tuple[str, str, str]] = []  # (page, target, fragment)
+        while queue:
+            target = queue.pop()
+            if target in self.pages:
+                continue
+            page = self.fetch(target)
+            if page is None:
+                continue
+            self.pages[target] = page
+            for link in page.links:
+                if link == "#":
+                    self.broken.append(f"{target}: a link to '#', which goes nowhere")
+                    continue
+                resolved = self.same_site(target, link)
+                if resolved is None:
+                    continue
+                without, fragment = urldefrag(resolved)
+                if without not in self.pages:
+                    queue.append(without)
+                if fragment:
+                    anchors.append((target, without, fragment))
+        for source, target, fragment in anchors:
+            if target in self.pages and fragment not in self.pages[target].ids:
+                self.broken.append(f"{source}: #{fragment} is no element's id on {target}")
+
+    def fetch(self, target: str) -> Links | None:
+        for _ in range(5):
+            answer = self.server.get(self.host, target)
+            if answer.status_code in REDIRECTS:
+                location = self.same_site(target, answer.headers["location"])
+                if location is None:
+                    self.broken.append(f"{target}: redirects off the site, to {answer.headers['location']}")
+                    return None
+                target = location
+                continue
+            if answer.status_code != 200:
+                self.broken.append(f"{target}: {answer.status_code}")
+                return None
+            if not answer.headers["content-type"].startswith("text/html"):
+                return Links()
+            self.documents[target] = answer.text
+            return parsed(answer.text)
+        self.broken.append(f"{target}: too many redirects")
+        return None
+
+    def same_site(self, base: str, link: str) -> str | None:
+        """The link as a path (with query and fragment) on this site, or None for one that leaves it."""
+        absolute = urljoin(f"http://{self.host}{base}", link)
+        parts = urlsplit(absolute)
+        if parts.scheme not in ("http", "https") or parts.hostname not in self.domains:
+            return None
+        return absolute.removeprefix(f"{parts.scheme}://{parts.netloc}") or "/"
+
+
+def crawl(server: Server) -> Iterator[Crawl]:
+    for tenant, domains in TENANTS.items():
+        found = Crawl(server, domains[0], domains)
+        found.run()
+        assert found.pages, f"{tenant}: nothing crawled"
+        yield found
+
+
+@pytest.fixture(scope="module")
+def plain() -> Iterator[Server]:
+    server = Server(env={"TENANTEDGE_DATABASE_URL": ""})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def with_posts() -> Iterator[Server]:
+    async def seeded() -> Urls:
+        urls = await create_database()
+        database = ContentDatabase(urls.app, SystemClock(), timeout=10)
+        try:
+            await seed_demo(database)
+        finally:
+            await database.close()
+        return urls
+
+    urls = asyncio.run(seeded())
+    server = Server(env={"TENANTEDGE_DATABASE_URL": urls.app})
+    yield server
+    server.stop()
+    asyncio.run(drop_database(urls))
+
+
+@pytest.mark.parametrize("which", ["plain", "with_posts"], ids=["no database", "demo posts"])
+def test_every_link_of_every_demo_tenant_resolves(which: str, request: pytest.FixtureRequest) -> None:
+    server: Server = request.getfixturevalue(which)
+    broken = [f"{site.host}{problem}" for site in crawl(server) for problem in site.broken]
+    assert not broken, "\n".join(broken)
+
+
+def test_the_crawl_reaches_posts_when_the_database_has_them(with_posts: Server) -> None:
+    coders = next(site for site in crawl(with_posts) if site.host == "codersinflow.com")
+    assert any(path.startswith("/blog/") for path in coders.pages), sorted(coders.pages)
+
+
+def test_a_blog_without_database_links_nowhere_it_cannot_go(plain: Server) -> None:
+    html = plain.get("codersinflow.com").text
+    blog = html[html.index("te-blog") :]
+    blog = blog[: blog.index("</section>")]
+    assert 'href="#"' not in blog and "<a " not in blog
+
+
+@pytest.mark.parametrize("which", ["plain", "with_posts"], ids=["no database", "demo posts"])
+def test_no_demo_page_shows_an_emoji(which: str, request: pytest.FixtureRequest) -> None:
+    server: Server = request.getfixturevalue(which)
+    found = {
+        f"{site.host}{path}": sorted(set(EMOJI.findall(html)))
+        for site in crawl(server)
+        for path, html in site.documents.items()
+    }
+    assert {page: chars for page, chars in found.items() if chars} == {}
