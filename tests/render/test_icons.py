@@ -28,6 +28,7 @@ def features(items: list[dict[str, str]]) -> list[dict[str, object]]:
 
 def test_every_choice_draws_its_own_svg(renderer: PageRenderer, registry: SectionRegistry) -> None:
     names = icon_choices(registry)
+    assert {"bolt", "shield", "chart", "globe", "clock", "heart", "star", "check", "code", "chat", "lock"} <= set(names)
     items = [{"icon": name, "title": name} for name in names]
     sections = [*features(items[:10]), *features(items[10:])]  # at most 12 items a section
     html = renderer.render_page(tenant_with(registry, sections), "/").html  # type: ignore[union-attr]

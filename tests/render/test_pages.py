@@ -77,6 +77,7 @@ def test_every_section_type_renders_with_its_defaults(renderer: PageRenderer, re
     assert page is not None
     assert "failed to render" not in page.html
     assert len(page.templates) == len(sections) + 2  # plus the default Navigation and Footer
+    assert 'href="#"' not in page.html and 'action="#"' not in page.html, "a default links nowhere"
 
 
 def test_explain_lists_the_template_file_of_each_section(renderer: PageRenderer, demo: TenantSet) -> None:
