@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -269,7 +270,7 @@ def test_every_section_of_the_main_region_carries_its_anchor(renderer: PageRende
     )
     html = renderer.render_page(tenant, "/").html  # type: ignore[union-attr]
     for index, kind in enumerate(types):
-        assert f'<section id="s{index}" ' in html, kind
+        assert re.search(f'<section class="te-section [^"]*" id="s{index}"', html), kind
 
 
 @pytest.mark.parametrize(
