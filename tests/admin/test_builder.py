@@ -117,6 +117,10 @@ def test_undo_and_redo_step_through_field_edits_adds_and_variants(browser: Brows
     chosen = page.eval_on_selector("#variant", "select => select.value")
     page.click("#palette button[data-type=CTA]")
     assert builder_order(page) == ["Hero", "CTA"]
+    page.get_by_role("button", name="Remove Hero").click()
+    assert builder_order(page) == ["CTA"]
+    undo.click()  # the removal
+    assert builder_order(page) == ["Hero", "CTA"]
     undo.click()  # the add
     assert builder_order(page) == ["Hero"]
     undo.click()  # the variant
@@ -192,6 +196,7 @@ def test_the_preview_renders_at_the_device_width(browser: Browser, site: Server,
     tenant_id = new_tenant(site, [{"type": "Hero"}, {"type": "Features"}])
     page, console = open_builder(browser, site, tenant_id)
     page.get_by_role("button", name=device, exact=True).click()
+    expect(page.get_by_role("button", name=device, exact=True)).to_have_attribute("aria-pressed", "true")
     frame = page.locator("#preview").element_handle().content_frame()
     assert frame is not None
     frame.wait_for_load_state()

@@ -815,7 +815,7 @@ async function renderBuilder(id, path) {
         }))),
       h("section", { class: "panel" }, form),
       h("section", { class: "panel" }, h("div", { class: "row spread" }, h("h2", {}, "Preview (draft)"),
-        h("div", { class: "row", role: "group", "aria-label": "Preview width" }, Object.keys(DEVICES).map((name) => h("button", { type: "button", class: "ghost small", "data-device": name, onclick: (event) => {
+        h("div", { class: "row", role: "group", "aria-label": "Preview width" }, Object.keys(DEVICES).map((name) => h("button", { type: "button", class: "ghost small", "data-device": name, "aria-pressed": String(name === device), onclick: (event) => {
           device = name;
           for (const other of event.target.parentNode.children) other.setAttribute("aria-pressed", String(other === event.target));
           fitPreview();
