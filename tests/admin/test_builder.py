@@ -184,9 +184,12 @@ def test_dragging_from_the_palette_inserts_where_dropped(browser: Browser, site:
     assert box is not None
     page.locator("#palette button[data-type=Team]").drag_to(cta, target_position={"x": 20, "y": box["height"] - 3})
     assert builder_order(page) == ["Hero", "Features", "CTA", "Team"]
+    page.focus("#palette button[data-type=Gallery]")
+    page.keyboard.press("Enter")  # the keyboard still adds, at the end
+    assert builder_order(page) == ["Hero", "Features", "CTA", "Team", "Gallery"]
     wait_saved(page)
     shot(page, "12-builder-palette-drag")
-    assert [s["type"] for s in saved_sections(site, tenant_id)] == ["Hero", "Features", "CTA", "Team"]
+    assert [s["type"] for s in saved_sections(site, tenant_id)] == ["Hero", "Features", "CTA", "Team", "Gallery"]
     assert console.errors == []
     page.context.close()
 
