@@ -540,6 +540,23 @@ async function renderPosts(id, body) {
 
 // -- the page builder --------------------------------------------------------------------------------------------
 
+const DEVICES = { desktop: 1280, tablet: 820, mobile: 390 };
+const FIELD_BURST_MS = 1200; // keystrokes closer together than this are one undo step
+
+// A prop's starting value, built from its schema: what the form shows and what a new section or list item holds.
+function defaultOf(prop) {
+  if (prop.default !== undefined) return clone(prop.default);
+  if (prop.type === "list") return [];
+  if (prop.type === "object") return defaultProps(prop.props || {});
+  if (prop.type === "boolean") return false;
+  if (prop.type === "enum") return prop.choices[0];
+  return prop.type === "integer" || prop.type === "number" ? (prop.min ?? 0) : "";
+}
+
+function defaultProps(props) {
+  return Object.fromEntries(Object.entries(props).filter(([, prop]) => prop.default !== undefined).map(([name, prop]) => [name, clone(prop.default)]));
+}
+
 async function renderBuilder(id, path) {
   crumbs(["Tenants", "#/"], [id, `#/t/${id}/pages`], [path]);
   const [tenant, specs, drafts] = await Promise.all([api("GET", `/api/tenants/${id}`), sections(), api("GET", `/api/tenants/${id}/drafts`)]);
@@ -555,13 +572,20 @@ async function renderBuilder(id, path) {
   let errors = new Map(); // section index -> [{prop, message}] from the last refused draft
   const undo = [];
   const redo = [];
+  let before = clone(page); // the page as the last undo step left it
+  let burst = null; // the field being typed in, while its keystrokes still join one undo step
+  let burstTimer = null;
+  const fieldErrors = new Map(); // prop name -> its error line in the open form, updated in place after a save
   const features = tenant.data.features || {};
   const components = tenant.data.components || [];
   const usable = Object.values(specs).filter((spec) => (!spec.feature || features[spec.feature]) && (!spec.component || components.includes(spec.type)));
   const list = h("ol", { class: "sections", id: "sections", "aria-label": "Sections of the page" });
   const form = h("div", { id: "props" });
-  const status = h("span", { class: "status", id: "draft-status", role: "status" }, draft.ok ? "draft loaded" : "published version");
+  const formIssues = h("div");
+  const status = h("span", { class: "status", id: "draft-status", role: "status", "aria-live": "polite" }, draft.ok ? "draft loaded" : "published version");
   const frame = h("iframe", { class: "preview-frame", title: "Preview of the draft", id: "preview" });
+  const pane = h("div", { class: "preview-pane", id: "preview-pane" }, frame);
+  let device = "desktop";
   const undoButton = h("button", { type: "button", class: "ghost small", onclick: () => history(undo, redo) }, "Undo");
   const redoButton = h("button", { type: "button", class: "ghost small", onclick: () => history(redo, undo) }, "Redo");
   const publishButton = h("button", { type: "button", id: "publish", onclick: publish }, "Publish");
@@ -569,29 +593,64 @@ async function renderBuilder(id, path) {
   function value() {
     return wrapper ? { ...wrapper, sections: page } : page;
   }
-  function change(mutate) {
-    undo.push(clone(page));
+  function step() {
+    undo.push(before);
     if (undo.length > 100) undo.shift();
     redo.length = 0;
+  }
+  function endBurst() {
+    clearTimeout(burstTimer);
+    burst = null;
+  }
+  function change(mutate) {
+    endBurst();
+    step();
     mutate();
+    before = clone(page);
     draw();
+    saveDraft();
+  }
+  // A field's edit: the form stays as it is (it already shows the edit); one burst of typing is one undo step.
+  function edited(key) {
+    if (burst !== key) step();
+    burst = key;
+    clearTimeout(burstTimer);
+    burstTimer = setTimeout(endBurst, FIELD_BURST_MS);
+    before = clone(page);
+    drawList();
     saveDraft();
   }
   function history(from, to) {
     if (!from.length) return;
+    endBurst();
     to.push(clone(page));
     page = from.pop();
-    selected = Math.min(selected, page.length - 1);
+    before = clone(page);
+    selected = Math.min(Math.max(selected, 0), page.length - 1);
     draw();
     saveDraft();
   }
-  const saveDraft = debounce(async () => {
-    status.textContent = "saving draft…";
-    const result = await api("PUT", `/api/tenants/${id}/drafts/${pageSegment(path)}`, { body: value() });
+  function say(text, className = "status") {
+    status.textContent = text;
+    status.className = className;
+  }
+  // One save at a time; edits made while it is in flight are sent by the next one, so no keystroke is lost.
+  let saving = null;
+  let again = false;
+  async function save() {
+    if (saving) {
+      again = true;
+      return saving;
+    }
+    again = false;
+    say("saving draft…");
+    saving = api("PUT", `/api/tenants/${id}/drafts/${pageSegment(path)}`, { body: clone(value()) });
+    const result = await saving;
+    saving = null;
+    if (again) return save();
     errors = new Map();
     if (result.ok) {
-      status.textContent = "draft saved";
-      status.className = "status ok-text";
+      say("draft saved", "status ok-text");
       refreshPreview();
     } else {
       // Place what the server found next to the section and field it belongs to.
@@ -600,27 +659,47 @@ async function renderBuilder(id, path) {
         const where = found?.[3] ? `${found[3].replace(/^\./, "")}: ` : "";
         if (found) errors.set(Number(found[1]), [...(errors.get(Number(found[1])) || []), { prop: found[2], message: where + issue.message }]);
       }
-      status.textContent = errors.size ? "not saved: fix the marked sections" : problem(result);
-      status.className = "status error";
+      say(errors.size ? "not saved: fix the marked sections" : `not saved: ${problem(result)}`, "status error");
     }
-    draw();
-  }, 500);
+    drawList();
+    showErrors();
+  }
+  const saveDraft = debounce(save, 500);
+  saveDraft.flush = async () => {
+    saveDraft.cancel();
+    await save();
+    while (saving) await saving;
+  };
   function refreshPreview() {
     frame.src = `/preview/${id}/${pageSegment(path)}?at=${Date.now()}`;
   }
+  // The preview renders at the device's real CSS width and is scaled down to fit the pane.
+  function fitPreview() {
+    const width = DEVICES[device];
+    const room = pane.clientWidth || width;
+    const scale = Math.min(1, room / width);
+    const height = Math.round(Math.max(480, window.innerHeight * 0.7) / scale);
+    frame.style.width = `${width}px`;
+    frame.style.height = `${height}px`;
+    frame.style.transform = `scale(${scale})`;
+    frame.style.left = `${Math.max(0, (room - width * scale) / 2)}px`;
+    pane.style.height = `${Math.ceil(height * scale)}px`;
+  }
+  new ResizeObserver(fitPreview).observe(pane);
   async function publish() {
     await saveDraft.flush();
     const result = await api("POST", `/api/tenants/${id}/publish/${pageSegment(path)}`, { ifMatch: version });
     if (result.ok) {
       version = result.version;
-      status.textContent = `published as version ${version}`;
-      status.className = "status ok-text";
+      say(`published as version ${version}`, "status ok-text");
       return;
     }
     if (result.status === 409) {
+      say("not published: another admin published first", "status error");
       notice(`Another admin published version ${result.version ?? "newer"} of this tenant. Reload to see it before publishing again.`, { actions: [h("button", { type: "button", class: "small", onclick: () => route() }, "Reload")] });
       return;
     }
+    say(`not published: ${problem(result)}`, "status error");
     notice(problem(result), { error: true });
   }
   function move(from, to) {
@@ -631,14 +710,29 @@ async function renderBuilder(id, path) {
       selected = to;
     });
   }
-  function draw() {
+  function add(type, at = page.length) {
+    const spec = specs[type];
+    change(() => {
+      page.splice(at, 0, { type, props: defaultProps(spec?.props || {}) });
+      selected = at;
+    });
+  }
+  // What a drop carries: a section of the list being moved ("3") or a new one from the palette ("new:Hero").
+  function dropped(event, at) {
+    event.preventDefault();
+    const data = event.dataTransfer.getData("text/plain");
+    if (data.startsWith("new:")) return add(data.slice(4), at);
+    const from = Number(data);
+    if (Number.isInteger(from)) move(from, from < at ? at - 1 : at);
+  }
+  function drawList() {
     undoButton.disabled = !undo.length;
     redoButton.disabled = !redo.length;
     list.replaceChildren(...page.map((section, index) => {
       const spec = specs[section.type] || { title: section.type, variants: { default: "" } };
       const item = h("li", { class: `section-item${index === selected ? " selected" : ""}${errors.has(index) ? " has-error" : ""}`, draggable: "true", "data-index": String(index), "data-type": section.type },
         h("span", { class: "handle", "aria-hidden": "true" }, "⠿"),
-        h("button", { type: "button", class: "name", onclick: () => { selected = index; draw(); } }, spec.title, section.variant && section.variant !== "default" ? ` · ${section.variant}` : ""),
+        h("button", { type: "button", class: "name", onclick: () => { selected = index; endBurst(); draw(); } }, spec.title, section.variant && section.variant !== "default" ? ` · ${section.variant}` : ""),
         h("button", { type: "button", class: "ghost small", "aria-label": `Move ${spec.title} up`, disabled: index === 0, onclick: () => move(index, index - 1) }, "↑"),
         h("button", { type: "button", class: "ghost small", "aria-label": `Move ${spec.title} down`, disabled: index === page.length - 1, onclick: () => move(index, index + 1) }, "↓"),
         h("button", { type: "button", class: "ghost small", "aria-label": `Duplicate ${spec.title}`, onclick: () => change(() => { page.splice(index + 1, 0, clone(section)); selected = index + 1; }) }, "Copy"),
@@ -651,20 +745,32 @@ async function renderBuilder(id, path) {
       item.addEventListener("dragend", () => item.classList.remove("dragging"));
       item.addEventListener("dragover", (event) => {
         event.preventDefault();
+        event.stopPropagation();
         item.classList.add("drop-before");
       });
       item.addEventListener("dragleave", () => item.classList.remove("drop-before"));
       item.addEventListener("drop", (event) => {
-        event.preventDefault();
-        const from = Number(event.dataTransfer.getData("text/plain"));
-        move(from, from < index ? index - 1 + (event.offsetY > item.offsetHeight / 2 ? 1 : 0) : index);
+        event.stopPropagation();
+        dropped(event, index + (event.offsetY > item.offsetHeight / 2 ? 1 : 0));
       });
       return item;
     }));
     if (!page.length) list.replaceChildren(h("li", { class: "empty" }, "No sections yet: add one from the palette."));
+  }
+  function draw() {
+    drawList();
     drawForm();
   }
+  function showErrors() {
+    const found = errors.get(selected) || [];
+    formIssues.replaceChildren(...found.filter((issue) => !issue.prop).map((issue) => h("p", { class: "error", role: "alert" }, issue.message)));
+    for (const [name, line] of fieldErrors) line.textContent = found.filter((issue) => issue.prop === name).map((issue) => issue.message).join("; ");
+  }
   function drawForm() {
+    // Keep the caret where it was when the form is rebuilt (undo, redo, a variant change).
+    const active = form.contains(document.activeElement) ? document.activeElement : null;
+    const caret = active && "selectionStart" in active ? [active.id, active.selectionStart, active.selectionEnd] : [active?.id];
+    fieldErrors.clear();
     const section = page[selected];
     if (!section) return form.replaceChildren(h("p", { class: "muted" }, "Select a section to edit its settings."));
     const spec = specs[section.type];
@@ -672,24 +778,52 @@ async function renderBuilder(id, path) {
     section.props = section.props || {};
     const variant = h("select", { id: "variant", onchange: () => change(() => { section.variant = variant.value === "default" ? undefined : variant.value; }) },
       Object.entries(spec.variants).map(([key, text]) => h("option", { value: key, selected: (section.variant || "default") === key }, `${key} — ${text}`)));
-    const found = errors.get(selected) || [];
-    form.replaceChildren(h("h2", {}, spec.title), h("p", { class: "muted" }, spec.description),
-      ...found.filter((issue) => !issue.prop).map((issue) => h("p", { class: "error", role: "alert" }, issue.message)),
+    form.replaceChildren(h("h2", {}, spec.title), h("p", { class: "muted" }, spec.description), formIssues,
       h("label", { for: "variant" }, "Variant"), variant,
-      ...Object.entries(spec.props).map(([name, prop]) => propField(`p-${name}`, name, prop, section.props, () => change(() => {}), found.find((issue) => issue.prop === name)?.message)));
+      ...Object.entries(spec.props).map(([name, prop]) => {
+        const line = h("p", { class: "error", role: "alert" });
+        fieldErrors.set(name, line);
+        return propField(`p-${name}`, prop.label || name, prop, propSlot(section.props, name, prop), edited, line);
+      }));
+    showErrors();
+    const again = caret[0] && document.getElementById(caret[0]);
+    if (again && form.contains(again)) {
+      again.focus();
+      if (caret.length === 3 && "setSelectionRange" in again) {
+        try {
+          again.setSelectionRange(caret[1], caret[2]);
+        } catch {
+          // number inputs have no caret to restore
+        }
+      }
+    }
   }
   draw();
   refreshPreview();
-  const widths = ["desktop", "tablet", "mobile"];
   main.replaceChildren(
     h("div", { class: "row spread" }, h("h1", {}, `${tenant.data.name || id} — page ${path}`),
       h("div", { class: "row" }, undoButton, redoButton, status, publishButton)),
     h("div", { class: "builder" },
       h("section", { class: "panel" }, h("h2", {}, "Sections"), list, h("h2", {}, "Add a section"),
-        h("div", { class: "palette", id: "palette" }, usable.map((spec) => h("button", { type: "button", "data-type": spec.type, title: spec.description, onclick: () => change(() => { page.push({ type: spec.type, props: {} }); selected = page.length - 1; }) }, `+ ${spec.title}`)))),
+        h("div", { class: "palette", id: "palette" }, usable.map((spec) => {
+          const button = h("button", { type: "button", draggable: "true", "data-type": spec.type, title: spec.description, onclick: () => add(spec.type) }, `+ ${spec.title}`);
+          button.addEventListener("dragstart", (event) => {
+            event.dataTransfer.setData("text/plain", `new:${spec.type}`);
+            event.dataTransfer.effectAllowed = "copy";
+          });
+          return button;
+        }))),
       h("section", { class: "panel" }, form),
       h("section", { class: "panel" }, h("div", { class: "row spread" }, h("h2", {}, "Preview (draft)"),
-        h("div", { class: "row" }, widths.map((width) => h("button", { type: "button", class: "ghost small", onclick: () => (frame.className = `preview-frame ${width}`) }, width)))), frame)));
+        h("div", { class: "row", role: "group", "aria-label": "Preview width" }, Object.keys(DEVICES).map((name) => h("button", { type: "button", class: "ghost small", "data-device": name, "aria-pressed": String(name === device), onclick: (event) => {
+          device = name;
+          for (const other of event.target.parentNode.children) other.setAttribute("aria-pressed", String(other === event.target));
+          fitPreview();
+        } }, name)))), pane)));
+  fitPreview();
+  // Dropping below the last section (or onto an empty page) appends.
+  list.addEventListener("dragover", (event) => event.preventDefault());
+  list.addEventListener("drop", (event) => dropped(event, page.length));
   leave = onEvent((event) => {
     if (event.tenant !== id) return;
     if ((event.type === "page.published" && event.path === path) || event.type === "tenant.updated") {
@@ -699,10 +833,23 @@ async function renderBuilder(id, path) {
   });
 }
 
-function propField(id, name, prop, target, changed, serverError) {
-  const label = h("label", { for: id }, prop.label || name, prop.help ? h("p", { class: "help" }, prop.help) : null);
-  const error = h("p", { class: "error", role: "alert" }, serverError || "");
-  const current = target[name] ?? prop.default;
+// Where one value of the form lives: read and write it without rebuilding the form around it.
+function propSlot(target, key, prop) {
+  return {
+    key,
+    get: () => target[key] ?? (prop.type === "list" || prop.type === "object" ? defaultOf(prop) : prop.default),
+    set: (value) => {
+      if (value === undefined || (value === "" && typeof key === "string")) delete target[key];
+      else target[key] = value;
+    },
+  };
+}
+
+// One form field generated from a prop schema (see tenantedge/props.py); lists and objects nest.
+function propField(id, title, prop, slot, edited, error) {
+  const label = h("label", { for: id }, title, prop.help ? h("p", { class: "help" }, prop.help) : null);
+  error = error || h("p", { class: "error", role: "alert" });
+  const current = slot.get();
   const validate = (value) => {
     let message = "";
     if (prop.required && (value === "" || value === undefined)) message = "Required.";
@@ -711,23 +858,22 @@ function propField(id, name, prop, target, changed, serverError) {
     else if ((prop.type === "url" || prop.type === "image") && value && !/^(https?:\/\/|\/|#|mailto:|tel:)/.test(value)) message = "Expected a link starting with https://, / or #.";
     else if (prop.type === "color" && value && !/^#[0-9a-fA-F]{6}$/.test(value)) message = "Expected a colour like #336699.";
     error.textContent = message;
-    return !message;
   };
+  // Every keystroke lands in the page at once; only the save waits, so nothing typed is ever dropped.
   const set = (value) => {
-    if (!validate(value)) return;
-    if (value === "" || value === undefined) delete target[name];
-    else target[name] = value;
-    changed();
+    validate(value);
+    slot.set(value);
+    edited(id);
   };
   let input;
   switch (prop.type) {
     case "text":
     case "richtext":
-      input = h("textarea", { id, oninput: debounce(() => set(input.value), 400) }, current ?? "");
+      input = h("textarea", { id, oninput: () => set(input.value) }, current ?? "");
       break;
     case "integer":
     case "number":
-      input = h("input", { id, type: "number", value: current ?? "", min: prop.min, max: prop.max, oninput: debounce(() => set(input.value === "" ? undefined : Number(input.value)), 400) });
+      input = h("input", { id, type: "number", value: current ?? "", min: prop.min, max: prop.max, step: prop.type === "integer" ? 1 : "any", oninput: () => set(input.value === "" ? undefined : Number(input.value)) });
       break;
     case "boolean":
       input = h("input", { id, type: "checkbox", checked: current, onchange: () => set(input.checked) });
@@ -736,29 +882,49 @@ function propField(id, name, prop, target, changed, serverError) {
       input = h("select", { id, onchange: () => set(input.value) }, prop.choices.map((choice) => h("option", { value: choice, selected: current === choice }, choice)));
       break;
     case "color":
-      input = h("input", { id, type: "color", value: current || "#000000", oninput: debounce(() => set(input.value), 200) });
+      input = h("input", { id, type: "color", value: current || "#000000", oninput: () => set(input.value) });
       break;
     case "list":
-      return listField(id, name, prop, target, changed, label, error);
+      return listField(id, prop, slot, edited, label, error);
+    case "object": {
+      // Stored only once edited, so opening the form never changes the page.
+      const object = current && typeof current === "object" && !Array.isArray(current) ? current : {};
+      const claim = (key) => {
+        slot.set(object);
+        edited(key);
+      };
+      return h("fieldset", { id, class: "object-field" }, h("legend", {}, title), error,
+        ...Object.entries(prop.props || {}).map(([key, child]) => propField(`${id}-${key}`, child.label || key, child, propSlot(object, key, child), claim)));
+    }
     default:
-      input = h("input", { id, type: prop.type === "url" || prop.type === "image" ? "url" : "text", value: current ?? "", placeholder: prop.type === "image" ? "https://… or /_edge/assets/…" : "", oninput: debounce(() => set(input.value), 400) });
+      input = h("input", { id, type: prop.type === "url" || prop.type === "image" ? "url" : "text", value: current ?? "", placeholder: prop.type === "image" ? "https://… or /_edge/assets/…" : "", oninput: () => set(input.value) });
   }
   return h("div", {}, label, input, error);
 }
 
-function listField(id, name, prop, target, changed, label, error) {
-  const items = clone(target[name] ?? prop.default ?? []);
+function listField(id, prop, slot, edited, label, error) {
+  const itemSpec = prop.items || { type: "string" };
+  const itemLabel = itemSpec.label || "Item";
   const box = h("div", { id });
-  const commit = () => {
-    target[name] = items;
-    changed();
+  const found = slot.get();
+  // The list is stored only once edited (so opening the form never changes the page), then edited in place.
+  const values = Array.isArray(found) ? found : [];
+  const claim = (key) => {
+    // An emptied list with no default is the same as no list: leave it out rather than store [].
+    slot.set(values.length || prop.default !== undefined ? values : undefined);
+    edited(key);
   };
   function draw() {
-    box.replaceChildren(...items.map((item, index) => h("div", { class: "list-item" },
-      h("div", { class: "row spread" }, h("strong", {}, `${prop.items?.label || "Item"} ${index + 1}`),
-        h("button", { type: "button", class: "ghost small", "aria-label": `Remove item ${index + 1}`, onclick: () => { items.splice(index, 1); commit(); draw(); } }, "Remove")),
-      ...Object.entries(prop.items?.props || {}).map(([key, child]) => propField(`${id}-${index}-${key}`, key, child, item, commit)))),
-    h("button", { type: "button", class: "ghost small", disabled: prop.maxItems && items.length >= prop.maxItems, onclick: () => { items.push({}); commit(); draw(); } }, `Add ${prop.items?.label || "item"}`));
+    box.replaceChildren(...values.map((item, index) => {
+      const itemSlot = { key: index, get: () => values[index], set: (value) => { values[index] = value ?? ""; } };
+      const heading = h("div", { class: "row spread" }, h("strong", {}, `${itemLabel} ${index + 1}`),
+        h("button", { type: "button", class: "ghost small", "aria-label": `Remove ${itemLabel.toLowerCase()} ${index + 1}`, onclick: () => { values.splice(index, 1); claim(`${id}-remove`); draw(); } }, "Remove"));
+      const field = itemSpec.type === "object" && item && typeof item === "object"
+        ? h("div", {}, ...Object.entries(itemSpec.props || {}).map(([key, child]) => propField(`${id}-${index}-${key}`, child.label || key, child, propSlot(item, key, child), claim)))
+        : propField(`${id}-${index}`, `${itemLabel} ${index + 1}`, itemSpec, itemSlot, claim);
+      return h("div", { class: "list-item" }, heading, field);
+    }),
+    h("button", { type: "button", class: "ghost small", id: `${id}-add`, disabled: prop.maxItems && values.length >= prop.maxItems, onclick: () => { values.push(defaultOf(itemSpec)); claim(`${id}-add`); draw(); } }, `Add ${itemLabel.toLowerCase()}`));
   }
   draw();
   return h("div", {}, label, error, box);
