@@ -250,6 +250,10 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         tenant_id, path = request.path_params["tenant"], _page(request)
         return _document(await self.service.publish(tenant_id, path, if_match(request), grant.name))
 
+    async def publish_tenant(self, request: Request, grant: Grant) -> Response:
+        tenant_id = request.path_params["tenant"]
+        return _document(await self.service.publish_tenant(tenant_id, if_match(request), grant.name))
+
     async def history(self, request: Request, grant: Grant) -> Response:
         tenant_id = request.path_params["tenant"]
         versions = await self.service.history(tenant_id)

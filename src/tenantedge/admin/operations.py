@@ -248,9 +248,20 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST",
+        "/api/tenants/{tenant}/publish",
+        "publish_tenant",
+        'Serve a tenant created with `"published": false` on its hosts (until then they answer as unknown hosts '
+        "do); publishing any page's draft does so too",
+        returns="Tenant",
+        errors=(401, 404, 409, 422, 428),
+        if_match=True,
+        tags=("drafts",),
+    ),
+    Operation(
+        "POST",
         "/api/tenants/{tenant}/publish/{page}",
         "publish_draft",
-        "Publish a page's draft",
+        'Publish a page\'s draft (and the tenant, if it was created with `"published": false`)',
         returns="Tenant",
         errors=(401, 404, 409, 422, 428),
         if_match=True,

@@ -2,6 +2,7 @@
 
 Drafts live beside the published document, never in it: nothing an admin saves as a draft is public before it
 is published, and publishing it is an ordinary write (validated, locked, checked against `If-Match`, recorded).
+A tenant created with `"published": false` is not served at all until a page of it, or the tenant, is published.
 """
 
 from __future__ import annotations
@@ -115,10 +116,15 @@ class AdminService:
     async def delete(self, tenant_id: str, if_match: int | None, by: str) -> None:
         await self._publish(tenant_id, lambda _: None, if_match, by, "delete", kind=TENANT_DELETED)
 
-    async def put_page(self, tenant_id: str, path: str, value: Any, if_match: int | None, by: str) -> dict[str, Any]:
+    async def put_page(
+        self, tenant_id: str, path: str, value: Any, if_match: int | None, by: str, *, live: bool = False
+    ) -> dict[str, Any]:
+        """Write a page into the published document; `live` also puts a tenant not yet published on its hosts."""
+
         def build(current: dict[str, Any] | None) -> dict[str, Any]:
             assert current is not None
-            return {**current, "pages": {**_pages(current), path: value}}
+            document = {**current, "pages": {**_pages(current), path: value}}
+            return _served(document) if live else document
 
         return await self._publish(tenant_id, build, if_match, by, f"page {path}", kind=PAGE_PUBLISHED, path=path)
 
@@ -134,6 +140,17 @@ class AdminService:
             return {**current, "pages": pages}
 
         return await self._publish(tenant_id, build, if_match, by, f"delete page {path}", path=path)
+
+    async def publish_tenant(self, tenant_id: str, if_match: int | None, by: str) -> dict[str, Any]:
+        """Serve a tenant created unpublished on its hosts (a tenant already served is left as it is)."""
+
+        def build(current: dict[str, Any] | None) -> dict[str, Any]:
+            assert current is not None
+            return _served(current)
+
+        return await self.publisher.write(
+            tenant_id, build, if_match=if_match, by=by, action="publish", skip_unchanged=True
+        )
 
     async def rollback(self, tenant_id: str, version: int, if_match: int | None, by: str) -> dict[str, Any]:
         record = await self.version(tenant_id, version)
@@ -183,7 +200,7 @@ class AdminService:
 
     async def publish(self, tenant_id: str, path: str, if_match: int | None, by: str) -> dict[str, Any]:
         record = await self.draft(tenant_id, path)
-        document = await self.put_page(tenant_id, path, record["page"], if_match, by)
+        document = await self.put_page(tenant_id, path, record["page"], if_match, by, live=True)
         await self._blobs.delete((DRAFT, _draft_name(tenant_id, path)))
         return document
 
@@ -275,6 +292,11 @@ def _pages(document: dict[str, Any]) -> dict[str, Any]:
     """The document's pages; a document without any serves the default ones."""
     pages = document.get("pages")
     return dict(pages) if isinstance(pages, dict) else dict(DEFAULT_PAGES)
+
+
+def _served(document: dict[str, Any]) -> dict[str, Any]:
+    """The document served on its hosts: without `"published": false` (absent means published)."""
+    return {key: value for key, value in document.items() if key != "published"}
 
 
 def _object(value: Any) -> dict[str, Any]:
