@@ -531,7 +531,8 @@ def _features_in_use(
 ) -> None:
     """One issue per feature switched off while sections need it, at the feature, naming where they are."""
     shown = 3
-    for feature, uses in switched_off.items():
+    for feature, found in switched_off.items():
+        uses = sorted(found, key=lambda use: use[1][len(path)] != "pages")  # pages first, as the message names them
         types = " and ".join(dict.fromkeys(section_type for section_type, _ in uses))
         positions = ", ".join(format_path(where) for _, where in uses[:shown]) + (", …" if len(uses) > shown else "")
         places = _places([where[len(path) :] for _, where in uses])

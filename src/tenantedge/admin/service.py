@@ -106,10 +106,16 @@ class AdminService:
     async def replace(self, tenant_id: str, document: Any, if_match: int | None, by: str) -> dict[str, Any]:
         return await self._publish(tenant_id, lambda _: _object(document), if_match, by, "replace")
 
-    async def patch(self, tenant_id: str, patch: Any, if_match: int | None, by: str) -> dict[str, Any]:
+    async def patch(
+        self, tenant_id: str, patch: Any, if_match: int | None, by: str, *, remove_sections: bool = False
+    ) -> dict[str, Any]:
+        """Apply a merge patch; `remove_sections` also removes the sections and components of features it
+        leaves switched off (`false`), in the same write."""
+
         def build(current: dict[str, Any] | None) -> dict[str, Any]:
             assert current is not None
-            return _object(merge_patch(without_version(current), patch))
+            document = _object(merge_patch(without_version(current), patch))
+            return self._without_switched_off(document) if remove_sections else document
 
         return await self._publish(tenant_id, build, if_match, by, "patch")
 
@@ -172,6 +178,33 @@ class AdminService:
                     issues.append(ValidationIssue(path, clash.message(host), redacted=redacted))
         if issues:
             raise DocumentError(f"tenant {tenant_id}", issues)
+
+    def _without_switched_off(self, document: dict[str, Any]) -> dict[str, Any]:
+        """The document without the sections and components that need a feature it switches off."""
+        features = document.get("features")
+        off = {name for name, on in features.items() if on is False} if isinstance(features, dict) else set()
+        needing = {spec.type for spec in self._registry if spec.feature in off}
+        if not needing:
+            return document
+
+        def kept(sections: Any) -> Any:
+            if not isinstance(sections, list):
+                return sections  # not a list of sections: validation says so
+            return [s for s in sections if not (isinstance(s, dict) and s.get("type") in needing)]
+
+        out = dict(document)
+        if isinstance(pages := document.get("pages"), dict):
+            out["pages"] = {
+                path: {**value, "sections": kept(value.get("sections", []))} if isinstance(value, dict) else kept(value)
+                for path, value in pages.items()
+            }
+        if isinstance(layout := document.get("layout"), dict):
+            out["layout"] = {
+                part: kept(value) if part in ("header", "footer") else value for part, value in layout.items()
+            }
+        if isinstance(components := document.get("components"), list):
+            out["components"] = [name for name in components if name not in needing]
+        return out
 
     # -- drafts ----------------------------------------------------------------------------------------
 
