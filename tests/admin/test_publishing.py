@@ -111,3 +111,17 @@ async def test_an_unpublished_tenant_keeps_its_domains(client: AdminClient) -> N
     issues = problem(taken, 422)["issues"]
     assert [issue["path"] for issue in issues] == ["domains[0]"]
     await assert_no_site(client, "/")
+
+
+async def test_a_rollback_keeps_the_tenant_served(client: AdminClient) -> None:
+    """Rolling back to the version before the first publish takes the content back, not the site off its hosts."""
+    version = await create(client)
+    await client.api("PUT", "/api/tenants/acme-new/drafts/", SERVICES)
+    assert (await client.api("POST", "/api/tenants/acme-new/publish/", if_match=f'"{version}"')).status_code == 200
+    rolled = await client.api(
+        "POST", "/api/tenants/acme-new/rollback", {"version": version}, if_match=f'"{version + 1}"'
+    )
+    assert rolled.status_code == 200, rolled.text
+    assert "published" not in rolled.json()
+    home = await client.site(DOMAIN, "/")
+    assert home.status_code == 200 and "What we do" not in home.text and title_of(home) == "Acme New"

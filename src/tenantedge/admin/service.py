@@ -160,8 +160,14 @@ class AdminService:
 
     async def rollback(self, tenant_id: str, version: int, if_match: int | None, by: str) -> dict[str, Any]:
         record = await self.version(tenant_id, version)
-        old = without_version(record["document"])
-        return await self._publish(tenant_id, lambda _: old, if_match, by, f"rollback to {version}")
+        old = _served(without_version(record["document"]))
+
+        def build(current: dict[str, Any] | None) -> dict[str, Any]:
+            # The content goes back; whether the tenant is served stays as it is (v1 of a new tenant was not).
+            published = {} if current is None or "published" not in current else {"published": current["published"]}
+            return {**old, **published}
+
+        return await self._publish(tenant_id, build, if_match, by, f"rollback to {version}")
 
     async def check(self, tenant_id: str, document: Any) -> None:
         """Validate as a write would (hosts other tenants hold included), storing nothing."""
