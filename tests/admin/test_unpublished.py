@@ -28,6 +28,18 @@ def test_add_page_makes_a_draft_that_is_served_only_once_published(browser: Brow
     expect(page.locator("#draft-status")).to_contain_text("published as version")
     live = public(site, "basicsite.com", "/services")
     assert live.status_code == 200 and "services" in live.text
+
+    # A draft-only page can be discarded from the list; it was never public.
+    page.goto(f"http://admin.localhost:{site.port}/#/t/basicsite/pages")
+    page.click("#new-page")
+    page.keyboard.type("/later", delay=30)
+    page.click("button:has-text('Add page')")
+    expect(page.locator("#draft-status")).to_have_text("draft loaded")
+    page.goto(f"http://admin.localhost:{site.port}/#/t/basicsite/pages")
+    page.locator("tr.draft-only", has_text="/later").get_by_role("button", name="Discard").click()
+    page.click(".modal button:has-text('Discard')")
+    expect(page.locator("tr.draft-only")).to_have_count(0)
+    assert public(site, "basicsite.com", "/later").status_code == 404
     assert console.errors == []
     context.close()
 

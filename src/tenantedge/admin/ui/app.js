@@ -451,6 +451,13 @@ async function renderPages(id, loaded, body) {
     if (result.ok) route();
     else notice(problem(result), { error: true });
   }
+  async function discard(draftPath) {
+    const choice = await modal(`Discard the draft of ${draftPath}?`, h("p", {}, "It was never published; nothing public changes."), [["Discard", "discard", "danger"], ["Cancel", null, "ghost"]]);
+    if (choice !== "discard") return;
+    const result = await api("DELETE", `/api/tenants/${id}/drafts/${pageSegment(draftPath)}`);
+    if (result.ok) route();
+    else notice(problem(result), { error: true });
+  }
   body.replaceChildren(h("div", { class: "panel" },
     loaded.data.published === false ? h("p", { class: "muted", id: "unpublished-note" }, "Not published yet: its domains show no site until a page is published.") : null,
     h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Path"), h("th", {}, "Sections"), h("th", {}, ""))),
@@ -461,7 +468,7 @@ async function renderPages(id, loaded, body) {
       draftOnly.sort().map((key) => h("tr", { class: "draft-only" },
         h("td", {}, h("a", { href: `#/t/${id}/page/${pageSegment(key)}` }, key), h("span", { class: "muted" }, " (draft, not published)")),
         h("td", {}, ""),
-        h("td", {}, h("span", { class: "muted" }, "draft")))))),
+        h("td", {}, h("button", { type: "button", class: "ghost small", onclick: () => discard(key) }, "Discard")))))),
     h("h2", {}, "Add a page"), h("div", { class: "row" }, h("div", { class: "grow" }, path), h("button", { type: "button", onclick: add }, "Add page")), error));
 }
 
