@@ -454,3 +454,37 @@ def test_section_and_css_limits_are_the_writers_settings(registry: SectionRegist
     assert parse_tenant("acme", doc, registry, "tenant acme", limits=DocumentLimits()).pages["/"].sections
     # A document already published is read back as it was accepted, whatever the limits are now.
     assert len(parse_tenant("acme", doc, registry, "tenant acme", limits=None).pages["/"].sections) == 3
+
+
+@pytest.mark.parametrize(
+    ("features", "expected"),
+    [
+        pytest.param(
+            {"blog": False},
+            [
+                "tenants.acme.features.blog: switching off 'blog' leaves Blog sections on pages '/', '/news' and in "
+                'the footer (tenants.acme.pages["/"][1], tenants.acme.pages["/"][2], '
+                'tenants.acme.pages["/news"].sections[0], …): remove them first'
+            ],
+            id="switched-off",
+        ),
+        pytest.param(
+            {},
+            [
+                f"tenants.acme.{where}.type: section 'Blog' needs feature 'blog', which is off for this tenant"
+                for where in ("layout.footer[0]", 'pages["/"][1]', 'pages["/"][2]', 'pages["/news"].sections[0]')
+            ],
+            id="never-on",
+        ),
+    ],
+)
+def test_a_feature_off_names_the_sections_that_need_it(
+    registry: SectionRegistry, features: dict[str, bool], expected: list[str]
+) -> None:
+    blog = {"type": "Blog"}
+    doc = site(
+        features=features,
+        pages={"/": [{"type": "Hero"}, blog, blog], "/news": {"title": "News", "sections": [blog]}},
+        layout={"footer": [blog]},
+    )
+    assert errors_of({"tenants": {"acme": doc}}, registry) == expected

@@ -41,6 +41,7 @@ _TENANT_KEYS = (
     "components",
     "layout",
     "pages",
+    "published",
     "version",
 )
 _THEME_KEYS = ("preset", "colors", "fonts", "custom_css")
@@ -118,6 +119,8 @@ class Tenant:
     version: int
     # Changes whenever anything in the tenant's document changes, even if its version was not bumped.
     digest: str
+    # False until the tenant's first publish: its hosts stay claimed but answer as unknown hosts do.
+    published: bool = True
 
     @property
     def canonical_domain(self) -> str:
@@ -343,21 +346,31 @@ def _parse_tenant(
     _reject_unknown(layout, ("header", "footer"), child(path, "layout"), issues)
     layout_path = child(path, "layout")
     domains, aliases = _hosts(raw, path, issues, limits)
+    # In the order of the document's usual layout, so that issues are listed in it.
+    name = _text(raw, "name", path, issues, default=tenant_id, limit=200)
+    description = _text(raw, "description", path, issues, default="", limit=500)
+    lang = _lang(raw.get("lang", "en"), child(path, "lang"), issues)
+    theme = _theme(raw.get("theme", {}), child(path, "theme"), issues, max_css)
+    header = context.sections(layout.get("header", DEFAULT_HEADER), child(layout_path, "header"))
+    footer = context.sections(layout.get("footer", DEFAULT_FOOTER), child(layout_path, "footer"))
+    pages = _pages(raw.get("pages", DEFAULT_PAGES), child(path, "pages"), context)
+    _features_in_use(context.switched_off, path, issues)
     return Tenant(
         id=tenant_id,
-        name=_text(raw, "name", path, issues, default=tenant_id, limit=200),
-        description=_text(raw, "description", path, issues, default="", limit=500),
-        lang=_lang(raw.get("lang", "en"), child(path, "lang"), issues),
+        name=name,
+        description=description,
+        lang=lang,
         domains=domains,
         aliases=aliases,
-        theme=_theme(raw.get("theme", {}), child(path, "theme"), issues, max_css),
+        theme=theme,
         features=features,
         components=frozenset(components),
-        header=context.sections(layout.get("header", DEFAULT_HEADER), child(layout_path, "header")),
-        footer=context.sections(layout.get("footer", DEFAULT_FOOTER), child(layout_path, "footer")),
-        pages=_pages(raw.get("pages", DEFAULT_PAGES), child(path, "pages"), context),
+        header=header,
+        footer=footer,
+        pages=pages,
         version=_version(raw.get("version", 1), child(path, "version"), issues),
         digest=_digest(raw),
+        published=_published(raw.get("published", True), child(path, "published"), issues),
     )
 
 
@@ -388,6 +401,8 @@ class _SectionContext:
     issues: list[ValidationIssue]
     shared: _Shared
     max_sections: int | None  # None: a document already published, held to the limits when it was written
+    # Sections whose feature the document switches off (`false`), by feature: reported once, at the feature.
+    switched_off: dict[str, list[tuple[str, JsonPath]]] = field(default_factory=dict)
 
     def sections(self, raw: object, path: JsonPath) -> tuple[Section, ...]:
         if not isinstance(raw, list):
@@ -418,18 +433,20 @@ class _SectionContext:
             hint = suggest(section_type, self.registry.names())
             issues.append(ValidationIssue.at(child(path, "type"), f"unknown section {section_type!r}{hint}"))
             return None
-        if spec.component and section_type not in self.components:
-            issues.append(
-                ValidationIssue.at(
-                    child(path, "type"),
-                    f"component {section_type!r} is not enabled for this tenant (add it to 'components')",
-                )
-            )
-        if spec.feature and not self.features.get(spec.feature, False):
+        if spec.feature and self.features.get(spec.feature) is False:
+            self.switched_off.setdefault(spec.feature, []).append((section_type, path))
+        elif spec.feature and not self.features.get(spec.feature, False):
             issues.append(
                 ValidationIssue.at(
                     child(path, "type"),
                     f"section {section_type!r} needs feature {spec.feature!r}, which is off for this tenant",
+                )
+            )
+        elif spec.component and section_type not in self.components:
+            issues.append(
+                ValidationIssue.at(
+                    child(path, "type"),
+                    f"component {section_type!r} is not enabled for this tenant (add it to 'components')",
                 )
             )
         variant = raw.get("variant", DEFAULT_VARIANT)
@@ -507,6 +524,43 @@ def _features(raw: object, path: JsonPath, issues: list[ValidationIssue]) -> dic
         else:
             features[name] = value
     return features
+
+
+def _features_in_use(
+    switched_off: Mapping[str, list[tuple[str, JsonPath]]], path: JsonPath, issues: list[ValidationIssue]
+) -> None:
+    """One issue per feature switched off while sections need it, at the feature, naming where they are."""
+    shown = 3
+    for feature, found in switched_off.items():
+        uses = sorted(found, key=lambda use: use[1][len(path)] != "pages")  # pages first, as the message names them
+        types = " and ".join(dict.fromkeys(section_type for section_type, _ in uses))
+        positions = ", ".join(format_path(where) for _, where in uses[:shown]) + (", …" if len(uses) > shown else "")
+        places = _places([where[len(path) :] for _, where in uses])
+        issues.append(
+            ValidationIssue.at(
+                child(child(path, "features"), feature),
+                f"switching off {feature!r} leaves {types} sections {places} ({positions}): remove them first",
+            )
+        )
+
+
+def _places(wheres: list[JsonPath]) -> str:
+    """Where sections are, from their paths inside the tenant: "on pages '/', '/help' and in the header"."""
+    pages = list(dict.fromkeys(str(where[1]) for where in wheres if where[0] == "pages"))
+    layout = list(dict.fromkeys(f"the {where[1]}" for where in wheres if where[0] == "layout"))
+    parts = [f"on page{'s' if len(pages) > 1 else ''} {', '.join(map(repr, pages))}"] if pages else []
+    if layout:
+        parts.append("in " + " and ".join(layout))
+    return " and ".join(parts)
+
+
+def _published(raw: object, path: JsonPath, issues: list[ValidationIssue]) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    issues.append(
+        ValidationIssue.at(path, f"expected true or false (false: not served until published), found {short(raw)}")
+    )
+    return True
 
 
 def _components(

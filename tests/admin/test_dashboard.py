@@ -126,7 +126,7 @@ def test_sign_in_create_build_publish_and_roll_back(browser: Browser, site: Serv
     page.click(".modal button:has-text('Create')")
     expect(page.locator("#f-name")).to_have_value("Corner Shop")
     shot(page, "03-tenant-settings")
-    assert public(site, "corner-shop.localhost").status_code == 200
+    assert public(site, "corner-shop.localhost").status_code == 404  # not served before its first publish
 
     page.click("role=tab[name='Pages']")
     page.click("a:has-text('/')")

@@ -26,6 +26,7 @@ from tenantedge.admin.operations import (
     OFFSET,
     OPERATIONS,
     RECORDS,
+    REMOVE_SECTIONS,
     SEARCH,
     THEME_OF,
     Operation,
@@ -204,7 +205,10 @@ class AdminApi(PostHandlers, ConsoleHandlers):
     async def patch_tenant(self, request: Request, grant: Grant) -> Response:
         tenant_id = request.path_params["tenant"]
         body = await self._json(request, (JSON, MERGE_PATCH))
-        return _document(await self.service.patch(tenant_id, body, if_match(request), grant.name))
+        remove = query_integer(request, REMOVE_SECTIONS) == 1
+        return _document(
+            await self.service.patch(tenant_id, body, if_match(request), grant.name, remove_sections=remove)
+        )
 
     async def delete_tenant(self, request: Request, grant: Grant) -> Response:
         await self.service.delete(request.path_params["tenant"], if_match(request), grant.name)
@@ -249,6 +253,10 @@ class AdminApi(PostHandlers, ConsoleHandlers):
     async def publish_draft(self, request: Request, grant: Grant) -> Response:
         tenant_id, path = request.path_params["tenant"], _page(request)
         return _document(await self.service.publish(tenant_id, path, if_match(request), grant.name))
+
+    async def publish_tenant(self, request: Request, grant: Grant) -> Response:
+        tenant_id = request.path_params["tenant"]
+        return _document(await self.service.publish_tenant(tenant_id, if_match(request), grant.name))
 
     async def history(self, request: Request, grant: Grant) -> Response:
         tenant_id = request.path_params["tenant"]

@@ -79,6 +79,11 @@ _TENANT_FIELDS: dict[str, Any] = {
         "properties": {name: {"type": "boolean", "description": text} for name, text in FEATURES.items()},
     },
     "components": {"type": "array", "items": _TEXT, "description": "Component sections this tenant may use"},
+    "published": {
+        "type": "boolean",
+        "description": "false: not served until its first publish (its hosts answer as unknown hosts do); "
+        "publishing a page's draft or the tenant removes it",
+    },
     "layout": {
         "type": "object",
         "additionalProperties": False,

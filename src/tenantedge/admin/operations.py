@@ -30,6 +30,13 @@ LIMIT = Query("limit", f"how many to return (at most {MAX_PAGE})", (1, MAX_PAGE)
 RECORDS = Query("limit", "how many versions to describe in `records` (default 20, at most 200)", (0, 200), 20)
 DIFF_FROM = Query("from", "the older version", (1, MAX_VERSION))
 DIFF_TO = Query("to", "the newer version", (1, MAX_VERSION))
+REMOVE_SECTIONS = Query(
+    "remove_sections",
+    "1: also remove the sections and components of every feature the patch leaves switched off (`false`), "
+    "in the same write (0, the default: such a patch is refused with 422 naming them)",
+    (0, 1),
+    0,
+)
 THEME_OF = Query("page", "for the theme stylesheet (`_edge/theme.css`): the page whose draft's theme to show")
 
 
@@ -169,6 +176,7 @@ OPERATIONS: tuple[Operation, ...] = (
         body="TenantPatch",
         returns="Tenant",
         errors=_WRITE_ERRORS,
+        query=(REMOVE_SECTIONS,),
         if_match=True,
     ),
     Operation(
@@ -248,9 +256,20 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST",
+        "/api/tenants/{tenant}/publish",
+        "publish_tenant",
+        'Serve a tenant created with `"published": false` on its hosts (until then they answer as unknown hosts '
+        "do); publishing any page's draft does so too",
+        returns="Tenant",
+        errors=(401, 404, 409, 422, 428),
+        if_match=True,
+        tags=("drafts",),
+    ),
+    Operation(
+        "POST",
         "/api/tenants/{tenant}/publish/{page}",
         "publish_draft",
-        "Publish a page's draft",
+        'Publish a page\'s draft (and the tenant, if it was created with `"published": false`)',
         returns="Tenant",
         errors=(401, 404, 409, 422, 428),
         if_match=True,

@@ -2,6 +2,7 @@
 
 Drafts live beside the published document, never in it: nothing an admin saves as a draft is public before it
 is published, and publishing it is an ordinary write (validated, locked, checked against `If-Match`, recorded).
+A tenant created with `"published": false` is not served at all until a page of it, or the tenant, is published.
 """
 
 from __future__ import annotations
@@ -105,20 +106,31 @@ class AdminService:
     async def replace(self, tenant_id: str, document: Any, if_match: int | None, by: str) -> dict[str, Any]:
         return await self._publish(tenant_id, lambda _: _object(document), if_match, by, "replace")
 
-    async def patch(self, tenant_id: str, patch: Any, if_match: int | None, by: str) -> dict[str, Any]:
+    async def patch(
+        self, tenant_id: str, patch: Any, if_match: int | None, by: str, *, remove_sections: bool = False
+    ) -> dict[str, Any]:
+        """Apply a merge patch; `remove_sections` also removes the sections and components of features it
+        leaves switched off (`false`), in the same write."""
+
         def build(current: dict[str, Any] | None) -> dict[str, Any]:
             assert current is not None
-            return _object(merge_patch(without_version(current), patch))
+            document = _object(merge_patch(without_version(current), patch))
+            return self._without_switched_off(document) if remove_sections else document
 
         return await self._publish(tenant_id, build, if_match, by, "patch")
 
     async def delete(self, tenant_id: str, if_match: int | None, by: str) -> None:
         await self._publish(tenant_id, lambda _: None, if_match, by, "delete", kind=TENANT_DELETED)
 
-    async def put_page(self, tenant_id: str, path: str, value: Any, if_match: int | None, by: str) -> dict[str, Any]:
+    async def put_page(
+        self, tenant_id: str, path: str, value: Any, if_match: int | None, by: str, *, live: bool = False
+    ) -> dict[str, Any]:
+        """Write a page into the published document; `live` also puts a tenant not yet published on its hosts."""
+
         def build(current: dict[str, Any] | None) -> dict[str, Any]:
             assert current is not None
-            return {**current, "pages": {**_pages(current), path: value}}
+            document = {**current, "pages": {**_pages(current), path: value}}
+            return _served(document) if live else document
 
         return await self._publish(tenant_id, build, if_match, by, f"page {path}", kind=PAGE_PUBLISHED, path=path)
 
@@ -135,10 +147,27 @@ class AdminService:
 
         return await self._publish(tenant_id, build, if_match, by, f"delete page {path}", path=path)
 
+    async def publish_tenant(self, tenant_id: str, if_match: int | None, by: str) -> dict[str, Any]:
+        """Serve a tenant created unpublished on its hosts (a tenant already served is left as it is)."""
+
+        def build(current: dict[str, Any] | None) -> dict[str, Any]:
+            assert current is not None
+            return _served(current)
+
+        return await self.publisher.write(
+            tenant_id, build, if_match=if_match, by=by, action="publish", skip_unchanged=True
+        )
+
     async def rollback(self, tenant_id: str, version: int, if_match: int | None, by: str) -> dict[str, Any]:
         record = await self.version(tenant_id, version)
-        old = without_version(record["document"])
-        return await self._publish(tenant_id, lambda _: old, if_match, by, f"rollback to {version}")
+        old = _served(without_version(record["document"]))
+
+        def build(current: dict[str, Any] | None) -> dict[str, Any]:
+            # The content goes back; whether the tenant is served stays as it is (v1 of a new tenant was not).
+            published = {} if current is None or "published" not in current else {"published": current["published"]}
+            return {**old, **published}
+
+        return await self._publish(tenant_id, build, if_match, by, f"rollback to {version}")
 
     async def check(self, tenant_id: str, document: Any) -> None:
         """Validate as a write would (hosts other tenants hold included), storing nothing."""
@@ -155,6 +184,33 @@ class AdminService:
                     issues.append(ValidationIssue(path, clash.message(host), redacted=redacted))
         if issues:
             raise DocumentError(f"tenant {tenant_id}", issues)
+
+    def _without_switched_off(self, document: dict[str, Any]) -> dict[str, Any]:
+        """The document without the sections and components that need a feature it switches off."""
+        features = document.get("features")
+        off = {name for name, on in features.items() if on is False} if isinstance(features, dict) else set()
+        needing = {spec.type for spec in self._registry if spec.feature in off}
+        if not needing:
+            return document
+
+        def kept(sections: Any) -> Any:
+            if not isinstance(sections, list):
+                return sections  # not a list of sections: validation says so
+            return [s for s in sections if not (isinstance(s, dict) and s.get("type") in needing)]
+
+        out = dict(document)
+        if isinstance(pages := document.get("pages"), dict):
+            out["pages"] = {
+                path: {**value, "sections": kept(value.get("sections", []))} if isinstance(value, dict) else kept(value)
+                for path, value in pages.items()
+            }
+        if isinstance(layout := document.get("layout"), dict):
+            out["layout"] = {
+                part: kept(value) if part in ("header", "footer") else value for part, value in layout.items()
+            }
+        if isinstance(components := document.get("components"), list):
+            out["components"] = [name for name in components if name not in needing]
+        return out
 
     # -- drafts ----------------------------------------------------------------------------------------
 
@@ -183,7 +239,7 @@ class AdminService:
 
     async def publish(self, tenant_id: str, path: str, if_match: int | None, by: str) -> dict[str, Any]:
         record = await self.draft(tenant_id, path)
-        document = await self.put_page(tenant_id, path, record["page"], if_match, by)
+        document = await self.put_page(tenant_id, path, record["page"], if_match, by, live=True)
         await self._blobs.delete((DRAFT, _draft_name(tenant_id, path)))
         return document
 
@@ -275,6 +331,11 @@ def _pages(document: dict[str, Any]) -> dict[str, Any]:
     """The document's pages; a document without any serves the default ones."""
     pages = document.get("pages")
     return dict(pages) if isinstance(pages, dict) else dict(DEFAULT_PAGES)
+
+
+def _served(document: dict[str, Any]) -> dict[str, Any]:
+    """The document served on its hosts: without `"published": false` (absent means published)."""
+    return {key: value for key, value in document.items() if key != "published"}
 
 
 def _object(value: Any) -> dict[str, Any]:

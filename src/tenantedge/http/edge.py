@@ -174,7 +174,8 @@ class EdgeApp:
     ) -> None:
         path: str = scope["path"]
         host, found = lookup.host, lookup.found
-        if found is None:
+        # A tenant not yet published answers as an unknown host does: nothing of it is served, nor cached as its own.
+        if found is None or not found[1].published:
             await self._send_page(send, self._no_site(), headers, head, host, None)
             return
         match, tenant = found

@@ -287,7 +287,8 @@ async function createTenant() {
   for (;;) {
     const choice = await modal("New tenant", body, [["Create", "create"], ["Cancel", null, "ghost"]]);
     if (!choice) return;
-    const doc = { id: id.value.trim(), name: name.value.trim(), domains: [domain.value.trim()], pages: clone(STARTERS[starter.value].pages) };
+    // Not served until its first publish: the starter's placeholder copy never reaches its domains.
+    const doc = { id: id.value.trim(), name: name.value.trim(), domains: [domain.value.trim()], pages: clone(STARTERS[starter.value].pages), published: false };
     const result = await api("POST", "/api/tenants", { body: doc });
     if (result.ok) {
       location.hash = `#/t/${doc.id}`;
@@ -431,11 +432,15 @@ function diffPaths(a, b, path = "") {
 
 async function renderPages(id, loaded, body) {
   const pages = loaded.data.pages || { "/": [] };
+  const drafts = await api("GET", `/api/tenants/${id}/drafts`);
+  const drafted = new Set(drafts.ok ? drafts.data.drafts : []);
+  const draftOnly = [...drafted].filter((key) => !(key in pages));
   const path = h("input", { id: "new-page", placeholder: "/about" });
   const error = h("p", { class: "error", role: "alert" });
   async function add() {
     const value = path.value.trim().startsWith("/") ? path.value.trim() : "/" + path.value.trim();
-    const result = await api("PUT", `/api/tenants/${id}/pages/${pageSegment(value)}`, { body: [{ type: "Hero", props: { title: value.slice(1) || "Home" } }], ifMatch: loaded.version });
+    // A new page is a draft: nothing is served at its path until the builder publishes it.
+    const result = await api("PUT", `/api/tenants/${id}/drafts/${pageSegment(value)}`, { body: [{ type: "Hero", props: { title: value.slice(1) || "Home" } }] });
     if (result.ok) location.hash = `#/t/${id}/page/${pageSegment(value)}`;
     else error.textContent = problem(result);
   }
@@ -446,12 +451,24 @@ async function renderPages(id, loaded, body) {
     if (result.ok) route();
     else notice(problem(result), { error: true });
   }
+  async function discard(draftPath) {
+    const choice = await modal(`Discard the draft of ${draftPath}?`, h("p", {}, "It was never published; nothing public changes."), [["Discard", "discard", "danger"], ["Cancel", null, "ghost"]]);
+    if (choice !== "discard") return;
+    const result = await api("DELETE", `/api/tenants/${id}/drafts/${pageSegment(draftPath)}`);
+    if (result.ok) route();
+    else notice(problem(result), { error: true });
+  }
   body.replaceChildren(h("div", { class: "panel" },
+    loaded.data.published === false ? h("p", { class: "muted", id: "unpublished-note" }, "Not published yet: its domains show no site until a page is published.") : null,
     h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Path"), h("th", {}, "Sections"), h("th", {}, ""))),
       h("tbody", {}, Object.entries(pages).sort().map(([key, value]) => h("tr", {},
-        h("td", {}, h("a", { href: `#/t/${id}/page/${pageSegment(key)}` }, key)),
+        h("td", {}, h("a", { href: `#/t/${id}/page/${pageSegment(key)}` }, key), drafted.has(key) ? h("span", { class: "muted" }, " (draft)") : null),
         h("td", {}, String((Array.isArray(value) ? value : value.sections || []).length)),
-        h("td", {}, key === "/" ? h("span", { class: "muted" }, "home") : h("button", { type: "button", class: "ghost small", onclick: () => remove(key) }, "Delete")))))),
+        h("td", {}, key === "/" ? h("span", { class: "muted" }, "home") : h("button", { type: "button", class: "ghost small", onclick: () => remove(key) }, "Delete")))),
+      draftOnly.sort().map((key) => h("tr", { class: "draft-only" },
+        h("td", {}, h("a", { href: `#/t/${id}/page/${pageSegment(key)}` }, key), h("span", { class: "muted" }, " (draft, not published)")),
+        h("td", {}, ""),
+        h("td", {}, h("button", { type: "button", class: "ghost small", onclick: () => discard(key) }, "Discard")))))),
     h("h2", {}, "Add a page"), h("div", { class: "row" }, h("div", { class: "grow" }, path), h("button", { type: "button", onclick: add }, "Add page")), error));
 }
 
