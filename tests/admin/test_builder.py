@@ -214,3 +214,23 @@ def test_the_preview_renders_at_the_device_width(browser: Browser, site: Server,
     shot(page, f"13-builder-preview-{device}")
     assert console.errors == []
     page.context.close()
+
+
+def test_every_section_item_keeps_its_buttons_inside_the_list(browser: Browser, site: Server) -> None:  # noqa: F811
+    types = ["Testimonials", "AIAssistant", "Navigation", "Hero"]
+    tenant_id = new_tenant(site, [{"type": name} for name in types])
+    page, console = open_builder(browser, site, tenant_id)
+    expect(page.locator("#sections li.section-item")).to_have_count(len(types))
+    boxes: list[dict[str, Any]] = page.eval_on_selector_all(
+        "#sections li.section-item",
+        """items => items.map(item => {
+            const list = item.parentElement.getBoundingClientRect(), own = item.getBoundingClientRect();
+            const buttons = [...item.querySelectorAll('button')].map(b => b.getBoundingClientRect().right);
+            return {type: item.dataset.type, right: own.right, list: list.right, buttons: Math.max(...buttons)};
+        })""",
+    )
+    for box in boxes:
+        assert box["right"] <= box["list"] + 0.5, f"{box['type']}: the item overflows the list: {box}"
+        assert box["buttons"] <= box["right"] + 0.5, f"{box['type']}: a button (✕) overflows its item: {box}"
+    shot(page, "14-builder-long-section-names")
+    assert console.errors == []

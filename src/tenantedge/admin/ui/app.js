@@ -694,12 +694,12 @@ async function renderBuilder(id, path) {
   function fitPreview() {
     const width = DEVICES[device];
     const room = pane.clientWidth || width;
-    const scale = Math.min(1, room / width);
+    const scale = Math.min(1, room / (width + 2)); // the frame's 1 px border on each side is scaled too
     const height = Math.round(Math.max(480, window.innerHeight * 0.7) / scale);
     frame.style.width = `${width}px`;
     frame.style.height = `${height}px`;
     frame.style.transform = `scale(${scale})`;
-    frame.style.left = `${Math.max(0, (room - width * scale) / 2)}px`;
+    frame.style.left = `${Math.max(0, (room - (width + 2) * scale) / 2)}px`;
     pane.style.height = `${Math.ceil(height * scale)}px`;
   }
   new ResizeObserver(fitPreview).observe(pane);
@@ -749,7 +749,7 @@ async function renderBuilder(id, path) {
       const spec = specs[section.type] || { title: section.type, variants: { default: "" } };
       const item = h("li", { class: `section-item${index === selected ? " selected" : ""}${errors.has(index) ? " has-error" : ""}`, draggable: "true", "data-index": String(index), "data-type": section.type },
         h("span", { class: "handle", "aria-hidden": "true" }, "⠿"),
-        h("button", { type: "button", class: "name", onclick: () => { selected = index; endBurst(); draw(); } }, spec.title, section.variant && section.variant !== "default" ? ` · ${section.variant}` : ""),
+        h("button", { type: "button", class: "name", title: spec.title, onclick: () => { selected = index; endBurst(); draw(); } }, spec.title, section.variant && section.variant !== "default" ? ` · ${section.variant}` : ""),
         h("button", { type: "button", class: "ghost small", "aria-label": `Move ${spec.title} up`, disabled: index === 0, onclick: () => move(index, index - 1) }, "↑"),
         h("button", { type: "button", class: "ghost small", "aria-label": `Move ${spec.title} down`, disabled: index === page.length - 1, onclick: () => move(index, index + 1) }, "↓"),
         h("button", { type: "button", class: "ghost small", "aria-label": `Duplicate ${spec.title}`, onclick: () => change(() => { page.splice(index + 1, 0, clone(section)); selected = index + 1; }) }, "Copy"),
