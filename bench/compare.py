@@ -19,29 +19,11 @@ from pathlib import Path
 
 import orjson
 
-from generate import generate_tenants, host_of
+from generate import generate_tenants, wrk_scripts
 from harness import BIN, ROOT, Server, require_tools, wrk
 
-SCENARIOS = ("one host", "10,000 hosts")
-
-
-def lua_scripts(folder: Path, tenants: int) -> dict[str, Path]:
-    texts = {
-        "one host": f'wrk.headers["Host"] = "{host_of(1)}"\n',
-        "10,000 hosts": (
-            f"local count = {tenants}\nrequest = function()\n"
-            '  return wrk.format("GET", "/", {["Host"] = "site" .. math.random(0, count - 1) .. ".example"})\nend\n'
-        ),
-        "sweep": (
-            f"local count, next = {tenants}, 0\nrequest = function()\n  next = (next + 1) % count\n"
-            '  return wrk.format("GET", "/", {["Host"] = "site" .. next .. ".example"})\nend\n'
-        ),
-    }
-    paths = {}
-    for name, text in texts.items():
-        paths[name] = folder / f"{name.replace(',', '').replace(' ', '-')}.lua"
-        paths[name].write_text(text)
-    return paths
+# What each scenario runs, of the scripts wrk_scripts writes.
+SCENARIOS = {"one host": "one", "10,000 hosts": "random"}
 
 
 def main() -> int:
@@ -65,7 +47,7 @@ def main() -> int:
 def compare(args: argparse.Namespace, folder: Path, base_tree: Path) -> int:
     tenants_file = folder / "tenants.json"
     tenants_file.write_bytes(orjson.dumps(generate_tenants(args.tenants)))
-    scripts = lua_scripts(folder, args.tenants)
+    scripts = wrk_scripts(folder, args.tenants)
     common = {"TENANTEDGE_ACCESS_LOG": "0", "TENANTEDGE_LOG_LEVEL": "warning", "TENANTEDGE_TENANTS": str(tenants_file)}
     command = [str(BIN / "python"), "-m", "tenantedge", "serve", "--port", "{port}"]
     trees = {"base": base_tree, "this": ROOT}
@@ -80,7 +62,7 @@ def compare(args: argparse.Namespace, folder: Path, base_tree: Path) -> int:
             order = list(trees) if round_number % 2 == 0 else list(reversed(trees))
             for scenario in SCENARIOS:
                 for name in order:
-                    rps = wrk(servers[name].url, scripts[scenario], args.duration, args.connections)[0]
+                    rps = wrk(servers[name].url, scripts[SCENARIOS[scenario]], args.duration, args.connections)[0]
                     runs[(name, scenario)].append(rps)
                     print(f"  round {round_number + 1}: {scenario:<13} {name:<5} {rps:>9,.0f} rps", flush=True)
     finally:

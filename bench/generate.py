@@ -7,6 +7,7 @@ with props of its own, the rest shared defaults (as most real sites are).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -59,6 +60,32 @@ def generate_tenants(count: int) -> dict[str, Any]:
             },
         }
     return {"tenants": tenants}
+
+
+def wrk_scripts(folder: Path, tenants: int) -> dict[str, Path]:
+    """wrk Lua scripts in `folder` for the generated hosts: one host, random hosts, and every host in turn."""
+    scripts = {
+        "one": f'wrk.headers["Host"] = "{host_of(1)}"\n',
+        "random": (
+            f"local count = {tenants}\n"
+            "request = function()\n"
+            '  return wrk.format("GET", "/", {["Host"] = "site" .. math.random(0, count - 1) .. ".example"})\n'
+            "end\n"
+        ),
+        # Every host once, in order, then again: fills the page cache for every tenant.
+        "sweep": (
+            f"local count, next = {tenants}, 0\n"
+            "request = function()\n"
+            "  next = (next + 1) % count\n"
+            '  return wrk.format("GET", "/", {["Host"] = "site" .. next .. ".example"})\n'
+            "end\n"
+        ),
+    }
+    paths = {}
+    for name, text in scripts.items():
+        paths[name] = folder / f"{name}.lua"
+        paths[name].write_text(text)
+    return paths
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from generate import generate_tenants, host_of
+from generate import generate_tenants, host_of, wrk_scripts
 from harness import BIN, ROOT, SERVER_CORE, WRK_CORE, Server, metric, require_tools, wrk
 
 BASE, BASE_SAME, EDGE = "raw ASGI baseline", "raw ASGI, same headers", "tenantedge"
@@ -39,31 +39,6 @@ STRAIGHT = "Starlette + Jinja, straightforward"
 YARDSTICK = 5000 / 3100
 PREPARED = "tenantedge.http.server:PreparedHttpToolsProtocol"
 ONE = "one host"
-
-
-def _write_scripts(folder: Path, tenants: int) -> dict[str, Path]:
-    scripts = {
-        "one": f'wrk.headers["Host"] = "{host_of(1)}"\n',
-        "random": (
-            f"local count = {tenants}\n"
-            "request = function()\n"
-            '  return wrk.format("GET", "/", {["Host"] = "site" .. math.random(0, count - 1) .. ".example"})\n'
-            "end\n"
-        ),
-        # Every host once, in order, then again: fills the page cache for every tenant.
-        "sweep": (
-            f"local count, next = {tenants}, 0\n"
-            "request = function()\n"
-            "  next = (next + 1) % count\n"
-            '  return wrk.format("GET", "/", {["Host"] = "site" .. next .. ".example"})\n'
-            "end\n"
-        ),
-    }
-    paths = {}
-    for name, text in scripts.items():
-        paths[name] = folder / f"{name}.lua"
-        paths[name].write_text(text)
-    return paths
 
 
 def median(values: list[float]) -> float:
@@ -82,7 +57,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="tenantedge-bench-"))
     tenants_file = folder / "tenants.json"
     tenants_file.write_bytes(orjson.dumps(generate_tenants(args.tenants)))
-    scripts = _write_scripts(folder, args.tenants)
+    scripts = wrk_scripts(folder, args.tenants)
     common = {"TENANTEDGE_ACCESS_LOG": "0", "TENANTEDGE_LOG_LEVEL": "warning", "TENANTEDGE_TENANTS": str(tenants_file)}
     common["TENANTEDGE_TEMPLATES"] = str(ROOT / "templates")
     edge_command = [str(BIN / "tenantedge"), "serve", "--port", "{port}"]
