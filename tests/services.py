@@ -42,13 +42,32 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], name: str, timeo
     raise RuntimeError(f"{name} did not listen on {port} within {timeout} s")
 
 
+def _all_threads_stopped(pid: int) -> bool:
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:
+            continue  # a thread that has just exited
+        # The state follows the command's closing parenthesis: T stopped, t traced.
+        if stat[stat.rindex(")") + 2] not in "Tt":
+            return False
+    return True
+
+
 class Managed:
     """A server process this test run owns."""
 
     process: subprocess.Popen[bytes]
 
     def pause(self) -> None:
+        """Stop the process and return once every one of its threads has stopped: `kill` returns before a busy
+        thread on another CPU has taken the signal, and one that has not may still answer a request."""
         os.kill(self.process.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 10
+        while not _all_threads_stopped(self.process.pid):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"process {self.process.pid} did not stop within 10 s of SIGSTOP")
+            time.sleep(0.001)
 
     def resume(self) -> None:
         os.kill(self.process.pid, signal.SIGCONT)
