@@ -15,7 +15,7 @@ COPY migrations ./migrations
 # belongs to the service user; templates and migrations stay read-only.
 COPY --chown=tenantedge:tenantedge tenants.json ./tenants.json
 RUN chown tenantedge:tenantedge /srv/tenantedge
-USER tenantedge
+USER 10001
 ENV TENANTEDGE_HOST=0.0.0.0 \
     TENANTEDGE_PORT=8000 \
     TENANTEDGE_WORKERS=2 \

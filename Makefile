@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint typecheck pytest services validate bench clean
+.PHONY: serve test lint typecheck pytest services validate bench stack clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,10 @@ services:
 	bash .ci/services.sh
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/ruff format --check src tests bench deploy
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 typecheck: $(VENV)/.test-installed
 	$(BIN)/mypy
@@ -39,6 +41,10 @@ pytest: $(VENV)/.test-installed services
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The deployment topology on this machine: Redis, PostgreSQL, SeaweedFS, two instances, nginx and Caddy.
+stack: $(VENV)/.test-installed services
+	$(BIN)/python -m deploy.stack
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
