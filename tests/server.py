@@ -38,7 +38,7 @@ def free_port() -> int:
 
 class Server:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+        self.port, self.ops_port = free_port(), free_port()
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         self._output = ""
         self.process = subprocess.Popen(
@@ -48,9 +48,10 @@ class Server:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "TENANTEDGE_ACCESS_LOG": "0", **(env or {})},
+            env={**os.environ, "TENANTEDGE_ACCESS_LOG": "0", "TENANTEDGE_OPS_PORT": str(self.ops_port), **(env or {})},
         )
         self.url = f"http://127.0.0.1:{self.port}"
+        self.ops_url = f"http://127.0.0.1:{self.ops_port}"  # the operations listener: metrics, readiness, ask
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

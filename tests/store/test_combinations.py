@@ -15,7 +15,7 @@ from tenantedge.store.files import FileStore
 from tenantedge.store.publish import tenant_documents
 from tenantedge.store.tiered import TieredStore
 from tenantedge.tenants import parse_document
-from tests.http.conftest import ROOT, connect
+from tests.http.conftest import OPS_PORT, ROOT, connect
 from tests.services import BUCKET, SeaweedS3, free_port, publish_demo
 from tests.store.conftest import SHARED_REDIS
 
@@ -27,6 +27,7 @@ def settings(**overrides: Any) -> Settings:
         "tenants_file": ROOT / "tenants.json",
         "templates_dir": ROOT / "templates",
         "reload_interval": 0,
+        "ops_port": OPS_PORT,
     }
     return Settings(**{**base, **overrides})
 
@@ -47,14 +48,14 @@ async def test_every_combination_serves_the_demo(tiers: str, seaweed: SeaweedS3,
         }
     app = create_app(settings(**options))
     assert isinstance(app._lookup._store, FileStore if tiers == "file" else TieredStore)
-    async with connect(app) as client:
+    async with connect(app) as client, connect(app, port=OPS_PORT) as ops:
         for host, marker in [("codersinflow.com", "te-hero--terminal"), ("studio.darkflows.com", "te-hero--split")]:
             response = await client.get(host)
             assert response.status_code == 200 and marker in response.text, (tiers, host)
         alias = await client.get("codersinflow.net", "/about")
         assert alias.status_code == 301 and alias.headers["location"] == "http://codersinflow.com/about"
         assert (await client.get("nobody.example")).status_code == 404
-        ready = (await client.get("any", "/_edge/ready")).json()
+        ready = (await ops.get("any", "/_edge/ready")).json()
     assert ready["status"] == "ready"
     expected = {
         "file": {"file"},
@@ -71,11 +72,11 @@ async def test_503_with_retry_after_when_no_tier_can_answer(tmp_path: Path) -> N
     # An S3 endpoint where nothing listens, and no Redis: a tenant found nowhere cannot be told apart from a
     # tenant that exists, so the answer is "try again", never a 404 or a 500.
     app = create_app(settings(s3_endpoint=f"http://127.0.0.1:{free_port()}", s3_bucket=BUCKET, s3_timeout=0.2))
-    async with connect(app) as client:
+    async with connect(app) as client, connect(app, port=OPS_PORT) as ops:
         response = await client.get("codersinflow.com")
         assert response.status_code == 503
         assert response.headers["retry-after"] == "5" and response.headers["cache-control"] == "no-store"
-        ready = (await client.get("any", "/_edge/ready")).json()
+        ready = (await ops.get("any", "/_edge/ready")).json()
     assert ready["status"] == "degraded" and ready["tiers"]["s3"]["state"] == "down"
     assert ready["tiers"]["l1"]["state"] == "up"
     assert isinstance(app._lookup._store, TieredStore)
