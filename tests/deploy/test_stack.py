@@ -37,7 +37,9 @@ def title_of(body: bytes) -> str:
 def stack() -> Iterator[Stack]:
     folder = Path(tempfile.mkdtemp(prefix="tenantedge-stack-"))
     # Pages stay fresh in nginx for a second, so the last test sees it serve them stale, not merely cached.
-    running = Stack(Ports.free(), folder, workers=2, settings={"TENANTEDGE_CACHE_S_MAXAGE": "1"})
+    # Explain mode serves pages on the ops listeners too, where a connection names its worker (never in public).
+    settings = {"TENANTEDGE_CACHE_S_MAXAGE": "1", "TENANTEDGE_DEBUG": "1"}
+    running = Stack(Ports.free(), folder, workers=2, settings=settings)
     running.start()
     try:
         yield running
@@ -81,7 +83,7 @@ def handshake_refused(stack: Stack, domain: str) -> bool:
 
 
 def worker_connections(port: int, count: int) -> list[http.client.HTTPConnection]:
-    """One keep-alive connection to each worker of the instance on `port` (found by the pid /_edge/health names)."""
+    """One keep-alive connection to each worker of an instance, on its ops listener: /_edge/health names the pid."""
     found: dict[int, http.client.HTTPConnection] = {}
     deadline = time.monotonic() + 30
     while len(found) < count and time.monotonic() < deadline:
@@ -167,7 +169,7 @@ def write_and_wait(
 
 
 def test_an_admin_write_through_nginx_reaches_every_worker_of_both_instances(stack: Stack) -> None:
-    workers = [*worker_connections(stack.ports.instances[0], 2), *worker_connections(stack.ports.instances[1], 2)]
+    workers = [*worker_connections(stack.ports.ops[0], 2), *worker_connections(stack.ports.ops[1], 2)]
     host, path = "basicsite.localhost", "/api/tenants/basicsite"
     version = admin(stack, "GET", path).headers["etag"]
     try:
@@ -175,6 +177,9 @@ def test_an_admin_write_through_nginx_reaches_every_worker_of_both_instances(sta
     finally:
         for connection in workers:
             connection.close()
+    for port in stack.ports.instances:  # and the public port says the same
+        response = httpx.get(f"http://127.0.0.1:{port}/", headers={"host": host}, timeout=10)
+        assert title_of(response.content) == f"Basic Bakery {WRITES - 1}"
     seconds.sort()
     p99 = seconds[min(len(seconds) - 1, round(0.99 * len(seconds)))]
     print(
