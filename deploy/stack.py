@@ -203,11 +203,11 @@ class Stack:
             folder.chmod(0o755)
         a, b = (f"127.0.0.1:{port}" for port in self.ports.instances)
         values = {
-            "TENANTEDGE_A": a,
-            "TENANTEDGE_B": b,
+            "UPSTREAM_A": a,
+            "UPSTREAM_B": b,
             "NGINX_PORT": str(self.ports.nginx),
             "NGINX_CACHE_DIR": str(prefix / "cache"),
-            "TENANTEDGE_ADMIN_HOST": ADMIN_HOST,
+            "ADMIN_HOST": ADMIN_HOST,
         }
         (prefix / "tenantedge.conf").write_text(render((DEPLOY / "nginx.conf").read_text(), values))
         (prefix / "nginx.conf").write_text(main_nginx_conf(prefix))
@@ -239,9 +239,9 @@ class Stack:
             "CADDY_HTTP_PORT": str(self.ports.caddy_http),
             "CADDY_HTTPS_PORT": str(self.ports.caddy_https),
             "CADDY_TLS": "internal",
-            "TENANTEDGE_UPSTREAMS": " ".join(f"127.0.0.1:{port}" for port in self.ports.instances),
-            "TENANTEDGE_ASK": f"http://127.0.0.1:{self.ports.ops[0]}/_edge/ask",
-            "TENANTEDGE_ADMIN_HOST": ADMIN_HOST,
+            "CADDY_UPSTREAMS": " ".join(f"127.0.0.1:{port}" for port in self.ports.instances),
+            "CADDY_ASK": f"http://127.0.0.1:{self.ports.ops[0]}/_edge/ask",
+            "ADMIN_HOST": ADMIN_HOST,
         }
         command = [caddy_binary(), "run", "--config", str(DEPLOY / "Caddyfile"), "--adapter", "caddyfile"]
         caddy = Process("caddy", command, env, self.logs)

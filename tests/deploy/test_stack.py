@@ -120,8 +120,8 @@ def seconds_until_all_serve(workers: list[http.client.HTTPConnection], host: str
 
 
 def test_the_nginx_configuration_passes_nginx_t(tmp_path: Path) -> None:
-    values = {"TENANTEDGE_A": "127.0.0.1:1", "TENANTEDGE_B": "127.0.0.1:2", "NGINX_PORT": "1"}
-    values |= {"NGINX_CACHE_DIR": str(tmp_path / "cache"), "TENANTEDGE_ADMIN_HOST": ADMIN_HOST}
+    values = {"UPSTREAM_A": "127.0.0.1:1", "UPSTREAM_B": "127.0.0.1:2", "NGINX_PORT": "1"}
+    values |= {"NGINX_CACHE_DIR": str(tmp_path / "cache"), "ADMIN_HOST": ADMIN_HOST}
     (tmp_path / "tenantedge.conf").write_text(render((DEPLOY / "nginx.conf").read_text(), values))
     (tmp_path / "nginx.conf").write_text(main_nginx_conf(tmp_path))
     command = [nginx_binary(), "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"]
