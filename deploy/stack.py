@@ -169,8 +169,11 @@ class Stack:
             command = [sys.executable, "-m", "tenantedge", "serve", "--port", str(port), "--workers", str(self.workers)]
             instance_env = {**env, "TENANTEDGE_OPS_PORT": str(ops), "TENANTEDGE_OPS_HOST": "127.0.0.1"}
             self.instances.append(Process(f"tenantedge-{'ab'[number]}", command, instance_env, self.logs))
+        # Both at once: each takes seconds to import and fork its workers.
         for instance in self.instances:
-            self.start_instance(instance)
+            instance.start()
+        for instance in self.instances:
+            self.wait_for_instance(instance)
         self._start_nginx()
         self._start_caddy()
 
@@ -186,14 +189,13 @@ class Stack:
         if done.returncode != 0:
             raise RuntimeError(f"tenantedge {args[0]} failed: {done.stdout.decode()}{done.stderr.decode()}")
 
-    def start_instance(self, instance: Process) -> None:
-        process = instance.start()
+    def wait_for_instance(self, instance: Process) -> None:
         port = int(instance.command[instance.command.index("--port") + 1])
 
         def healthy() -> bool:
             return httpx.get(f"http://127.0.0.1:{port}/_edge/health", timeout=1).status_code == 200
 
-        wait_until(healthy, instance.name, process)
+        wait_until(healthy, instance.name, instance.process)
 
     def _start_nginx(self) -> None:
         prefix = self.folder / "nginx"
