@@ -9,6 +9,7 @@ The end-to-end test (tests/deploy/test_stack.py) drives the same class on free p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import secrets
@@ -25,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 
 import httpx
-from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, PrivatePostgres, PrivateRedis, SeaweedS3, free_port
+from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, PrivatePostgres, PrivateRedis, SeaweedS3
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -47,13 +48,17 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(
-            free_port(), free_port(), free_port(), free_port(), (free_port(), free_port()), (free_port(), free_port())
-        )
+        """Eight different free ports: each probe stays bound until all are chosen, so none comes back twice."""
+        with contextlib.ExitStack() as held:
+            probes = [held.enter_context(socket.socket()) for _ in range(8)]
+            for probe in probes:
+                probe.bind(("127.0.0.1", 0))
+            n = [int(probe.getsockname()[1]) for probe in probes]
+        return cls(n[0], n[1], n[2], n[3], (n[4], n[5]), (n[6], n[7]))
 
     @classmethod
     def friendly(cls) -> Ports:
-        return cls(8080, 8081, 8443, free_port(), (8001, 8002), (9001, 9002))
+        return cls(8080, 8081, 8443, 2019, (8001, 8002), (9001, 9002))
 
 
 def render(template: str, values: Mapping[str, str]) -> str:
@@ -91,8 +96,8 @@ def listening(port: int) -> bool:
 class Process:
     """A server this stack started, in its own process group (uvicorn's workers go with it), logging to a file."""
 
-    def __init__(self, name: str, command: list[str], env: Mapping[str, str], logs: Path) -> None:
-        self.name, self.command, self.env, self.logs = name, command, dict(env), logs
+    def __init__(self, name: str, command: list[str], env: Mapping[str, str], logs: Path, port: int) -> None:
+        self.name, self.command, self.env, self.logs, self.port = name, command, dict(env), logs, port
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> subprocess.Popen[bytes]:
@@ -115,14 +120,26 @@ class Process:
 
 @dataclass
 class Stack:
-    ports: Ports
+    """Every service of the topology, in `folder`; `start()` waits until each answers, `stop()` undoes it all."""
+
     folder: Path
+    # None: free ports, chosen once Redis, PostgreSQL and SeaweedFS hold theirs (they pick their own), so that
+    # none of theirs can be one of these before the listener that is given it binds it.
+    fixed_ports: Ports | None = None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     workers: int = 2
     # Extra settings for both instances (the test shortens s-maxage to see nginx serve stale pages).
     settings: Mapping[str, str] = field(default_factory=dict)
     instances: list[Process] = field(default_factory=list)
-    _started: list[object] = field(default_factory=list)
+    # How to stop what has started, in the order it started.
+    _stops: list[Callable[[], None]] = field(default_factory=list)
+    _ports: Ports | None = None
+
+    @property
+    def ports(self) -> Ports:
+        if self._ports is None:
+            raise RuntimeError("the stack has not started: its ports are not chosen yet")
+        return self._ports
 
     @property
     def logs(self) -> Path:
@@ -143,11 +160,12 @@ class Stack:
 
     def _start(self) -> None:
         redis = PrivateRedis()
-        self._started.append(redis)
+        self._stops.append(redis.stop)
         postgres = PrivatePostgres()
-        self._started.append(postgres)
+        self._stops.append(postgres.remove)
         s3 = SeaweedS3(self.folder / "s3")
-        self._started.append(s3)
+        self._stops.append(s3.stop)
+        self._ports = self.fixed_ports or Ports.free()
         env = {
             **os.environ,
             "AWS_ACCESS_KEY_ID": ACCESS_KEY,
@@ -168,9 +186,10 @@ class Stack:
         for number, (port, ops) in enumerate(zip(self.ports.instances, self.ports.ops, strict=True)):
             command = [sys.executable, "-m", "tenantedge", "serve", "--port", str(port), "--workers", str(self.workers)]
             instance_env = {**env, "TENANTEDGE_OPS_PORT": str(ops), "TENANTEDGE_OPS_HOST": "127.0.0.1"}
-            self.instances.append(Process(f"tenantedge-{'ab'[number]}", command, instance_env, self.logs))
+            self.instances.append(Process(f"tenantedge-{'ab'[number]}", command, instance_env, self.logs, port))
         # Both at once: each takes seconds to import and fork its workers.
         for instance in self.instances:
+            self._stops.append(instance.stop)
             instance.start()
         for instance in self.instances:
             self.wait_for_instance(instance)
@@ -190,10 +209,8 @@ class Stack:
             raise RuntimeError(f"tenantedge {args[0]} failed: {done.stdout.decode()}{done.stderr.decode()}")
 
     def wait_for_instance(self, instance: Process) -> None:
-        port = int(instance.command[instance.command.index("--port") + 1])
-
         def healthy() -> bool:
-            return httpx.get(f"http://127.0.0.1:{port}/_edge/health", timeout=1).status_code == 200
+            return httpx.get(f"http://127.0.0.1:{instance.port}/_edge/health", timeout=1).status_code == 200
 
         wait_until(healthy, instance.name, instance.process)
 
@@ -213,22 +230,12 @@ class Stack:
         }
         (prefix / "tenantedge.conf").write_text(render((DEPLOY / "nginx.conf").read_text(), values))
         (prefix / "nginx.conf").write_text(main_nginx_conf(prefix))
-        nginx = Process(
-            "nginx",
-            [
-                nginx_binary(),
-                "-p",
-                str(prefix),
-                "-c",
-                str(prefix / "nginx.conf"),
-                "-e",
-                str(self.logs / "nginx-error.log"),
-            ],
-            os.environ,
-            self.logs,
-        )
-        self._started.append(nginx)
-        wait_until(lambda: listening(self.ports.nginx), "nginx", nginx.start())
+        error_log = str(self.logs / "nginx-error.log")
+        command = [nginx_binary(), "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", error_log]
+        nginx = Process("nginx", command, os.environ, self.logs, self.ports.nginx)
+        self._stops.append(nginx.stop)
+        url = f"http://127.0.0.1:{nginx.port}/_edge/health"
+        wait_until(lambda: httpx.get(url, timeout=1).status_code == 200, "nginx", nginx.start())
 
     def _start_caddy(self) -> None:
         home = self.folder / "caddy"
@@ -246,24 +253,18 @@ class Stack:
             "ADMIN_HOST": ADMIN_HOST,
         }
         command = [caddy_binary(), "run", "--config", str(DEPLOY / "Caddyfile"), "--adapter", "caddyfile"]
-        caddy = Process("caddy", command, env, self.logs)
-        self._started.append(caddy)
-        process = caddy.start()
-        wait_until(lambda: listening(self.ports.caddy_https) and self.caddy_root.is_file(), "caddy", process)
+        caddy = Process("caddy", command, env, self.logs, self.ports.caddy_https)
+        self._stops.append(caddy.stop)
+        wait_until(lambda: listening(caddy.port) and self.caddy_root.is_file(), "caddy", caddy.start())
 
     def stop(self) -> None:
         """Stop what started, last first; each stop is tried even when an earlier one fails."""
-        for instance in reversed(self.instances):
-            instance.stop()
-        for service in reversed(self._started):
+        for stop in reversed(self._stops):
             try:
-                if isinstance(service, PrivatePostgres):
-                    service.remove()
-                elif isinstance(service, Process | PrivateRedis | SeaweedS3):
-                    service.stop()
+                stop()
             except (OSError, subprocess.SubprocessError) as e:
-                print(f"stack: stopping {service}: {e}", file=sys.stderr)
-        self._started.clear()
+                print(f"stack: {stop.__qualname__}: {e}", file=sys.stderr)
+        self._stops.clear()
 
     def urls(self) -> list[str]:
         nginx, https = self.ports.nginx, self.ports.caddy_https
@@ -323,8 +324,8 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tenantedge-stack-"))
     stack = Stack(
-        Ports.free() if args.free_ports else Ports.friendly(),
         folder,
+        None if args.free_ports else Ports.friendly(),
         token=os.environ.get("TENANTEDGE_ADMIN_TOKEN") or secrets.token_urlsafe(24),
     )
 

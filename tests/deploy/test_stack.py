@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from deploy.stack import ADMIN_HOST, DEPLOY, ROOT, Ports, Stack, caddy_binary, main_nginx_conf, nginx_binary, render
+from deploy.stack import ADMIN_HOST, DEPLOY, ROOT, Stack, caddy_binary, main_nginx_conf, nginx_binary, render
 
 WRITES = 20
 DEMO: dict[str, dict[str, object]] = json.loads((ROOT / "tenants.json").read_bytes())["tenants"]
@@ -39,7 +39,7 @@ def stack() -> Iterator[Stack]:
     # Pages stay fresh in nginx for a second, so the last test sees it serve them stale, not merely cached.
     # Explain mode serves pages on the ops listeners too, where a connection names its worker (never in public).
     settings = {"TENANTEDGE_CACHE_S_MAXAGE": "1", "TENANTEDGE_DEBUG": "1"}
-    running = Stack(Ports.free(), folder, workers=2, settings=settings)
+    running = Stack(folder, workers=2, settings=settings)
     running.start()
     try:
         yield running
