@@ -241,7 +241,7 @@ def test_one_save_reloads_the_preview_once(browser: Browser, site: Server) -> No
     tenant_id = new_tenant(site, [{"type": "Hero"}])
     page, console = open_builder(browser, site, tenant_id)
     loads: list[str] = []
-    page.on("framenavigated", lambda frame: loads.append(frame.url) if "/preview/" in frame.url else None)
+    page.on("request", lambda request: loads.append(request.url) if "?at=" in request.url else None)
     page.wait_for_timeout(800)  # the first load is done
     loads.clear()
     page.click("#p-title")
