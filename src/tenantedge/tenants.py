@@ -53,6 +53,7 @@ _TENANT_KEYS = (
     "layout",
     "pages",
     "published",
+    "coming_soon",
     "version",
 )
 _THEME_KEYS = ("preset", "colors", "fonts", "custom_css")
@@ -132,6 +133,8 @@ class Tenant:
     digest: str
     # False until the tenant's first publish: its hosts stay claimed but answer as unknown hosts do.
     published: bool = True
+    # Until then, its hosts show a "coming soon" page with its name and theme instead of the "no site here" page.
+    coming_soon: bool = False
 
     @property
     def canonical_domain(self) -> str:
@@ -381,7 +384,10 @@ def _parse_tenant(
         pages=pages,
         version=_version(raw.get("version", 1), child(path, "version"), issues),
         digest=_digest(raw),
-        published=_published(raw.get("published", True), child(path, "published"), issues),
+        published=_flag(raw.get("published", True), child(path, "published"), issues, "not served until published"),
+        coming_soon=_flag(
+            raw.get("coming_soon", False), child(path, "coming_soon"), issues, "a coming-soon page until published"
+        ),
     )
 
 
@@ -565,13 +571,11 @@ def _places(wheres: list[JsonPath]) -> str:
     return " and ".join(parts)
 
 
-def _published(raw: object, path: JsonPath, issues: list[ValidationIssue]) -> bool:
+def _flag(raw: object, path: JsonPath, issues: list[ValidationIssue], meaning: str) -> bool:
     if isinstance(raw, bool):
         return raw
-    issues.append(
-        ValidationIssue.at(path, f"expected true or false (false: not served until published), found {short(raw)}")
-    )
-    return True
+    issues.append(ValidationIssue.at(path, f"expected true or false ({meaning}), found {short(raw)}"))
+    return False
 
 
 def _components(

@@ -217,7 +217,7 @@ async def test_list_searches_id_name_and_domains(client: AdminClient, query: str
     assert "no-store" in response.headers["cache-control"]
 
 
-async def test_list_items_carry_name_domains_and_version(client: AdminClient) -> None:
+async def test_list_items_carry_name_domains_version_and_whether_served(client: AdminClient) -> None:
     body = (await client.get("/api/tenants?q=codersinflow")).json()
     assert body["items"] == [
         {
@@ -225,6 +225,7 @@ async def test_list_items_carry_name_domains_and_version(client: AdminClient) ->
             "name": "Coders in Flow",
             "domains": ["codersinflow.com", "www.codersinflow.com", "codersinflow.localhost", "codersinflow.net"],
             "version": 1,
+            "published": True,
         }
     ]
 

@@ -185,7 +185,10 @@ class AdminApi(PostHandlers, ConsoleHandlers):
             "total": total,
             "offset": offset,
             "limit": limit,
-            "items": [{"id": s.id, "name": s.name, "domains": s.domains, "version": s.version} for s in items],
+            "items": [
+                {"id": s.id, "name": s.name, "domains": s.domains, "version": s.version, "published": s.published}
+                for s in items
+            ],
         }
         return JsonResponse(body, headers={"cache-control": "no-store"})
 

@@ -89,8 +89,13 @@ _TENANT_FIELDS: dict[str, Any] = {
     "components": {"type": "array", "items": _TEXT, "description": "Component sections this tenant may use"},
     "published": {
         "type": "boolean",
-        "description": "false: not served until its first publish (its hosts answer as unknown hosts do); "
-        "publishing a page's draft or the tenant removes it",
+        "description": "false: not served until its first publish (its hosts answer as unknown hosts do, or with "
+        "a coming-soon page); publishing a page's draft or the tenant removes it",
+    },
+    "coming_soon": {
+        "type": "boolean",
+        "description": "true: while not published, its hosts show a coming-soon page with its name, description "
+        "and theme (200, not indexed) instead of the neutral 'no site here' page",
     },
     "layout": {
         "type": "object",
@@ -208,6 +213,7 @@ SCHEMAS: dict[str, Any] = {
                         "name": _TEXT,
                         "domains": {"type": "array", "items": _TEXT},
                         "version": {"type": "integer"},
+                        "published": {"type": "boolean", "description": "false: not served until published"},
                     },
                 },
             },

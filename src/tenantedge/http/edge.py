@@ -174,8 +174,12 @@ class EdgeApp:
     ) -> None:
         path: str = scope["path"]
         host, found = lookup.host, lookup.found
-        # A tenant not yet published answers as an unknown host does: nothing of it is served, nor cached as its own.
+        # A tenant not yet published answers as an unknown host does: nothing of it is served, nor cached as its own;
+        # or, when it asks for it, with a coming-soon page showing its name and theme alone.
         if found is None or not found[1].published:
+            if found is not None and found[1].coming_soon:
+                await self._serve_coming_soon(scope, send, headers, head, lookup)
+                return
             await self._send_page(send, self._no_site(), headers, head, host, None)
             return
         match, tenant = found
@@ -202,6 +206,20 @@ class EdgeApp:
         else:
             self._lookup.served(lookup, header, path, key)
         await self._send_page(send, page, headers, head, host, found, hit, prepared=_prepared(scope))
+
+    async def _serve_coming_soon(self, scope: Scope, send: Send, headers: _Headers, head: bool, lookup: Lookup) -> None:
+        assert lookup.found is not None
+        tenant = lookup.found[1]
+        if scope["path"] == THEME_PATH:
+            explain = self._explained(lambda: _explain(lookup.host, lookup.found, "stylesheet"))
+            await self._send_theme(scope, send, tenant, head, explain)
+            return
+        key = (tenant.id, tenant.digest, "", "coming-soon")
+        page = self._pages.get(key)
+        if page is None:
+            rendered = self._renderer.render_coming_soon(tenant)
+            page = self._store_page(key, rendered, surrogate_keys(tenant.id, None), headers)
+        await self._send_page(send, page, headers, head, lookup.host, lookup.found)
 
     async def _unavailable(self, send: Send, head: bool) -> None:
         extra = [(b"retry-after", RETRY_AFTER), NO_STORE]

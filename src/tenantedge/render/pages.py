@@ -34,6 +34,7 @@ PAGE_LAYOUT = "layouts/page.html"
 NOT_FOUND_PATH = ""
 NOT_FOUND_SECTION = "errors/404.html"
 NO_SITE_PAGE = "errors/no-site.html"
+COMING_SOON_PAGE = "errors/coming-soon.html"
 BLOG_LAYOUT = "layouts/blog.html"
 POST_LAYOUT = "layouts/post.html"
 _NEUTRAL_THEME = Theme("light", {}, (), "")
@@ -179,6 +180,21 @@ class PageRenderer:
         template = self.env.get_template(f"{DEFAULT_NAMESPACE}/{NO_SITE_PAGE}")
         html = template.render(lang="en", preset="light", title="No site here", description="", theme_url=None)
         return RenderedPage(html, 404, (self._name_of(template),))
+
+    def render_coming_soon(self, tenant: Tenant) -> RenderedPage:
+        """What the hosts of a tenant not yet published show when it asks for it: its name, description and theme,
+        none of its pages, header or footer (the same at every path, so cached once)."""
+        prepared = self._prepare(tenant)
+        template = self._template(prepared.namespace, COMING_SOON_PAGE)
+        html = template.render(
+            lang=tenant.lang,
+            preset=tenant.theme.preset,
+            title=f"{tenant.name} · coming soon",
+            description=tenant.description,
+            theme_url=prepared.theme_url,
+            tenant=tenant,
+        )
+        return RenderedPage(html, 200, (self._name_of(template),))
 
     def stylesheet(self, tenant: Tenant) -> Stylesheet:
         return self._prepare(tenant).stylesheet

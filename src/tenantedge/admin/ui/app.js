@@ -261,10 +261,10 @@ async function renderTenants() {
     } else {
       table.replaceChildren(h("table", {},
         h("thead", {}, h("tr", {}, h("th", {}, "Tenant"), h("th", {}, "Domains"), h("th", {}, "Version"))),
-        h("tbody", {}, items.map((item) => h("tr", {},
+        h("tbody", {}, items.map((item) => h("tr", { "data-tenant": item.id },
           h("td", {}, h("a", { href: `#/t/${item.id}` }, item.name), h("div", { class: "muted" }, item.id)),
           h("td", {}, item.domains.join(", ")),
-          h("td", {}, h("span", { class: "badge" }, `v${item.version}`)))))));
+          h("td", {}, h("span", { class: "badge" }, `v${item.version}`), item.published === false ? h("span", { class: "badge draft" }, "not published") : null))))));
     }
     pager.replaceChildren(
       h("span", { class: "muted" }, total ? `${offset + 1}–${Math.min(offset + limit, total)} of ${total}` : ""),
@@ -288,17 +288,21 @@ async function createTenant() {
   const name = h("input", { id: "new-name", placeholder: "Acme Shop" });
   const domain = h("input", { id: "new-domain", placeholder: "acme.example" });
   const starter = h("select", { id: "new-starter" }, Object.entries(STARTERS).map(([key, value]) => h("option", { value: key }, value.label)));
+  const soon = h("input", { type: "checkbox", id: "new-coming-soon", "aria-describedby": "new-coming-soon-help" });
   const error = h("p", { class: "error", role: "alert" });
   const body = h("div", {},
     h("label", { for: "new-id" }, "Id", h("p", { class: "help" }, "Lowercase letters, digits and “-”; it names the tenant's folders and keys.")), id,
     h("label", { for: "new-name" }, "Name"), name,
     h("label", { for: "new-domain" }, "Domain"), domain,
-    h("label", { for: "new-starter" }, "Starter layout"), starter, error);
+    h("label", { for: "new-starter" }, "Starter layout"), starter,
+    h("label", { class: "check" }, soon, h("span", {}, "Show a “coming soon” page until it is published",
+      h("span", { class: "help", id: "new-coming-soon-help" }, "With its name and theme; otherwise its domain shows no site until then."))), error);
   for (;;) {
     const choice = await modal("New tenant", body, [["Create", "create"], ["Cancel", null, "ghost"]]);
     if (!choice) return;
     // Not served until its first publish: the starter's placeholder copy never reaches its domains.
     const doc = { id: id.value.trim(), name: name.value.trim(), domains: [domain.value.trim()], pages: clone(STARTERS[starter.value].pages), published: false };
+    if (soon.checked) doc.coming_soon = true;
     const result = await api("POST", "/api/tenants", { body: doc });
     if (result.ok) {
       location.hash = `#/t/${doc.id}`;
@@ -343,6 +347,13 @@ function renderSettings(id, loaded, body) {
   const parseLines = (text) => text.split("\n").map((line) => line.trim()).filter(Boolean);
   const domains = h("textarea", { id: "f-domains", oninput: () => { doc.domains = parseLines(domains.value); check(); } }, lines(doc.domains));
   const aliases = h("textarea", { id: "f-aliases", oninput: () => { doc.aliases = parseLines(aliases.value); check(); } }, lines(doc.aliases));
+  const soon = doc.published === false ? h("label", { class: "check" },
+    h("input", { type: "checkbox", id: "f-coming-soon", checked: Boolean(doc.coming_soon), "aria-describedby": "f-coming-soon-help", onchange: (event) => {
+      if (event.target.checked) doc.coming_soon = true;
+      else delete doc.coming_soon;
+      check();
+    } }),
+    h("span", {}, "Show a “coming soon” page until it is published", h("span", { class: "help", id: "f-coming-soon-help" }, "Not published yet. With its name, description and theme; otherwise its domains show no site."))) : null;
   const preset = h("select", { id: "f-preset", onchange: () => { doc.theme.preset = preset.value; showPreset(); check(); } },
     ["light", "dark"].map((value) => h("option", { value, selected: (doc.theme.preset || "light") === value }, value)));
   // Colours left on the preset show the preset's own colour, and follow the preset when it changes.
@@ -419,7 +430,8 @@ function renderSettings(id, loaded, body) {
   }
   async function remove() {
     const typed = h("input", { id: "confirm-id", "aria-label": "Tenant id" });
-    const choice = await modal(`Delete ${id}?`, h("div", {}, h("p", {}, "Its sites stop answering at once. Its history is kept. Type the tenant's id to confirm."), typed), [["Delete", "delete", "danger"], ["Cancel", null, "ghost"]]);
+    const effect = base.published === false ? "It was never published: nothing public changes, and its domains are free for another tenant." : "Its sites stop answering at once.";
+    const choice = await modal(`Delete ${id}?`, h("div", {}, h("p", {}, `${effect} Its history is kept. Type the tenant's id to confirm.`), typed), [["Delete", "delete", "danger"], ["Cancel", null, "ghost"]]);
     if (choice !== "delete" || typed.value !== id) return;
     const result = await api("DELETE", `/api/tenants/${id}`, { ifMatch: version });
     if (result.ok) location.hash = "#/";
@@ -433,7 +445,7 @@ function renderSettings(id, loaded, body) {
   body.replaceChildren(h("div", { class: "grid2" },
     h("section", { class: "panel" }, h("h2", {}, "Site"), field("Name", name), field("Description", description),
       field("Domains", domains, "One per line; the first is canonical. *.example.com covers every subdomain."),
-      field("Aliases", aliases, "One per line; they redirect to the first domain.")),
+      field("Aliases", aliases, "One per line; they redirect to the first domain."), soon),
     h("section", { class: "panel" }, h("h2", {}, "Theme"), field("Preset", preset), h("label", {}, "Colours"), colors,
       field("Fonts", fonts, "Comma-separated font families."), field("Custom CSS", css)),
     h("section", { class: "panel" }, h("h2", {}, "Features"), featureBoxes, h("h2", {}, "Components"), componentBoxes)),
@@ -504,7 +516,7 @@ async function renderPages(id, loaded, body) {
     else notice(problem(result), { error: true });
   }
   body.replaceChildren(h("div", { class: "panel" },
-    loaded.data.published === false ? h("p", { class: "muted", id: "unpublished-note" }, "Not published yet: its domains show no site until a page is published.") : null,
+    loaded.data.published === false ? h("p", { class: "muted", id: "unpublished-note" }, `Not published yet: its domains show ${loaded.data.coming_soon ? "a “coming soon” page" : "no site"} until a page is published.`) : null,
     h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Path"), h("th", {}, "Sections"), h("th", {}, ""))),
       h("tbody", {}, Object.entries(pages).sort().map(([key, value]) => h("tr", {},
         h("td", {}, h("a", { href: `#/t/${id}/page/${pageSegment(key)}` }, key), drafted.has(key) ? h("span", { class: "muted" }, " (draft)") : null),
