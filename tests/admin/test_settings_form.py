@@ -164,3 +164,23 @@ def test_keyboard_alone_signs_in_builds_and_publishes_while_screen_readers_hear_
     refused = re.compile(r"Failed to load resource: the server responded with a status of (422|409) ")
     assert [error for error in console.errors if not refused.match(error)] == [], console.errors
     context.close()
+
+
+def test_the_public_demo_draws_its_feature_icons_as_svg(browser: Browser, site: Server) -> None:  # noqa: F811
+    """Defect 11 as a visitor sees it: the icons are drawn (no tofu where no emoji font is installed)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    console = Console(page)
+    page.goto(f"http://codersinflow.localhost:{site.port}/")
+    icons = page.locator(".te-card__icon svg.te-icon")
+    expect(icons.first).to_be_visible()
+    assert icons.count() >= 3
+    for index in range(icons.count()):
+        box = icons.nth(index).bounding_box()
+        assert box is not None and box["width"] >= 16 and box["height"] >= 16
+    page.locator(".te-card__icon").first.scroll_into_view_if_needed()
+    shot(page, "21-public-feature-icons")
+    # The browser's own request for /favicon.ico is its one 404 until tenants get favicons (issue 17).
+    assert public(site, "codersinflow.localhost", "/favicon.ico").status_code == 404
+    assert console.errors in ([], ["Failed to load resource: the server responded with a status of 404 (Not Found)"])
+    context.close()
