@@ -45,7 +45,7 @@ def test_features_and_colours_show_titles_help_and_the_presets_own_colours(
     page.select_option("#f-preset", "light")  # colours left on the preset follow it
     expect(page.locator("#f-color-text")).to_have_value("#16181d")
     expect(page.locator("#f-color-primary")).to_have_value("#7c3aed")
-    shot(page, "17-settings-labels-and-swatches")
+    shot(page, "22-settings-labels-and-swatches")
     assert console.errors == []
     context.close()
 
