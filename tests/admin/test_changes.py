@@ -9,7 +9,7 @@ import pytest
 
 from tenantedge.admin.changes import MAX_DEPTH, describe, normalised
 
-HOME = [
+HOME: list[dict[str, Any]] = [
     {"type": "Hero", "props": {"title": "Our legal"}},
     {"type": "Features", "props": {"items": [{"title": "Fast"}, {"title": "Fair"}]}},
     {"type": "CTA"},
