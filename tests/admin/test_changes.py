@@ -74,6 +74,16 @@ def test_defaults_spelled_out_are_no_change(new: dict[str, Any]) -> None:
             id="site-fields",
         ),
         pytest.param(
+            edited(published=False, lang="de"),
+            [{"group": "Site", "changes": ["Language set to “de”", "Unpublished: not served until published"]}],
+            id="published-and-language",
+        ),
+        pytest.param(
+            {**edited(description=""), "name": ""},
+            [{"group": "Site", "changes": ["Name removed (was “Acme”)"]}],
+            id="emptied-text",
+        ),
+        pytest.param(
             edited(theme={"preset": "dark", "colors": {"primary": "#7c3aed"}, "fonts": ["Inter"]}),
             [
                 {

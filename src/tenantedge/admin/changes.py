@@ -20,7 +20,7 @@ SHOWN = 60  # characters of a text value shown before an ellipsis
 MAX_ITEMS = 500  # longer lists are compared by their length only (matching them is quadratic)
 MAX_DEPTH = 64  # documents nested deeper are not described (no editor makes them; recursion must stay bounded)
 _MISSING: Any = object()
-_SITE_LABELS = {"name": "name", "description": "description", "lang": "language", "domains": "domains"}
+_SITE = ("name", "description", "lang", "domains", "aliases")  # in the order the settings form shows them
 _LABELS = {"custom_css": "custom CSS", "href": "link", "alt": "alt text", "lang": "language"}
 _SINGULAR = {"people": "person", "children": "child"}
 
@@ -126,12 +126,14 @@ def _items(value: Any) -> list[Any]:
 
 
 def _site(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    changes: list[str] = []
-    for key, label in (*_SITE_LABELS.items(), ("aliases", "aliases")):
-        changes += _value_changes(a.pop(key, _MISSING), b.pop(key, _MISSING), label)
+    changes = [
+        change for key in _SITE for change in _value_changes(a.pop(key, _MISSING), b.pop(key, _MISSING), _of("", key))
+    ]
     was, now = a.pop("published", True), b.pop("published", True)
-    if was != now:
-        changes.append("published: served on its domains" if now is True else "unpublished: not served until published")
+    if isinstance(was, bool) and isinstance(now, bool) and was != now:
+        changes.append("published: served on its domains" if now else "unpublished: not served until published")
+    else:
+        changes += _value_changes(was, now, "published")
     return changes
 
 
