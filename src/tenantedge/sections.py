@@ -17,12 +17,21 @@ import orjson
 from tenantedge.errors import RegistryError
 from tenantedge.props import PropSpec, parse_spec
 
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """A flag a tenant can switch, as an operator reads it: a title and one sentence of help."""
+
+    title: str
+    help: str
+
+
 # Feature flags a tenant can switch; sections and templates ask for them by name.
-FEATURES: Mapping[str, str] = {
-    "blog": "Blog posts: the Blog section and blog pages.",
-    "aiChat": "The AI assistant widget (AIAssistant component).",
-    "payments": "Pricing tables with checkout buttons.",
-    "contactForm": "The message form inside the Contact section.",
+FEATURES: Mapping[str, Feature] = {
+    "blog": Feature("Blog", "Blog posts: the Blog section and blog pages."),
+    "aiChat": Feature("AI assistant", "The AI assistant chat panel (the AIAssistant component)."),
+    "payments": Feature("Payments", "Pricing tables with checkout buttons."),
+    "contactForm": Feature("Contact form", "The message form inside the Contact section."),
 }
 
 DEFAULT_VARIANT = "default"

@@ -25,7 +25,18 @@ from tenantedge.sections import DEFAULT_VARIANT, FEATURES, SectionRegistry
 
 TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
 PRESETS = ("light", "dark")
-COLOR_NAMES = ("primary", "accent", "background", "surface", "text", "muted", "border", "blogBg")
+# A theme's colours, each with what the dashboard calls it and where it shows.
+COLORS: Mapping[str, tuple[str, str]] = {
+    "primary": ("Primary", "Buttons, links and highlights."),
+    "accent": ("Accent", "Secondary highlights and badges."),
+    "background": ("Background", "The page behind every section."),
+    "surface": ("Surface", "Cards and panels on the page."),
+    "text": ("Text", "Body text and headings."),
+    "muted": ("Muted text", "Captions, dates and other quiet text."),
+    "border": ("Border", "Lines around cards and between items."),
+    "blogBg": ("Blog background", "Behind the blog's list and posts."),
+}
+COLOR_NAMES = tuple(COLORS)
 MAX_PAGE_PATH = 200
 _FONT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,63}\Z")
 _PAGE_PATH = re.compile(r"/(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*)?\Z")

@@ -57,8 +57,9 @@ from tenantedge.errors import (
     VersionConflict,
 )
 from tenantedge.render.pages import THEME_PATH, PageRenderer
-from tenantedge.sections import SectionRegistry
-from tenantedge.tenants import TENANT_ID, is_page_path
+from tenantedge.render.theme import PRESETS as THEME_PRESETS
+from tenantedge.sections import FEATURES, SectionRegistry
+from tenantedge.tenants import COLORS, TENANT_ID, is_page_path
 
 if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
@@ -167,7 +168,15 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         return JsonResponse(self._openapi)
 
     async def sections(self, request: Request, grant: Grant) -> Response:
-        return JsonResponse({"sections": [spec.to_json() for spec in self._registry]})
+        """The section library, with what the dashboard shows for the features and theme colours it offers."""
+        return JsonResponse(
+            {
+                "sections": [spec.to_json() for spec in self._registry],
+                "features": [{"name": name, "title": f.title, "help": f.help} for name, f in FEATURES.items()],
+                "colors": [{"name": name, "title": title, "help": text} for name, (title, text) in COLORS.items()],
+                "presets": {name: dict(colors) for name, colors in THEME_PRESETS.items()},
+            }
+        )
 
     async def list_tenants(self, request: Request, grant: Grant) -> Response:
         query = request.query_params.get(SEARCH.name, "")
@@ -202,7 +211,10 @@ class AdminApi(PostHandlers, ConsoleHandlers):
     async def replace_tenant(self, request: Request, grant: Grant) -> Response:
         tenant_id = request.path_params["tenant"]
         body = await self._json(request)
-        return _document(await self.service.replace(tenant_id, body, if_match(request), grant.name))
+        remove = query_integer(request, REMOVE_SECTIONS) == 1
+        return _document(
+            await self.service.replace(tenant_id, body, if_match(request), grant.name, remove_sections=remove)
+        )
 
     async def patch_tenant(self, request: Request, grant: Grant) -> Response:
         tenant_id = request.path_params["tenant"]

@@ -46,6 +46,11 @@ _NO_NUL = {"not": {"pattern": "\\x00"}}
 _NOT_BLANK = "[^\\x00" + "".join(filter(str.isspace, map(chr, range(0x3001)))) + "]"
 _YEARS_2_TO_9998 = "^(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
 _ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
+_LABELLED: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "title", "help"],
+    "properties": {"name": _TEXT, "title": _TEXT, "help": _TEXT},
+}
 # Sized by the settings (DocumentLimits): components that openapi_document fills in.
 _SECTIONS = {"$ref": "#/components/schemas/SectionList"}
 _TENANT_FIELDS: dict[str, Any] = {
@@ -76,7 +81,10 @@ _TENANT_FIELDS: dict[str, Any] = {
     "features": {
         "type": "object",
         "additionalProperties": False,
-        "properties": {name: {"type": "boolean", "description": text} for name, text in FEATURES.items()},
+        "properties": {
+            name: {"type": "boolean", "title": feature.title, "description": feature.help}
+            for name, feature in FEATURES.items()
+        },
     },
     "components": {"type": "array", "items": _TEXT, "description": "Component sections this tenant may use"},
     "published": {
@@ -296,7 +304,20 @@ SCHEMAS: dict[str, Any] = {
             "csrf": {"type": ["string", "null"]},
         },
     },
-    "Sections": {"type": "object", "properties": {"sections": {"type": "array", "items": _ANY_OBJECT}}},
+    "Sections": {
+        "type": "object",
+        "description": "The section library, and the features and theme colours a tenant's settings offer",
+        "properties": {
+            "sections": {"type": "array", "items": _ANY_OBJECT},
+            "features": {"type": "array", "items": _LABELLED},
+            "colors": {"type": "array", "items": _LABELLED},
+            "presets": {
+                "type": "object",
+                "description": "Each preset's colours, by colour name",
+                "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
+    },
 }
 # Path parameters: what each one may be, as the routes take it.
 _PATH: dict[str, dict[str, Any]] = {

@@ -32,8 +32,8 @@ DIFF_FROM = Query("from", "the older version", (1, MAX_VERSION))
 DIFF_TO = Query("to", "the newer version", (1, MAX_VERSION))
 REMOVE_SECTIONS = Query(
     "remove_sections",
-    "1: also remove the sections and components of every feature the patch leaves switched off (`false`), "
-    "in the same write (0, the default: such a patch is refused with 422 naming them)",
+    "1: also remove the sections and components of every feature the write leaves switched off (`false`), "
+    "in the same write (0, the default: such a write is refused with 422 naming them)",
     (0, 1),
     0,
 )
@@ -166,6 +166,7 @@ OPERATIONS: tuple[Operation, ...] = (
         body="Tenant",
         returns="Tenant",
         errors=_WRITE_ERRORS,
+        query=(REMOVE_SECTIONS,),
         if_match=True,
     ),
     Operation(

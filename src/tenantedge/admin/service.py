@@ -103,8 +103,16 @@ class AdminService:
 
         return await self._publish(tenant_id, build, None, by, "create", require=False)
 
-    async def replace(self, tenant_id: str, document: Any, if_match: int | None, by: str) -> dict[str, Any]:
-        return await self._publish(tenant_id, lambda _: _object(document), if_match, by, "replace")
+    async def replace(
+        self, tenant_id: str, document: Any, if_match: int | None, by: str, *, remove_sections: bool = False
+    ) -> dict[str, Any]:
+        """Replace the document; `remove_sections` as for `patch`."""
+
+        def build(current: dict[str, Any] | None) -> dict[str, Any]:
+            replaced = _object(document)
+            return self._without_switched_off(replaced) if remove_sections else replaced
+
+        return await self._publish(tenant_id, build, if_match, by, "replace")
 
     async def patch(
         self, tenant_id: str, patch: Any, if_match: int | None, by: str, *, remove_sections: bool = False

@@ -1,9 +1,8 @@
 // tenantedge admin: the dashboard and page builder. Plain modern JavaScript, no build step, nothing fetched
 // from elsewhere. Every change goes through the admin API with If-Match; events arrive over /ws.
 
-const state = { session: null, sections: null, socket: null, listeners: new Set() };
+const state = { session: null, catalog: null, socket: null, listeners: new Set() };
 const main = document.getElementById("main");
-const COLOR_NAMES = ["primary", "accent", "background", "surface", "text", "muted", "border", "blogBg"];
 const STARTERS = {
   landing: { label: "Landing page", pages: { "/": [{ type: "Hero" }, { type: "Features" }, { type: "CTA" }] } },
   business: {
@@ -127,12 +126,23 @@ function problem(result) {
   return issues.length ? `${detail}: ${issues.map((i) => `${i.path || "(document)"}: ${i.message}`).join("; ")}` : detail;
 }
 
-async function sections() {
-  if (!state.sections) {
+// The section library, and the labels and preset colours the settings show (GET /api/sections, fetched once).
+async function catalog() {
+  if (!state.catalog) {
     const result = await api("GET", "/api/sections");
-    state.sections = Object.fromEntries((result.data?.sections || []).map((spec) => [spec.type, spec]));
+    const data = result.data || {};
+    state.catalog = {
+      specs: Object.fromEntries((data.sections || []).map((spec) => [spec.type, spec])),
+      features: data.features || [],
+      colours: data.colors || [],
+      presets: data.presets || {},
+    };
   }
-  return state.sections;
+  return state.catalog;
+}
+
+async function sections() {
+  return (await catalog()).specs;
 }
 
 // -- live events ----------------------------------------------------------------------------------------
@@ -333,53 +343,63 @@ function renderSettings(id, loaded, body) {
   const parseLines = (text) => text.split("\n").map((line) => line.trim()).filter(Boolean);
   const domains = h("textarea", { id: "f-domains", oninput: () => { doc.domains = parseLines(domains.value); check(); } }, lines(doc.domains));
   const aliases = h("textarea", { id: "f-aliases", oninput: () => { doc.aliases = parseLines(aliases.value); check(); } }, lines(doc.aliases));
-  const preset = h("select", { id: "f-preset", onchange: () => { doc.theme.preset = preset.value; check(); } },
+  const preset = h("select", { id: "f-preset", onchange: () => { doc.theme.preset = preset.value; showPreset(); check(); } },
     ["light", "dark"].map((value) => h("option", { value, selected: (doc.theme.preset || "light") === value }, value)));
-  const colors = h("div", { class: "colors" }, COLOR_NAMES.map((colour) => {
-    const set = () => Boolean(doc.theme.colors[colour]);
-    const note = h("span", { class: "muted" }, set() ? "" : "(preset)");
-    const label = h("label", { class: set() ? "" : "unset" });
-    const input = h("input", { type: "color", id: `f-color-${colour}`, value: doc.theme.colors[colour] || "#888888", oninput: () => {
-      doc.theme.colors[colour] = input.value;
-      label.className = "";
-      note.textContent = "";
-      check();
-    } });
-    const clear = h("button", { type: "button", class: "ghost small", title: `Use the preset's ${colour}`, "aria-label": `Use the preset's ${colour}`, onclick: () => {
-      delete doc.theme.colors[colour];
-      label.className = "unset";
-      note.textContent = "(preset)";
-      check();
-    } }, "×");
-    label.append(input, colour, note, clear);
-    return label;
-  }));
+  // Colours left on the preset show the preset's own colour, and follow the preset when it changes.
+  const colors = h("div", { class: "colors" });
+  const presetColours = [];
+  const showPreset = () => presetColours.forEach((show) => show());
   const fonts = h("input", { id: "f-fonts", value: (doc.theme.fonts || []).join(", "), oninput: () => { doc.theme.fonts = fonts.value.split(",").map((f) => f.trim()).filter(Boolean); check(); } });
   const css = h("textarea", { id: "f-css", class: "code", oninput: () => { doc.theme.custom_css = css.value; check(); } }, doc.theme.custom_css || "");
   const featureBoxes = h("div", { class: "checks" });
   const componentBoxes = h("div", { class: "checks" });
-  sections().then((specs) => {
-    const features = [...new Set(Object.values(specs).map((spec) => spec.feature).filter(Boolean)), "contactForm"];
-    featureBoxes.replaceChildren(...[...new Set(features)].map((feature) => h("label", {}, h("input", { type: "checkbox", checked: doc.features[feature], onchange: (event) => { doc.features[feature] = event.target.checked; check(); } }), feature)));
-    componentBoxes.replaceChildren(...Object.values(specs).filter((spec) => spec.component).map((spec) => h("label", {}, h("input", { type: "checkbox", checked: doc.components.includes(spec.type), onchange: (event) => { doc.components = event.target.checked ? [...doc.components, spec.type] : doc.components.filter((c) => c !== spec.type); check(); } }), spec.title)));
+  catalog().then(({ specs, features, colours, presets }) => {
+    colors.replaceChildren(...colours.map((colour) => colourField(colour, doc, presets, presetColours, check)));
+    showPreset();
+    featureBoxes.replaceChildren(...features.map((feature) => h("label", { class: "check" },
+      h("input", { type: "checkbox", id: `f-feature-${feature.name}`, checked: Boolean(doc.features[feature.name]), "aria-describedby": `f-feature-${feature.name}-help`,
+        onchange: (event) => { doc.features[feature.name] = event.target.checked; check(); } }),
+      h("span", {}, feature.title, h("span", { class: "help", id: `f-feature-${feature.name}-help` }, feature.help)))));
+    componentBoxes.replaceChildren(...Object.values(specs).filter((spec) => spec.component).map((spec) => h("label", { class: "check" },
+      h("input", { type: "checkbox", id: `f-component-${spec.type}`, checked: doc.components.includes(spec.type), "aria-describedby": `f-component-${spec.type}-help`,
+        onchange: (event) => { doc.components = event.target.checked ? [...doc.components, spec.type] : doc.components.filter((c) => c !== spec.type); check(); } }),
+      h("span", {}, spec.title, h("span", { class: "help", id: `f-component-${spec.type}-help` }, spec.description)))));
   });
+  // A feature switched off while sections use it: say so in the operator's words, and offer the one-step way out.
+  const showIssues = (all) => {
+    // The component a switched-off feature leaves behind goes with its sections: one issue, one button.
+    const off = all.map((issue) => /^features\.(\w+)$/.exec(issue.path || "")?.[1]).filter(Boolean);
+    const issues = all.filter((issue) => !(issue.path.startsWith("components") && off.some((name) => issue.message.includes(`feature '${name}'`))));
+    errors.replaceChildren(...issues.map((issue) => {
+    const switched = /^features\.(\w+)$/.exec(issue.path || "");
+    if (!switched) return h("p", {}, `${issue.path || "document"}: ${issue.message}`);
+    const feature = state.catalog?.features.find((candidate) => candidate.name === switched[1]);
+    return h("div", { class: "row" }, h("p", { class: "grow" }, `${feature?.title || switched[1]}: ${issue.message}`),
+      h("button", { type: "button", class: "danger small", id: `remove-sections-${switched[1]}`, onclick: () => save(false, true) }, "Switch off and remove those sections"));
+    }));
+  };
   const check = debounce(async () => {
     const result = await api("POST", `/api/tenants/${id}/check`, { body: doc });
     const issues = result.ok ? result.data.issues : [{ path: "", message: problem(result) }];
-    errors.replaceChildren(...issues.map((issue) => h("p", {}, `${issue.path || "document"}: ${issue.message}`)));
+    showIssues(issues);
     for (const input of [domains, aliases]) input.classList.toggle("invalid", issues.some((issue) => issue.path.startsWith(input.id.slice(2))));
     status.textContent = issues.length ? "" : "✓ valid, not saved";
   }, 300);
-  async function save(overwrite = false) {
+  async function save(overwrite = false, removeSections = false) {
     check.cancel(); // the save validates too; a later check must not overwrite its outcome
-    const result = await api("PUT", `/api/tenants/${id}`, { body: doc, ifMatch: version });
+    const query = removeSections ? "?remove_sections=1" : "";
+    const result = await api("PUT", `/api/tenants/${id}${query}`, { body: doc, ifMatch: version });
     if (result.ok) {
       base = clone(result.data);
       version = result.version;
+      doc.pages = clone(result.data.pages);
+      doc.components = [...(result.data.components || [])];
+      errors.replaceChildren();
       status.textContent = `saved as version ${version}`;
       return;
     }
     if (result.status === 409 && !overwrite) return conflict();
+    if (result.data?.issues?.length) return showIssues(result.data.issues);
     errors.replaceChildren(h("p", {}, problem(result)));
   }
   async function conflict() {
@@ -422,6 +442,31 @@ function renderSettings(id, loaded, body) {
   h("div", { class: "panel row spread" }, h("div", { class: "grow" }, errors, status),
     h("button", { type: "button", class: "danger", onclick: remove }, "Delete tenant"),
     h("button", { type: "button", id: "save-tenant", onclick: () => save() }, "Save")));
+}
+
+function colourField(colour, doc, presets, presetColours, changed) {
+  const id = `f-color-${colour.name}`;
+  const own = () => doc.theme.colors[colour.name];
+  const note = h("span", { class: "muted" });
+  const input = h("input", { type: "color", id, "aria-describedby": `${id}-note`, oninput: () => {
+    doc.theme.colors[colour.name] = input.value;
+    show();
+    changed();
+  } });
+  const clear = h("button", { type: "button", class: "ghost small", title: `Use the preset's ${colour.title.toLowerCase()}`, "aria-label": `Use the preset's ${colour.title.toLowerCase()}`, onclick: () => {
+    delete doc.theme.colors[colour.name];
+    show();
+    changed();
+  } }, "×");
+  function show() {
+    const preset = presets[doc.theme.preset || "light"] || {};
+    input.value = own() || preset[colour.name] || "#888888";
+    note.textContent = own() ? "" : "(preset)";
+    note.id = `${id}-note`;
+    clear.hidden = !own();
+  }
+  presetColours.push(show);
+  return h("label", { for: id, title: colour.help }, input, h("span", {}, colour.title), note, clear);
 }
 
 // -- what changed, in words -------------------------------------------------------------------------------------
@@ -608,7 +653,7 @@ async function renderBuilder(id, path) {
   const wrapper = Array.isArray(source) ? null : { title: source.title, description: source.description };
   let page = clone(Array.isArray(source) ? source : source.sections || []);
   let selected = page.length ? 0 : -1;
-  let errors = new Map(); // section index -> [{prop, message}] from the last refused draft
+  let errors = new Map(); // section (the object, so a moved section keeps its own) -> [{prop, message}] from the last refused draft
   const undo = [];
   const redo = [];
   let before = clone(page); // the page as the last undo step left it
@@ -696,7 +741,8 @@ async function renderBuilder(id, path) {
       for (const issue of result.data?.issues || []) {
         const found = /\[(\d+)\](?:\.props\.([A-Za-z_]+)(.*))?/.exec(issue.path.replace(/^pages\[[^\]]*\](\.sections)?/, ""));
         const where = found?.[3] ? `${found[3].replace(/^\./, "")}: ` : "";
-        if (found) errors.set(Number(found[1]), [...(errors.get(Number(found[1])) || []), { prop: found[2], message: where + issue.message }]);
+        const section = found && page[Number(found[1])];
+        if (section) errors.set(section, [...(errors.get(section) || []), { prop: found[2], message: where + issue.message }]);
       }
       say(errors.size ? "not saved: fix the marked sections" : `not saved: ${problem(result)}`, "status error");
     }
@@ -709,9 +755,11 @@ async function renderBuilder(id, path) {
     await save();
     while (saving) await saving;
   };
-  function refreshPreview() {
+  // Our own save and its draft.saved event both ask for a reload: one load answers both.
+  function loadPreview() {
     frame.src = `/preview/${id}/${pageSegment(path)}?at=${Date.now()}`;
   }
+  const refreshPreview = debounce(loadPreview, 200);
   // The preview renders at the device's real CSS width and is scaled down to fit the pane.
   function fitPreview() {
     const width = DEVICES[device];
@@ -784,7 +832,7 @@ async function renderBuilder(id, path) {
     redoButton.disabled = !redo.length;
     list.replaceChildren(...page.map((section, index) => {
       const spec = specs[section.type] || { title: section.type, variants: { default: "" } };
-      const item = h("li", { class: `section-item${index === selected ? " selected" : ""}${errors.has(index) ? " has-error" : ""}`, draggable: "true", "data-index": String(index), "data-type": section.type },
+      const item = h("li", { class: `section-item${index === selected ? " selected" : ""}${errors.has(section) ? " has-error" : ""}`, draggable: "true", "data-index": String(index), "data-type": section.type },
         h("span", { class: "handle", "aria-hidden": "true" }, "⠿"),
         h("button", { type: "button", class: "name", title: spec.title, onclick: () => { selected = index; endBurst(); draw(); } }, spec.title, section.variant && section.variant !== "default" ? ` · ${section.variant}` : ""),
         h("button", { type: "button", class: "ghost small", "aria-label": `Move ${spec.title} up`, disabled: index === 0, onclick: () => move(index, index - 1) }, "↑"),
@@ -816,7 +864,7 @@ async function renderBuilder(id, path) {
     drawForm();
   }
   function showErrors() {
-    const found = errors.get(selected) || [];
+    const found = errors.get(page[selected]) || [];
     formIssues.replaceChildren(...found.filter((issue) => !issue.prop).map((issue) => h("p", { class: "error", role: "alert" }, issue.message)));
     for (const [name, line] of fieldErrors) line.textContent = found.filter((issue) => issue.prop === name).map((issue) => issue.message).join("; ");
   }
@@ -853,7 +901,7 @@ async function renderBuilder(id, path) {
     }
   }
   draw();
-  refreshPreview();
+  loadPreview();
   main.replaceChildren(
     h("div", { class: "row spread" }, h("h1", {}, `${tenant.data.name || id} — page ${path}`),
       h("div", { class: "row" }, undoButton, redoButton, status, publishButton)),
