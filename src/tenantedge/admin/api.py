@@ -14,8 +14,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from tenantedge.admin.auth import Grant, TokenRing
+from tenantedge.admin.changes import describe
 from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, refusal
 from tenantedge.admin.disclosure import shown_failure, shown_issues
+from tenantedge.admin.jsondiff import diff
 from tenantedge.admin.limiter import FailureLimiter
 from tenantedge.admin.nosniff import NoSniff
 from tenantedge.admin.operations import (
@@ -306,8 +308,24 @@ class AdminApi(PostHandlers, ConsoleHandlers):
     async def diff(self, request: Request, grant: Grant) -> Response:
         old = query_integer(request, DIFF_FROM)
         new = query_integer(request, DIFF_TO)
-        changes = await self.service.diff(request.path_params["tenant"], old, new)
-        return JsonResponse({"from": old, "to": new, "changes": changes})
+        before, after = await self.service.documents(request.path_params["tenant"], old, new)
+        body = {"from": old, "to": new, "changes": diff(before, after), "summary": describe(before, after)}
+        return JsonResponse(body, headers={"cache-control": "no-store"})
+
+    async def describe_changes(self, request: Request, grant: Grant) -> Response:
+        body = await self._json(request)
+        ends = [body.get(key) if isinstance(body, dict) else None for key in ("from", "to")]
+        if not isinstance(ends[0], dict) or not isinstance(ends[1], dict):
+            raise ApiError(
+                422,
+                'expected {"from": document, "to": document}, two tenant documents',
+                issues=[
+                    {"path": key, "message": "expected a tenant document (an object)"}
+                    for key, end in zip(("from", "to"), ends, strict=True)
+                    if not isinstance(end, dict)
+                ],
+            )
+        return JsonResponse({"summary": describe(ends[0], ends[1])}, headers={"cache-control": "no-store"})
 
     async def rollback(self, request: Request, grant: Grant) -> Response:
         body = await self._json(request)

@@ -193,6 +193,45 @@ SCHEMAS: dict[str, Any] = {
             "document": {"$ref": "#/components/schemas/Tenant"},
         },
     },
+    "ChangeSummary": {
+        "type": "array",
+        "description": "Changes in plain language, grouped: the site, theme, features, header, footer, then each page",
+        "items": {
+            "type": "object",
+            "required": ["group", "changes"],
+            "properties": {"group": _TEXT, "changes": {"type": "array", "items": _TEXT}},
+        },
+    },
+    "Diff": {
+        "type": "object",
+        "required": ["from", "to", "changes", "summary"],
+        "properties": {
+            "from": {"type": "integer"},
+            "to": {"type": "integer"},
+            "changes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["op", "path"],
+                    "properties": {"op": {"enum": ["add", "remove", "replace"]}, "path": _TEXT, "old": {}, "value": {}},
+                },
+            },
+            "summary": {"$ref": "#/components/schemas/ChangeSummary"},
+        },
+    },
+    "ChangesBetween": {
+        "type": "object",
+        "required": ["from", "to"],
+        "properties": {
+            "from": {**_ANY_OBJECT, "description": "A tenant document as it was"},
+            "to": {**_ANY_OBJECT, "description": "The same tenant's document as it is now"},
+        },
+    },
+    "Changes": {
+        "type": "object",
+        "required": ["summary"],
+        "properties": {"summary": {"$ref": "#/components/schemas/ChangeSummary"}},
+    },
     "Rollback": {
         "type": "object",
         "required": ["version"],

@@ -297,11 +297,23 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/api/tenants/{tenant}/diff",
         "diff",
-        "The changes between two published versions",
-        returns="Object",
+        "The changes between two published versions: `changes` as JSON Pointer operations, `summary` in plain "
+        "language grouped by page and section (defaults and the spelling of them are not changes)",
+        returns="Diff",
         errors=(400, 401, 404),
         tags=("history",),
         query=(DIFF_FROM, DIFF_TO),
+    ),
+    Operation(
+        "POST",
+        "/api/changes",
+        "describe_changes",
+        "The changes from one tenant document to another in plain language, as the diff's `summary` (for a "
+        "conflict: what another admin saved since this one's copy); storing nothing",
+        body="ChangesBetween",
+        returns="Changes",
+        errors=(400, 401, 413, 415, 422),
+        tags=("history",),
     ),
     Operation(
         "POST",

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from tenantedge.admin.jsondiff import diff, merge_patch
+from tenantedge.admin.jsondiff import merge_patch
 from tenantedge.claims import Claim, HostClaims
 from tenantedge.errors import Conflict, DocumentError, NotFound, ValidationIssue
 from tenantedge.events import DRAFT_SAVED, PAGE_PUBLISHED, TENANT_DELETED, TENANT_UPDATED, Event
@@ -269,13 +269,10 @@ class AdminService:
     async def version(self, tenant_id: str, version: int) -> dict[str, Any]:
         return await self.publisher.version(tenant_id, version)
 
-    async def diff(self, tenant_id: str, old: int, new: int) -> list[dict[str, Any]]:
+    async def documents(self, tenant_id: str, old: int, new: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Two versions' documents, without their `version`: what a diff between them compares."""
         before, after = await self.version(tenant_id, old), await self.version(tenant_id, new)
-        strip = ("version",)
-        return diff(
-            {k: v for k, v in before["document"].items() if k not in strip},
-            {k: v for k, v in after["document"].items() if k not in strip},
-        )
+        return without_version(before["document"]), without_version(after["document"])
 
     # -- the write path ---------------------------------------------------------------------------------
 

@@ -415,10 +415,12 @@ function renderSettings(id, loaded, body) {
   }
   async function conflict() {
     const current = await api("GET", `/api/tenants/${id}`);
-    const changed = diffPaths(base, current.data);
+    if (!current.ok) return errors.replaceChildren(h("p", {}, problem(current)));
+    status.textContent = "not saved: someone else saved this tenant";
+    const [theirs, yours] = await Promise.all([describeChanges(base, current.data), describeChanges(base, doc)]);
     const choice = await modal("Someone else saved this tenant",
-      h("div", {}, h("p", {}, `Version ${current.version} was saved while you edited version ${version}. Their changes:`),
-        h("pre", { class: "changes" }, changed.length ? changed.join("\n") : "(no visible difference)"),
+      h("div", {}, h("p", {}, `Version ${current.version} was saved while you edited version ${version}. Their changes:`), theirs,
+        h("p", {}, "Yours, not saved yet:"), yours,
         h("p", { class: "muted" }, "Reload to see theirs (your unsaved edits are dropped), or overwrite them with yours.")),
       [["Reload theirs", "reload"], ["Overwrite with mine", "overwrite", "danger"], ["Cancel", null, "ghost"]]);
     if (choice === "reload") return route();
@@ -479,12 +481,31 @@ function colourField(colour, doc, presets, presetColours, changed) {
   return h("label", { for: id, title: colour.help }, input, h("span", {}, colour.title), note, clear);
 }
 
-function diffPaths(a, b, path = "") {
-  if (JSON.stringify(a) === JSON.stringify(b)) return [];
-  if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
-    return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => key !== "version").flatMap((key) => diffPaths(a[key], b[key], path ? `${path}.${key}` : key));
-  }
-  return [`${path || "(document)"}: ${JSON.stringify(a)?.slice(0, 80)} → ${JSON.stringify(b)?.slice(0, 80)}`];
+// -- what changed, in words -------------------------------------------------------------------------------------
+
+// The server words every change list (history and conflicts alike): grouped by site, theme and page, with the
+// defaults the forms fill in (features {}, a theme's preset) not counted as changes.
+function changeList(summary) {
+  if (!summary.length) return h("p", { class: "muted change-list" }, "No change that shows on the site.");
+  return h("div", { class: "change-list" }, summary.map((group) => h("section", {},
+    h("h3", {}, group.group), h("ul", {}, group.changes.map((line) => h("li", {}, line))))));
+}
+
+async function describeChanges(from, to) {
+  const result = await api("POST", "/api/changes", { body: { from, to } });
+  return result.ok ? changeList(result.data.summary) : h("p", { class: "error" }, problem(result));
+}
+
+// The JSON Pointer operations, for whoever wants them, behind a disclosure button.
+function rawDiff(changes) {
+  const lines = changes.map((c) => `${c.op.padEnd(7)} ${c.path || "/"}${"value" in c ? `  →  ${JSON.stringify(c.value).slice(0, 120)}` : ""}`);
+  const raw = h("pre", { class: "changes raw-diff", id: "raw-diff", hidden: true }, lines.length ? lines.join("\n") : "(no change)");
+  const toggle = h("button", { type: "button", class: "ghost small", "aria-expanded": "false", "aria-controls": "raw-diff", onclick: () => {
+    raw.hidden = !raw.hidden;
+    toggle.setAttribute("aria-expanded", String(!raw.hidden));
+    toggle.textContent = raw.hidden ? "Show raw diff" : "Hide raw diff";
+  } }, "Show raw diff");
+  return h("div", { class: "raw" }, toggle, raw);
 }
 
 async function renderPages(id, loaded, body) {
@@ -553,8 +574,8 @@ async function renderHistory(id, loaded, body) {
   }
   async function changes(from, to) {
     const diff = await api("GET", `/api/tenants/${id}/diff?from=${from}&to=${to}`);
-    const lines = diff.ok ? diff.data.changes.map((c) => `${c.op.padEnd(7)} ${c.path || "/"}${"value" in c ? `  →  ${JSON.stringify(c.value).slice(0, 120)}` : ""}`) : [problem(diff)];
-    await modal(`Changes from version ${from} to ${to}`, h("pre", { class: "changes" }, lines.length ? lines.join("\n") : "(no change)"), [["Close", null]]);
+    const shown = diff.ok ? h("div", {}, changeList(diff.data.summary), rawDiff(diff.data.changes)) : h("p", { class: "error" }, problem(diff));
+    await modal(`Changes from version ${from} to ${to}`, shown, [["Close", null]]);
   }
 }
 
@@ -638,6 +659,7 @@ async function renderBuilder(id, path) {
   const draft = hasDraft ? await api("GET", `/api/tenants/${id}/drafts/${pageSegment(path)}`) : { ok: false };
   if (!tenant.ok) return main.replaceChildren(h("div", { class: "panel empty" }, problem(tenant)));
   let version = tenant.version;
+  let base = tenant.data; // the tenant as this builder last saw it published: what a conflict compares with
   const published = (tenant.data.pages || {})[path];
   const source = draft.ok ? draft.data.page : published || [];
   const wrapper = Array.isArray(source) ? null : { title: source.title, description: source.description };
@@ -768,16 +790,31 @@ async function renderBuilder(id, path) {
     const result = await api("POST", `/api/tenants/${id}/publish/${pageSegment(path)}`, { ifMatch: version });
     if (result.ok) {
       version = result.version;
+      base = result.data;
       say(`published as version ${version}`, "status ok-text");
       return;
     }
     if (result.status === 409) {
       say("not published: another admin published first", "status error");
-      notice(`Another admin published version ${result.version ?? "newer"} of this tenant. Reload to see it before publishing again.`, { actions: [h("button", { type: "button", class: "small", onclick: () => route() }, "Reload")] });
-      return;
+      return conflict();
     }
     say(`not published: ${problem(result)}`, "status error");
     notice(problem(result), { error: true });
+  }
+  async function conflict() {
+    const current = await api("GET", `/api/tenants/${id}`);
+    if (!current.ok) return notice(problem(current), { error: true });
+    const choice = await modal("Someone else published this tenant",
+      h("div", {}, h("p", {}, `Version ${current.version} was published while you edited version ${version}. Their changes:`),
+        await describeChanges(base, current.data),
+        h("p", { class: "muted" }, `Your draft of ${path} is kept. Reload to build on theirs, or publish yours: page ${path} becomes your draft, their other changes stay.`)),
+      [["Reload", "reload"], ["Publish mine", "publish", "danger"], ["Cancel", null, "ghost"]]);
+    if (choice === "reload") return route();
+    if (choice === "publish") {
+      version = current.version;
+      base = current.data;
+      return publish();
+    }
   }
   function move(from, to) {
     if (to < 0 || to >= page.length || from === to) return;
