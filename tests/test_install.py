@@ -105,3 +105,7 @@ def test_the_quick_start_serves_a_styled_site_from_the_wheel(quick_start: str) -
     for name in ("primary", "background", "text"):
         assert f"--te-{name}: {dark[name]};" in theme.text, theme.text
     assert httpx.get(quick_start + "/", headers={"host": "other.example"}, timeout=10).status_code == 404
+
+
+def test_the_readme_gives_the_quick_start_verbatim() -> None:
+    assert QUICK_START in (ROOT / "README.md").read_text()
