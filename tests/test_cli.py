@@ -93,7 +93,6 @@ def test_validate_malformed_json(tmp_path: Path) -> None:
 def test_validate_reports_broken_templates(tmp_path: Path) -> None:
     templates = tmp_path / "templates"
     (templates / "tenants" / "acme").mkdir(parents=True)
-    (templates / "default").symlink_to(ROOT / "templates" / "default")
     (templates / "tenants" / "acme" / "oops.html").write_text("{% if %}")
     result = run("validate", str(ROOT / "tenants.json"), "--templates", str(templates))
     assert result.returncode == 1 and "tenants/acme/oops.html:1: TemplateSyntaxError" in result.stderr

@@ -68,7 +68,7 @@ def test_compose_mounts_the_folder_the_settings_point_into() -> None:
     assert "- .:/srv/site:ro" in COMPOSE
     assert "TENANTEDGE_TENANTS: /srv/site/tenants.json" in COMPOSE
     assert "TENANTEDGE_TEMPLATES: /srv/site/templates" in COMPOSE
-    assert Path(ROOT / "tenants.json").is_file() and (ROOT / "templates" / "default").is_dir()
+    assert Path(ROOT / "tenants.json").is_file() and (ROOT / "templates" / "tenants").is_dir()
 
 
 def test_the_installed_package_carries_the_dashboard(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from tenantedge.http.policy import CachePolicy
 from tenantedge.invalidation import Invalidation
 from tenantedge.pagecache import PageCache
 from tenantedge.render.assets import AssetCatalog
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.settings import Settings
@@ -40,11 +41,7 @@ if TYPE_CHECKING:
 
 
 def load_registry(settings: Settings) -> SectionRegistry:
-    if not settings.templates_dir.is_dir():
-        raise ConfigError(
-            f"{settings.templates_dir}: templates folder not found (set --templates or TENANTEDGE_TEMPLATES)"
-        )
-    return SectionRegistry.from_directory(settings.templates_dir / "default" / "sections")
+    return SectionRegistry.from_directories(TemplateFolders.find(settings.templates_dir).defaults("sections"))
 
 
 class Stores(NamedTuple):
@@ -176,10 +173,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         raise ConfigError(
             f"TENANTEDGE_DEFAULT_TENANT: no tenant {settings.default_tenant!r} in {settings.tenants_file}"
         )
-    assets = AssetCatalog.from_directory(settings.templates_dir / "default" / "assets")
-    renderer = PageRenderer(
-        settings.templates_dir, assets, reload=settings.template_reload, fragment_bytes=settings.fragment_bytes
-    )
+    folders = TemplateFolders.find(settings.templates_dir)
+    assets = AssetCatalog.from_directories(folders.defaults("assets"))
+    renderer = PageRenderer(folders, assets, reload=settings.template_reload, fragment_bytes=settings.fragment_bytes)
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20, clock)
     bus = event_bus(settings)
     publisher = build_publisher(settings, registry, bus, s3=s3, files=files, cache=cache, limits=limits)

@@ -1,13 +1,14 @@
 """The section registry: section types, their variants, props schemas and the features they need.
 
-Each section type is declared by `templates/default/sections/<Type>.schema.json`, next to its template
-`<Type>.html`; the same schema validates documents, drives the page builder's forms and documents the type.
+Each section type is declared by `default/sections/<Type>.schema.json` (in the package, or in a templates folder,
+which may add or replace types), next to its template `<Type>.html`; the same schema validates documents, drives
+the page builder's forms and documents the type.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,18 +74,24 @@ class SectionRegistry:
         self._specs = dict(specs)
 
     @classmethod
-    def from_directory(cls, sections_dir: Path) -> SectionRegistry:
-        """Load every `<Type>.schema.json` under a sections folder; each needs a `<Type>.html` beside it."""
-        if not sections_dir.is_dir():
-            raise RegistryError(f"{sections_dir}: section folder not found")
+    def from_directories(cls, sections_dirs: Sequence[Path]) -> SectionRegistry:
+        """Every `<Type>.schema.json` under the sections folders, the first folder's winning; each needs a
+        `<Type>.html` in one of them."""
+        if not sections_dirs:
+            raise RegistryError("no section folder found")
         specs: dict[str, SectionSpec] = {}
-        for path in sorted(sections_dir.glob("*" + SCHEMA_SUFFIX)):
-            spec = parse_section_schema(path.name.removesuffix(SCHEMA_SUFFIX), path.read_bytes(), str(path))
-            if not (sections_dir / f"{spec.type}.html").is_file():
-                raise RegistryError(f"{path}: section {spec.type!r} has no template {spec.type}.html beside it")
-            specs[spec.type] = spec
+        for sections_dir in reversed(sections_dirs):
+            if not sections_dir.is_dir():
+                raise RegistryError(f"{sections_dir}: section folder not found")
+            for path in sorted(sections_dir.glob("*" + SCHEMA_SUFFIX)):
+                spec = parse_section_schema(path.name.removesuffix(SCHEMA_SUFFIX), path.read_bytes(), str(path))
+                specs[spec.type] = spec
+        for spec in specs.values():
+            if not any((folder / f"{spec.type}.html").is_file() for folder in sections_dirs):
+                where = " or ".join(str(folder) for folder in sections_dirs)
+                raise RegistryError(f"{where}: section {spec.type!r} has no template {spec.type}.html beside it")
         if not specs:
-            raise RegistryError(f"{sections_dir}: no *{SCHEMA_SUFFIX} section schemas found")
+            raise RegistryError(f"{sections_dirs[0]}: no *{SCHEMA_SUFFIX} section schemas found")
         return cls(specs)
 
     def get(self, section_type: str) -> SectionSpec | None:

@@ -11,7 +11,6 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from cachetools import LRUCache
@@ -21,6 +20,7 @@ from markupsafe import Markup
 
 from tenantedge.blog import Listing, PostView
 from tenantedge.render.assets import AssetCatalog
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.loader import DEFAULT_NAMESPACE, FallbackLoader, TenantEnvironment
 from tenantedge.render.theme import Stylesheet, theme_stylesheet
 from tenantedge.richtext import markdown_to_html
@@ -117,15 +117,14 @@ class PageRenderer:
 
     def __init__(
         self,
-        templates_dir: Path,
+        folders: TemplateFolders,
         assets: AssetCatalog,
         *,
         reload: bool = False,
         cache_size: int = 10_000,
         fragment_bytes: int = 16 << 20,
     ):
-        self.loader = FallbackLoader(templates_dir, watch=reload)
-        self._root = templates_dir
+        self.loader = FallbackLoader(folders, watch=reload)
         self.env = TenantEnvironment(
             loader=self.loader,
             autoescape=True,
@@ -311,13 +310,11 @@ class PageRenderer:
         return self._run(template, {**base, "props": {}, "section": view})[0]
 
     def _name_of(self, template: Template) -> str:
-        """The template's file relative to the templates folder, as explain mode shows it."""
+        """The template's file relative to its root, as explain mode shows it."""
         filename = template.filename or template.name or "?"
         name = self._relative.get(filename)
         if name is None:
-            path = Path(filename)
-            name = path.relative_to(self._root).as_posix() if path.is_relative_to(self._root) else filename
-            self._relative[filename] = name
+            name = self._relative[filename] = self.loader.folders.label(filename)
         return name
 
     def _run(self, template: Template, context: dict[str, Any]) -> tuple[Markup, bool]:
