@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -14,7 +14,7 @@ from tenantedge.admin.wiring import admin_host, build_admin
 from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import ConfigError
 from tenantedge.events import EventBus, LocalBus, RedisBus
-from tenantedge.http.edge import EdgeApp
+from tenantedge.http.edge import EdgeApp, Hook
 from tenantedge.http.endpoints import OperatorEndpoints, operations_router, public_router
 from tenantedge.http.lookup import PageLookup
 from tenantedge.http.policy import CachePolicy
@@ -34,6 +34,8 @@ from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
 from tenantedge.tenants import DocumentLimits, TenantSet
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
     from tenantedge.content.blog import BlogContent
     from tenantedge.store.redis import RedisTier
     from tenantedge.store.s3 import S3Tier
@@ -209,7 +211,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     public_routes = public_router(assets)
 
-    def edge(*, debug: bool = False, **listener: Any) -> EdgeApp:
+    def edge(
+        *,
+        debug: bool = False,
+        operations: ASGIApp | None = None,
+        on_startup: Sequence[Hook] = (),
+        on_shutdown: Sequence[Hook] = (),
+    ) -> EdgeApp:
         return EdgeApp(
             lookup,
             renderer,
@@ -222,7 +230,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             admin=admin.app,
             admin_host=admin.host,
             blog=blog,
-            **listener,
+            operations=operations,
+            operations_port=settings.ops_port,
+            on_startup=on_startup,
+            on_shutdown=on_shutdown,
         )
 
     async def serves(name: str) -> bool:
@@ -233,7 +244,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     explaining = edge(debug=True) if settings.debug else None
     app = edge(
         operations=operations_router(operator, serves, default=explaining),
-        operations_port=settings.ops_port,
         on_startup=[watcher.start, background.start],
         on_shutdown=[
             watcher.stop,
