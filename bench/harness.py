@@ -20,6 +20,11 @@ SERVER_CORE, WRK_CORE = "0", "1"
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
+# Every server started here holds this admin token, so its metrics can be read on the admin host (a server on
+# stock uvicorn has no operations listener).
+ADMIN_TOKEN = "bench-" + "x" * 26
+
+
 class Server:
     """A server process pinned to one core, with its peak RSS read from /proc."""
 
@@ -33,7 +38,7 @@ class Server:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
             ["taskset", "-c", SERVER_CORE, *command],
-            env={**os.environ, **env},
+            env={**os.environ, "TENANTEDGE_ADMIN_TOKEN": ADMIN_TOKEN, **env},
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -109,6 +114,10 @@ def require_tools() -> None:
 
 
 def metric(url: str, name: str) -> float:
-    text = httpx.get(url + "/_edge/metrics", timeout=10).text
+    """A counter of the worker that answers, read on the admin host."""
+    headers = {"host": "admin.localhost", "authorization": f"Bearer {ADMIN_TOKEN}"}
+    response = httpx.get(url + "/_edge/metrics", headers=headers, timeout=10)
+    response.raise_for_status()
+    text = response.text
     found = re.search(rf"^{name} ([\d.e+]+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0

@@ -77,8 +77,7 @@ def main() -> int:
         servers[BASE_STOCK] = Server(BASE_STOCK, stock_baseline, {"BASELINE_BYTES": str(len(page.content))}, "/")
         same_env = {"BASELINE_BYTES": str(len(page.content)), "BASELINE_HEADERS": json.dumps(same)}
         servers[BASE_SAME] = Server(BASE_SAME, baseline_command, same_env, "/")
-        admin = {"TENANTEDGE_ADMIN_TOKEN": "bench-" + "x" * 26}
-        servers[EDGE_STOCK] = Server(EDGE_STOCK, stock_edge, {**common, **admin}, "/_edge/health")
+        servers[EDGE_STOCK] = Server(EDGE_STOCK, stock_edge, common, "/_edge/health")
         servers[COLD] = Server(COLD, edge_command, {**common, "TENANTEDGE_PAGE_CACHE_ENTRIES": "0"}, "/_edge/health")
         bare_env = {**common, "TENANTEDGE_PAGE_CACHE_ENTRIES": "0", "TENANTEDGE_FRAGMENT_CACHE_MB": "0"}
         servers[BARE] = Server(BARE, edge_command, bare_env, "/_edge/health")

@@ -3,13 +3,14 @@
     .venv/bin/python bench/propagation.py [--workers 4] [--writes 200] [--creates 20] [--syncs 20]
 
 Starts SeaweedFS (S3) and a private Redis, publishes tenants to S3, and runs two tenantedge instances sharing
-them (`--workers` each). Holds one keep-alive connection to every worker (found through /_edge/health, which
-names the process), then, `--writes` times: changes a tenant's name through the admin API of the first
-instance and polls every worker, each from its own thread, until each serves the new name. Prints p50/p99/max
-of the time from the write's response to the last worker serving it, and the time from the POST of a brand-new
-tenant to its first 200 on its domain. First, `--syncs` times, an operator's `tenantedge sync` of a file that
-renames one tenant goes through the same publisher: the time from the command's exit to the last worker
-serving it. Checks the targets (exit 1 if one fails).
+them (`--workers` each). Holds one keep-alive connection to every worker on its operations listener (found
+through /_edge/health there, which names the process; in explain mode that listener serves pages as the public
+one does, minus the host-header shortcuts, which every change drops anyway), then, `--writes` times: changes a
+tenant's name through the admin API of the first instance and polls every worker, each from its own thread,
+until each serves the new name. Prints p50/p99/max of the time from the write's response to the last worker
+serving it, and the time from the POST of a brand-new tenant to its first 200 on its domain. First, `--syncs`
+times, an operator's `tenantedge sync` of a file that renames one tenant goes through the same publisher: the
+time from the command's exit to the last worker serving it. Checks the targets (exit 1 if one fails).
 """
 
 from __future__ import annotations
@@ -45,10 +46,13 @@ POLL = 0.002  # seconds between polls of one worker: the resolution of the measu
 
 class Instance:
     def __init__(self, env: dict[str, str], workers: int) -> None:
-        self.port = free_port()
+        self.port, self.ops_port = free_port(), free_port()
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the instance
         command = [sys.executable, "-m", "tenantedge", "serve", "--port", str(self.port), "--workers", str(workers)]
-        self.process = subprocess.Popen(command, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT)
+        ops = {"TENANTEDGE_OPS_PORT": str(self.ops_port), "TENANTEDGE_DEBUG": "1"}
+        self.process = subprocess.Popen(
+            command, env={**os.environ, **env, **ops}, stdout=self.log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -62,11 +66,11 @@ class Instance:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
 
     def workers(self, count: int) -> list[http.client.HTTPConnection]:
-        """One keep-alive connection to each worker process."""
+        """One keep-alive connection to each worker process, on the operations listener (only it names them)."""
         found: dict[int, http.client.HTTPConnection] = {}
         deadline = time.monotonic() + 30  # workers start one after another
         while time.monotonic() < deadline:
-            connection = self.connect()
+            connection = http.client.HTTPConnection("127.0.0.1", self.ops_port, timeout=10)
             pid = orjson.loads(request(connection, "GET", "/_edge/health", "x.example")[1])["worker"]
             if pid in found:
                 connection.close()

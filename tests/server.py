@@ -18,10 +18,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(*args: str, cwd: Path = ROOT, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path = ROOT, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tenantedge", *args],
         cwd=cwd,
+        env={**os.environ, **env} if env else None,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -38,7 +41,7 @@ def free_port() -> int:
 
 class Server:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+        self.port, self.ops_port = free_port(), free_port()
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         self._output = ""
         self.process = subprocess.Popen(
@@ -48,9 +51,10 @@ class Server:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "TENANTEDGE_ACCESS_LOG": "0", **(env or {})},
+            env={**os.environ, "TENANTEDGE_ACCESS_LOG": "0", "TENANTEDGE_OPS_PORT": str(self.ops_port), **(env or {})},
         )
         self.url = f"http://127.0.0.1:{self.port}"
+        self.ops_url = f"http://127.0.0.1:{self.ops_port}"  # the operations listener: metrics, readiness, ask
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -14,8 +14,8 @@ from tenantedge.admin.wiring import admin_host, build_admin
 from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import ConfigError
 from tenantedge.events import EventBus, LocalBus, RedisBus
-from tenantedge.http.edge import EdgeApp
-from tenantedge.http.endpoints import edge_router
+from tenantedge.http.edge import EdgeApp, Hook
+from tenantedge.http.endpoints import OperatorEndpoints, operations_router, public_router
 from tenantedge.http.lookup import PageLookup
 from tenantedge.http.policy import CachePolicy
 from tenantedge.invalidation import Invalidation
@@ -35,6 +35,8 @@ from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
 from tenantedge.tenants import DocumentLimits, TenantSet
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
     from tenantedge.content.blog import BlogContent
     from tenantedge.store.redis import RedisTier
     from tenantedge.store.s3 import S3Tier
@@ -173,6 +175,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         raise ConfigError(
             f"TENANTEDGE_DEFAULT_TENANT: no tenant {settings.default_tenant!r} in {settings.tenants_file}"
         )
+    _check_listeners(settings)
     folders = TemplateFolders.find(settings.templates_dir)
     assets = AssetCatalog.from_directories(folders.defaults("assets"))
     renderer = PageRenderer(folders, assets, reload=settings.template_reload, fragment_bytes=settings.fragment_bytes)
@@ -180,17 +183,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     bus = event_bus(settings)
     publisher = build_publisher(settings, registry, bus, s3=s3, files=files, cache=cache, limits=limits)
     blog = blog_content(settings, clock)
-    admin = build_admin(
-        settings, registry, publisher, renderer, bus, host, blog.database if blog else None, clock=clock
-    )
-
-    async def file_saved(changed: set[str], before: TenantSet) -> None:
-        assert files is not None
-        await publisher.file_saved(before, files.tenants, changed)
-
-    watcher = _Watcher(files, settings.reload_interval, file_saved)
-    background = _Background()
-    background.add(bus.run)
 
     async def readiness() -> dict[str, Any]:
         tiers = dict(await store.probe())
@@ -199,18 +191,55 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return tiers
 
     metrics = store.metrics if files is None or files is store else lambda: {**files.metrics(), **store.metrics()}
+    operator = OperatorEndpoints(lambda: {**app.metrics(), **metrics()}, readiness)
+    database = blog.database if blog else None
+    admin = build_admin(settings, registry, publisher, renderer, bus, host, database, clock=clock, operator=operator)
+
+    async def file_saved(changed: set[str], before: TenantSet) -> None:
+        assert files is not None
+        await publisher.file_saved(before, files.tenants, changed)
+
+    watcher = _Watcher(files, settings.reload_interval, file_saved)
+    background = _Background()
+    background.add(bus.run)
     lookup = PageLookup(
         store, pages, clock, page_keys=page_keys, max_keys=settings.l1_domains, default_tenant=settings.default_tenant
     )
-    app = EdgeApp(
-        lookup,
-        renderer,
-        pages,
-        edge_router(assets, lambda: {**app.metrics(), **metrics()}, readiness),
-        policy=cache_policy(settings),
-        gzip_min_bytes=settings.gzip_min_bytes,
-        trusted_proxies=settings.trusted_proxies,
-        debug=settings.debug,
+    public_routes = public_router(assets)
+
+    def edge(
+        *,
+        debug: bool = False,
+        operations: ASGIApp | None = None,
+        on_startup: Sequence[Hook] = (),
+        on_shutdown: Sequence[Hook] = (),
+    ) -> EdgeApp:
+        return EdgeApp(
+            lookup,
+            renderer,
+            pages,
+            public_routes,
+            policy=cache_policy(settings),
+            gzip_min_bytes=settings.gzip_min_bytes,
+            trusted_proxies=settings.trusted_proxies,
+            debug=debug,
+            admin=admin.app,
+            admin_host=admin.host,
+            blog=blog,
+            operations=operations,
+            operations_port=settings.ops_port,
+            on_startup=on_startup,
+            on_shutdown=on_shutdown,
+        )
+
+    async def serves(name: str) -> bool:
+        return name != host and await lookup.serves(name)
+
+    # Explain mode tells which tenant, rule and templates served a response: on the operations listener only,
+    # where a request that is no operator endpoint is served as the public listener would, and explained.
+    explaining = edge(debug=True) if settings.debug else None
+    app = edge(
+        operations=operations_router(operator, serves, default=explaining),
         on_startup=[watcher.start, background.start],
         on_shutdown=[
             watcher.stop,
@@ -221,9 +250,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             *([blog.database.close] if blog else []),
             store.close,
         ],
-        admin=admin.app,
-        admin_host=admin.host,
-        blog=blog,
     )
     # Every change reaches every cache through one owner: stores first, so a page rendered after the drop
     # reads the new document.
@@ -233,6 +259,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     bus.subscribe(invalidation.event, invalidation.everything)
     background.add(lambda: store.follow(invalidation.apply))
     return app
+
+
+def _check_listeners(settings: Settings) -> None:
+    # The application tells the operations listener apart by the port a request arrived on.
+    if settings.ops_port and settings.ops_port == settings.port:
+        raise ConfigError(f"TENANTEDGE_OPS_PORT: {settings.ops_port} is the public port too (TENANTEDGE_PORT)")
+    if settings.debug and not settings.ops_port:
+        raise ConfigError("TENANTEDGE_DEBUG: explain mode answers on the operations listener: set TENANTEDGE_OPS_PORT")
 
 
 def blog_content(settings: Settings, clock: Clock) -> BlogContent | None:

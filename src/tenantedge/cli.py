@@ -311,6 +311,7 @@ def _watch(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
+    from uvicorn.supervisors import Multiprocess
 
     from tenantedge.app import create_app
     from tenantedge.http.limits import HttpLimits, connection_cap
@@ -326,7 +327,9 @@ def _serve(args: argparse.Namespace) -> int:
         settings = Settings.from_env()
     # Load once here so a bad file or folder is reported once, plainly, before any worker starts.
     app = create_app(settings)
-    _check_port(settings.host, settings.port)
+    sockets = [_listen(settings.host, settings.port, "--port")]
+    if settings.ops_port:
+        sockets.append(_listen(settings.ops_host, settings.ops_port, "TENANTEDGE_OPS_PORT"))
     limits = HttpLimits(
         max_url_bytes=settings.max_url_bytes,
         max_header_bytes=settings.max_header_bytes,
@@ -341,13 +344,15 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"tenantedge: serving {settings.tenants_file} on http://{settings.host}:{settings.port}", file=sys.stderr)
+    if settings.ops_port:
+        print(f"tenantedge: operations on http://{settings.ops_host}:{settings.ops_port}/_edge/", file=sys.stderr)
     if generated:
         print(
             f"tenantedge: admin on http://{settings.admin_host}:{settings.port}/ with token {settings.admin_token} "
             "(set TENANTEDGE_ADMIN_TOKEN to choose it)",
             file=sys.stderr,
         )
-    uvicorn.run(
+    config = uvicorn.Config(
         "tenantedge.app:create_app" if settings.workers > 1 else app,
         factory=settings.workers > 1,
         host=settings.host,
@@ -365,7 +370,13 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         log_config=_log_config(LOGGING_CONFIG),
     )
-    return 0
+    # Bound here, once, and shared by every worker: the app tells the listeners apart by their port.
+    if settings.workers > 1:
+        Multiprocess(config, sockets=sockets).run()
+        return 0
+    server = uvicorn.Server(config)
+    server.run(sockets=sockets)
+    return 0 if server.started else 3
 
 
 def _log_config(base: dict[str, Any]) -> dict[str, Any]:
@@ -374,13 +385,16 @@ def _log_config(base: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def _check_port(host: str, port: int) -> None:
-    """Fail with one clear line, before uvicorn starts, when the address cannot be listened on."""
+def _listen(host: str, port: int, setting: str) -> socket.socket:
+    """A bound socket for the workers to serve on, or one clear line when the address cannot be listened on."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as e:
-            hint = " (another server is using it: stop it or choose --port)" if e.errno == errno.EADDRINUSE else ""
-            raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror}{hint}") from e
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        hint = f" (another server is using it: stop it or choose {setting})" if e.errno == errno.EADDRINUSE else ""
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror}{hint}") from e
+    sock.set_inheritable(True)
+    return sock

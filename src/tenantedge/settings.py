@@ -25,6 +25,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # The operations listener: metrics, readiness, health with detail, the TLS `ask` and explain mode, answered
+    # for any Host on this address and never on the public one; port 0 = none. Keep it off the internet.
+    ops_port: int = 0
+    ops_host: str = "127.0.0.1"
     # Unknown hosts get the neutral "no site here" 404, or this tenant's site when set.
     default_tenant: str | None = None
     # Peers whose X-Forwarded-Host / X-Forwarded-Proto are believed (a reverse proxy); nobody by default.
@@ -125,6 +129,8 @@ class Settings:
             host=reader.text("HOST", "127.0.0.1"),
             port=reader.integer("PORT", 8000, 0, 65535),
             workers=reader.integer("WORKERS", 1, 1, 512),
+            ops_port=reader.integer("OPS_PORT", 0, 0, 65535),
+            ops_host=reader.text("OPS_HOST", "127.0.0.1"),
             default_tenant=reader.text("DEFAULT_TENANT", "") or None,
             trusted_proxies=reader.networks("TRUSTED_PROXIES"),
             template_reload=reader.flag("TEMPLATE_RELOAD", False),

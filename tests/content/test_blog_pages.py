@@ -21,6 +21,7 @@ from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.settings import Settings
 from tests.conftest import ROOT, running
 from tests.content.conftest import Urls
+from tests.http.conftest import OPS_PORT
 
 pytestmark = pytest.mark.anyio
 TOKEN = "blog-pages-test-token-1"
@@ -49,10 +50,11 @@ def blog_settings(urls: Urls, **overrides: Any) -> Settings:
 
 @pytest.fixture
 async def client(urls: Urls, database: ContentDatabase) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(blog_settings(urls, blog_per_page=2, debug=True))
+    app = create_app(blog_settings(urls, blog_per_page=2, debug=True, ops_port=OPS_PORT))
     async with running(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        # On the operations listener, where explain mode tells whether each page was a cache hit.
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://t:{OPS_PORT}") as http:
             yield http
 
 
@@ -161,7 +163,8 @@ async def test_the_admin_api_writes_posts_with_versions(client: httpx.AsyncClien
     assert listed["total"] == 1 and listed["items"][0]["status"] == "published"
     assert (await client.delete(f"{url}/draft-one", headers={**headers, "if-match": '"2"'})).status_code == 204
     assert (await page(client, "/blog/draft-one")).status_code == 404
-    ready = (await client.get("/_edge/ready", headers={"host": SITE})).json()
+    admin = {"host": "admin.localhost", "authorization": f"Bearer {TOKEN}"}
+    ready = (await client.get("/_edge/ready", headers=admin)).json()
     assert ready["tiers"]["database"]["state"] == "up"
 
 

@@ -52,7 +52,7 @@ def test_pages_keep_serving_while_the_database_is_down(stack: tuple[Server, Priv
     assert missing.status_code == 503 and missing.headers["retry-after"]
     pricing = server.get(SITE, "/pricing")
     assert pricing.status_code == 200
-    ready = httpx.get(server.url + "/_edge/ready", timeout=10).json()
+    ready = httpx.get(server.ops_url + "/_edge/ready", timeout=10).json()
     assert ready["tiers"]["database"]["state"] == "down"
     postgres.start()
     statuses = traffic.stop()
@@ -63,4 +63,4 @@ def test_pages_keep_serving_while_the_database_is_down(stack: tuple[Server, Priv
             break
         threading.Event().wait(0.1)
     assert server.get(SITE, "/blog/reviews-that-teach").status_code == 200
-    assert httpx.get(server.url + "/_edge/ready", timeout=10).json()["tiers"]["database"]["state"] == "up"
+    assert httpx.get(server.ops_url + "/_edge/ready", timeout=10).json()["tiers"]["database"]["state"] == "up"

@@ -16,10 +16,15 @@ from tenantedge.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 AppFactory = Callable[..., EdgeApp]
+OPS_PORT = 9100  # the operations listener's port in-process: requests sent to it, by URL, reach it
 
 
 def build_app(**settings: Any) -> EdgeApp:
-    defaults: dict[str, Any] = {"tenants_file": ROOT / "tenants.json", "templates_dir": ROOT / "templates"}
+    defaults: dict[str, Any] = {
+        "tenants_file": ROOT / "tenants.json",
+        "templates_dir": ROOT / "templates",
+        "ops_port": OPS_PORT,
+    }
     return create_app(Settings(**{**defaults, **settings}))
 
 
@@ -41,21 +46,26 @@ class EdgeClient:
 
 
 @asynccontextmanager
-async def connect(app: EdgeApp, peer: str = "203.0.113.9") -> AsyncIterator[EdgeClient]:
+async def connect(app: EdgeApp, peer: str = "203.0.113.9", *, port: int | None = None) -> AsyncIterator[EdgeClient]:
+    """A client of the public listener, or of the listener on `port` (the server the ASGI scope names)."""
     # Accept-Encoding is left to each test: httpx would otherwise ask for gzip on every request.
     transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    base_url = "http://testserver" if port is None else f"http://testserver:{port}"
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", headers={"accept-encoding": "identity"}
+        transport=transport, base_url=base_url, headers={"accept-encoding": "identity"}
     ) as client:
         yield EdgeClient(client)
 
 
-async def call_raw(app: EdgeApp, headers: list[tuple[bytes, bytes]], path: str = "/") -> list[dict[str, Any]]:
-    """Drive the app with exact header bytes, as a server would pass them; returns the messages sent."""
+async def call_raw(
+    app: EdgeApp, headers: list[tuple[bytes, bytes]], path: str = "/", *, port: int = 8000
+) -> list[dict[str, Any]]:
+    """Drive the app with exact header bytes, as a server listening on `port` would pass them; returns the
+    messages sent."""
     sent: list[dict[str, Any]] = []
     scope = {
         "type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "scheme": "http", "headers": headers, "client": ("192.0.2.1", 1),
+        "scheme": "http", "headers": headers, "client": ("192.0.2.1", 1), "server": ("127.0.0.1", port),
     }  # fmt: skip
 
     async def receive() -> dict[str, Any]:

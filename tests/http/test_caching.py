@@ -28,7 +28,7 @@ from tenantedge.store.publish import tenant_documents
 from tenantedge.store.s3 import S3Tier
 from tenantedge.tenants import parse_tenant
 from tests.conftest import running
-from tests.http.conftest import ROOT, EdgeClient, build_app, connect
+from tests.http.conftest import OPS_PORT, ROOT, EdgeClient, build_app, connect
 from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3
 
 pytestmark = pytest.mark.anyio
@@ -210,7 +210,7 @@ async def test_a_new_version_misses_while_other_tenants_keep_their_hits(tmp_path
     app = build_app(tenants_file=tenants, templates_dir=tmp_path / "templates", debug=True, reload_interval=0)
     store = app._lookup._store
     assert isinstance(store, FileStore)
-    async with connect(app) as edge:
+    async with connect(app, port=OPS_PORT) as edge:
         for host in ("clientsite.com", "basicsite.com"):
             assert "cache=miss" in (await edge.get(host)).headers["x-tenantedge-explain"]
             assert "cache=hit" in (await edge.get(host)).headers["x-tenantedge-explain"]
@@ -275,14 +275,14 @@ async def test_a_render_that_raced_a_tenant_change_leaves_no_alias(monkeypatch: 
     ],
 )  # fmt: skip
 async def test_explain_mode(host: str, path: str, expected: list[str]) -> None:
-    async with connect(build_app(debug=True)) as edge:
+    async with connect(build_app(debug=True), port=OPS_PORT) as edge:
         explain = (await edge.get(host, path)).headers["x-tenantedge-explain"]
     for text in expected:
         assert text in explain
 
 
 async def test_explain_names_the_default_rule_and_every_section() -> None:
-    async with connect(build_app(debug=True, default_tenant="basicsite")) as edge:
+    async with connect(build_app(debug=True, default_tenant="basicsite"), port=OPS_PORT) as edge:
         explain = (await edge.get("unknown.example")).headers["x-tenantedge-explain"]
     assert "rule=default" in explain
     assert (
@@ -294,6 +294,12 @@ async def test_explain_names_the_default_rule_and_every_section() -> None:
 async def test_explain_is_off_by_default(client: EdgeClient) -> None:
     for host in ("codersinflow.com", "codersinflow.net", "nobody.example", "bad host"):
         assert "x-tenantedge-explain" not in (await client.get(host)).headers
+
+
+async def test_explain_mode_never_explains_on_the_public_listener() -> None:
+    async with connect(build_app(debug=True)) as edge:
+        for host in ("codersinflow.com", "codersinflow.net", "nobody.example", "bad host"):
+            assert "x-tenantedge-explain" not in (await edge.get(host)).headers
 
 
 async def test_a_store_that_knows_tenants_for_a_while_gets_aliases_for_that_while(

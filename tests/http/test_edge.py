@@ -5,7 +5,7 @@ import ipaddress
 import pytest
 
 from tenantedge.http.edge import EdgeApp
-from tests.http.conftest import EdgeClient, build_app, call_raw, connect
+from tests.http.conftest import OPS_PORT, EdgeClient, build_app, call_raw, connect
 
 pytestmark = pytest.mark.anyio
 
@@ -72,7 +72,7 @@ async def test_raw_host_bytes(app: EdgeApp, headers: list[tuple[bytes, bytes]], 
 
 
 async def test_unicode_host_is_routed_by_punycode(app: EdgeApp) -> None:
-    sent = await call_raw(build_app(debug=True), [(b"host", "BÜCHER.example:8000".encode())])
+    sent = await call_raw(build_app(debug=True), [(b"host", "BÜCHER.example:8000".encode())], port=OPS_PORT)
     assert sent[0]["status"] == 404
     explain = dict(sent[0]["headers"])[b"x-tenantedge-explain"]
     assert b"host=xn--bcher-kva.example" in explain and b"rule=unknown-host" in explain
@@ -196,10 +196,10 @@ async def test_websocket_is_refused(app: EdgeApp) -> None:
 
 
 async def test_metrics(app: EdgeApp) -> None:
-    async with connect(app) as client:
+    async with connect(app) as client, connect(app, port=OPS_PORT) as ops:
         await client.get("darkflows.com", "/work")
         await client.get("darkflows.com", "/work")
-        text = (await client.get("any.host", "/_edge/metrics")).text
+        text = (await ops.get("any.host", "/_edge/metrics")).text
     values = dict(line.split(" ") for line in text.splitlines() if not line.startswith("#"))
     assert values["tenantedge_tenants"] == "4"
     assert int(values["tenantedge_page_cache_entries"]) >= 1

@@ -55,5 +55,5 @@ def test_no_5xx_while_s3_hangs_and_redis_dies(stack: tuple[Server, SeaweedS3, Pr
     assert statuses[200] > 50, statuses
     assert not [code for code in statuses if code >= 500], statuses
     assert server.get("codersinflow.com").status_code == 200
-    ready = httpx.get(server.url + "/_edge/ready", timeout=10).json()
+    ready = httpx.get(server.ops_url + "/_edge/ready", timeout=10).json()
     assert ready["status"] == "ready", ready

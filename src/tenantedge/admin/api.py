@@ -63,6 +63,7 @@ from tenantedge.tenants import COLORS, TENANT_ID, is_page_path
 
 if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
+    from tenantedge.http.endpoints import OperatorEndpoints
 
 log = logging.getLogger("tenantedge.admin")
 
@@ -85,6 +86,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         max_body: int = 1 << 20,
         openapi: dict[str, Any] | None = None,
         database: ContentDatabase | None = None,
+        operator: OperatorEndpoints | None = None,
     ) -> None:
         self.service = service
         self._registry = registry
@@ -94,6 +96,7 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         self.max_body = max_body
         self._openapi = openapi or {}
         self.database = database
+        self._operator = operator
 
     def routes(self, websocket: Callable[..., Awaitable[None]] | None = None) -> list[BaseRoute]:
         by_path: dict[str, dict[str, Endpoint]] = {}
@@ -357,6 +360,17 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         theme_url = f"/preview/{tenant_id}{THEME_PATH}?page={path}&amp;v="
         html = rendered.html.replace(f'href="{THEME_PATH}?v=', f'href="{theme_url}', 1)
         return Response(html, media_type="text/html", headers={**_PRIVATE, "x-robots-tag": "noindex"})
+
+    async def metrics(self, request: Request, grant: Grant) -> Response:
+        return await self._operations().metrics(request)
+
+    async def ready(self, request: Request, grant: Grant) -> Response:
+        return await self._operations().ready(request)
+
+    def _operations(self) -> OperatorEndpoints:
+        if self._operator is None:
+            raise NotFound("this admin serves no operator endpoints")
+        return self._operator
 
     async def _json(self, request: Request, types: tuple[str, ...] = (JSON,)) -> Any:
         return await read_json(request, self.max_body, types)

@@ -112,6 +112,7 @@ SCHEMAS: dict[str, Any] = {
     "Object": _ANY_OBJECT,
     "Json": {"description": "Any JSON value"},
     "Html": _TEXT,
+    "Text": _TEXT,
     "Problem": {
         "type": "object",
         "required": ["status", "title", "detail"],

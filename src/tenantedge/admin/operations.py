@@ -387,4 +387,24 @@ OPERATIONS: tuple[Operation, ...] = (
         if_match=True,
         tags=("posts",),
     ),
+    Operation(
+        "GET",
+        "/_edge/metrics",
+        "metrics",
+        "The answering worker's counters in the Prometheus text format (scrapers usually read them from the "
+        "operations listener, TENANTEDGE_OPS_PORT, which needs no token)",
+        returns="Text",
+        errors=(401, 429),
+        media=("text/plain",),
+        tags=("operations",),
+    ),
+    Operation(
+        "GET",
+        "/_edge/ready",
+        "ready",
+        "Each tier's state, checked now: `status` is `ready`, or `degraded` while memory and the other tiers serve",
+        returns="Object",
+        errors=(401, 429),
+        tags=("operations",),
+    ),
 )

@@ -27,6 +27,7 @@ from tenantedge.store.publisher import Publisher
 
 if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
+    from tenantedge.http.endpoints import OperatorEndpoints
 
 log = logging.getLogger("tenantedge.admin")
 
@@ -58,6 +59,7 @@ def build_admin(
     host: str,
     database: ContentDatabase | None = None,
     clock: Clock | None = None,
+    operator: OperatorEndpoints | None = None,
 ) -> Admin:
     service = AdminService(publisher, registry)
     token = settings.admin_token
@@ -80,6 +82,7 @@ def build_admin(
         max_body=settings.admin_max_body,
         openapi=openapi_document(_version(), publisher.limits),
         database=database,
+        operator=operator,
     )
     return Admin(host, api.app(hub.endpoint), service, hub, limiter)
 

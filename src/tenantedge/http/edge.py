@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tenantedge.errors import HostError, StoreUnavailable
 from tenantedge.hosts import MATCH_ALIAS, normalise_host
 from tenantedge.http.conditional import accepts_gzip, none_match
-from tenantedge.http.endpoints import IMMUTABLE
+from tenantedge.http.endpoints import IMMUTABLE, METRICS_PATH, READY_PATH
 from tenantedge.http.lookup import POSTS_TAG, Lookup, PageLookup
 from tenantedge.http.policy import NO_STORE, CachePolicy, surrogate_keys
 from tenantedge.http.proxies import IPNetwork
@@ -40,6 +40,8 @@ log = logging.getLogger("tenantedge.edge")
 
 EDGE_PREFIX = "/_edge/"
 EXPLAIN_HEADER = b"x-tenantedge-explain"
+# The admin host answers these to holders of an admin token; a tenant's domain, as any unknown /_edge/ path.
+_ADMIN_EDGE_PATHS = frozenset({METRICS_PATH, READY_PATH})
 _CSS_TYPE = (b"content-type", b"text/css; charset=utf-8")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _NO_SITE_KEY: PageKey = ("", "", "", "no-site")
@@ -59,7 +61,8 @@ class _Headers:
 
 
 class EdgeApp:
-    """Serves every tenant's site; `/_edge/` endpoints that need no tenant go to a small Starlette router."""
+    """Serves every tenant's site; `/_edge/` endpoints that need no tenant go to a small Starlette router, and
+    every request to the operations listener (told apart by the port it arrived on) to its own router."""
 
     def __init__(
         self,
@@ -77,6 +80,8 @@ class EdgeApp:
         admin: ASGIApp | None = None,
         admin_host: str | None = None,
         blog: BlogContent | None = None,
+        operations: ASGIApp | None = None,
+        operations_port: int = 0,
     ) -> None:
         self._lookup = lookup
         self._renderer = renderer
@@ -93,20 +98,29 @@ class EdgeApp:
         self._admin_host = admin_host if admin is not None else None
         # Posts from the content database, fetched before a page that shows them renders (None: no database).
         self._blog = blog
+        self._operations = operations if operations_port else None
+        self._operations_port = operations_port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Dispatch: lifespan and sockets, the edge's own endpoints, the admin's writes.
+        # Dispatch: lifespan, the operations listener, sockets, the edge's own endpoints, the admin's writes.
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if self._operations is not None and _local_port(scope) == self._operations_port:
+            await self._operations(scope, receive, send)
+            return
         if scope["type"] != "http":
-            if scope["type"] == "lifespan":
-                await self._lifespan(receive, send)
-            elif self._admin is not None and self._for_admin(scope):
+            if self._admin is not None and self._for_admin(scope):
                 await self._admin(scope, receive, send)
             else:
                 await self._edge_routes(scope, receive, send)
             return
         path: str = scope["path"]
         if path.startswith(EDGE_PREFIX) and path != THEME_PATH:
-            await self._edge_routes(scope, receive, send)
+            if path in _ADMIN_EDGE_PATHS and self._admin is not None and self._for_admin(scope):
+                await self._admin(scope, receive, send)
+            else:
+                await self._edge_routes(scope, receive, send)
             return
         method = scope["method"]
         head = method == "HEAD"
@@ -394,6 +408,12 @@ def _prepared(scope: Scope) -> SendPrepared | None:
     extensions = scope.get("extensions")
     offer = extensions.get(PREPARED) if extensions else None
     return offer["send"] if offer else None
+
+
+def _local_port(scope: Scope) -> int | None:
+    """The port the request arrived on (None on a Unix socket, or when the server does not say)."""
+    server = scope.get("server")
+    return server[1] if server else None
 
 
 def _read_headers(raw: Iterable[tuple[bytes, bytes]]) -> _Headers:

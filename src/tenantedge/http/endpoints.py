@@ -1,7 +1,9 @@
-"""Host-independent endpoints under /_edge/: health, metrics and the default templates' static assets."""
+"""Endpoints under /_edge/ that need no tenant: the public ones (health, the default templates' assets) and the
+operations listener's (health with detail, metrics, readiness and the TLS `ask` for on-demand certificates)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -9,39 +11,40 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, Router
+from starlette.types import ASGIApp
 
+from tenantedge.errors import HostError, StoreUnavailable
+from tenantedge.hosts import normalise_domain
 from tenantedge.render.assets import AssetCatalog
+from tenantedge.store.budget import one_lookup
+
+log = logging.getLogger("tenantedge.edge")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
-
-
-async def health(request: Request) -> Response:
-    """Liveness: the process is up and serving; `worker` tells which process answered (several share a port)."""
-    return JSONResponse({"status": "ok", "worker": os.getpid()}, headers={"cache-control": "no-store"})
-
+NO_STORE = {"cache-control": "no-store"}
+# Answered only on the operations listener, and on the admin host to holders of an admin token.
+METRICS_PATH = "/_edge/metrics"
+READY_PATH = "/_edge/ready"
+ASK_PATH = "/_edge/ask"
 
 Metrics = Callable[[], Mapping[str, tuple[str, str, float]]]  # name -> (type, help, value)
-
-
 Readiness = Callable[[], Awaitable[Mapping[str, Any]]]
+Serves = Callable[[str], Awaitable[bool]]  # whether a public request for this normalised host gets a site
 
 
-def edge_router(assets: AssetCatalog, metrics: Metrics, readiness: Readiness) -> Router:
-    async def ready(request: Request) -> Response:
-        """Each tier's state; degraded tiers do not fail readiness, since memory and the other tiers still serve."""
-        tiers = await readiness()
-        degraded = any(tier.get("state") != "up" for tier in tiers.values())
-        body = {"status": "degraded" if degraded else "ready", "tiers": tiers}
-        return JSONResponse(body, headers={"cache-control": "no-store"})
+async def public_health(request: Request) -> Response:
+    """Liveness for anyone: the process is up and serving, and nothing more."""
+    return JSONResponse({"status": "ok"}, headers=NO_STORE)
 
-    async def metrics_text(request: Request) -> Response:
-        """This worker's counters in the Prometheus text format."""
-        lines = []
-        for name, (kind, text, value) in metrics().items():
-            shown = str(int(value)) if float(value).is_integer() else repr(value)
-            lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", f"{name} {shown}"]
-        return PlainTextResponse("\n".join(lines) + "\n", headers={"cache-control": "no-store"})
+
+async def worker_health(request: Request) -> Response:
+    """Liveness on the operations listener: `worker` tells which process answered (several share a port)."""
+    return JSONResponse({"status": "ok", "worker": os.getpid()}, headers=NO_STORE)
+
+
+def public_router(assets: AssetCatalog) -> Router:
+    """What a tenant's domain answers under /_edge/ besides its theme; any other path is a plain 404."""
 
     async def asset(request: Request) -> Response:
         found = assets.get(request.path_params["name"])
@@ -59,9 +62,58 @@ def edge_router(assets: AssetCatalog, metrics: Metrics, readiness: Readiness) ->
 
     return Router(
         routes=[
-            Route("/_edge/health", health, methods=["GET", "HEAD"]),
-            Route("/_edge/metrics", metrics_text, methods=["GET", "HEAD"]),
-            Route("/_edge/ready", ready, methods=["GET", "HEAD"]),
+            Route("/_edge/health", public_health, methods=["GET", "HEAD"]),
             Route("/_edge/assets/{name:path}", asset, methods=["GET", "HEAD"]),
         ]
     )
+
+
+class OperatorEndpoints:
+    """Metrics and readiness, as handlers the operations listener and the admin host both route to."""
+
+    def __init__(self, metrics: Metrics, readiness: Readiness) -> None:
+        self._metrics = metrics
+        self._readiness = readiness
+
+    async def metrics(self, request: Request) -> Response:
+        """This worker's counters in the Prometheus text format."""
+        lines = []
+        for name, (kind, text, value) in self._metrics().items():
+            shown = str(int(value)) if float(value).is_integer() else repr(value)
+            lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", f"{name} {shown}"]
+        return PlainTextResponse("\n".join(lines) + "\n", headers=NO_STORE)
+
+    async def ready(self, request: Request) -> Response:
+        """Each tier's state; degraded tiers do not fail readiness, since memory and the other tiers still serve."""
+        tiers = await self._readiness()
+        degraded = any(tier.get("state") != "up" for tier in tiers.values())
+        body = {"status": "degraded" if degraded else "ready", "tiers": tiers}
+        return JSONResponse(body, headers=NO_STORE)
+
+
+def operations_router(endpoints: OperatorEndpoints, serves: Serves, *, default: ASGIApp | None = None) -> Router:
+    """The operations listener, for any Host; `default` answers every other request (else a plain 404)."""
+
+    async def ask(request: Request) -> Response:
+        """Caddy's on-demand TLS `ask`: 200 exactly when a public request for `domain` would get a site."""
+        raw = request.query_params.get("domain", "")
+        try:
+            host = normalise_domain(raw)
+        except HostError as e:
+            return PlainTextResponse(f"Bad Request: {e}", 400, headers=NO_STORE)
+        try:
+            # The same tiers and wait budget as a public request: memory, then Redis, then the origin.
+            with one_lookup():
+                known = await serves(host)
+        except StoreUnavailable as e:
+            log.warning("ask %s: %s", host, e)
+            return PlainTextResponse("Service Unavailable", 503, headers={**NO_STORE, "retry-after": "5"})
+        return Response(status_code=200 if known else 404, headers=NO_STORE)
+
+    routes = [
+        Route("/_edge/health", worker_health, methods=["GET", "HEAD"]),
+        Route(METRICS_PATH, endpoints.metrics, methods=["GET", "HEAD"]),
+        Route(READY_PATH, endpoints.ready, methods=["GET", "HEAD"]),
+        Route(ASK_PATH, ask, methods=["GET", "HEAD"]),
+    ]
+    return Router(routes=routes, default=default)

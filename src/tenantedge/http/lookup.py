@@ -86,6 +86,12 @@ class PageLookup:
             self._routes[header] = lookup
         return lookup
 
+    async def serves(self, host: str) -> bool:
+        """Whether a normalised host names a published tenant by its own domains, wildcards or aliases (the
+        default tenant does not count): the question an on-demand TLS `ask` puts. StoreUnavailable as `find`."""
+        found = self._store.peek(host) or await self._store.resolve(host)
+        return found is not None and found[1].published
+
     def served(self, lookup: Lookup, header: bytes | None, path: str, key: PageKey) -> None:
         """A page of the tenant the lookup found is in the page cache: the header as sent becomes its alias, if
         no change was applied since the lookup began and the store announces every change."""
