@@ -22,6 +22,7 @@ from tenantedge.hosts import HostTable, normalise_pattern
 from tenantedge.jsonpath import ROOT, JsonPath, child, format_path, item
 from tenantedge.props import COLOR, describe, short, suggest, validate_props
 from tenantedge.sections import DEFAULT_VARIANT, FEATURES, SectionRegistry
+from tenantedge.seo import DEFAULT_SEO, SEO_PATHS, SeoSettings, parse_seo
 
 TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
 PRESETS = ("light", "dark")
@@ -54,6 +55,7 @@ _TENANT_KEYS = (
     "pages",
     "published",
     "coming_soon",
+    "seo",
     "version",
 )
 _THEME_KEYS = ("preset", "colors", "fonts", "custom_css")
@@ -135,6 +137,8 @@ class Tenant:
     published: bool = True
     # Until then, its hosts show a "coming soon" page with its name and theme instead of the "no site here" page.
     coming_soon: bool = False
+    # Its robots.txt and sitemap.xml, as the document overrides them.
+    seo: SeoSettings = DEFAULT_SEO
 
     @property
     def canonical_domain(self) -> str:
@@ -368,6 +372,7 @@ def _parse_tenant(
     header = context.sections(layout.get("header", DEFAULT_HEADER), child(layout_path, "header"))
     footer = context.sections(layout.get("footer", DEFAULT_FOOTER), child(layout_path, "footer"))
     pages = _pages(raw.get("pages", DEFAULT_PAGES), child(path, "pages"), context)
+    seo = parse_seo(raw["seo"], child(path, "seo"), pages, issues) if "seo" in raw else DEFAULT_SEO
     _features_in_use(context.switched_off, path, issues)
     return Tenant(
         id=tenant_id,
@@ -388,6 +393,7 @@ def _parse_tenant(
         coming_soon=_flag(
             raw.get("coming_soon", False), child(path, "coming_soon"), issues, "a coming-soon page until published"
         ),
+        seo=seo,
     )
 
 
@@ -508,6 +514,9 @@ def _pages(raw: object, path: JsonPath, context: _SectionContext) -> dict[str, P
             continue
         if page_path == "/_edge" or page_path.startswith("/_edge/"):
             issues.append(ValidationIssue.at(where, "paths under /_edge/ are reserved for tenantedge"))
+            continue
+        if page_path in SEO_PATHS:
+            issues.append(ValidationIssue.at(where, f"{page_path} is generated from the pages; change it under 'seo'"))
             continue
         if isinstance(value, dict):
             _reject_unknown(value, _PAGE_KEYS, where, issues)

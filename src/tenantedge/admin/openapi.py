@@ -9,6 +9,7 @@ from tenantedge.admin.operations import MAX_VERSION, OPERATIONS, Operation, Quer
 from tenantedge.content.posts import FORMATS, SLUG, STATUSES
 from tenantedge.props import COLOR
 from tenantedge.sections import FEATURES
+from tenantedge.seo import MAX_ROBOTS
 from tenantedge.tenants import COLOR_NAMES, DEFAULT_LIMITS, MAX_PAGE_PATH, PRESETS, TENANT_ID, DocumentLimits
 
 _REASONS = {
@@ -25,7 +26,8 @@ _REASONS = {
     415: "The body is not JSON",
     422: (
         "The body does not validate; `issues` gives each JSON path. Some rules are beyond this schema: a domain "
-        "another tenant holds, a section's props (GET /api/sections), a home page '/', the dates a database holds"
+        "another tenant holds, a section's props (GET /api/sections), a home page '/', pages `seo.exclude` names, the "
+        "dates a database holds"
     ),
     428: "If-Match is required",
     429: "Too many failed attempts from this address: wait for Retry-After",
@@ -96,6 +98,20 @@ _TENANT_FIELDS: dict[str, Any] = {
         "type": "boolean",
         "description": "true: while not published, its hosts show a coming-soon page with its name, description "
         "and theme (200, not indexed) instead of the neutral 'no site here' page",
+    },
+    "seo": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Its /robots.txt and /sitemap.xml, generated from its published pages (and posts) unless set",
+        "properties": {
+            "robots": {"type": "string", "maxLength": MAX_ROBOTS, "description": "The whole robots.txt, as served"},
+            "sitemap": {"type": "boolean", "description": "false: no /sitemap.xml (a 404), nor a Sitemap line"},
+            "exclude": {
+                "type": "array",
+                "items": _TEXT,
+                "description": "Paths left out of the sitemap: its pages' paths, or '/blog' for the blog's index",
+            },
+        },
     },
     "layout": {
         "type": "object",
