@@ -9,6 +9,7 @@ FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /srv/tenantedge tenantedge
 COPY --from=build /install /usr/local
 WORKDIR /srv/tenantedge
+# The default templates and assets come with the package; templates/ holds only the demo tenants' own.
 COPY templates ./templates
 COPY migrations ./migrations
 # The embedded origin is written by the admin API (tenants.json, history/ and drafts/ beside it): the folder

@@ -36,6 +36,7 @@ from tiered import publish
 sys.path.insert(0, str(ROOT))
 from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, PrivateRedis, SeaweedS3
 
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.sections import SectionRegistry
 
 TOKEN = "propagation-bench-token-0001"  # noqa: S105 - a bench-only token for its own servers
@@ -166,7 +167,7 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tenantedge-propagation-"))
     os.environ |= {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-    registry = SectionRegistry.from_directory(ROOT / "templates" / "default" / "sections")
+    registry = SectionRegistry.from_directories(TemplateFolders.find(ROOT / "templates").defaults("sections"))
     s3, redis = SeaweedS3(folder / "s3"), PrivateRedis()
     instances: list[Instance] = []
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 
 from tenantedge.render.assets import AssetCatalog
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.tenants import Tenant, parse_document
@@ -65,10 +66,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
-    registry = SectionRegistry.from_directory(TEMPLATES / "default" / "sections")
-    assets = AssetCatalog.from_directory(TEMPLATES / "default" / "assets")
-    full = PageRenderer(TEMPLATES, assets, fragment_bytes=0)
-    layout_only = PageRenderer(TEMPLATES, assets, fragment_bytes=16 << 20)
+    folders = TemplateFolders.find(TEMPLATES)
+    registry = SectionRegistry.from_directories(folders.defaults("sections"))
+    assets = AssetCatalog.from_directories(folders.defaults("assets"))
+    full = PageRenderer(folders, assets, fragment_bytes=0)
+    layout_only = PageRenderer(folders, assets, fragment_bytes=16 << 20)
     print(f"{'case':<58} {'µs/page':>9} {'pages/s':>9} {'bytes':>7} {'renders':>8}")
     for label, renderer, tenant_id in [
         ("every section rendered, default templates", full, "benchsite"),

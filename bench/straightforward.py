@@ -24,16 +24,18 @@ from starlette.routing import Route
 
 from tenantedge.hosts import normalise_host
 from tenantedge.render.assets import AssetCatalog
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.pages import NavLink, PageView, SectionView, add_template_helpers
 from tenantedge.render.theme import theme_stylesheet
 from tenantedge.sections import DEFAULT_VARIANT, SectionRegistry
+from tenantedge.settings import Settings
 from tenantedge.store.files import load_tenants_file
 from tenantedge.tenants import Section
 
-TEMPLATES = Path(os.environ.get("TENANTEDGE_TEMPLATES", "templates"))
-REGISTRY = SectionRegistry.from_directory(TEMPLATES / "default" / "sections")
+FOLDERS = TemplateFolders.find(Settings.from_env().templates_dir)
+REGISTRY = SectionRegistry.from_directories(FOLDERS.defaults("sections"))
 TENANTS = load_tenants_file(Path(os.environ.get("TENANTEDGE_TENANTS", "tenants.json")), REGISTRY)
-ASSETS = AssetCatalog.from_directory(TEMPLATES / "default" / "assets")
+ASSETS = AssetCatalog.from_directories(FOLDERS.defaults("assets"))
 
 
 def environment(folders: list[Path]) -> Environment:
@@ -45,11 +47,10 @@ def environment(folders: list[Path]) -> Environment:
     return env
 
 
-SHARED = environment([TEMPLATES / "default"])
+SHARED = environment(list(FOLDERS.defaults()))
 OWN = {
-    folder.name: environment([folder, TEMPLATES / "default"])
-    for folder in (TEMPLATES / "tenants").glob("*")
-    if folder.is_dir()
+    tenant_id: environment([*(own for own in FOLDERS.tenant(tenant_id) if own.is_dir()), *FOLDERS.defaults()])
+    for tenant_id in FOLDERS.tenant_ids()
 }
 
 

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, PrivateRedis, SeaweedS3
 
 from tenantedge.clock import SystemClock
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.publish import tenant_documents
 from tenantedge.store.s3 import S3Tier
@@ -88,7 +89,7 @@ def main() -> int:
     require_tools()
     folder = Path(tempfile.mkdtemp(prefix="tenantedge-tiered-"))
     os.environ |= {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-    registry = SectionRegistry.from_directory(ROOT / "templates" / "default" / "sections")
+    registry = SectionRegistry.from_directories(TemplateFolders.find(ROOT / "templates").defaults("sections"))
     s3, redis = SeaweedS3(folder / "s3"), PrivateRedis()
     servers: list[Server] = []
     try:

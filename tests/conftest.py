@@ -12,6 +12,7 @@ import pytest
 from starlette.types import ASGIApp
 
 from tenantedge.render.assets import AssetCatalog
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.files import load_tenants_file
@@ -20,6 +21,7 @@ from tests.services import SeaweedS3
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
+FOLDERS = TemplateFolders.find(TEMPLATES)  # the demo tenants' own templates over the packaged defaults
 
 
 @pytest.fixture(scope="session")
@@ -37,12 +39,12 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="session")
 def registry() -> SectionRegistry:
-    return SectionRegistry.from_directory(TEMPLATES / "default" / "sections")
+    return SectionRegistry.from_directories(FOLDERS.defaults("sections"))
 
 
 @pytest.fixture(scope="session")
 def assets() -> AssetCatalog:
-    return AssetCatalog.from_directory(TEMPLATES / "default" / "assets")
+    return AssetCatalog.from_directories(FOLDERS.defaults("assets"))
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +54,7 @@ def demo(registry: SectionRegistry) -> TenantSet:
 
 @pytest.fixture
 def renderer(assets: AssetCatalog) -> PageRenderer:
-    return PageRenderer(TEMPLATES, assets)
+    return PageRenderer(FOLDERS, assets)
 
 
 @contextlib.asynccontextmanager

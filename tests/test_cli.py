@@ -59,6 +59,55 @@ def test_several_workers() -> None:
         server.stop()
 
 
+def test_two_workers_share_the_public_and_the_operations_listener() -> None:
+    import httpx
+
+    server = Server("--workers", "2")
+    try:
+        # New connections, each accepted by whichever worker is free: both answer on the operations listener.
+        pids = {httpx.get(server.ops_url + "/_edge/health", timeout=10).json()["worker"] for _ in range(60)}
+        assert len(pids) == 2
+        for _ in range(10):
+            assert server.get("codersinflow.com").status_code == 200
+            assert server.get("codersinflow.com", "/_edge/health").json() == {"status": "ok"}
+            assert server.get("codersinflow.com", "/_edge/metrics").status_code == 404
+            metrics = httpx.get(server.ops_url + "/_edge/metrics", timeout=10)
+            assert metrics.status_code == 200 and "tenantedge_page_cache_entries" in metrics.text
+            assert httpx.get(server.ops_url + "/_edge/ask?domain=studio.darkflows.com", timeout=10).status_code == 200
+            assert httpx.get(server.ops_url + "/_edge/ask?domain=nobody.example", timeout=10).status_code == 404
+    finally:
+        server.stop()
+
+
+def test_one_worker_answers_on_both_listeners(server: Server) -> None:
+    import httpx
+
+    assert server.get("codersinflow.com", "/_edge/ready").status_code == 404
+    ready = httpx.get(server.ops_url + "/_edge/ready", headers={"host": "codersinflow.com"}, timeout=10)
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert httpx.get(server.ops_url + "/_edge/ask?domain=codersinflow.net", timeout=10).status_code == 200
+    assert f"operations on http://127.0.0.1:{server.ops_port}/_edge/" in server.output()
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: codersinflow.com\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: codersinflow.com\r\nX-Big: " + b"b" * 17000 + b"\r\n\r\n",
+        b"NOT HTTP AT ALL\r\n\r\n",
+    ],
+    ids=["414-url", "431-head", "400-garbage"],
+)
+def test_the_servers_own_refusals_name_no_platform(server: Server, request_bytes: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        conn.sendall(request_bytes)
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    assert reply.startswith((b"HTTP/1.1 4", b"HTTP/1.0 4")), reply[:80]
+    assert not any(name in reply.lower() for name in (b"tenantedge", b"uvicorn", b"python", b"starlette"))
+
+
 def test_validate_ok() -> None:
     result = run("validate")
     assert result.returncode == 0, result.stderr
@@ -93,7 +142,6 @@ def test_validate_malformed_json(tmp_path: Path) -> None:
 def test_validate_reports_broken_templates(tmp_path: Path) -> None:
     templates = tmp_path / "templates"
     (templates / "tenants" / "acme").mkdir(parents=True)
-    (templates / "default").symlink_to(ROOT / "templates" / "default")
     (templates / "tenants" / "acme" / "oops.html").write_text("{% if %}")
     result = run("validate", str(ROOT / "tenants.json"), "--templates", str(templates))
     assert result.returncode == 1 and "tenants/acme/oops.html:1: TemplateSyntaxError" in result.stderr
@@ -133,6 +181,34 @@ def test_port_in_use_is_one_clear_line() -> None:
         f"tenantedge: error: cannot listen on 127.0.0.1:{port}: Address already in use "
         "(another server is using it: stop it or choose --port)"
     )
+
+
+def test_operations_port_in_use_is_one_clear_line() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run("serve", "--port", str(free_port()), env={"TENANTEDGE_OPS_PORT": str(port)})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"tenantedge: error: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(another server is using it: stop it or choose TENANTEDGE_OPS_PORT)"
+    )
+
+
+def test_the_operations_port_must_not_be_the_public_port() -> None:
+    port = free_port()
+    result = run("serve", "--port", str(port), env={"TENANTEDGE_OPS_PORT": str(port)})
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"tenantedge: error: TENANTEDGE_OPS_PORT: {port} is the public port too (TENANTEDGE_PORT)"
+    )
+
+
+def test_explain_mode_needs_the_operations_listener() -> None:
+    result = run("serve", "--port", str(free_port()), env={"TENANTEDGE_DEBUG": "1"})
+    assert result.returncode == 1 and "set TENANTEDGE_OPS_PORT" in result.stderr
 
 
 def test_version_and_console_script() -> None:

@@ -78,9 +78,9 @@ def test_bad_schema_files(name: str, body: bytes, message: str) -> None:
 def test_schema_without_template_is_refused(tmp_path: Path) -> None:
     (tmp_path / "Lonely.schema.json").write_text("{}")
     with pytest.raises(RegistryError, match=r"no template Lonely\.html"):
-        SectionRegistry.from_directory(tmp_path)
+        SectionRegistry.from_directories([tmp_path])
 
 
 def test_empty_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match=r"no \*\.schema\.json"):
-        SectionRegistry.from_directory(tmp_path)
+        SectionRegistry.from_directories([tmp_path])

@@ -15,6 +15,7 @@ def test_defaults_need_no_services() -> None:
     settings = Settings.from_env({})
     assert settings == Settings()
     assert settings.tenants_file == Path("tenants.json") and settings.port == 8000 and settings.trusted_proxies == ()
+    assert settings.ops_port == 0 and settings.ops_host == "127.0.0.1"  # no operations listener
 
 
 def test_values_are_read() -> None:
@@ -26,9 +27,12 @@ def test_values_are_read() -> None:
             "TENANTEDGE_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,::1",
             "TENANTEDGE_TEMPLATE_RELOAD": "yes",
             "TENANTEDGE_ACCESS_LOG": "off",
+            "TENANTEDGE_OPS_PORT": "9100",
+            "TENANTEDGE_OPS_HOST": " 10.0.0.5 ",
         }
     )
     assert (settings.port, settings.workers, settings.default_tenant) == (9000, 4, "acme")
+    assert (settings.ops_host, settings.ops_port) == ("10.0.0.5", 9100)
     assert ipaddress.ip_network("10.0.0.0/8") in settings.trusted_proxies
     assert settings.template_reload and not settings.access_log
 
@@ -39,6 +43,8 @@ def test_values_are_read() -> None:
         ("TENANTEDGE_PORT", "eighty", "TENANTEDGE_PORT: expected a whole number from 0 to 65535, found 'eighty'"),
         ("TENANTEDGE_PORT", "70000", "found '70000'"),
         ("TENANTEDGE_WORKERS", "0", "TENANTEDGE_WORKERS: expected a whole number from 1"),
+        ("TENANTEDGE_OPS_PORT", "-1", "TENANTEDGE_OPS_PORT: expected a whole number from 0 to 65535, found '-1'"),
+        ("TENANTEDGE_OPS_PORT", "ops", "TENANTEDGE_OPS_PORT: expected a whole number"),
         ("TENANTEDGE_TRUSTED_PROXIES", "10.0.0.0/8,proxy", "'proxy' is not an IP address"),
         ("TENANTEDGE_TEMPLATE_RELOAD", "maybe", "expected 1/0"),
         ("TENANTEDGE_LOG_LEVEL", "loud", "expected one of critical"),

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -14,13 +14,14 @@ from tenantedge.admin.wiring import admin_host, build_admin
 from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import ConfigError
 from tenantedge.events import EventBus, LocalBus, RedisBus
-from tenantedge.http.edge import EdgeApp
+from tenantedge.http.edge import EdgeApp, Hook
 from tenantedge.http.endpoints import OperatorEndpoints, operations_router, public_router
 from tenantedge.http.lookup import PageLookup
 from tenantedge.http.policy import CachePolicy
 from tenantedge.invalidation import Invalidation
 from tenantedge.pagecache import PageCache
 from tenantedge.render.assets import AssetCatalog
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.settings import Settings
@@ -34,17 +35,15 @@ from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
 from tenantedge.tenants import DocumentLimits, TenantSet
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
     from tenantedge.content.blog import BlogContent
     from tenantedge.store.redis import RedisTier
     from tenantedge.store.s3 import S3Tier
 
 
 def load_registry(settings: Settings) -> SectionRegistry:
-    if not settings.templates_dir.is_dir():
-        raise ConfigError(
-            f"{settings.templates_dir}: templates folder not found (set --templates or TENANTEDGE_TEMPLATES)"
-        )
-    return SectionRegistry.from_directory(settings.templates_dir / "default" / "sections")
+    return SectionRegistry.from_directories(TemplateFolders.find(settings.templates_dir).defaults("sections"))
 
 
 class Stores(NamedTuple):
@@ -177,10 +176,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             f"TENANTEDGE_DEFAULT_TENANT: no tenant {settings.default_tenant!r} in {settings.tenants_file}"
         )
     _check_listeners(settings)
-    assets = AssetCatalog.from_directory(settings.templates_dir / "default" / "assets")
-    renderer = PageRenderer(
-        settings.templates_dir, assets, reload=settings.template_reload, fragment_bytes=settings.fragment_bytes
-    )
+    folders = TemplateFolders.find(settings.templates_dir)
+    assets = AssetCatalog.from_directories(folders.defaults("assets"))
+    renderer = PageRenderer(folders, assets, reload=settings.template_reload, fragment_bytes=settings.fragment_bytes)
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20, clock)
     bus = event_bus(settings)
     publisher = build_publisher(settings, registry, bus, s3=s3, files=files, cache=cache, limits=limits)
@@ -209,7 +207,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     public_routes = public_router(assets)
 
-    def edge(*, debug: bool = False, **listener: Any) -> EdgeApp:
+    def edge(
+        *,
+        debug: bool = False,
+        operations: ASGIApp | None = None,
+        on_startup: Sequence[Hook] = (),
+        on_shutdown: Sequence[Hook] = (),
+    ) -> EdgeApp:
         return EdgeApp(
             lookup,
             renderer,
@@ -222,7 +226,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             admin=admin.app,
             admin_host=admin.host,
             blog=blog,
-            **listener,
+            operations=operations,
+            operations_port=settings.ops_port,
+            on_startup=on_startup,
+            on_shutdown=on_shutdown,
         )
 
     async def serves(name: str) -> bool:
@@ -233,7 +240,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     explaining = edge(debug=True) if settings.debug else None
     app = edge(
         operations=operations_router(operator, serves, default=explaining),
-        operations_port=settings.ops_port,
         on_startup=[watcher.start, background.start],
         on_shutdown=[
             watcher.stop,

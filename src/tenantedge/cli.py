@@ -53,13 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (TENANTEDGE_PORT, default 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (TENANTEDGE_WORKERS, default 1)")
     serve.add_argument("--tenants", metavar="FILE", help="tenants document (TENANTEDGE_TENANTS, default tenants.json)")
-    serve.add_argument("--templates", metavar="DIR", help="templates folder (TENANTEDGE_TEMPLATES, default templates)")
+    serve.add_argument(
+        "--templates", metavar="DIR", help="tenant templates, overrides (TENANTEDGE_TEMPLATES, default ./templates)"
+    )
     serve.add_argument("--default-tenant", metavar="ID", help="serve this tenant for unknown hosts instead of a 404")
     serve.set_defaults(handler=_serve)
 
     validate = commands.add_parser("validate", help="check a tenants document and the templates; exit 1 on errors")
     validate.add_argument("file", nargs="?", help="tenants document (default: TENANTEDGE_TENANTS or tenants.json)")
-    validate.add_argument("--templates", metavar="DIR", help="templates folder (default templates)")
+    validate.add_argument("--templates", metavar="DIR", help="tenant templates, overrides (default ./templates)")
     validate.set_defaults(handler=_validate)
 
     sync = commands.add_parser(
@@ -70,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--force", action="store_true", help="replace versions published at the admin since the last sync"
     )
-    sync.add_argument("--templates", metavar="DIR", help="templates folder (default templates)")
+    sync.add_argument("--templates", metavar="DIR", help="tenant templates, overrides (default ./templates)")
     sync.set_defaults(handler=_sync)
 
     kv = commands.add_parser("kv", help="read and write single tenant and domain documents in S3 and Redis")
@@ -87,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("name")
     listing = actions.add_parser("list", help="list stored tenant ids or domain patterns")
     listing.add_argument("kind", choices=["tenants", "domains"])
-    kv.add_argument("--templates", metavar="DIR", help="templates folder (default templates)")
+    kv.add_argument("--templates", metavar="DIR", help="tenant templates, overrides (default ./templates)")
     kv.set_defaults(handler=_kv)
 
     migrate = commands.add_parser("migrate", help="apply the SQL migrations of migrations/ to the content database")
@@ -122,16 +124,19 @@ def _apply_flags(args: argparse.Namespace, names: dict[str, str]) -> Settings:
 def _validate(args: argparse.Namespace) -> int:
     from tenantedge.app import load_registry
     from tenantedge.render.assets import AssetCatalog
+    from tenantedge.render.folders import TemplateFolders
     from tenantedge.render.pages import PageRenderer
     from tenantedge.store.files import load_tenants_file
 
     settings = _apply_flags(args, {"file": "TENANTS", "templates": "TEMPLATES"})
     registry = load_registry(settings)
     tenants = load_tenants_file(settings.tenants_file, registry, limits=_limits(settings))
-    assets = AssetCatalog.from_directory(settings.templates_dir / "default" / "assets")
-    problems = PageRenderer(settings.templates_dir, assets).compile_all()
+    folders = TemplateFolders.find(settings.templates_dir)
+    assets = AssetCatalog.from_directories(folders.defaults("assets"))
+    problems = PageRenderer(folders, assets).compile_all()
     if problems:
-        print(f"tenantedge: {settings.templates_dir}: {len(problems)} template error(s)", file=sys.stderr)
+        where = ", ".join(str(root) for root in folders.roots)
+        print(f"tenantedge: {where}: {len(problems)} template error(s)", file=sys.stderr)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1

@@ -1,13 +1,14 @@
 """The section registry: section types, their variants, props schemas and the features they need.
 
-Each section type is declared by `templates/default/sections/<Type>.schema.json`, next to its template
-`<Type>.html`; the same schema validates documents, drives the page builder's forms and documents the type.
+Each section type is declared by `default/sections/<Type>.schema.json` (in the package, or in a templates folder,
+which may add or replace types), next to its template `<Type>.html`; the same schema validates documents, drives
+the page builder's forms and documents the type.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,21 @@ import orjson
 from tenantedge.errors import RegistryError
 from tenantedge.props import PropSpec, parse_spec
 
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """A flag a tenant can switch, as an operator reads it: a title and one sentence of help."""
+
+    title: str
+    help: str
+
+
 # Feature flags a tenant can switch; sections and templates ask for them by name.
-FEATURES: Mapping[str, str] = {
-    "blog": "Blog posts: the Blog section and blog pages.",
-    "aiChat": "The AI assistant widget (AIAssistant component).",
-    "payments": "Pricing tables with checkout buttons.",
-    "contactForm": "The message form inside the Contact section.",
+FEATURES: Mapping[str, Feature] = {
+    "blog": Feature("Blog", "Blog posts: the Blog section and blog pages."),
+    "aiChat": Feature("AI assistant", "The AI assistant chat panel (the AIAssistant component)."),
+    "payments": Feature("Payments", "Pricing tables with checkout buttons."),
+    "contactForm": Feature("Contact form", "The message form inside the Contact section."),
 }
 
 DEFAULT_VARIANT = "default"
@@ -64,18 +74,24 @@ class SectionRegistry:
         self._specs = dict(specs)
 
     @classmethod
-    def from_directory(cls, sections_dir: Path) -> SectionRegistry:
-        """Load every `<Type>.schema.json` under a sections folder; each needs a `<Type>.html` beside it."""
-        if not sections_dir.is_dir():
-            raise RegistryError(f"{sections_dir}: section folder not found")
+    def from_directories(cls, sections_dirs: Sequence[Path]) -> SectionRegistry:
+        """Every `<Type>.schema.json` under the sections folders, the first folder's winning; each needs a
+        `<Type>.html` in one of them."""
+        if not sections_dirs:
+            raise RegistryError("no section folder found")
         specs: dict[str, SectionSpec] = {}
-        for path in sorted(sections_dir.glob("*" + SCHEMA_SUFFIX)):
-            spec = parse_section_schema(path.name.removesuffix(SCHEMA_SUFFIX), path.read_bytes(), str(path))
-            if not (sections_dir / f"{spec.type}.html").is_file():
-                raise RegistryError(f"{path}: section {spec.type!r} has no template {spec.type}.html beside it")
-            specs[spec.type] = spec
+        for sections_dir in reversed(sections_dirs):
+            if not sections_dir.is_dir():
+                raise RegistryError(f"{sections_dir}: section folder not found")
+            for path in sorted(sections_dir.glob("*" + SCHEMA_SUFFIX)):
+                spec = parse_section_schema(path.name.removesuffix(SCHEMA_SUFFIX), path.read_bytes(), str(path))
+                specs[spec.type] = spec
+        for spec in specs.values():
+            if not any((folder / f"{spec.type}.html").is_file() for folder in sections_dirs):
+                where = " or ".join(str(folder) for folder in sections_dirs)
+                raise RegistryError(f"{where}: section {spec.type!r} has no template {spec.type}.html beside it")
         if not specs:
-            raise RegistryError(f"{sections_dir}: no *{SCHEMA_SUFFIX} section schemas found")
+            raise RegistryError(f"{sections_dirs[0]}: no *{SCHEMA_SUFFIX} section schemas found")
         return cls(specs)
 
     def get(self, section_type: str) -> SectionSpec | None:

@@ -20,7 +20,8 @@ _YEAR = 31_536_000
 @dataclass(frozen=True, slots=True)
 class Settings:
     tenants_file: Path = Path("tenants.json")
-    templates_dir: Path = Path("templates")
+    # Tenants' templates and overrides of the packaged defaults; unset: ./templates when it exists.
+    templates_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -124,7 +125,7 @@ class Settings:
         reader = _Reader(env)
         return cls(
             tenants_file=Path(reader.text("TENANTS", "tenants.json")),
-            templates_dir=Path(reader.text("TEMPLATES", "templates")),
+            templates_dir=Path(reader.text("TEMPLATES", "")) if reader.text("TEMPLATES", "") else None,
             host=reader.text("HOST", "127.0.0.1"),
             port=reader.integer("PORT", 8000, 0, 65535),
             workers=reader.integer("WORKERS", 1, 1, 512),

@@ -22,10 +22,22 @@ from tenantedge.hosts import HostTable, normalise_pattern
 from tenantedge.jsonpath import ROOT, JsonPath, child, format_path, item
 from tenantedge.props import COLOR, describe, short, suggest, validate_props
 from tenantedge.sections import DEFAULT_VARIANT, FEATURES, SectionRegistry
+from tenantedge.seo import DEFAULT_SEO, SEO_PATHS, SeoSettings, parse_seo
 
 TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
 PRESETS = ("light", "dark")
-COLOR_NAMES = ("primary", "accent", "background", "surface", "text", "muted", "border", "blogBg")
+# A theme's colours, each with what the dashboard calls it and where it shows.
+COLORS: Mapping[str, tuple[str, str]] = {
+    "primary": ("Primary", "Buttons, links and highlights."),
+    "accent": ("Accent", "Secondary highlights and badges."),
+    "background": ("Background", "The page behind every section."),
+    "surface": ("Surface", "Cards and panels on the page."),
+    "text": ("Text", "Body text and headings."),
+    "muted": ("Muted text", "Captions, dates and other quiet text."),
+    "border": ("Border", "Lines around cards and between items."),
+    "blogBg": ("Blog background", "Behind the blog's list and posts."),
+}
+COLOR_NAMES = tuple(COLORS)
 MAX_PAGE_PATH = 200
 _FONT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,63}\Z")
 _PAGE_PATH = re.compile(r"/(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*)?\Z")
@@ -42,6 +54,8 @@ _TENANT_KEYS = (
     "layout",
     "pages",
     "published",
+    "coming_soon",
+    "seo",
     "version",
 )
 _THEME_KEYS = ("preset", "colors", "fonts", "custom_css")
@@ -121,6 +135,10 @@ class Tenant:
     digest: str
     # False until the tenant's first publish: its hosts stay claimed but answer as unknown hosts do.
     published: bool = True
+    # Until then, its hosts show a "coming soon" page with its name and theme instead of the "no site here" page.
+    coming_soon: bool = False
+    # Its robots.txt and sitemap.xml, as the document overrides them.
+    seo: SeoSettings = DEFAULT_SEO
 
     @property
     def canonical_domain(self) -> str:
@@ -354,6 +372,7 @@ def _parse_tenant(
     header = context.sections(layout.get("header", DEFAULT_HEADER), child(layout_path, "header"))
     footer = context.sections(layout.get("footer", DEFAULT_FOOTER), child(layout_path, "footer"))
     pages = _pages(raw.get("pages", DEFAULT_PAGES), child(path, "pages"), context)
+    seo = parse_seo(raw["seo"], child(path, "seo"), pages, issues) if "seo" in raw else DEFAULT_SEO
     _features_in_use(context.switched_off, path, issues)
     return Tenant(
         id=tenant_id,
@@ -370,7 +389,11 @@ def _parse_tenant(
         pages=pages,
         version=_version(raw.get("version", 1), child(path, "version"), issues),
         digest=_digest(raw),
-        published=_published(raw.get("published", True), child(path, "published"), issues),
+        published=_flag(raw.get("published", True), child(path, "published"), issues, "not served until published"),
+        coming_soon=_flag(
+            raw.get("coming_soon", False), child(path, "coming_soon"), issues, "a coming-soon page until published"
+        ),
+        seo=seo,
     )
 
 
@@ -492,6 +515,9 @@ def _pages(raw: object, path: JsonPath, context: _SectionContext) -> dict[str, P
         if page_path == "/_edge" or page_path.startswith("/_edge/"):
             issues.append(ValidationIssue.at(where, "paths under /_edge/ are reserved for tenantedge"))
             continue
+        if page_path in SEO_PATHS:
+            issues.append(ValidationIssue.at(where, f"{page_path} is generated from the pages; change it under 'seo'"))
+            continue
         if isinstance(value, dict):
             _reject_unknown(value, _PAGE_KEYS, where, issues)
             title = _text(value, "title", where, issues, default=None, limit=200)
@@ -554,13 +580,11 @@ def _places(wheres: list[JsonPath]) -> str:
     return " and ".join(parts)
 
 
-def _published(raw: object, path: JsonPath, issues: list[ValidationIssue]) -> bool:
+def _flag(raw: object, path: JsonPath, issues: list[ValidationIssue], meaning: str) -> bool:
     if isinstance(raw, bool):
         return raw
-    issues.append(
-        ValidationIssue.at(path, f"expected true or false (false: not served until published), found {short(raw)}")
-    )
-    return True
+    issues.append(ValidationIssue.at(path, f"expected true or false ({meaning}), found {short(raw)}"))
+    return False
 
 
 def _components(

@@ -217,7 +217,7 @@ async def test_list_searches_id_name_and_domains(client: AdminClient, query: str
     assert "no-store" in response.headers["cache-control"]
 
 
-async def test_list_items_carry_name_domains_and_version(client: AdminClient) -> None:
+async def test_list_items_carry_name_domains_version_and_whether_served(client: AdminClient) -> None:
     body = (await client.get("/api/tenants?q=codersinflow")).json()
     assert body["items"] == [
         {
@@ -225,6 +225,7 @@ async def test_list_items_carry_name_domains_and_version(client: AdminClient) ->
             "name": "Coders in Flow",
             "domains": ["codersinflow.com", "www.codersinflow.com", "codersinflow.localhost", "codersinflow.net"],
             "version": 1,
+            "published": True,
         }
     ]
 
@@ -1058,6 +1059,38 @@ async def test_diff_lists_changes_as_json_pointers(client: AdminClient) -> None:
     backwards = (await client.get(f"{BASIC}/diff?from=3&to=1")).json()["changes"]
     assert {"op": "remove", "path": "/pages/~1menu", "old": MENU_PAGE} in backwards
     assert (await client.get(f"{BASIC}/diff?from=2&to=2")).json()["changes"] == []
+
+
+async def test_diff_summarises_changes_in_plain_language(client: AdminClient) -> None:
+    await two_writes(client)
+    summary = (await client.get(f"{BASIC}/diff?from=1&to=3")).json()["summary"]
+    assert [group["group"] for group in summary] == ["Site", "Page /menu"]
+    assert summary[0]["changes"] == ["Name changed from “Basic Bakery” to “Second Bakery”"]
+    assert summary[1]["changes"][0].startswith("Page added with")
+    assert (await client.get(f"{BASIC}/diff?from=2&to=2")).json()["summary"] == []
+
+
+async def test_changes_between_two_posted_documents_leave_defaults_out(client: AdminClient) -> None:
+    mine = {"name": "Bakery", "domains": ["bakery.localhost"]}
+    theirs = {**mine, "name": "Bakery & Co", "features": {}, "components": [], "theme": {"preset": "light"}}
+    response = await client.api("POST", "/api/changes", {"from": mine, "to": theirs})
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "summary": [{"group": "Site", "changes": ["Name changed from “Bakery” to “Bakery & Co”"]}]
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "paths"),
+    [
+        pytest.param({"from": {}}, ["to"], id="no-to"),
+        pytest.param({"from": [], "to": "x"}, ["from", "to"], id="not-objects"),
+        pytest.param([], ["from", "to"], id="not-an-object"),
+    ],
+)
+async def test_changes_need_two_documents(client: AdminClient, body: object, paths: list[str]) -> None:
+    found = problem(await client.api("POST", "/api/changes", body), 422)
+    assert [issue["path"] for issue in found["issues"]] == paths
 
 
 async def test_rollback_restores_an_old_version_as_a_new_one(

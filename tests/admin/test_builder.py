@@ -234,3 +234,20 @@ def test_every_section_item_keeps_its_buttons_inside_the_list(browser: Browser, 
         assert box["buttons"] <= box["right"] + 0.5, f"{box['type']}: a button (✕) overflows its item: {box}"
     shot(page, "14-builder-long-section-names")
     assert console.errors == []
+
+
+def test_one_save_reloads_the_preview_once(browser: Browser, site: Server) -> None:  # noqa: F811
+    """The save's answer and its own draft.saved event both ask for the preview: it loads once, not twice."""
+    tenant_id = new_tenant(site, [{"type": "Hero"}])
+    page, console = open_builder(browser, site, tenant_id)
+    loads: list[str] = []
+    page.on("request", lambda request: loads.append(request.url) if "?at=" in request.url else None)
+    page.wait_for_timeout(800)  # the first load is done
+    loads.clear()
+    page.click("#p-title")
+    page.keyboard.type("Once", delay=30)
+    expect(page.locator("#draft-status")).to_have_text("draft saved")
+    page.wait_for_timeout(1000)  # the draft.saved event has come back over the socket by now
+    assert len(loads) == 1, loads
+    assert console.errors == []
+    page.context.close()

@@ -50,3 +50,28 @@ async def test_remove_sections_leaves_a_patch_that_switches_nothing_off_as_it_is
 async def test_remove_sections_is_0_or_1(client: AdminClient, value: str) -> None:
     version = (await client.get(CODERS)).headers["etag"]
     problem(await client.patch(f"{CODERS}?remove_sections={value}", OFF, if_match=version), 400)
+
+
+async def test_a_replace_may_remove_the_sections_of_what_it_switches_off(client: AdminClient) -> None:
+    """The dashboard's settings form saves with PUT: the same one-step way out as PATCH."""
+    current = await client.get(CODERS)
+    document = {**current.json(), "features": {**current.json()["features"], "aiChat": False}}
+    refused = await client.api("PUT", CODERS, document, if_match=current.headers["etag"])
+    issues = {issue["path"]: issue["message"] for issue in problem(refused, 422)["issues"]}
+    assert "pages" in issues["features.aiChat"], issues
+    replaced = await client.api("PUT", f"{CODERS}?remove_sections=1", document, if_match=current.headers["etag"])
+    assert replaced.status_code == 200, replaced.text
+    assert "AIAssistant" not in [section["type"] for section in replaced.json()["pages"]["/"]]
+    assert "AIAssistant" not in replaced.json()["components"]
+    assert ASSISTANT not in (await client.site("codersinflow.com")).text
+
+
+async def test_the_section_library_labels_features_and_colours_for_the_dashboard(client: AdminClient) -> None:
+    library = (await client.get("/api/sections")).json()
+    features = {feature["name"]: feature for feature in library["features"]}
+    assert features["aiChat"]["title"] == "AI assistant" and features["aiChat"]["help"]
+    assert set(features) == {"blog", "aiChat", "payments", "contactForm"}
+    colours = {colour["name"]: colour["title"] for colour in library["colors"]}
+    assert colours["blogBg"] == "Blog background" and len(colours) == 8
+    assert library["presets"]["dark"]["text"] == "#e8eaed"
+    assert set(library["presets"]["light"]) == set(colours)

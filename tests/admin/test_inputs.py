@@ -246,6 +246,7 @@ BODIES: dict[str, Any] = {
     "Rollback": {"version": 1},
     "Post": {"slug": "a-post", "title": "A post"},
     "NewPost": {"slug": "another-post", "title": "Another post"},
+    "ChangesBetween": {"from": {"name": "Before"}, "to": {"name": "After"}},
 }
 WHOLE_BODY = ""  # the input is the body itself, for bodies that are not objects of named fields
 NEW_TENANTS = itertools.count(1)  # a tenant one request creates must not take the next one's id or domain

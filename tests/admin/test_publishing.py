@@ -125,3 +125,31 @@ async def test_a_rollback_keeps_the_tenant_served(client: AdminClient) -> None:
     assert "published" not in rolled.json()
     home = await client.site(DOMAIN, "/")
     assert home.status_code == 200 and "What we do" not in home.text and title_of(home) == "Acme New"
+
+
+async def test_a_tenant_may_show_coming_soon_until_published_and_nothing_of_its_pages(client: AdminClient) -> None:
+    soon = {**STARTER, "description": "Tools for makers.", "coming_soon": True}
+    response = await client.api("POST", "/api/tenants", soon)
+    assert response.status_code == 201, response.text
+    version = int(response.json()["version"])
+    for path in ("/", "/services", "/anything"):
+        page = await client.site(DOMAIN, path)
+        assert page.status_code == 200, page.text[:300]
+        assert title_of(page) == "Acme New · coming soon"
+        assert "Tools for makers." in page.text and '<meta name="robots" content="noindex">' in page.text
+        assert "Consulting" not in page.text and "te-hero" not in page.text  # none of its sections
+    theme = await client.site(DOMAIN, "/_edge/theme.css")
+    assert theme.status_code == 200 and "text/css" in theme.headers["content-type"]
+
+    published = await client.api("POST", "/api/tenants/acme-new/publish", if_match=f'"{version}"')
+    assert published.status_code == 200, published.text
+    home = await client.site(DOMAIN, "/")
+    assert home.status_code == 200 and title_of(home) == "Acme New" and "te-hero" in home.text
+
+
+async def test_coming_soon_is_true_or_false(client: AdminClient) -> None:
+    issues = problem(await client.api("POST", "/api/tenants", {**STARTER, "coming_soon": "yes"}), 422)["issues"]
+    assert {
+        "path": "coming_soon",
+        "message": "expected true or false (a coming-soon page until published), found 'yes'",
+    } in issues

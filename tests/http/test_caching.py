@@ -19,6 +19,7 @@ from tenantedge.http.edge import EdgeApp
 from tenantedge.http.lookup import Lookup
 from tenantedge.invalidation import EVERYTHING, Change, ChangeKind
 from tenantedge.pagecache import CachedPage
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.settings import Settings
@@ -308,7 +309,7 @@ async def test_a_store_that_knows_tenants_for_a_while_gets_aliases_for_that_whil
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     prefix = f"alias-{uuid.uuid4().hex[:10]}/"
-    registry = SectionRegistry.from_directory(ROOT / "templates" / "default" / "sections")
+    registry = SectionRegistry.from_directories(TemplateFolders.find(ROOT / "templates").defaults("sections"))
     clock = ManualClock()
     origin = S3Tier(seaweed.endpoint, BUCKET, clock, prefix=prefix)
 

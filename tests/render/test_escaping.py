@@ -11,6 +11,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from tenantedge.render.escaping import OutputCodeGenerator, escape_output
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.loader import FallbackLoader, TenantEnvironment
 
 
@@ -79,7 +80,7 @@ def test_templates_render_as_with_jinjas_own_code(value: Any, flag: bool) -> Non
 def test_the_tenant_environment_compiles_output_through_escape_output(tmp_path: Path) -> None:
     (tmp_path / "default").mkdir()
     (tmp_path / "default" / "t.html").write_text("{{ value }}")
-    env = TenantEnvironment(loader=FallbackLoader(tmp_path), autoescape=True)
+    env = TenantEnvironment(loader=FallbackLoader(TemplateFolders((tmp_path,))), autoescape=True)
     source = env.loader.get_source(env, "_/t.html")[0]  # type: ignore[union-attr]
     assert "escape_output(" in str(env.compile(source, "_/t.html", raw=True))
     assert env.get_template("_/t.html").render(value="<x>") == "&lt;x&gt;"

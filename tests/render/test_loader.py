@@ -6,6 +6,7 @@ import pytest
 from jinja2 import TemplateNotFound
 from jinja2.exceptions import SecurityError
 
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.loader import DEFAULT_NAMESPACE, FallbackLoader, TenantEnvironment
 
 
@@ -38,7 +39,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def env_for(root: Path, *, watch: bool = False) -> tuple[FallbackLoader, TenantEnvironment]:
-    loader = FallbackLoader(root, watch=watch)
+    loader = FallbackLoader(TemplateFolders((root,)), watch=watch)
     return loader, TenantEnvironment(loader=loader, autoescape=True, auto_reload=watch)
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -9,21 +8,20 @@ import orjson
 import pytest
 
 from tenantedge.render.assets import AssetCatalog
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.pages import PageRenderer
 from tenantedge.sections import SectionRegistry
 from tenantedge.tenants import Tenant, TenantSet, parse_document
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+from tests.conftest import FOLDERS
 
 
 def with_acme_files(tmp_path: Path, assets: AssetCatalog, files: dict[str, str]) -> PageRenderer:
-    """A renderer over the default templates and tenant acme's own files, named relative to its folder."""
-    shutil.copytree(TEMPLATES / "default", tmp_path / "default")
+    """A renderer over the packaged default templates and tenant acme's own files, named relative to its folder."""
     for name, text in files.items():
         path = tmp_path / "tenants" / "acme" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    return PageRenderer(tmp_path, assets)
+    return PageRenderer(TemplateFolders.find(tmp_path), assets)
 
 
 def tenant_with(registry: SectionRegistry, sections: list[Any], **extra: Any) -> Tenant:
@@ -244,7 +242,7 @@ def test_fragments_are_kept_a_byte_a_character_and_counted_in_bytes(
 ) -> None:
     heroes = [{"type": "Hero", "props": {"title": title, "subtitle": "Words. " * 50}} for _ in range(6)]
     tenant = tenant_with(registry, heroes)  # the sections make most of the page
-    roomy = PageRenderer(TEMPLATES, assets)
+    roomy = PageRenderer(FOLDERS, assets)
     page = roomy.render_page(tenant, "/")
     assert page is not None and roomy._fragments is not None and len(roomy._fragments) == 1
     # Kept as ASCII text or UTF-8 bytes, never as a string of four bytes a character (one emoji makes it so).
@@ -252,7 +250,7 @@ def test_fragments_are_kept_a_byte_a_character_and_counted_in_bytes(
     assert len(page.html) // 2 < kept < len(page.html) + 1000
     assert roomy.render_page(tenant, "/") == page  # served from the fragments, as rendered
     # A budget the kept regions do not fit in: the page is rendered every time, never kept, never refused.
-    small = PageRenderer(TEMPLATES, assets, fragment_bytes=kept - 1)
+    small = PageRenderer(FOLDERS, assets, fragment_bytes=kept - 1)
     for _ in range(2):
         assert small.render_page(tenant, "/") == page
     assert small._fragments is not None and len(small._fragments) == 0

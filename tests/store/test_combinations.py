@@ -83,6 +83,38 @@ async def test_503_with_retry_after_when_no_tier_can_answer(tmp_path: Path) -> N
     await app._lookup._store.close()
 
 
+async def test_ask_answers_from_memory_and_redis_not_the_origin(seaweed: SeaweedS3, registry: Any) -> None:
+    prefix = f"ask-{uuid.uuid4().hex[:10]}/"
+    await publish_demo(seaweed.endpoint, prefix, registry)
+    options = {
+        "s3_endpoint": seaweed.endpoint, "s3_bucket": BUCKET, "s3_prefix": prefix, "tenants_file": Path("/nonexistent"),
+        "redis_url": SHARED_REDIS, "redis_prefix": f"te:{prefix}",
+    }  # fmt: skip
+    first, second = create_app(settings(**options)), create_app(settings(**options))
+    stores = [app._lookup._store for app in (first, second)]
+    assert isinstance(stores[0], TieredStore) and isinstance(stores[1], TieredStore)
+    ask = "/_edge/ask?domain="
+    try:
+        async with connect(first) as public, connect(first, port=OPS_PORT) as ops:
+            for host in ("codersinflow.com", "studio.darkflows.com"):  # fetched once, and written to Redis
+                assert (await public.get(host)).status_code == 200
+            origin_reads = stores[0].counts["origin"]
+            for domain in ("codersinflow.com", "studio.darkflows.com"):
+                assert (await ops.get("x", ask + domain)).status_code == 200
+            assert stores[0].counts["origin"] == origin_reads  # the public requests' lookups, from memory
+            assert (await ops.get("x", ask + "nobody.example")).status_code == 404
+            reads = stores[0].counts["origin"]
+            assert (await ops.get("x", ask + "nobody.example")).status_code == 404  # remembered as absent
+            assert stores[0].counts["origin"] == reads and stores[0].counts["absent"] >= 1
+        await stores[0].drain()
+        async with connect(second, port=OPS_PORT) as ops:  # another worker, memory empty: Redis answers
+            assert (await ops.get("x", ask + "codersinflow.com")).status_code == 200
+            assert stores[1].counts["origin"] == 0 and stores[1].counts["l2"] >= 1
+    finally:
+        for store in stores:
+            await store.close()
+
+
 def test_tenant_documents_round_trip(registry: Any) -> None:
     demo = parse_document((ROOT / "tenants.json").read_bytes(), "tenants.json", registry, documents=True)
     documents = tenant_documents(demo.tenants["codersinflow"], demo.documents["codersinflow"])

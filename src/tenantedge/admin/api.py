@@ -14,8 +14,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from tenantedge.admin.auth import Grant, TokenRing
+from tenantedge.admin.changes import describe
 from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, refusal
 from tenantedge.admin.disclosure import shown_failure, shown_issues
+from tenantedge.admin.jsondiff import diff
 from tenantedge.admin.limiter import FailureLimiter
 from tenantedge.admin.nosniff import NoSniff
 from tenantedge.admin.operations import (
@@ -55,8 +57,9 @@ from tenantedge.errors import (
     VersionConflict,
 )
 from tenantedge.render.pages import THEME_PATH, PageRenderer
-from tenantedge.sections import SectionRegistry
-from tenantedge.tenants import TENANT_ID, is_page_path
+from tenantedge.render.theme import PRESETS as THEME_PRESETS
+from tenantedge.sections import FEATURES, SectionRegistry
+from tenantedge.tenants import COLORS, TENANT_ID, is_page_path
 
 if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
@@ -168,7 +171,15 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         return JsonResponse(self._openapi)
 
     async def sections(self, request: Request, grant: Grant) -> Response:
-        return JsonResponse({"sections": [spec.to_json() for spec in self._registry]})
+        """The section library, with what the dashboard shows for the features and theme colours it offers."""
+        return JsonResponse(
+            {
+                "sections": [spec.to_json() for spec in self._registry],
+                "features": [{"name": name, "title": f.title, "help": f.help} for name, f in FEATURES.items()],
+                "colors": [{"name": name, "title": title, "help": text} for name, (title, text) in COLORS.items()],
+                "presets": {name: dict(colors) for name, colors in THEME_PRESETS.items()},
+            }
+        )
 
     async def list_tenants(self, request: Request, grant: Grant) -> Response:
         query = request.query_params.get(SEARCH.name, "")
@@ -179,7 +190,10 @@ class AdminApi(PostHandlers, ConsoleHandlers):
             "total": total,
             "offset": offset,
             "limit": limit,
-            "items": [{"id": s.id, "name": s.name, "domains": s.domains, "version": s.version} for s in items],
+            "items": [
+                {"id": s.id, "name": s.name, "domains": s.domains, "version": s.version, "published": s.published}
+                for s in items
+            ],
         }
         return JsonResponse(body, headers={"cache-control": "no-store"})
 
@@ -203,7 +217,10 @@ class AdminApi(PostHandlers, ConsoleHandlers):
     async def replace_tenant(self, request: Request, grant: Grant) -> Response:
         tenant_id = request.path_params["tenant"]
         body = await self._json(request)
-        return _document(await self.service.replace(tenant_id, body, if_match(request), grant.name))
+        remove = query_integer(request, REMOVE_SECTIONS) == 1
+        return _document(
+            await self.service.replace(tenant_id, body, if_match(request), grant.name, remove_sections=remove)
+        )
 
     async def patch_tenant(self, request: Request, grant: Grant) -> Response:
         tenant_id = request.path_params["tenant"]
@@ -294,8 +311,24 @@ class AdminApi(PostHandlers, ConsoleHandlers):
     async def diff(self, request: Request, grant: Grant) -> Response:
         old = query_integer(request, DIFF_FROM)
         new = query_integer(request, DIFF_TO)
-        changes = await self.service.diff(request.path_params["tenant"], old, new)
-        return JsonResponse({"from": old, "to": new, "changes": changes})
+        before, after = await self.service.documents(request.path_params["tenant"], old, new)
+        body = {"from": old, "to": new, "changes": diff(before, after), "summary": describe(before, after)}
+        return JsonResponse(body, headers={"cache-control": "no-store"})
+
+    async def describe_changes(self, request: Request, grant: Grant) -> Response:
+        body = await self._json(request)
+        ends = [body.get(key) if isinstance(body, dict) else None for key in ("from", "to")]
+        if not isinstance(ends[0], dict) or not isinstance(ends[1], dict):
+            raise ApiError(
+                422,
+                'expected {"from": document, "to": document}, two tenant documents',
+                issues=[
+                    {"path": key, "message": "expected a tenant document (an object)"}
+                    for key, end in zip(("from", "to"), ends, strict=True)
+                    if not isinstance(end, dict)
+                ],
+            )
+        return JsonResponse({"summary": describe(ends[0], ends[1])}, headers={"cache-control": "no-store"})
 
     async def rollback(self, request: Request, grant: Grant) -> Response:
         body = await self._json(request)

@@ -9,6 +9,7 @@ from tenantedge.admin.operations import MAX_VERSION, OPERATIONS, Operation, Quer
 from tenantedge.content.posts import FORMATS, SLUG, STATUSES
 from tenantedge.props import COLOR
 from tenantedge.sections import FEATURES
+from tenantedge.seo import MAX_ROBOTS
 from tenantedge.tenants import COLOR_NAMES, DEFAULT_LIMITS, MAX_PAGE_PATH, PRESETS, TENANT_ID, DocumentLimits
 
 _REASONS = {
@@ -25,7 +26,8 @@ _REASONS = {
     415: "The body is not JSON",
     422: (
         "The body does not validate; `issues` gives each JSON path. Some rules are beyond this schema: a domain "
-        "another tenant holds, a section's props (GET /api/sections), a home page '/', the dates a database holds"
+        "another tenant holds, a section's props (GET /api/sections), a home page '/', pages `seo.exclude` names, the "
+        "dates a database holds"
     ),
     428: "If-Match is required",
     429: "Too many failed attempts from this address: wait for Retry-After",
@@ -46,6 +48,11 @@ _NO_NUL = {"not": {"pattern": "\\x00"}}
 _NOT_BLANK = "[^\\x00" + "".join(filter(str.isspace, map(chr, range(0x3001)))) + "]"
 _YEARS_2_TO_9998 = "^(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
 _ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
+_LABELLED: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "title", "help"],
+    "properties": {"name": _TEXT, "title": _TEXT, "help": _TEXT},
+}
 # Sized by the settings (DocumentLimits): components that openapi_document fills in.
 _SECTIONS = {"$ref": "#/components/schemas/SectionList"}
 _TENANT_FIELDS: dict[str, Any] = {
@@ -76,13 +83,35 @@ _TENANT_FIELDS: dict[str, Any] = {
     "features": {
         "type": "object",
         "additionalProperties": False,
-        "properties": {name: {"type": "boolean", "description": text} for name, text in FEATURES.items()},
+        "properties": {
+            name: {"type": "boolean", "title": feature.title, "description": feature.help}
+            for name, feature in FEATURES.items()
+        },
     },
     "components": {"type": "array", "items": _TEXT, "description": "Component sections this tenant may use"},
     "published": {
         "type": "boolean",
-        "description": "false: not served until its first publish (its hosts answer as unknown hosts do); "
-        "publishing a page's draft or the tenant removes it",
+        "description": "false: not served until its first publish (its hosts answer as unknown hosts do, or with "
+        "a coming-soon page); publishing a page's draft or the tenant removes it",
+    },
+    "coming_soon": {
+        "type": "boolean",
+        "description": "true: while not published, its hosts show a coming-soon page with its name, description "
+        "and theme (200, not indexed) instead of the neutral 'no site here' page",
+    },
+    "seo": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Its /robots.txt and /sitemap.xml, generated from its published pages (and posts) unless set",
+        "properties": {
+            "robots": {"type": "string", "maxLength": MAX_ROBOTS, "description": "The whole robots.txt, as served"},
+            "sitemap": {"type": "boolean", "description": "false: no /sitemap.xml (a 404), nor a Sitemap line"},
+            "exclude": {
+                "type": "array",
+                "items": _TEXT,
+                "description": "Paths left out of the sitemap: its pages' paths, or '/blog' for the blog's index",
+            },
+        },
     },
     "layout": {
         "type": "object",
@@ -181,6 +210,45 @@ SCHEMAS: dict[str, Any] = {
             "document": {"$ref": "#/components/schemas/Tenant"},
         },
     },
+    "ChangeSummary": {
+        "type": "array",
+        "description": "Changes in plain language, grouped: the site, theme, features, header, footer, then each page",
+        "items": {
+            "type": "object",
+            "required": ["group", "changes"],
+            "properties": {"group": _TEXT, "changes": {"type": "array", "items": _TEXT}},
+        },
+    },
+    "Diff": {
+        "type": "object",
+        "required": ["from", "to", "changes", "summary"],
+        "properties": {
+            "from": {"type": "integer"},
+            "to": {"type": "integer"},
+            "changes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["op", "path"],
+                    "properties": {"op": {"enum": ["add", "remove", "replace"]}, "path": _TEXT, "old": {}, "value": {}},
+                },
+            },
+            "summary": {"$ref": "#/components/schemas/ChangeSummary"},
+        },
+    },
+    "ChangesBetween": {
+        "type": "object",
+        "required": ["from", "to"],
+        "properties": {
+            "from": {**_ANY_OBJECT, "description": "A tenant document as it was"},
+            "to": {**_ANY_OBJECT, "description": "The same tenant's document as it is now"},
+        },
+    },
+    "Changes": {
+        "type": "object",
+        "required": ["summary"],
+        "properties": {"summary": {"$ref": "#/components/schemas/ChangeSummary"}},
+    },
     "Rollback": {
         "type": "object",
         "required": ["version"],
@@ -201,6 +269,7 @@ SCHEMAS: dict[str, Any] = {
                         "name": _TEXT,
                         "domains": {"type": "array", "items": _TEXT},
                         "version": {"type": "integer"},
+                        "published": {"type": "boolean", "description": "false: not served until published"},
                     },
                 },
             },
@@ -258,7 +327,20 @@ SCHEMAS: dict[str, Any] = {
             "csrf": {"type": ["string", "null"]},
         },
     },
-    "Sections": {"type": "object", "properties": {"sections": {"type": "array", "items": _ANY_OBJECT}}},
+    "Sections": {
+        "type": "object",
+        "description": "The section library, and the features and theme colours a tenant's settings offer",
+        "properties": {
+            "sections": {"type": "array", "items": _ANY_OBJECT},
+            "features": {"type": "array", "items": _LABELLED},
+            "colors": {"type": "array", "items": _LABELLED},
+            "presets": {
+                "type": "object",
+                "description": "Each preset's colours, by colour name",
+                "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
+    },
 }
 # Path parameters: what each one may be, as the routes take it.
 _PATH: dict[str, dict[str, Any]] = {

@@ -32,8 +32,8 @@ DIFF_FROM = Query("from", "the older version", (1, MAX_VERSION))
 DIFF_TO = Query("to", "the newer version", (1, MAX_VERSION))
 REMOVE_SECTIONS = Query(
     "remove_sections",
-    "1: also remove the sections and components of every feature the patch leaves switched off (`false`), "
-    "in the same write (0, the default: such a patch is refused with 422 naming them)",
+    "1: also remove the sections and components of every feature the write leaves switched off (`false`), "
+    "in the same write (0, the default: such a write is refused with 422 naming them)",
     (0, 1),
     0,
 )
@@ -166,6 +166,7 @@ OPERATIONS: tuple[Operation, ...] = (
         body="Tenant",
         returns="Tenant",
         errors=_WRITE_ERRORS,
+        query=(REMOVE_SECTIONS,),
         if_match=True,
     ),
     Operation(
@@ -296,11 +297,23 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/api/tenants/{tenant}/diff",
         "diff",
-        "The changes between two published versions",
-        returns="Object",
+        "The changes between two published versions: `changes` as JSON Pointer operations, `summary` in plain "
+        "language grouped by page and section (defaults and the spelling of them are not changes)",
+        returns="Diff",
         errors=(400, 401, 404),
         tags=("history",),
         query=(DIFF_FROM, DIFF_TO),
+    ),
+    Operation(
+        "POST",
+        "/api/changes",
+        "describe_changes",
+        "The changes from one tenant document to another in plain language, as the diff's `summary` (for a "
+        "conflict: what another admin saved since this one's copy); storing nothing",
+        body="ChangesBetween",
+        returns="Changes",
+        errors=(400, 401, 413, 415, 422),
+        tags=("history",),
     ),
     Operation(
         "POST",

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from tenantedge.admin.jsondiff import diff, merge_patch
+from tenantedge.admin.jsondiff import merge_patch
 from tenantedge.claims import Claim, HostClaims
 from tenantedge.errors import Conflict, DocumentError, NotFound, ValidationIssue
 from tenantedge.events import DRAFT_SAVED, PAGE_PUBLISHED, TENANT_DELETED, TENANT_UPDATED, Event
@@ -103,8 +103,16 @@ class AdminService:
 
         return await self._publish(tenant_id, build, None, by, "create", require=False)
 
-    async def replace(self, tenant_id: str, document: Any, if_match: int | None, by: str) -> dict[str, Any]:
-        return await self._publish(tenant_id, lambda _: _object(document), if_match, by, "replace")
+    async def replace(
+        self, tenant_id: str, document: Any, if_match: int | None, by: str, *, remove_sections: bool = False
+    ) -> dict[str, Any]:
+        """Replace the document; `remove_sections` as for `patch`."""
+
+        def build(current: dict[str, Any] | None) -> dict[str, Any]:
+            replaced = _object(document)
+            return self._without_switched_off(replaced) if remove_sections else replaced
+
+        return await self._publish(tenant_id, build, if_match, by, "replace")
 
     async def patch(
         self, tenant_id: str, patch: Any, if_match: int | None, by: str, *, remove_sections: bool = False
@@ -261,13 +269,10 @@ class AdminService:
     async def version(self, tenant_id: str, version: int) -> dict[str, Any]:
         return await self.publisher.version(tenant_id, version)
 
-    async def diff(self, tenant_id: str, old: int, new: int) -> list[dict[str, Any]]:
+    async def documents(self, tenant_id: str, old: int, new: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Two versions' documents, without their `version`: what a diff between them compares."""
         before, after = await self.version(tenant_id, old), await self.version(tenant_id, new)
-        strip = ("version",)
-        return diff(
-            {k: v for k, v in before["document"].items() if k not in strip},
-            {k: v for k, v in after["document"].items() if k not in strip},
-        )
+        return without_version(before["document"]), without_version(after["document"])
 
     # -- the write path ---------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from tenantedge.content.db import ContentDatabase
 from tenantedge.errors import BackendError, StoreUnavailable
 from tenantedge.integers import bounded_integer
 from tenantedge.invalidation import Change, ChangeKind
+from tenantedge.seo import MAX_URLS, SitemapPost
 from tenantedge.tenants import Tenant
 
 BLOG_SECTION = "Blog"
@@ -50,6 +51,7 @@ class BlogContent:
         self._ttl = ttl
         self._listings: LRUCache[Any, _Kept[Any]] = LRUCache(10_000)
         self._posts: LRUCache[Any, _Kept[Any]] = LRUCache(10_000)
+        self._sitemaps: LRUCache[Any, _Kept[Any]] = LRUCache(1_000)
 
     async def page_posts(self, tenant: Tenant, path: str) -> PagePosts | None:
         """The posts the page at `path` shows; None for any other page (rendered without posts), a page past the
@@ -103,11 +105,24 @@ class BlogContent:
 
         return await self._read(self._posts, (tenant_id, slug), read)
 
+    async def sitemap_posts(self, tenant_id: str) -> tuple[tuple[SitemapPost, ...], bool]:
+        """The newest published posts a sitemap can list, and whether they are fresh (not a copy kept while the
+        database is down). Raises StoreUnavailable when it is down and no copy is kept."""
+
+        async def read() -> tuple[SitemapPost, ...]:
+            async with self.database.tenant(tenant_id) as session:
+                return tuple(SitemapPost(*found) for found in await posts.published_dates(session, MAX_URLS))
+
+        found, state = await self._read(self._sitemaps, (tenant_id,), read)
+        if found is None:
+            raise StoreUnavailable(f"tenant {tenant_id}: sitemap: the database is down, no copy of its posts is kept")
+        return found, state == FRESH
+
     def forget(self, change: Change) -> None:
         """A tenant's posts changed: read them again next time (after a reconnect, every tenant's)."""
         if change.kind not in (ChangeKind.POSTS, ChangeKind.EVERYTHING):
             return
-        for table in (self._listings, self._posts):
+        for table in (self._listings, self._posts, self._sitemaps):
             for key in [key for key in table if change.kind is ChangeKind.EVERYTHING or key[0] == change.tenant]:
                 table.pop(key, None)
 

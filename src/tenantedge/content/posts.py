@@ -31,6 +31,7 @@ _BY_SLUG = (
     "SELECT id, slug, title, excerpt, body, body_format, tags, status, author, published_at, updated_at, version "
     "FROM posts WHERE slug = $1 AND (status = 'published' OR NOT $2)"
 )
+_SITEMAP = "SELECT slug, updated_at FROM posts WHERE status = 'published' ORDER BY published_at DESC, id LIMIT $1"
 _EVERY = (
     "SELECT id, slug, title, excerpt, body, body_format, tags, status, author, published_at, updated_at, version "
     "FROM posts ORDER BY updated_at DESC, id LIMIT $1 OFFSET $2"
@@ -156,6 +157,11 @@ async def latest(session: TenantSession, limit: int, offset: int = 0) -> tuple[l
     rows = await session.fetch(_LATEST, limit, offset)
     total = await session.fetchval("SELECT count(*) FROM posts WHERE status = 'published'")
     return [Post.of(row) for row in rows], int(total)
+
+
+async def published_dates(session: TenantSession, limit: int) -> list[tuple[str, datetime]]:
+    """The newest published posts' slugs and when each last changed, for a sitemap."""
+    return [(row["slug"], row["updated_at"]) for row in await session.fetch(_SITEMAP, limit)]
 
 
 async def by_slug(session: TenantSession, slug: str, *, published: bool = True) -> Post | None:

@@ -23,12 +23,13 @@ from tenantedge.hosts import MATCH_ALIAS, normalise_host
 from tenantedge.http.conditional import accepts_gzip, none_match
 from tenantedge.http.endpoints import IMMUTABLE, METRICS_PATH, READY_PATH
 from tenantedge.http.lookup import POSTS_TAG, Lookup, PageLookup
-from tenantedge.http.policy import NO_STORE, CachePolicy, surrogate_keys
+from tenantedge.http.policy import HTML_TYPE, NO_STORE, TEXT_TYPE, XML_TYPE, CachePolicy, surrogate_keys
 from tenantedge.http.proxies import IPNetwork
 from tenantedge.http.responses import send_response, send_text
 from tenantedge.http.server import PREPARED, SendPrepared
 from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page, header_lines
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
+from tenantedge.seo import ROBOTS_PATH, SEO_PATHS, robots_txt, sitemap_xml
 from tenantedge.store.base import Found
 from tenantedge.store.budget import one_lookup
 from tenantedge.tenants import Tenant
@@ -188,8 +189,12 @@ class EdgeApp:
     ) -> None:
         path: str = scope["path"]
         host, found = lookup.host, lookup.found
-        # A tenant not yet published answers as an unknown host does: nothing of it is served, nor cached as its own.
+        # A tenant not yet published answers as an unknown host does: nothing of it is served, nor cached as its own;
+        # or, when it asks for it, with a coming-soon page showing its name and theme alone.
         if found is None or not found[1].published:
+            if found is not None and found[1].coming_soon:
+                await self._serve_coming_soon(scope, send, headers, head, lookup)
+                return
             await self._send_page(send, self._no_site(), headers, head, host, None)
             return
         match, tenant = found
@@ -216,6 +221,20 @@ class EdgeApp:
         else:
             self._lookup.served(lookup, header, path, key)
         await self._send_page(send, page, headers, head, host, found, hit, prepared=_prepared(scope))
+
+    async def _serve_coming_soon(self, scope: Scope, send: Send, headers: _Headers, head: bool, lookup: Lookup) -> None:
+        assert lookup.found is not None
+        tenant = lookup.found[1]
+        if scope["path"] == THEME_PATH:
+            explain = self._explained(lambda: _explain(lookup.host, lookup.found, "stylesheet"))
+            await self._send_theme(scope, send, tenant, head, explain)
+            return
+        key = (tenant.id, tenant.digest, "", "coming-soon")
+        page = self._pages.get(key)
+        if page is None:
+            rendered = self._renderer.render_coming_soon(tenant)
+            page = self._store_page(key, rendered, surrogate_keys(tenant.id, None), headers)
+        await self._send_page(send, page, headers, head, lookup.host, lookup.found)
 
     async def _unavailable(self, send: Send, head: bool) -> None:
         extra = [(b"retry-after", RETRY_AFTER), NO_STORE]
@@ -247,6 +266,8 @@ class EdgeApp:
         await send_text(send, 400, f"Bad Request: {reason}", head=head, extra=extra)
 
     async def _render(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
+        if path in SEO_PATHS:
+            return await self._render_seo(tenant, path, key, headers)
         if self._blog is not None and tenant.feature("blog"):
             changes = self._lookup.changes
             shown = await self._blog.page_posts(tenant, path)  # StoreUnavailable: a post with no copy
@@ -260,6 +281,24 @@ class EdgeApp:
         if rendered is None:
             return None
         return self._store_page(key, rendered, surrogate_keys(tenant.id, path), headers)
+
+    async def _render_seo(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
+        """robots.txt or sitemap.xml, cached as pages are; a sitemap listing posts is dropped when one changes."""
+        seo, domain, keys = tenant.seo, tenant.canonical_domain, surrogate_keys(tenant.id, path)
+        if path == ROBOTS_PATH:
+            robots = RenderedPage(robots_txt(seo, domain), 200, ())
+            return self._store_page(key, robots, keys, headers, content_type=TEXT_TYPE)
+        if not seo.sitemap:
+            return None
+        if self._blog is None or not tenant.feature("blog"):
+            sitemap = RenderedPage(sitemap_xml(domain, tenant.pages, seo), 200, ())
+            return self._store_page(key, sitemap, keys, headers, content_type=XML_TYPE)
+        changes = self._lookup.changes
+        posts, fresh = await self._blog.sitemap_posts(tenant.id)  # StoreUnavailable: no copy of the posts
+        sitemap = RenderedPage(sitemap_xml(domain, tenant.pages, seo, posts), 200, ())
+        keys = surrogate_keys(tenant.id, path, posts=True)
+        keep = fresh and self._lookup.changes == changes
+        return self._store_page(key, sitemap, keys, headers, tags=(POSTS_TAG,), keep=keep, content_type=XML_TYPE)
 
     def _not_found(self, tenant: Tenant) -> CachedPage:
         key = (tenant.id, tenant.digest, "", "404")
@@ -284,10 +323,11 @@ class EdgeApp:
         *,
         tags: tuple[str, ...] = (),
         keep: bool = True,
+        content_type: Header = HTML_TYPE,
     ) -> CachedPage:
         # With the page cache off, compress only for a client that takes gzip: nobody else would use it.
         compress = self._pages.enabled or (headers is not None and _wants_gzip(headers))
-        page_headers, lines = self._policy.page_headers(rendered.status, keys)
+        page_headers, lines = self._policy.page_headers(rendered.status, keys, content_type)
         page = encode_page(
             rendered.status,
             rendered.html.encode(),

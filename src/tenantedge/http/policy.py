@@ -10,6 +10,8 @@ from urllib.parse import quote
 from tenantedge.pagecache import Header, header_lines
 
 HTML_TYPE: Header = (b"content-type", b"text/html; charset=utf-8")
+TEXT_TYPE: Header = (b"content-type", b"text/plain; charset=utf-8")
+XML_TYPE: Header = (b"content-type", b"application/xml; charset=utf-8")
 VARY: Header = (b"vary", b"Accept-Encoding")
 NO_STORE: Header = (b"cache-control", b"no-store")
 # What `quote(path, safe="/")` leaves as it is.
@@ -52,11 +54,13 @@ class CachePolicy:
             (b"cache-control", redirect.encode()),
         )
 
-    def page_headers(self, status: int, surrogate_keys: str) -> tuple[tuple[Header, ...], bytes | None]:
+    def page_headers(
+        self, status: int, surrogate_keys: str, content_type: Header = HTML_TYPE
+    ) -> tuple[tuple[Header, ...], bytes | None]:
         """Everything but the validators and length, which the page cache adds per encoding, and those headers
         serialised (None where one would not pass a server's checks)."""
         keys = surrogate_keys.encode()
-        headers = (HTML_TYPE, self.page if status == 200 else self.not_found, VARY, (b"surrogate-key", keys))
+        headers = (content_type, self.page if status == 200 else self.not_found, VARY, (b"surrogate-key", keys))
         fixed = _fixed_lines(*headers[:3])
         # Printable text holds no control character, which is all a header value must not hold.
         if fixed is None or not surrogate_keys.isprintable():

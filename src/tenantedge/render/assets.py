@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,21 +23,25 @@ class Asset:
 
 
 class AssetCatalog:
-    """Every file of an assets folder, read once at start."""
+    """Every file of the assets folders, read once at start."""
 
     def __init__(self, assets: dict[str, Asset]) -> None:
         self._assets = assets
 
     @classmethod
-    def from_directory(cls, folder: Path) -> AssetCatalog:
-        if not folder.is_dir():
-            raise ConfigError(f"{folder}: assets folder not found")
+    def from_directories(cls, folders: Sequence[Path]) -> AssetCatalog:
+        """Every file under the folders by its relative name, the first folder's winning."""
+        if not folders:
+            raise ConfigError("no assets folder found")
         assets = {}
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            name = path.relative_to(folder).as_posix()
-            body = path.read_bytes()
-            content_type = _TYPES.get(path.suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-            assets[name] = Asset(name, body, content_type, hashlib.sha256(body).hexdigest()[:12])
+        for folder in reversed(folders):
+            if not folder.is_dir():
+                raise ConfigError(f"{folder}: assets folder not found")
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                name = path.relative_to(folder).as_posix()
+                body = path.read_bytes()
+                content_type = _TYPES.get(path.suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+                assets[name] = Asset(name, body, content_type, hashlib.sha256(body).hexdigest()[:12])
         return cls(assets)
 
     def get(self, name: str) -> Asset | None:

@@ -1,5 +1,7 @@
 """The template fallback chain: `tenants/<id>/<name>` first, then `default/<name>`, for every template.
 
+Each is looked for in every root of the TemplateFolders in turn: the templates folder, then the package's defaults.
+
 Template names carry a namespace, `<namespace>/<name>`: `_` for the defaults alone, or a tenant id for a
 tenant that has its own folder. Jinja caches compiled templates by name, so the namespace keeps a tenant's
 overrides apart, while the 10,000 tenants without overrides share the `_` namespace and one compiled copy.
@@ -16,6 +18,7 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from tenantedge.render.escaping import OutputCodeGenerator
+from tenantedge.render.folders import TemplateFolders
 
 DEFAULT_NAMESPACE = "_"
 
@@ -23,28 +26,24 @@ DEFAULT_NAMESPACE = "_"
 class FallbackLoader(BaseLoader):
     """Finds `<namespace>/<name>` in the tenant's folder, then in the defaults."""
 
-    def __init__(self, root: Path, *, watch: bool = False) -> None:
-        self.default_dir = root / "default"
-        self.tenants_dir = root / "tenants"
+    def __init__(self, folders: TemplateFolders, *, watch: bool = False) -> None:
+        self.folders = folders
+        self._default_dirs = tuple(root / "default" for root in folders.roots)
         # With watch on, a tenant folder created while serving is noticed; otherwise the folder list is read once.
         self._watch = watch
-        self._overrides = self._scan()
-
-    def _scan(self) -> frozenset[str]:
-        if not self.tenants_dir.is_dir():
-            return frozenset()
-        return frozenset(entry.name for entry in self.tenants_dir.iterdir() if entry.is_dir())
+        self._overrides = folders.tenant_ids()
 
     def namespace(self, tenant_id: str) -> str:
         """The namespace a tenant's templates are named in."""
         if self._watch:
-            return tenant_id if (self.tenants_dir / tenant_id).is_dir() else DEFAULT_NAMESPACE
+            has_own = any(folder.is_dir() for folder in self.folders.tenant(tenant_id))
+            return tenant_id if has_own else DEFAULT_NAMESPACE
         return tenant_id if tenant_id in self._overrides else DEFAULT_NAMESPACE
 
     def search_path(self, namespace: str) -> tuple[Path, ...]:
         if namespace == DEFAULT_NAMESPACE:
-            return (self.default_dir,)
-        return (self.tenants_dir / namespace, self.default_dir)
+            return self._default_dirs
+        return self.folders.tenant(namespace) + self._default_dirs
 
     def choose(self, namespace: str, candidates: Sequence[str]) -> str:
         """The first existing name, trying every candidate in the tenant's folder before any default.
@@ -77,12 +76,13 @@ class FallbackLoader(BaseLoader):
 
     def list_templates(self) -> list[str]:
         """Every template file as `<namespace>/<name>`, for checking that all of them compile."""
-        found = []
-        for namespace, base in [(DEFAULT_NAMESPACE, self.default_dir)] + [
-            (tenant_id, self.tenants_dir / tenant_id) for tenant_id in sorted(self._scan())
-        ]:
-            for path in sorted(base.rglob("*.html")):
-                found.append(f"{namespace}/{path.relative_to(base).as_posix()}")
+        found: list[str] = []
+        folders = [(DEFAULT_NAMESPACE, self._default_dirs)]
+        folders += [(tenant_id, self.folders.tenant(tenant_id)) for tenant_id in sorted(self.folders.tenant_ids())]
+        for namespace, bases in folders:
+            # A file under several roots is one template: the first root's copy shadows the others.
+            names = {path.relative_to(base).as_posix() for base in bases for path in base.rglob("*.html")}
+            found.extend(f"{namespace}/{name}" for name in sorted(names))
         return found
 
 

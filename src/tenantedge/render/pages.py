@@ -11,7 +11,6 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from cachetools import LRUCache
@@ -21,6 +20,7 @@ from markupsafe import Markup
 
 from tenantedge.blog import Listing, PostView
 from tenantedge.render.assets import AssetCatalog
+from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.loader import DEFAULT_NAMESPACE, FallbackLoader, TenantEnvironment
 from tenantedge.render.theme import Stylesheet, theme_stylesheet
 from tenantedge.richtext import markdown_to_html
@@ -34,6 +34,7 @@ PAGE_LAYOUT = "layouts/page.html"
 NOT_FOUND_PATH = ""
 NOT_FOUND_SECTION = "errors/404.html"
 NO_SITE_PAGE = "errors/no-site.html"
+COMING_SOON_PAGE = "errors/coming-soon.html"
 BLOG_LAYOUT = "layouts/blog.html"
 POST_LAYOUT = "layouts/post.html"
 _NEUTRAL_THEME = Theme("light", {}, (), "")
@@ -116,15 +117,14 @@ class PageRenderer:
 
     def __init__(
         self,
-        templates_dir: Path,
+        folders: TemplateFolders,
         assets: AssetCatalog,
         *,
         reload: bool = False,
         cache_size: int = 10_000,
         fragment_bytes: int = 16 << 20,
     ):
-        self.loader = FallbackLoader(templates_dir, watch=reload)
-        self._root = templates_dir
+        self.loader = FallbackLoader(folders, watch=reload)
         self.env = TenantEnvironment(
             loader=self.loader,
             autoescape=True,
@@ -179,6 +179,21 @@ class PageRenderer:
         template = self.env.get_template(f"{DEFAULT_NAMESPACE}/{NO_SITE_PAGE}")
         html = template.render(lang="en", preset="light", title="No site here", description="", theme_url=None)
         return RenderedPage(html, 404, (self._name_of(template),))
+
+    def render_coming_soon(self, tenant: Tenant) -> RenderedPage:
+        """What the hosts of a tenant not yet published show when it asks for it: its name, description and theme,
+        none of its pages, header or footer (the same at every path, so cached once)."""
+        prepared = self._prepare(tenant)
+        template = self._template(prepared.namespace, COMING_SOON_PAGE)
+        html = template.render(
+            lang=tenant.lang,
+            preset=tenant.theme.preset,
+            title=f"{tenant.name} · coming soon",
+            description=tenant.description,
+            theme_url=prepared.theme_url,
+            tenant=tenant,
+        )
+        return RenderedPage(html, 200, (self._name_of(template),))
 
     def stylesheet(self, tenant: Tenant) -> Stylesheet:
         return self._prepare(tenant).stylesheet
@@ -295,13 +310,11 @@ class PageRenderer:
         return self._run(template, {**base, "props": {}, "section": view})[0]
 
     def _name_of(self, template: Template) -> str:
-        """The template's file relative to the templates folder, as explain mode shows it."""
+        """The template's file relative to its root, as explain mode shows it."""
         filename = template.filename or template.name or "?"
         name = self._relative.get(filename)
         if name is None:
-            path = Path(filename)
-            name = path.relative_to(self._root).as_posix() if path.is_relative_to(self._root) else filename
-            self._relative[filename] = name
+            name = self._relative[filename] = self.loader.folders.label(filename)
         return name
 
     def _run(self, template: Template, context: dict[str, Any]) -> tuple[Markup, bool]:

@@ -29,16 +29,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """What the tenant list shows and searches: id, name, domains and version."""
+    """What the tenant list shows and searches: id, name, domains, version and whether it is served yet."""
 
     id: str
     name: str
     domains: tuple[str, ...]
     version: int
+    published: bool = True
 
     @classmethod
     def of(cls, tenant: Tenant) -> Summary:
-        return cls(tenant.id, tenant.name, (*tenant.domains, *tenant.aliases), tenant.version)
+        return cls(tenant.id, tenant.name, (*tenant.domains, *tenant.aliases), tenant.version, tenant.published)
 
     def matches(self, query: str) -> bool:
         return query in self.id or query in self.name.lower() or any(query in domain for domain in self.domains)

@@ -1,9 +1,8 @@
 // tenantedge admin: the dashboard and page builder. Plain modern JavaScript, no build step, nothing fetched
 // from elsewhere. Every change goes through the admin API with If-Match; events arrive over /ws.
 
-const state = { session: null, sections: null, socket: null, listeners: new Set() };
+const state = { session: null, catalog: null, socket: null, listeners: new Set() };
 const main = document.getElementById("main");
-const COLOR_NAMES = ["primary", "accent", "background", "surface", "text", "muted", "border", "blogBg"];
 const STARTERS = {
   landing: { label: "Landing page", pages: { "/": [{ type: "Hero" }, { type: "Features" }, { type: "CTA" }] } },
   business: {
@@ -127,12 +126,23 @@ function problem(result) {
   return issues.length ? `${detail}: ${issues.map((i) => `${i.path || "(document)"}: ${i.message}`).join("; ")}` : detail;
 }
 
-async function sections() {
-  if (!state.sections) {
+// The section library, and the labels and preset colours the settings show (GET /api/sections, fetched once).
+async function catalog() {
+  if (!state.catalog) {
     const result = await api("GET", "/api/sections");
-    state.sections = Object.fromEntries((result.data?.sections || []).map((spec) => [spec.type, spec]));
+    const data = result.data || {};
+    state.catalog = {
+      specs: Object.fromEntries((data.sections || []).map((spec) => [spec.type, spec])),
+      features: data.features || [],
+      colours: data.colors || [],
+      presets: data.presets || {},
+    };
   }
-  return state.sections;
+  return state.catalog;
+}
+
+async function sections() {
+  return (await catalog()).specs;
 }
 
 // -- live events ----------------------------------------------------------------------------------------
@@ -251,10 +261,10 @@ async function renderTenants() {
     } else {
       table.replaceChildren(h("table", {},
         h("thead", {}, h("tr", {}, h("th", {}, "Tenant"), h("th", {}, "Domains"), h("th", {}, "Version"))),
-        h("tbody", {}, items.map((item) => h("tr", {},
+        h("tbody", {}, items.map((item) => h("tr", { "data-tenant": item.id },
           h("td", {}, h("a", { href: `#/t/${item.id}` }, item.name), h("div", { class: "muted" }, item.id)),
           h("td", {}, item.domains.join(", ")),
-          h("td", {}, h("span", { class: "badge" }, `v${item.version}`)))))));
+          h("td", {}, h("span", { class: "badge" }, `v${item.version}`), item.published === false ? h("span", { class: "badge draft" }, "not published") : null))))));
     }
     pager.replaceChildren(
       h("span", { class: "muted" }, total ? `${offset + 1}–${Math.min(offset + limit, total)} of ${total}` : ""),
@@ -278,17 +288,21 @@ async function createTenant() {
   const name = h("input", { id: "new-name", placeholder: "Acme Shop" });
   const domain = h("input", { id: "new-domain", placeholder: "acme.example" });
   const starter = h("select", { id: "new-starter" }, Object.entries(STARTERS).map(([key, value]) => h("option", { value: key }, value.label)));
+  const soon = h("input", { type: "checkbox", id: "new-coming-soon", "aria-describedby": "new-coming-soon-help" });
   const error = h("p", { class: "error", role: "alert" });
   const body = h("div", {},
     h("label", { for: "new-id" }, "Id", h("p", { class: "help" }, "Lowercase letters, digits and “-”; it names the tenant's folders and keys.")), id,
     h("label", { for: "new-name" }, "Name"), name,
     h("label", { for: "new-domain" }, "Domain"), domain,
-    h("label", { for: "new-starter" }, "Starter layout"), starter, error);
+    h("label", { for: "new-starter" }, "Starter layout"), starter,
+    h("label", { class: "check" }, soon, h("span", {}, "Show a “coming soon” page until it is published",
+      h("span", { class: "help", id: "new-coming-soon-help" }, "With its name and theme; otherwise its domain shows no site until then."))), error);
   for (;;) {
     const choice = await modal("New tenant", body, [["Create", "create"], ["Cancel", null, "ghost"]]);
     if (!choice) return;
     // Not served until its first publish: the starter's placeholder copy never reaches its domains.
     const doc = { id: id.value.trim(), name: name.value.trim(), domains: [domain.value.trim()], pages: clone(STARTERS[starter.value].pages), published: false };
+    if (soon.checked) doc.coming_soon = true;
     const result = await api("POST", "/api/tenants", { body: doc });
     if (result.ok) {
       location.hash = `#/t/${doc.id}`;
@@ -333,61 +347,80 @@ function renderSettings(id, loaded, body) {
   const parseLines = (text) => text.split("\n").map((line) => line.trim()).filter(Boolean);
   const domains = h("textarea", { id: "f-domains", oninput: () => { doc.domains = parseLines(domains.value); check(); } }, lines(doc.domains));
   const aliases = h("textarea", { id: "f-aliases", oninput: () => { doc.aliases = parseLines(aliases.value); check(); } }, lines(doc.aliases));
-  const preset = h("select", { id: "f-preset", onchange: () => { doc.theme.preset = preset.value; check(); } },
+  const soon = doc.published === false ? h("label", { class: "check" },
+    h("input", { type: "checkbox", id: "f-coming-soon", checked: Boolean(doc.coming_soon), "aria-describedby": "f-coming-soon-help", onchange: (event) => {
+      if (event.target.checked) doc.coming_soon = true;
+      else delete doc.coming_soon;
+      check();
+    } }),
+    h("span", {}, "Show a “coming soon” page until it is published", h("span", { class: "help", id: "f-coming-soon-help" }, "Not published yet. With its name, description and theme; otherwise its domains show no site."))) : null;
+  const preset = h("select", { id: "f-preset", onchange: () => { doc.theme.preset = preset.value; showPreset(); check(); } },
     ["light", "dark"].map((value) => h("option", { value, selected: (doc.theme.preset || "light") === value }, value)));
-  const colors = h("div", { class: "colors" }, COLOR_NAMES.map((colour) => {
-    const set = () => Boolean(doc.theme.colors[colour]);
-    const note = h("span", { class: "muted" }, set() ? "" : "(preset)");
-    const label = h("label", { class: set() ? "" : "unset" });
-    const input = h("input", { type: "color", id: `f-color-${colour}`, value: doc.theme.colors[colour] || "#888888", oninput: () => {
-      doc.theme.colors[colour] = input.value;
-      label.className = "";
-      note.textContent = "";
-      check();
-    } });
-    const clear = h("button", { type: "button", class: "ghost small", title: `Use the preset's ${colour}`, "aria-label": `Use the preset's ${colour}`, onclick: () => {
-      delete doc.theme.colors[colour];
-      label.className = "unset";
-      note.textContent = "(preset)";
-      check();
-    } }, "×");
-    label.append(input, colour, note, clear);
-    return label;
-  }));
+  // Colours left on the preset show the preset's own colour, and follow the preset when it changes.
+  const colors = h("div", { class: "colors" });
+  const presetColours = [];
+  const showPreset = () => presetColours.forEach((show) => show());
   const fonts = h("input", { id: "f-fonts", value: (doc.theme.fonts || []).join(", "), oninput: () => { doc.theme.fonts = fonts.value.split(",").map((f) => f.trim()).filter(Boolean); check(); } });
   const css = h("textarea", { id: "f-css", class: "code", oninput: () => { doc.theme.custom_css = css.value; check(); } }, doc.theme.custom_css || "");
   const featureBoxes = h("div", { class: "checks" });
   const componentBoxes = h("div", { class: "checks" });
-  sections().then((specs) => {
-    const features = [...new Set(Object.values(specs).map((spec) => spec.feature).filter(Boolean)), "contactForm"];
-    featureBoxes.replaceChildren(...[...new Set(features)].map((feature) => h("label", {}, h("input", { type: "checkbox", checked: doc.features[feature], onchange: (event) => { doc.features[feature] = event.target.checked; check(); } }), feature)));
-    componentBoxes.replaceChildren(...Object.values(specs).filter((spec) => spec.component).map((spec) => h("label", {}, h("input", { type: "checkbox", checked: doc.components.includes(spec.type), onchange: (event) => { doc.components = event.target.checked ? [...doc.components, spec.type] : doc.components.filter((c) => c !== spec.type); check(); } }), spec.title)));
+  catalog().then(({ specs, features, colours, presets }) => {
+    colors.replaceChildren(...colours.map((colour) => colourField(colour, doc, presets, presetColours, check)));
+    showPreset();
+    featureBoxes.replaceChildren(...features.map((feature) => h("label", { class: "check" },
+      h("input", { type: "checkbox", id: `f-feature-${feature.name}`, checked: Boolean(doc.features[feature.name]), "aria-describedby": `f-feature-${feature.name}-help`,
+        onchange: (event) => { doc.features[feature.name] = event.target.checked; check(); } }),
+      h("span", {}, feature.title, h("span", { class: "help", id: `f-feature-${feature.name}-help` }, feature.help)))));
+    componentBoxes.replaceChildren(...Object.values(specs).filter((spec) => spec.component).map((spec) => h("label", { class: "check" },
+      h("input", { type: "checkbox", id: `f-component-${spec.type}`, checked: doc.components.includes(spec.type), "aria-describedby": `f-component-${spec.type}-help`,
+        onchange: (event) => { doc.components = event.target.checked ? [...doc.components, spec.type] : doc.components.filter((c) => c !== spec.type); check(); } }),
+      h("span", {}, spec.title, h("span", { class: "help", id: `f-component-${spec.type}-help` }, spec.description)))));
   });
+  // A feature switched off while sections use it: say so in the operator's words, and offer the one-step way out.
+  const showIssues = (all) => {
+    // The component a switched-off feature leaves behind goes with its sections: one issue, one button.
+    const off = all.map((issue) => /^features\.(\w+)$/.exec(issue.path || "")?.[1]).filter(Boolean);
+    const issues = all.filter((issue) => !(issue.path.startsWith("components") && off.some((name) => issue.message.includes(`feature '${name}'`))));
+    errors.replaceChildren(...issues.map((issue) => {
+    const switched = /^features\.(\w+)$/.exec(issue.path || "");
+    if (!switched) return h("p", {}, `${issue.path || "document"}: ${issue.message}`);
+    const feature = state.catalog?.features.find((candidate) => candidate.name === switched[1]);
+    return h("div", { class: "row" }, h("p", { class: "grow" }, `${feature?.title || switched[1]}: ${issue.message}`),
+      h("button", { type: "button", class: "danger small", id: `remove-sections-${switched[1]}`, onclick: () => save(false, true) }, "Switch off and remove those sections"));
+    }));
+  };
   const check = debounce(async () => {
     const result = await api("POST", `/api/tenants/${id}/check`, { body: doc });
     const issues = result.ok ? result.data.issues : [{ path: "", message: problem(result) }];
-    errors.replaceChildren(...issues.map((issue) => h("p", {}, `${issue.path || "document"}: ${issue.message}`)));
+    showIssues(issues);
     for (const input of [domains, aliases]) input.classList.toggle("invalid", issues.some((issue) => issue.path.startsWith(input.id.slice(2))));
     status.textContent = issues.length ? "" : "✓ valid, not saved";
   }, 300);
-  async function save(overwrite = false) {
+  async function save(overwrite = false, removeSections = false) {
     check.cancel(); // the save validates too; a later check must not overwrite its outcome
-    const result = await api("PUT", `/api/tenants/${id}`, { body: doc, ifMatch: version });
+    const query = removeSections ? "?remove_sections=1" : "";
+    const result = await api("PUT", `/api/tenants/${id}${query}`, { body: doc, ifMatch: version });
     if (result.ok) {
       base = clone(result.data);
       version = result.version;
+      doc.pages = clone(result.data.pages);
+      doc.components = [...(result.data.components || [])];
+      errors.replaceChildren();
       status.textContent = `saved as version ${version}`;
       return;
     }
     if (result.status === 409 && !overwrite) return conflict();
+    if (result.data?.issues?.length) return showIssues(result.data.issues);
     errors.replaceChildren(h("p", {}, problem(result)));
   }
   async function conflict() {
     const current = await api("GET", `/api/tenants/${id}`);
-    const changed = diffPaths(base, current.data);
+    if (!current.ok) return errors.replaceChildren(h("p", {}, problem(current)));
+    status.textContent = "not saved: someone else saved this tenant";
+    const [theirs, yours] = await Promise.all([describeChanges(base, current.data), describeChanges(base, doc)]);
     const choice = await modal("Someone else saved this tenant",
-      h("div", {}, h("p", {}, `Version ${current.version} was saved while you edited version ${version}. Their changes:`),
-        h("pre", { class: "changes" }, changed.length ? changed.join("\n") : "(no visible difference)"),
+      h("div", {}, h("p", {}, `Version ${current.version} was saved while you edited version ${version}. Their changes:`), theirs,
+        h("p", {}, "Yours, not saved yet:"), yours,
         h("p", { class: "muted" }, "Reload to see theirs (your unsaved edits are dropped), or overwrite them with yours.")),
       [["Reload theirs", "reload"], ["Overwrite with mine", "overwrite", "danger"], ["Cancel", null, "ghost"]]);
     if (choice === "reload") return route();
@@ -399,7 +432,8 @@ function renderSettings(id, loaded, body) {
   }
   async function remove() {
     const typed = h("input", { id: "confirm-id", "aria-label": "Tenant id" });
-    const choice = await modal(`Delete ${id}?`, h("div", {}, h("p", {}, "Its sites stop answering at once. Its history is kept. Type the tenant's id to confirm."), typed), [["Delete", "delete", "danger"], ["Cancel", null, "ghost"]]);
+    const effect = base.published === false ? "It was never published: nothing public changes, and its domains are free for another tenant." : "Its sites stop answering at once.";
+    const choice = await modal(`Delete ${id}?`, h("div", {}, h("p", {}, `${effect} Its history is kept. Type the tenant's id to confirm.`), typed), [["Delete", "delete", "danger"], ["Cancel", null, "ghost"]]);
     if (choice !== "delete" || typed.value !== id) return;
     const result = await api("DELETE", `/api/tenants/${id}`, { ifMatch: version });
     if (result.ok) location.hash = "#/";
@@ -413,7 +447,7 @@ function renderSettings(id, loaded, body) {
   body.replaceChildren(h("div", { class: "grid2" },
     h("section", { class: "panel" }, h("h2", {}, "Site"), field("Name", name), field("Description", description),
       field("Domains", domains, "One per line; the first is canonical. *.example.com covers every subdomain."),
-      field("Aliases", aliases, "One per line; they redirect to the first domain.")),
+      field("Aliases", aliases, "One per line; they redirect to the first domain."), soon),
     h("section", { class: "panel" }, h("h2", {}, "Theme"), field("Preset", preset), h("label", {}, "Colours"), colors,
       field("Fonts", fonts, "Comma-separated font families."), field("Custom CSS", css)),
     h("section", { class: "panel" }, h("h2", {}, "Features"), featureBoxes, h("h2", {}, "Components"), componentBoxes)),
@@ -422,12 +456,56 @@ function renderSettings(id, loaded, body) {
     h("button", { type: "button", id: "save-tenant", onclick: () => save() }, "Save")));
 }
 
-function diffPaths(a, b, path = "") {
-  if (JSON.stringify(a) === JSON.stringify(b)) return [];
-  if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
-    return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => key !== "version").flatMap((key) => diffPaths(a[key], b[key], path ? `${path}.${key}` : key));
+function colourField(colour, doc, presets, presetColours, changed) {
+  const id = `f-color-${colour.name}`;
+  const own = () => doc.theme.colors[colour.name];
+  const note = h("span", { class: "muted" });
+  const input = h("input", { type: "color", id, "aria-describedby": `${id}-note`, oninput: () => {
+    doc.theme.colors[colour.name] = input.value;
+    show();
+    changed();
+  } });
+  const clear = h("button", { type: "button", class: "ghost small", title: `Use the preset's ${colour.title.toLowerCase()}`, "aria-label": `Use the preset's ${colour.title.toLowerCase()}`, onclick: () => {
+    delete doc.theme.colors[colour.name];
+    show();
+    changed();
+  } }, "×");
+  function show() {
+    const preset = presets[doc.theme.preset || "light"] || {};
+    input.value = own() || preset[colour.name] || "#888888";
+    note.textContent = own() ? "" : "(preset)";
+    note.id = `${id}-note`;
+    clear.hidden = !own();
   }
-  return [`${path || "(document)"}: ${JSON.stringify(a)?.slice(0, 80)} → ${JSON.stringify(b)?.slice(0, 80)}`];
+  presetColours.push(show);
+  return h("label", { for: id, title: colour.help }, input, h("span", {}, colour.title), note, clear);
+}
+
+// -- what changed, in words -------------------------------------------------------------------------------------
+
+// The server words every change list (history and conflicts alike): grouped by site, theme and page, with the
+// defaults the forms fill in (features {}, a theme's preset) not counted as changes.
+function changeList(summary) {
+  if (!summary.length) return h("p", { class: "muted change-list" }, "No change that shows on the site.");
+  return h("div", { class: "change-list" }, summary.map((group) => h("section", {},
+    h("h3", {}, group.group), h("ul", {}, group.changes.map((line) => h("li", {}, line))))));
+}
+
+async function describeChanges(from, to) {
+  const result = await api("POST", "/api/changes", { body: { from, to } });
+  return result.ok ? changeList(result.data.summary) : h("p", { class: "error" }, problem(result));
+}
+
+// The JSON Pointer operations, for whoever wants them, behind a disclosure button.
+function rawDiff(changes) {
+  const lines = changes.map((c) => `${c.op.padEnd(7)} ${c.path || "/"}${"value" in c ? `  →  ${JSON.stringify(c.value).slice(0, 120)}` : ""}`);
+  const raw = h("pre", { class: "changes raw-diff", id: "raw-diff", hidden: true }, lines.length ? lines.join("\n") : "(no change)");
+  const toggle = h("button", { type: "button", class: "ghost small", "aria-expanded": "false", "aria-controls": "raw-diff", onclick: () => {
+    raw.hidden = !raw.hidden;
+    toggle.setAttribute("aria-expanded", String(!raw.hidden));
+    toggle.textContent = raw.hidden ? "Show raw diff" : "Hide raw diff";
+  } }, "Show raw diff");
+  return h("div", { class: "raw" }, toggle, raw);
 }
 
 async function renderPages(id, loaded, body) {
@@ -459,7 +537,7 @@ async function renderPages(id, loaded, body) {
     else notice(problem(result), { error: true });
   }
   body.replaceChildren(h("div", { class: "panel" },
-    loaded.data.published === false ? h("p", { class: "muted", id: "unpublished-note" }, "Not published yet: its domains show no site until a page is published.") : null,
+    loaded.data.published === false ? h("p", { class: "muted", id: "unpublished-note" }, `Not published yet: its domains show ${loaded.data.coming_soon ? "a “coming soon” page" : "no site"} until a page is published.`) : null,
     h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Path"), h("th", {}, "Sections"), h("th", {}, ""))),
       h("tbody", {}, Object.entries(pages).sort().map(([key, value]) => h("tr", {},
         h("td", {}, h("a", { href: `#/t/${id}/page/${pageSegment(key)}` }, key), drafted.has(key) ? h("span", { class: "muted" }, " (draft)") : null),
@@ -496,8 +574,8 @@ async function renderHistory(id, loaded, body) {
   }
   async function changes(from, to) {
     const diff = await api("GET", `/api/tenants/${id}/diff?from=${from}&to=${to}`);
-    const lines = diff.ok ? diff.data.changes.map((c) => `${c.op.padEnd(7)} ${c.path || "/"}${"value" in c ? `  →  ${JSON.stringify(c.value).slice(0, 120)}` : ""}`) : [problem(diff)];
-    await modal(`Changes from version ${from} to ${to}`, h("pre", { class: "changes" }, lines.length ? lines.join("\n") : "(no change)"), [["Close", null]]);
+    const shown = diff.ok ? h("div", {}, changeList(diff.data.summary), rawDiff(diff.data.changes)) : h("p", { class: "error" }, problem(diff));
+    await modal(`Changes from version ${from} to ${to}`, shown, [["Close", null]]);
   }
 }
 
@@ -581,12 +659,13 @@ async function renderBuilder(id, path) {
   const draft = hasDraft ? await api("GET", `/api/tenants/${id}/drafts/${pageSegment(path)}`) : { ok: false };
   if (!tenant.ok) return main.replaceChildren(h("div", { class: "panel empty" }, problem(tenant)));
   let version = tenant.version;
+  let base = tenant.data; // the tenant as this builder last saw it published: what a conflict compares with
   const published = (tenant.data.pages || {})[path];
   const source = draft.ok ? draft.data.page : published || [];
   const wrapper = Array.isArray(source) ? null : { title: source.title, description: source.description };
   let page = clone(Array.isArray(source) ? source : source.sections || []);
   let selected = page.length ? 0 : -1;
-  let errors = new Map(); // section index -> [{prop, message}] from the last refused draft
+  let errors = new Map(); // section (the object, so a moved section keeps its own) -> [{prop, message}] from the last refused draft
   const undo = [];
   const redo = [];
   let before = clone(page); // the page as the last undo step left it
@@ -674,7 +753,8 @@ async function renderBuilder(id, path) {
       for (const issue of result.data?.issues || []) {
         const found = /\[(\d+)\](?:\.props\.([A-Za-z_]+)(.*))?/.exec(issue.path.replace(/^pages\[[^\]]*\](\.sections)?/, ""));
         const where = found?.[3] ? `${found[3].replace(/^\./, "")}: ` : "";
-        if (found) errors.set(Number(found[1]), [...(errors.get(Number(found[1])) || []), { prop: found[2], message: where + issue.message }]);
+        const section = found && page[Number(found[1])];
+        if (section) errors.set(section, [...(errors.get(section) || []), { prop: found[2], message: where + issue.message }]);
       }
       say(errors.size ? "not saved: fix the marked sections" : `not saved: ${problem(result)}`, "status error");
     }
@@ -687,9 +767,11 @@ async function renderBuilder(id, path) {
     await save();
     while (saving) await saving;
   };
-  function refreshPreview() {
+  // Our own save and its draft.saved event both ask for a reload: one load answers both.
+  function loadPreview() {
     frame.src = `/preview/${id}/${pageSegment(path)}?at=${Date.now()}`;
   }
+  const refreshPreview = debounce(loadPreview, 200);
   // The preview renders at the device's real CSS width and is scaled down to fit the pane.
   function fitPreview() {
     const width = DEVICES[device];
@@ -708,16 +790,31 @@ async function renderBuilder(id, path) {
     const result = await api("POST", `/api/tenants/${id}/publish/${pageSegment(path)}`, { ifMatch: version });
     if (result.ok) {
       version = result.version;
+      base = result.data;
       say(`published as version ${version}`, "status ok-text");
       return;
     }
     if (result.status === 409) {
       say("not published: another admin published first", "status error");
-      notice(`Another admin published version ${result.version ?? "newer"} of this tenant. Reload to see it before publishing again.`, { actions: [h("button", { type: "button", class: "small", onclick: () => route() }, "Reload")] });
-      return;
+      return conflict();
     }
     say(`not published: ${problem(result)}`, "status error");
     notice(problem(result), { error: true });
+  }
+  async function conflict() {
+    const current = await api("GET", `/api/tenants/${id}`);
+    if (!current.ok) return notice(problem(current), { error: true });
+    const choice = await modal("Someone else published this tenant",
+      h("div", {}, h("p", {}, `Version ${current.version} was published while you edited version ${version}. Their changes:`),
+        await describeChanges(base, current.data),
+        h("p", { class: "muted" }, `Your draft of ${path} is kept. Reload to build on theirs, or publish yours: page ${path} becomes your draft, their other changes stay.`)),
+      [["Reload", "reload"], ["Publish mine", "publish", "danger"], ["Cancel", null, "ghost"]]);
+    if (choice === "reload") return route();
+    if (choice === "publish") {
+      version = current.version;
+      base = current.data;
+      return publish();
+    }
   }
   function move(from, to) {
     if (to < 0 || to >= page.length || from === to) return;
@@ -747,7 +844,7 @@ async function renderBuilder(id, path) {
     redoButton.disabled = !redo.length;
     list.replaceChildren(...page.map((section, index) => {
       const spec = specs[section.type] || { title: section.type, variants: { default: "" } };
-      const item = h("li", { class: `section-item${index === selected ? " selected" : ""}${errors.has(index) ? " has-error" : ""}`, draggable: "true", "data-index": String(index), "data-type": section.type },
+      const item = h("li", { class: `section-item${index === selected ? " selected" : ""}${errors.has(section) ? " has-error" : ""}`, draggable: "true", "data-index": String(index), "data-type": section.type },
         h("span", { class: "handle", "aria-hidden": "true" }, "⠿"),
         h("button", { type: "button", class: "name", title: spec.title, onclick: () => { selected = index; endBurst(); draw(); } }, spec.title, section.variant && section.variant !== "default" ? ` · ${section.variant}` : ""),
         h("button", { type: "button", class: "ghost small", "aria-label": `Move ${spec.title} up`, disabled: index === 0, onclick: () => move(index, index - 1) }, "↑"),
@@ -779,7 +876,7 @@ async function renderBuilder(id, path) {
     drawForm();
   }
   function showErrors() {
-    const found = errors.get(selected) || [];
+    const found = errors.get(page[selected]) || [];
     formIssues.replaceChildren(...found.filter((issue) => !issue.prop).map((issue) => h("p", { class: "error", role: "alert" }, issue.message)));
     for (const [name, line] of fieldErrors) line.textContent = found.filter((issue) => issue.prop === name).map((issue) => issue.message).join("; ");
   }
@@ -816,7 +913,7 @@ async function renderBuilder(id, path) {
     }
   }
   draw();
-  refreshPreview();
+  loadPreview();
   main.replaceChildren(
     h("div", { class: "row spread" }, h("h1", {}, `${tenant.data.name || id} — page ${path}`),
       h("div", { class: "row" }, undoButton, redoButton, status, publishButton)),
