@@ -22,6 +22,7 @@ import httpx
 import orjson
 import pytest
 from deploy.stack import ADMIN_HOST, DEPLOY, ROOT, Stack, caddy_binary, main_nginx_conf, nginx_binary, render
+from websockets.sync.client import connect
 
 WRITES = 20
 DEMO: dict[str, dict[str, object]] = json.loads((ROOT / "tenants.json").read_bytes())["tenants"]
@@ -187,6 +188,20 @@ def test_an_admin_write_through_nginx_reaches_every_worker_of_both_instances(sta
         f"p50 {statistics.median(seconds) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {seconds[-1] * 1000:.1f} ms"
     )
     assert p99 < 2.0, seconds
+
+
+def test_the_admin_websocket_upgrades_through_nginx(stack: Stack) -> None:
+    port = stack.ports.nginx
+    auth = {"authorization": f"Bearer {stack.token}"}
+    uri = f"ws://{ADMIN_HOST}:{port}/ws?tenant=clientsite"
+    with connect(uri, sock=socket.create_connection(("127.0.0.1", port)), additional_headers=auth) as websocket:
+        assert orjson.loads(websocket.recv(timeout=10))["type"] == "hello"
+        path = "/api/tenants/clientsite"
+        version = admin(stack, "GET", path).headers["etag"]
+        headers = {"if-match": version, "content-type": "application/merge-patch+json"}
+        assert admin(stack, "PATCH", path, {"name": "Harbor & Pine"}, **headers).status_code == 200
+        event = orjson.loads(websocket.recv(timeout=10))
+    assert event["type"] == "tenant.updated" and event["tenant"] == "clientsite"
 
 
 def test_caddy_serves_https_to_tenant_domains_only(stack: Stack) -> None:
