@@ -8,6 +8,7 @@ import html
 import http.client
 import json
 import re
+import shutil
 import socket
 import ssl
 import statistics
@@ -46,6 +47,7 @@ def stack() -> Iterator[Stack]:
         yield running
     finally:
         running.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def via_nginx(stack: Stack, host: str, path: str = "/") -> httpx.Response:
