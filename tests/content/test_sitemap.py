@@ -17,6 +17,7 @@ from tenantedge.content.db import ContentDatabase
 from tests.conftest import running
 from tests.content.conftest import Urls
 from tests.content.test_blog_pages import TOKEN, blog_settings, write
+from tests.http.conftest import OPS_PORT
 
 pytestmark = pytest.mark.anyio
 NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -32,10 +33,10 @@ def entries(response: httpx.Response) -> dict[str, str | None]:
 
 @pytest.fixture
 async def client(urls: Urls, database: ContentDatabase) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(blog_settings(urls, debug=True))
+    app = create_app(blog_settings(urls, debug=True, ops_port=OPS_PORT))
     async with running(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://t:{OPS_PORT}") as http:
             yield http
 
 
@@ -88,7 +89,7 @@ async def test_with_the_database_down_and_nothing_kept_the_sitemap_is_a_503(urls
     app = create_app(blog_settings(urls, database_url="postgresql://tenantedge_app@127.0.0.1:1/none"))
     async with running(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://t:{OPS_PORT}") as http:
             down = await sitemap(http)
             assert down.status_code == 503 and down.headers["cache-control"] == "no-store"
             robots = await http.get("/robots.txt", headers={"host": "codersinflow.com"})
@@ -101,11 +102,11 @@ async def test_with_the_database_down_the_last_copy_of_the_posts_is_listed_and_n
 ) -> None:
     await write(database, "codersinflow", 1)
     clock = ManualClock()
-    app = create_app(blog_settings(urls, debug=True), clock)
+    app = create_app(blog_settings(urls, debug=True, ops_port=OPS_PORT), clock)
     dead = ContentDatabase("postgresql://tenantedge_app@127.0.0.1:1/none", clock, timeout=1.0)
     async with running(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://t:{OPS_PORT}") as http:
             assert "https://codersinflow.com/blog/published-0" in entries(await sitemap(http))
             assert app._blog is not None
             monkeypatch.setattr(app._blog, "database", dead)
