@@ -20,6 +20,7 @@ from tenantedge.errors import DocumentError, DocumentTooLarge, HostError, Valida
 from tenantedge.gcpause import collector_paused
 from tenantedge.hosts import HostTable, normalise_pattern
 from tenantedge.jsonpath import ROOT, JsonPath, child, format_path, item
+from tenantedge.media.references import referenced
 from tenantedge.props import COLOR, describe, short, suggest, validate_props
 from tenantedge.sections import DEFAULT_VARIANT, FEATURES, SectionRegistry
 
@@ -56,7 +57,7 @@ _TENANT_KEYS = (
     "coming_soon",
     "version",
 )
-_THEME_KEYS = ("preset", "colors", "fonts", "custom_css")
+_THEME_KEYS = ("preset", "colors", "fonts", "custom_css", "logo", "favicon")
 _SECTION_KEYS = ("type", "variant", "props")
 _PAGE_KEYS = ("title", "description", "sections")
 
@@ -110,6 +111,9 @@ class Theme:
     colors: Mapping[str, str]
     fonts: tuple[str, ...]
     custom_css: str
+    # Uploaded assets by id (tenantedge.media.references): the site's logo, and its /favicon.ico.
+    logo: str | None = None
+    favicon: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -659,7 +663,19 @@ def _theme(raw: object, path: JsonPath, issues: list[ValidationIssue], max_css: 
         css = ""
     else:
         issues.extend(ValidationIssue.at(child(path, "custom_css"), problem) for problem in css_problems(css))
-    return Theme(preset, colors, tuple(fonts), css)
+    logo, favicon = (_theme_asset(raw, name, path, issues) for name in ("logo", "favicon"))
+    return Theme(preset, colors, tuple(fonts), css, logo, favicon)
+
+
+def _theme_asset(raw: dict[str, Any], name: str, path: JsonPath, issues: list[ValidationIssue]) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    asset = referenced(value)
+    if asset is None:
+        expected = "an uploaded asset, 'asset:<sha256>.<ext>' (the id the upload answered)"
+        issues.append(ValidationIssue.at(child(path, name), f"expected {expected}, found {short(value)}"))
+    return asset
 
 
 def _too_large(raw: object, path: JsonPath, limits: DocumentLimits) -> ValidationIssue | None:

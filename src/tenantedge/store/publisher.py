@@ -43,6 +43,14 @@ class CacheTier(Protocol):
     async def delete_many(self, keys: Iterable[DocKey]) -> None: ...
 
 
+class AssetCheck(Protocol):
+    """The tenant's asset library, as validation asks it: every `asset:` reference must name a stored asset."""
+
+    async def check(self, tenant: str, document: dict[str, Any]) -> None:
+        """DocumentError naming each reference to a missing asset by its JSON path."""
+        ...
+
+
 class Publisher:
     def __init__(
         self,
@@ -64,6 +72,13 @@ class Publisher:
         self.limits = limits
         # This worker's own copy of an event, applied at once (before the bus echoes it, or if the bus is down).
         self.applied: Callable[[Event], None] | None = None
+        # The asset library references are checked against (None: documents may not refer to assets yet).
+        self.assets: AssetCheck | None = None
+
+    @property
+    def lock(self) -> WriteLock:
+        """The tenant write lock, for other writers of a tenant's data (its asset library) to share."""
+        return self._lock
 
     async def close(self) -> None:
         await self._lock.close()
@@ -214,9 +229,12 @@ class Publisher:
     async def validate(self, tenant_id: str, document: dict[str, Any]) -> Tenant:
         """The tenant this document makes, as the readers will parse it, held to the limits; DocumentError naming
         each problem. In a worker thread: a 1 MB document must not hold up every other request of this worker."""
-        return await asyncio.to_thread(
+        tenant = await asyncio.to_thread(
             parse_tenant, tenant_id, document, self._registry, f"tenant {tenant_id}", limits=self.limits
         )
+        if self.assets is not None:
+            await self.assets.check(tenant_id, document)
+        return tenant
 
     async def _mirror(self, written: dict[DocKey, bytes], removed: set[DocKey]) -> None:
         """Redis after the origin; a Redis that fails to take the new copy must at least lose the old one."""
