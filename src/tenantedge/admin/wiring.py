@@ -27,6 +27,7 @@ from tenantedge.store.publisher import Publisher
 
 if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
+    from tenantedge.media.library import AssetLibrary
 
 log = logging.getLogger("tenantedge.admin")
 
@@ -58,6 +59,7 @@ def build_admin(
     host: str,
     database: ContentDatabase | None = None,
     clock: Clock | None = None,
+    assets: AssetLibrary | None = None,
 ) -> Admin:
     service = AdminService(publisher, registry)
     token = settings.admin_token
@@ -80,6 +82,7 @@ def build_admin(
         max_body=settings.admin_max_body,
         openapi=openapi_document(_version(), publisher.limits),
         database=database,
+        assets=assets,
     )
     return Admin(host, api.app(hub.endpoint), service, hub, limiter)
 

@@ -27,6 +27,8 @@ from tenantedge.http.policy import NO_STORE, CachePolicy, surrogate_keys
 from tenantedge.http.proxies import IPNetwork
 from tenantedge.http.responses import send_response, send_text
 from tenantedge.http.server import PREPARED, SendPrepared
+from tenantedge.media.references import MEDIA_PREFIX
+from tenantedge.media.serve import ICON_PATHS, MediaServer, media_asset
 from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page, header_lines
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
 from tenantedge.store.base import Found
@@ -77,6 +79,7 @@ class EdgeApp:
         admin: ASGIApp | None = None,
         admin_host: str | None = None,
         blog: BlogContent | None = None,
+        media: MediaServer | None = None,
     ) -> None:
         self._lookup = lookup
         self._renderer = renderer
@@ -93,6 +96,8 @@ class EdgeApp:
         self._admin_host = admin_host if admin is not None else None
         # Posts from the content database, fetched before a page that shows them renders (None: no database).
         self._blog = blog
+        # Tenants' own assets, at /_edge/media/{id} and the icon paths on their own domains (None: not served).
+        self._media = media
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Dispatch: lifespan and sockets, the edge's own endpoints, the admin's writes.
@@ -105,7 +110,7 @@ class EdgeApp:
                 await self._edge_routes(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith(EDGE_PREFIX) and path != THEME_PATH:
+        if path.startswith(EDGE_PREFIX) and path != THEME_PATH and not path.startswith(MEDIA_PREFIX):
             await self._edge_routes(scope, receive, send)
             return
         method = scope["method"]
@@ -143,7 +148,7 @@ class EdgeApp:
             try:
                 # One wait budget for the whole way to the tenant: a hung tier costs this request one timeout.
                 with one_lookup():
-                    keys = not self._debug and path != THEME_PATH
+                    keys = not self._debug and path != THEME_PATH and not path.startswith(MEDIA_PREFIX)
                     lookup = await self._lookup.find(host, raw_host, path, header, keys=keys)
             except StoreUnavailable as e:
                 log.warning("host %s: %s", host, e)
@@ -191,6 +196,14 @@ class EdgeApp:
             explain = self._explained(lambda: _explain(host, found, "stylesheet"))
             await self._send_theme(scope, send, tenant, head, explain)
             return
+        if self._media is not None:
+            asset = media_asset(path)
+            if asset is not None:
+                await self._media.serve(scope, send, tenant.id, asset, head)
+                return
+            if path in ICON_PATHS and tenant.theme.favicon is not None:
+                await self._media.serve(scope, send, tenant.id, tenant.theme.favicon, head, fixed=False)
+                return
         key = (tenant.id, tenant.digest, path, "")
         page = self._pages.get(key)
         hit = page is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -66,7 +66,7 @@ class AssetStream:
     """An asset being read: the length of what is sent and the body in chunks, read as they are sent."""
 
     size: int
-    chunks: AsyncIterator[bytes]
+    chunks: AsyncGenerator[bytes, None]
 
 
 class AssetStore(Protocol):
@@ -157,7 +157,7 @@ class FolderAssets:
         return None
 
 
-async def _file_chunks(handle: Any, start: int, end: int) -> AsyncIterator[bytes]:
+async def _file_chunks(handle: Any, start: int, end: int) -> AsyncGenerator[bytes, None]:
     try:
         await asyncio.to_thread(handle.seek, start)
         left = end - start + 1

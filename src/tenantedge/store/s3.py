@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -275,13 +275,13 @@ class ObjectStream:
     """An object being read: its length in bytes (of the range asked for) and its body in chunks."""
 
     size: int
-    chunks: AsyncIterator[bytes]
+    chunks: AsyncGenerator[bytes, None]
 
 
 STREAM_CHUNK = 256 * 1024
 
 
-async def _chunks(body: Any) -> AsyncIterator[bytes]:
+async def _chunks(body: Any) -> AsyncGenerator[bytes, None]:
     try:
         while chunk := await body.read(STREAM_CHUNK):
             yield chunk
