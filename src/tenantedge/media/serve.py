@@ -152,14 +152,14 @@ async def _stream(send: Send, stream: AssetStream | None) -> None:
             async for chunk in stream.chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         finally:
-            await stream.chunks.aclose()
+            await stream.close()
     await send({"type": "http.response.body", "body": b""})
 
 
 async def _close(stream: AssetStream | None) -> None:
     if stream is not None:
         with contextlib.suppress(BackendError):
-            await stream.chunks.aclose()
+            await stream.close()
 
 
 async def _not_found(send: Send, head: bool) -> None:

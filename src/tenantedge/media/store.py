@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
+import os
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -67,6 +68,11 @@ class AssetStream:
 
     size: int
     chunks: AsyncGenerator[bytes, None]
+    release: Callable[[], None]  # frees the file or connection, even if no chunk was read
+
+    async def close(self) -> None:
+        await self.chunks.aclose()
+        self.release()
 
 
 class AssetStore(Protocol):
@@ -144,10 +150,10 @@ class FolderAssets:
             return None
         except OSError as e:
             raise BackendError(f"{path}: {e.strerror}") from e
-        size = await asyncio.to_thread(lambda: path.stat().st_size)
+        size = os.fstat(handle.fileno()).st_size
         start = first or 0
         end = size - 1 if last is None else min(last, size - 1)
-        return AssetStream(max(end - start + 1, 0), _file_chunks(handle, start, end))
+        return AssetStream(max(end - start + 1, 0), _file_chunks(handle, start, end), handle.close)
 
     async def delete(self, tenant: str, asset: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -196,7 +202,7 @@ class ObjectAssets:
         self, tenant: str, asset: str, first: int | None = None, last: int | None = None
     ) -> AssetStream | None:
         opened = await self._s3.open_object(f"{FOLDER}/{tenant}/{_checked(asset)}", first, last)
-        return None if opened is None else AssetStream(opened.size, opened.chunks)
+        return None if opened is None else AssetStream(opened.size, opened.chunks, opened.release)
 
     async def delete(self, tenant: str, asset: str) -> None:
         await self._s3.delete_object(f"{FOLDER}/{tenant}/{_checked(asset)}")

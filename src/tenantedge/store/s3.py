@@ -204,7 +204,8 @@ class S3Tier:
                 if e.response.get("Error", {}).get("Code") in _MISSING:
                     return None
                 raise
-            return ObjectStream(int(response["ContentLength"]), _chunks(response["Body"]))
+            body = response["Body"]
+            return ObjectStream(int(response["ContentLength"]), _chunks(body), body.close)
 
         result: ObjectStream | None = await self._call(fetch())
         return result
@@ -276,6 +277,7 @@ class ObjectStream:
 
     size: int
     chunks: AsyncGenerator[bytes, None]
+    release: Callable[[], None]  # frees the connection, even if no chunk was read
 
 
 STREAM_CHUNK = 256 * 1024
