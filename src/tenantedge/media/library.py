@@ -47,8 +47,9 @@ class AssetLibrary:
         self._load = load
         self.limits = limits
 
-    async def upload(self, tenant: str, name: str, data: bytes, by: str) -> Uploaded:
-        """Store a file in the tenant's library once; AssetRefused (nothing stored) when the limits forbid it."""
+    async def upload(self, tenant: str, name: str, data: bytes, by: str, *, new_tenant: bool = False) -> Uploaded:
+        """Store a file in the tenant's library once; AssetRefused (nothing stored) when the limits forbid it.
+        `new_tenant`: the tenant may not be published yet (a sync carries its assets before its document)."""
         if len(data) > self.limits.max_bytes:
             raise too_large(len(data), self.limits.max_bytes)
         if not data:
@@ -56,7 +57,8 @@ class AssetLibrary:
         inspected = await asyncio.to_thread(inspect, data, max_pixels=self.limits.max_pixels)
         asset = asset_id(hashlib.sha256(data).hexdigest(), inspected.kind.ext)
         async with self._lock.hold(tenant):
-            await self._tenant(tenant)
+            if not new_tenant:
+                await self._tenant(tenant)
             library = await self.store.library(tenant)
             if asset in library:
                 return Uploaded(library[asset], False)
