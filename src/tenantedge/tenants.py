@@ -20,7 +20,7 @@ from tenantedge.errors import DocumentError, DocumentTooLarge, HostError, Valida
 from tenantedge.gcpause import collector_paused
 from tenantedge.hosts import HostTable, normalise_pattern
 from tenantedge.jsonpath import ROOT, JsonPath, child, format_path, item
-from tenantedge.media.references import referenced
+from tenantedge.media.references import media_path, referenced
 from tenantedge.props import COLOR, describe, short, suggest, validate_props
 from tenantedge.sections import DEFAULT_VARIANT, FEATURES, SectionRegistry
 
@@ -114,6 +114,14 @@ class Theme:
     # Uploaded assets by id (tenantedge.media.references): the site's logo, and its /favicon.ico.
     logo: str | None = None
     favicon: str | None = None
+
+    @property
+    def logo_url(self) -> str | None:
+        return media_path(self.logo) if self.logo else None
+
+    @property
+    def favicon_url(self) -> str | None:
+        return media_path(self.favicon) if self.favicon else None
 
 
 @dataclass(frozen=True, slots=True)

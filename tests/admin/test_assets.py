@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -235,8 +234,11 @@ async def test_the_theme_favicon_answers_favicon_ico(origin: AdminClient) -> Non
     icon = images.raster("ICO", (32, 32))
     asset = (await upload(origin, "basicsite", icon, "favicon.ico")).json()
     etag = (await origin.get("/api/tenants/basicsite")).headers["etag"]
-    theme = {"theme": {"favicon": asset["reference"]}}
+    theme = {"theme": {"favicon": asset["reference"], "logo": asset["reference"]}}
     assert (await origin.patch("/api/tenants/basicsite", theme, if_match=etag)).status_code == 200
+    page = (await origin.site("basicsite.com")).text
+    assert f'<link rel="icon" href="{asset["path"]}">' in page
+    assert f'<img src="{asset["path"]}" alt="" width="32" height="32">' in page
     served = await origin.site("basicsite.com", "/favicon.ico")
     assert served.status_code == 200 and served.content == icon
     assert served.headers["content-type"] == "image/x-icon"
@@ -248,6 +250,19 @@ async def test_the_theme_favicon_answers_favicon_ico(origin: AdminClient) -> Non
     )
 
 
-def test_the_file_origin_keeps_assets_beside_tenants_json(workdir: Workdir) -> None:
-    assert not (workdir.root / "assets").exists()
-    assert Path(workdir.root / "tenants.json").is_file()
+@pytest.mark.anyio
+async def test_a_theme_asset_must_be_a_reference(origin: AdminClient) -> None:
+    etag = (await origin.get("/api/tenants/basicsite")).headers["etag"]
+    response = await origin.patch(
+        "/api/tenants/basicsite", {"theme": {"logo": "https://x.example/l.png"}}, if_match=etag
+    )
+    assert problem(response, 422)["issues"][0]["path"] == "theme.logo"
+
+
+@pytest.mark.anyio
+async def test_the_file_origin_keeps_assets_beside_tenants_json(workdir: Workdir) -> None:
+    app = build_app(workdir)
+    async with running(app), connect(app) as client:
+        asset = (await upload(client, "basicsite", LOGO, "logo.png")).json()
+    assert (workdir.root / "assets" / "basicsite" / asset["id"]).read_bytes() == LOGO
+    assert asset["id"] in (workdir.root / "assets" / "basicsite" / "index.json").read_text()
