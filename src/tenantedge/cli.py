@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from tenantedge.sections import SectionRegistry
     from tenantedge.store.publisher import Publisher
     from tenantedge.store.s3 import S3Tier
-    from tenantedge.tenants import DocumentLimits
+    from tenantedge.tenants import DocumentLimits, TenantSet
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,9 +146,11 @@ def _validate(args: argparse.Namespace) -> int:
 
     settings = _apply_flags(args, {"file": "TENANTS", "templates": "TEMPLATES"})
     registry = load_registry(settings)
-    tenants = load_tenants_file(settings.tenants_file, registry, limits=_limits(settings))
+    tenants = load_tenants_file(settings.tenants_file, registry, documents=True, limits=_limits(settings))
     folders = TemplateFolders.find(settings.templates_dir)
     assets = AssetCatalog.from_directories(folders.defaults("assets"))
+    if not settings.s3_bucket:  # with S3 the libraries are in the bucket, checked by `sync` as it publishes
+        _check_asset_references(settings, tenants)
     problems = PageRenderer(folders, assets).compile_all()
     if problems:
         where = ", ".join(str(root) for root in folders.roots)
@@ -158,6 +160,30 @@ def _validate(args: argparse.Namespace) -> int:
         return 1
     print(f"{settings.tenants_file}: ok, {tenants.summary()}")
     return 0
+
+
+def _check_asset_references(settings: Settings, tenants: TenantSet) -> None:
+    """DocumentError naming each reference to an asset missing from the `assets/` folder beside the file."""
+    from tenantedge.errors import ValidationIssue
+    from tenantedge.media.references import references
+    from tenantedge.media.store import FolderAssets
+
+    folder = FolderAssets(settings.tenants_file.parent)
+
+    async def missing() -> list[ValidationIssue]:
+        found = []
+        for tenant_id in sorted(tenants.documents):
+            library = await folder.library(tenant_id)
+            found += [
+                ValidationIssue.at(("tenants", tenant_id, *path), f"no asset {asset} in {folder.root / tenant_id}")
+                for path, asset in references(orjson.loads(tenants.documents[tenant_id]))
+                if asset not in library
+            ]
+        return found
+
+    issues = asyncio.run(missing())
+    if issues:
+        raise DocumentError(str(settings.tenants_file), issues)
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -77,3 +77,16 @@ def test_sync_carries_the_assets_folder_before_the_documents(tmp_path: Path, sea
     assert "= assets basicsite: 1 already stored" in second.stdout
     in_use = run(s3_env, "assets", "rm", "basicsite", LOGO_ID)
     assert in_use.returncode == 1 and "in use (theme.logo)" in in_use.stderr
+
+
+def test_validate_checks_references_against_the_assets_folder(tmp_path: Path) -> None:
+    env = file_env(tmp_path)
+    whole = orjson.loads((tmp_path / "tenants.json").read_bytes())
+    whole["tenants"]["basicsite"]["theme"]["logo"] = f"asset:{LOGO_ID}"
+    (tmp_path / "tenants.json").write_bytes(orjson.dumps(whole))
+    missing = run(env, "validate")
+    assert missing.returncode == 1
+    assert f"tenants.basicsite.theme.logo: no asset {LOGO_ID} in {tmp_path / 'assets' / 'basicsite'}" in missing.stderr
+    (tmp_path / "logo.png").write_bytes(LOGO)
+    assert run(env, "assets", "put", "basicsite", str(tmp_path / "logo.png")).returncode == 0
+    assert run(env, "validate").returncode == 0

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from tenantedge.errors import BackendError, Conflict, NotFound, PreconditionRequired, TenantEdgeError
+from tenantedge.errors import BackendError, Conflict, DocumentError, NotFound, PreconditionRequired, TenantEdgeError
 from tenantedge.events import TENANT_DELETED, TENANT_UPDATED, Event, EventBus
 from tenantedge.integers import bounded_integer
 from tenantedge.sections import SectionRegistry
@@ -169,6 +169,8 @@ class Publisher:
                 await self._mirror(written, gone - set(written))
         for tenant_id in sorted(changed):
             tenant = new.tenants.get(tenant_id)
+            if tenant is not None and self.assets is not None:
+                await self._report_missing_assets(tenant_id, documents.get(tenant_id))
             event = Event(TENANT_UPDATED, tenant_id, tenant.version) if tenant else Event(TENANT_DELETED, tenant_id, 0)
             try:
                 first = await self._record_file_save(tenant_id, documents.get(tenant_id))
@@ -179,6 +181,16 @@ class Publisher:
                 await self.announce(event)
             elif self.applied is not None:
                 self.applied(event)
+
+    async def _report_missing_assets(self, tenant_id: str, document: dict[str, Any] | None) -> None:
+        """A saved file is served as saved: a reference to a missing asset is told to the log (its image 404s)."""
+        assert self.assets is not None
+        try:
+            await self.assets.check(tenant_id, document or {})
+        except DocumentError as e:
+            log.error("tenants.json saved with %s", e)
+        except BackendError as e:
+            log.error("tenant %s: its asset references were not checked: %s", tenant_id, e)
 
     async def _record_file_save(self, tenant_id: str, document: dict[str, Any] | None) -> bool:
         """Record a saved document as the next history entry, unless another worker did; whether this one did."""
