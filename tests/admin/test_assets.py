@@ -251,6 +251,20 @@ async def test_the_theme_favicon_answers_favicon_ico(origin: AdminClient) -> Non
 
 
 @pytest.mark.anyio
+async def test_an_uploaded_font_is_loaded_by_the_theme(origin: AdminClient) -> None:
+    font = (await upload(origin, "basicsite", images.WOFF2, "brand.woff2")).json()
+    assert font["content_type"] == "font/woff2" and font["name"] == "brand.woff2"
+    etag = (await origin.get("/api/tenants/basicsite")).headers["etag"]
+    theme = {"theme": {"fonts": ["Brand"], "font_files": [{"family": "Brand", "src": font["reference"]}]}}
+    assert (await origin.patch("/api/tenants/basicsite", theme, if_match=etag)).status_code == 200
+    css = (await origin.site("basicsite.com", "/_edge/theme.css")).text
+    assert f'src: url("{font["path"]}") format("woff2")' in css
+    served = await media(origin, "basicsite.com", font["path"])
+    assert served.headers["content-type"] == "font/woff2" and served.content == images.WOFF2
+    assert (await origin.get("/api/tenants/basicsite/assets")).json()["items"][0]["used_in"] == ["theme.font_files"]
+
+
+@pytest.mark.anyio
 async def test_a_theme_asset_must_be_a_reference(origin: AdminClient) -> None:
     etag = (await origin.get("/api/tenants/basicsite")).headers["etag"]
     response = await origin.patch(

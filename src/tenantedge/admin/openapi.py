@@ -10,7 +10,15 @@ from tenantedge.content.posts import FORMATS, SLUG, STATUSES
 from tenantedge.media.references import ASSET_ID, REFERENCE
 from tenantedge.props import COLOR
 from tenantedge.sections import FEATURES
-from tenantedge.tenants import COLOR_NAMES, DEFAULT_LIMITS, MAX_PAGE_PATH, PRESETS, TENANT_ID, DocumentLimits
+from tenantedge.tenants import (
+    COLOR_NAMES,
+    DEFAULT_LIMITS,
+    FONT_STYLES,
+    MAX_PAGE_PATH,
+    PRESETS,
+    TENANT_ID,
+    DocumentLimits,
+)
 
 _REASONS = {
     200: "OK",
@@ -82,6 +90,21 @@ _TENANT_FIELDS: dict[str, Any] = {
                     "custom_css": {"$ref": "#/components/schemas/CustomCss"},
                     "logo": _ASSET_REFERENCE,
                     "favicon": _ASSET_REFERENCE,
+                    "font_files": {
+                        "type": "array",
+                        "description": "Uploaded fonts, loaded with @font-face under their family name",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["family", "src"],
+                            "properties": {
+                                "family": {"type": "string", "pattern": _FONT},
+                                "src": {**_ASSET_REFERENCE, "pattern": "^asset:[0-9a-f]{64}\\.(?:woff2|woff)$"},
+                                "weight": {"type": "integer", "minimum": 1, "maximum": 1000},
+                                "style": {"enum": list(FONT_STYLES)},
+                            },
+                        },
+                    },
                 },
             },
         ]
