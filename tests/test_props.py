@@ -55,7 +55,11 @@ def test_defaults_fill_in() -> None:
         pytest.param({"link": "data:text/html,<script>"}, "p.link: expected a link", id="data-url"),
         pytest.param({"link": "//evil.example"}, "p.link: expected a link", id="protocol-relative"),
         pytest.param({"link": '/x" onmouseover="alert(1)'}, "p.link: expected a link", id="attribute-breakout"),
-        pytest.param({"pic": "mailto:x@y.z"}, "p.pic: expected a link like '/path' or 'https://…'", id="image-mailto"),
+        pytest.param(
+            {"pic": "mailto:x@y.z"}, "p.pic: expected a link like '/path', 'https://…' or 'asset:", id="image-mailto"
+        ),
+        pytest.param({"pic": "asset:" + "ab" * 32}, "p.pic: expected a link like", id="asset-without-kind"),
+        pytest.param({"pic": "asset:../../x.png"}, "p.pic: expected a link like", id="asset-path"),
         pytest.param({"tags": ["a", "b", "c"]}, "p.tags: expected at most 2 items, found 3", id="too-many-items"),
         pytest.param({"tags": ["a", 1]}, "p.tags[1]: expected string, found a number 1", id="item-type"),
         pytest.param({"extra": 1}, "p.extra: unknown prop 'extra'", id="unknown"),
@@ -72,4 +76,11 @@ def test_errors(props: dict[str, Any], expected: str) -> None:
 def test_good_links(url: str) -> None:
     issues: list[ValidationIssue] = []
     assert validate_value(SCHEMA["link"], url, ("p",), issues) == url
+    assert issues == []
+
+
+def test_an_asset_reference_becomes_its_served_path() -> None:
+    asset = "ab" * 32 + ".png"
+    issues: list[ValidationIssue] = []
+    assert validate_value(SCHEMA["pic"], f"asset:{asset}", ("p",), issues) == f"/_edge/media/{asset}"
     assert issues == []

@@ -184,6 +184,40 @@ CASES: list[Any] = [
         id="font-injection",
     ),
     pytest.param(
+        {"tenants": {"acme": site(theme={"logo": "https://elsewhere.example/logo.png"})}},
+        "tenants.acme.theme.logo",
+        "expected an uploaded asset, 'asset:<sha256>.<ext>'",
+        id="theme-logo-not-an-asset",
+    ),
+    pytest.param(
+        {"tenants": {"acme": site(theme={"font_files": [{"family": "Brand", "src": "asset:" + "ab" * 32 + ".png"}]})}},
+        "tenants.acme.theme.font_files[0].src",
+        "expected an uploaded font",
+        id="font-file-not-a-font",
+    ),
+    pytest.param(
+        {
+            "tenants": {
+                "acme": site(theme={"font_files": [{"family": 'B"; }', "src": "asset:" + "ab" * 32 + ".woff2"}]})
+            }
+        },
+        "tenants.acme.theme.font_files[0].family",
+        "expected a font family name",
+        id="font-file-family-injection",
+    ),
+    pytest.param(
+        {
+            "tenants": {
+                "acme": site(
+                    theme={"font_files": [{"family": "B", "src": "asset:" + "ab" * 32 + ".woff", "weight": True}]}
+                )
+            }
+        },
+        "tenants.acme.theme.font_files[0].weight",
+        "expected a weight from 1 to 1000",
+        id="font-file-weight",
+    ),
+    pytest.param(
         {"tenants": {"acme": site(theme={"custom_css": "@import url(//evil.example/x.css);"})}},
         "tenants.acme.theme.custom_css",
         "'@import' is not allowed",

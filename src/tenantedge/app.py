@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from tenantedge.admin.wiring import admin_host, build_admin
 from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import ConfigError
-from tenantedge.events import EventBus, LocalBus, RedisBus
+from tenantedge.events import ASSET_EVENTS, EventBus, LocalBus, RedisBus
 from tenantedge.http.edge import EdgeApp, Hook
 from tenantedge.http.endpoints import OperatorEndpoints, operations_router, public_router
 from tenantedge.http.lookup import PageLookup
 from tenantedge.http.policy import CachePolicy
 from tenantedge.invalidation import Invalidation
+from tenantedge.media.cache import MediaCache
+from tenantedge.media.library import AssetLibrary, AssetLimits
+from tenantedge.media.serve import MediaServer
+from tenantedge.media.store import AssetStore, FolderAssets, ObjectAssets
 from tenantedge.pagecache import PageCache
 from tenantedge.render.assets import AssetCatalog
 from tenantedge.render.folders import TemplateFolders
@@ -122,6 +126,28 @@ def build_publisher(
     return Publisher(origin, blobs, registry, bus, lock, cache=cache, limits=limits)
 
 
+def build_assets(
+    settings: Settings, publisher: Publisher, *, s3: S3Tier | None, files: FileStore | None
+) -> AssetLibrary:
+    """Tenants' assets in the origin the tenants live in: S3, or an `assets/` folder beside tenants.json. The
+    publisher checks every document's asset references against it."""
+    store: AssetStore
+    if s3 is not None:
+        store = ObjectAssets(s3)
+    elif files is not None:
+        store = FolderAssets(files.path.parent)
+    else:
+        raise ConfigError("no origin for assets: set TENANTEDGE_S3_BUCKET, or serve a tenants.json")
+    limits = AssetLimits(
+        max_bytes=settings.max_asset_bytes,
+        quota_bytes=settings.asset_quota_bytes,
+        max_pixels=settings.max_image_pixels,
+    )
+    library = AssetLibrary(store, publisher.lock, publisher.load, limits)
+    publisher.assets = library
+    return library
+
+
 def cache_policy(settings: Settings) -> CachePolicy:
     """The edge's Cache-Control lifetimes, as plain numbers from the settings."""
     return CachePolicy.from_lifetimes(
@@ -182,6 +208,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20, clock)
     bus = event_bus(settings)
     publisher = build_publisher(settings, registry, bus, s3=s3, files=files, cache=cache, limits=limits)
+    library = build_assets(settings, publisher, s3=s3, files=files)
+    media = MediaCache(library.store, clock, budget=settings.asset_memory_bytes, negative_ttl=settings.negative_ttl)
+    # A deleted asset leaves every worker's memory; a new one drops a remembered miss.
+    bus.subscribe(lambda event: media.forget(event.tenant, event.path or "") if event.type in ASSET_EVENTS else None)
     blog = blog_content(settings, clock)
 
     async def readiness() -> dict[str, Any]:
@@ -191,9 +221,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return tiers
 
     metrics = store.metrics if files is None or files is store else lambda: {**files.metrics(), **store.metrics()}
-    operator = OperatorEndpoints(lambda: {**app.metrics(), **metrics()}, readiness)
+    operator = OperatorEndpoints(lambda: {**app.metrics(), **metrics(), **media.metrics()}, readiness)
     database = blog.database if blog else None
-    admin = build_admin(settings, registry, publisher, renderer, bus, host, database, clock=clock, operator=operator)
+    admin = build_admin(
+        settings, registry, publisher, renderer, bus, host, database, clock=clock, operator=operator, assets=library
+    )
 
     async def file_saved(changed: set[str], before: TenantSet) -> None:
         assert files is not None
@@ -206,6 +238,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         store, pages, clock, page_keys=page_keys, max_keys=settings.l1_domains, default_tenant=settings.default_tenant
     )
     public_routes = public_router(assets)
+    media_server = MediaServer(media, library.store)
 
     def edge(
         *,
@@ -228,6 +261,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             blog=blog,
             operations=operations,
             operations_port=settings.ops_port,
+            media=media_server,
             on_startup=on_startup,
             on_shutdown=on_shutdown,
         )

@@ -21,10 +21,11 @@ from tenantedge.errors import ConfigError, DocumentError, TenantEdgeError
 from tenantedge.settings import Settings
 
 if TYPE_CHECKING:
+    from tenantedge.media.library import AssetLibrary
     from tenantedge.sections import SectionRegistry
     from tenantedge.store.publisher import Publisher
     from tenantedge.store.s3 import S3Tier
-    from tenantedge.tenants import DocumentLimits
+    from tenantedge.tenants import DocumentLimits, TenantSet
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -92,6 +93,21 @@ def _parser() -> argparse.ArgumentParser:
     kv.add_argument("--templates", metavar="DIR", help="tenant templates, overrides (default ./templates)")
     kv.set_defaults(handler=_kv)
 
+    assets = commands.add_parser(
+        "assets", help="a tenant's assets (images, icons, fonts): upload, list, delete, with the admin API's checks"
+    )
+    assets_actions = assets.add_subparsers(dest="action", required=True, metavar="ACTION")
+    assets_put = assets_actions.add_parser("put", help="upload files; prints each one's reference for documents")
+    assets_put.add_argument("tenant")
+    assets_put.add_argument("files", nargs="+", metavar="FILE")
+    assets_ls = assets_actions.add_parser("ls", help="list a tenant's assets, and where its published pages use them")
+    assets_ls.add_argument("tenant")
+    assets_rm = assets_actions.add_parser("rm", help="delete assets no published page uses")
+    assets_rm.add_argument("tenant")
+    assets_rm.add_argument("ids", nargs="+", metavar="ID")
+    assets.add_argument("--templates", metavar="DIR", help="tenant templates, overrides (default ./templates)")
+    assets.set_defaults(handler=_assets)
+
     migrate = commands.add_parser("migrate", help="apply the SQL migrations of migrations/ to the content database")
     migrate.add_argument("--status", action="store_true", help="list applied and pending migrations, change nothing")
     migrate.add_argument("--folder", default="migrations", help="the migrations folder (default migrations)")
@@ -130,9 +146,11 @@ def _validate(args: argparse.Namespace) -> int:
 
     settings = _apply_flags(args, {"file": "TENANTS", "templates": "TEMPLATES"})
     registry = load_registry(settings)
-    tenants = load_tenants_file(settings.tenants_file, registry, limits=_limits(settings))
+    tenants = load_tenants_file(settings.tenants_file, registry, documents=True, limits=_limits(settings))
     folders = TemplateFolders.find(settings.templates_dir)
     assets = AssetCatalog.from_directories(folders.defaults("assets"))
+    if not settings.s3_bucket:  # with S3 the libraries are in the bucket, checked by `sync` as it publishes
+        _check_asset_references(settings, tenants)
     problems = PageRenderer(folders, assets).compile_all()
     if problems:
         where = ", ".join(str(root) for root in folders.roots)
@@ -144,6 +162,30 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_asset_references(settings: Settings, tenants: TenantSet) -> None:
+    """DocumentError naming each reference to an asset missing from the `assets/` folder beside the file."""
+    from tenantedge.errors import ValidationIssue
+    from tenantedge.media.references import references
+    from tenantedge.media.store import FolderAssets
+
+    folder = FolderAssets(settings.tenants_file.parent)
+
+    async def missing() -> list[ValidationIssue]:
+        found = []
+        for tenant_id in sorted(tenants.documents):
+            library = await folder.library(tenant_id)
+            found += [
+                ValidationIssue.at(("tenants", tenant_id, *path), f"no asset {asset} in {folder.root / tenant_id}")
+                for path, asset in references(orjson.loads(tenants.documents[tenant_id]))
+                if asset not in library
+            ]
+        return found
+
+    issues = asyncio.run(missing())
+    if issues:
+        raise DocumentError(str(settings.tenants_file), issues)
+
+
 def _sync(args: argparse.Namespace) -> int:
     from tenantedge.store.files import load_tenants_file
     from tenantedge.store.operations import sync
@@ -153,7 +195,16 @@ def _sync(args: argparse.Namespace) -> int:
     tenants = load_tenants_file(settings.tenants_file, registry, documents=True, limits=_limits(settings))
 
     async def run() -> list[str]:
-        async with _publishing(settings) as (publisher, _):
+        from tenantedge.app import build_assets
+        from tenantedge.media.store import FolderAssets
+        from tenantedge.media.sync import sync_assets
+
+        async with _publishing(settings) as (publisher, s3):
+            # Assets first: the documents' references must find them.
+            library = build_assets(settings, publisher, s3=s3, files=None)
+            source = FolderAssets(settings.tenants_file.parent)
+            async for line in sync_assets(source, library, tenants.tenants, by=_operator()):
+                print(line, flush=True)
             return await sync(tenants, publisher, by=_operator(), prune=args.prune, force=args.force)
 
     lines = asyncio.run(run())
@@ -163,6 +214,68 @@ def _sync(args: argparse.Namespace) -> int:
     print(f"{settings.tenants_file}: {changed} changed, {len(lines) - changed - refused} unchanged or kept", end="")
     print(f", {refused} refused (conflicts)" if refused else "")
     return 1 if refused else 0
+
+
+def _assets(args: argparse.Namespace) -> int:
+    from tenantedge.errors import AssetRefused, VersionConflict
+    from tenantedge.events import ASSET_ADDED, ASSET_DELETED, Event
+    from tenantedge.tenants import TENANT_ID
+
+    settings = _apply_flags(args, {"templates": "TEMPLATES"})
+    if not TENANT_ID.match(args.tenant):
+        raise ConfigError(f"{args.tenant!r} is not a tenant id (lowercase letters, digits and '-')")
+
+    async def run() -> int:
+        failed = 0
+        async with _asset_library(settings) as (library, publisher):
+            if args.action == "ls":
+                for item in await library.listing(args.tenant):
+                    size = f"{item['width']}x{item['height']}" if item["width"] else "-"
+                    used = ", ".join(item["used_in"]) or "unused"
+                    kind = f"{item['content_type']:<14} {size:<11}"
+                    print(f"{item['id']}  {item['size']:>10,}  {kind} {item['name']}  ({used})")
+                return 0
+            for name in args.files if args.action == "put" else args.ids:
+                try:
+                    if args.action == "put":
+                        uploaded = await library.upload(args.tenant, name, _read_document(name), _operator())
+                        record = uploaded.record
+                        if uploaded.created:
+                            await publisher.announce(Event(ASSET_ADDED, args.tenant, 0, record.id))
+                        mark = "+" if uploaded.created else "="
+                        print(f"{mark} {name}: asset:{record.id} ({record.content_type}, {record.size:,} bytes)")
+                    else:
+                        await library.delete(args.tenant, name)
+                        await publisher.announce(Event(ASSET_DELETED, args.tenant, 0, name))
+                        print(f"- {name}: removed")
+                except (AssetRefused, VersionConflict) as e:
+                    print(f"! {name}: {e}", file=sys.stderr)
+                    failed += 1
+        return 1 if failed else 0
+
+    return asyncio.run(run())
+
+
+@contextlib.asynccontextmanager
+async def _asset_library(settings: Settings) -> AsyncIterator[tuple[AssetLibrary, Publisher]]:
+    """The asset library a serving worker uses: in S3 when there is a bucket, else beside tenants.json."""
+    from tenantedge.app import build_assets, build_publisher, event_bus
+
+    if settings.s3_bucket:
+        async with _publishing(settings) as (publisher, s3):
+            yield build_assets(settings, publisher, s3=s3, files=None), publisher
+        return
+    from tenantedge.store.files import FileStore
+
+    registry = _registry(settings)
+    files = FileStore.open(settings.tenants_file, registry, limits=_limits(settings))
+    bus = event_bus(settings)
+    publisher = build_publisher(settings, registry, bus, s3=None, files=files, cache=None, limits=_limits(settings))
+    try:
+        yield build_assets(settings, publisher, s3=None, files=files), publisher
+    finally:
+        await publisher.close()
+        await bus.close()
 
 
 def _kv(args: argparse.Namespace) -> int:

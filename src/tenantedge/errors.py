@@ -13,7 +13,8 @@ TenantEdgeError
  ├── VersionConflict  a write named a version that is no longer current, or a name already taken (409)
  │    ├── Conflict         an admin or operator write lost to another writer, or the tenant exists
  │    └── PostConflict     a post's slug is taken, or the post changed since it was read
- ├── NotFound         no such tenant, page, draft, version or post (404)
+ ├── NotFound         no such tenant, page, draft, version, post or asset (404)
+ ├── AssetRefused     an upload refused with its own status: too large, not allowed, a bomb, over quota
  ├── PreconditionRequired  a write that needs If-Match came without one (428)
  └── ApiError         an admin API answer with its own status (RFC 9457 problem details)
 ConfigError
@@ -80,6 +81,15 @@ class NotFound(TenantEdgeError):
 
 class PreconditionRequired(TenantEdgeError):
     """A write that needs `If-Match` came without one."""
+
+
+class AssetRefused(TenantEdgeError):
+    """An asset upload refused before anything was stored: 413 (too large, over quota), 415 (a type outside the
+    allowlist), 422 (malformed, absurd dimensions, an SVG that could run script)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class RequestRefused(TenantEdgeError):

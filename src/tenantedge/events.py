@@ -35,7 +35,11 @@ POST_PUBLISHED = "post.published"
 POST_UPDATED = "post.updated"
 POST_DELETED = "post.deleted"
 POST_EVENTS = (POST_PUBLISHED, POST_UPDATED, POST_DELETED)
-EVENT_TYPES = (TENANT_UPDATED, TENANT_DELETED, PAGE_PUBLISHED, DRAFT_SAVED, *POST_EVENTS)
+# A tenant's asset library changed (`path` is the asset's id); nothing served changes until a document uses it.
+ASSET_ADDED = "asset.added"
+ASSET_DELETED = "asset.deleted"
+ASSET_EVENTS = (ASSET_ADDED, ASSET_DELETED)
+EVENT_TYPES = (TENANT_UPDATED, TENANT_DELETED, PAGE_PUBLISHED, DRAFT_SAVED, *POST_EVENTS, *ASSET_EVENTS)
 # Events a replay can reach back to; older ones are gone and the client is told to reload instead.
 REPLAY_LIMIT = 1_000
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from tenantedge.events import DRAFT_SAVED, POST_EVENTS, Event
+from tenantedge.events import ASSET_EVENTS, DRAFT_SAVED, POST_EVENTS, Event
 from tenantedge.store.layout import TENANT, DocKey
 
 log = logging.getLogger("tenantedge.invalidation")
@@ -50,8 +50,8 @@ class Forgets(Protocol):
 
 def change_of(event: Event) -> Change | None:
     """What an event changes for the caches; None when nothing served depends on it (a draft)."""
-    if event.type == DRAFT_SAVED:
-        return None
+    if event.type == DRAFT_SAVED or event.type in ASSET_EVENTS:
+        return None  # an asset's URL names its content: the media cache drops a deleted one itself
     if event.type in POST_EVENTS:
         return Change(ChangeKind.POSTS, event.tenant, event.version)
     return Change(ChangeKind.DOCUMENT, event.tenant, event.version)

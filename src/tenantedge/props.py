@@ -11,6 +11,7 @@ from typing import Any
 
 from tenantedge.errors import RegistryError, ValidationIssue
 from tenantedge.jsonpath import JsonPath, child, item
+from tenantedge.media.references import media_path, referenced
 
 # The prop types a schema may use; each maps to one form widget in the page builder.
 PROP_TYPES = (
@@ -170,6 +171,11 @@ def validate_value(spec: PropSpec, value: Any, path: JsonPath, issues: list[Vali
         return validate_props(spec.fields, value, path, issues)
     if spec.type == "number":
         return float(value)
+    if spec.type == "image":
+        # An uploaded asset ("asset:<id>") is shown at its digest URL; validating that it exists needs the
+        # tenant's library, and is done where documents are written.
+        asset = referenced(value)
+        return media_path(asset) if asset is not None else value
     return value
 
 
@@ -211,7 +217,11 @@ def _problem(spec: PropSpec, value: Any) -> str | None:
         pattern = _URL if kind == "url" else _IMAGE
         if isinstance(value, str) and len(value) <= _STRING_MAX and pattern.match(value):
             return None
-        expected = "'/path', '#anchor', 'https://…', 'mailto:' or 'tel:'" if kind == "url" else "'/path' or 'https://…'"
+        if kind == "image" and referenced(value) is not None:
+            return None
+        expected = "'/path', '#anchor', 'https://…', 'mailto:' or 'tel:'"
+        if kind == "image":
+            expected = "'/path', 'https://…' or 'asset:<id>' (an uploaded asset)"
         return f"expected a link like {expected}, found {short(value)}"
     if kind == "list":
         if not isinstance(value, list):

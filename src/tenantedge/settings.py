@@ -112,6 +112,13 @@ class Settings:
     ws_max_message_bytes: int = 64 * 1024
     ws_auth_timeout: float = 5.0
     ws_queue: int = 256
+    # Tenant asset limits (hardening): one uploaded file (413), one tenant's files together (413), one image's
+    # width x height x frames (422, refused from its header before any pixel is decoded); and the bytes of hot
+    # assets each worker keeps in memory (larger files stream from the origin).
+    max_asset_bytes: int = 10 << 20
+    asset_quota_bytes: int = 200 << 20
+    max_image_pixels: int = 40_000_000
+    asset_memory_bytes: int = 64 << 20
 
     @property
     def fragment_bytes(self) -> int:
@@ -190,6 +197,11 @@ class Settings:
             ws_max_message_bytes=reader.integer("WS_MAX_MESSAGE_BYTES", 64 * 1024, 1024, 1 << 26),
             ws_auth_timeout=reader.number("WS_AUTH_TIMEOUT", 5.0, 0.1, 600.0),
             ws_queue=reader.integer("WS_QUEUE", 256, 1, 1_000_000),
+            # Tenant asset limits (hardening)
+            max_asset_bytes=reader.integer("MAX_ASSET_BYTES", 10 << 20, 1024, 1 << 31),
+            asset_quota_bytes=reader.integer("ASSET_QUOTA_BYTES", 200 << 20, 0, 1 << 40),
+            max_image_pixels=reader.integer("MAX_IMAGE_PIXELS", 40_000_000, 1, 1 << 31),
+            asset_memory_bytes=reader.integer("ASSET_MEMORY_BYTES", 64 << 20, 0, 1 << 40),
         )
 
 

@@ -20,6 +20,7 @@ from tenantedge.errors import DocumentError, DocumentTooLarge, HostError, Valida
 from tenantedge.gcpause import collector_paused
 from tenantedge.hosts import HostTable, normalise_pattern
 from tenantedge.jsonpath import ROOT, JsonPath, child, format_path, item
+from tenantedge.media.references import media_path, referenced
 from tenantedge.props import COLOR, describe, short, suggest, validate_props
 from tenantedge.sections import DEFAULT_VARIANT, FEATURES, SectionRegistry
 from tenantedge.seo import DEFAULT_SEO, SEO_PATHS, SeoSettings, parse_seo
@@ -58,7 +59,9 @@ _TENANT_KEYS = (
     "seo",
     "version",
 )
-_THEME_KEYS = ("preset", "colors", "fonts", "custom_css")
+_THEME_KEYS = ("preset", "colors", "fonts", "custom_css", "logo", "favicon", "font_files")
+_FONT_FILE_KEYS = ("family", "src", "weight", "style")
+FONT_STYLES = ("normal", "italic")
 _SECTION_KEYS = ("type", "variant", "props")
 _PAGE_KEYS = ("title", "description", "sections")
 
@@ -107,11 +110,41 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class FontFile:
+    """A font the tenant uploaded (WOFF2 or WOFF), loaded with @font-face under its family name."""
+
+    family: str
+    asset: str
+    weight: int = 400
+    style: str = "normal"
+
+    @property
+    def url(self) -> str:
+        return media_path(self.asset)
+
+    @property
+    def format(self) -> str:
+        return self.asset.rsplit(".", 1)[1]
+
+
+@dataclass(frozen=True, slots=True)
 class Theme:
     preset: str
     colors: Mapping[str, str]
     fonts: tuple[str, ...]
     custom_css: str
+    # Uploaded assets by id (tenantedge.media.references): the site's logo, and its /favicon.ico.
+    logo: str | None = None
+    favicon: str | None = None
+    font_files: tuple[FontFile, ...] = ()
+
+    @property
+    def logo_url(self) -> str | None:
+        return media_path(self.logo) if self.logo else None
+
+    @property
+    def favicon_url(self) -> str | None:
+        return media_path(self.favicon) if self.favicon else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -668,7 +701,51 @@ def _theme(raw: object, path: JsonPath, issues: list[ValidationIssue], max_css: 
         css = ""
     else:
         issues.extend(ValidationIssue.at(child(path, "custom_css"), problem) for problem in css_problems(css))
-    return Theme(preset, colors, tuple(fonts), css)
+    logo, favicon = (_theme_asset(raw, name, path, issues) for name in ("logo", "favicon"))
+    font_files = _font_files(raw.get("font_files", []), child(path, "font_files"), issues)
+    return Theme(preset, colors, tuple(fonts), css, logo, favicon, font_files)
+
+
+def _font_files(raw: object, path: JsonPath, issues: list[ValidationIssue]) -> tuple[FontFile, ...]:
+    if not isinstance(raw, list):
+        issues.append(ValidationIssue.at(path, f"expected a list of font files, found {describe(raw)}"))
+        return ()
+    found: list[FontFile] = []
+    for index, entry in enumerate(raw):
+        where = item(path, index)
+        if not isinstance(entry, dict):
+            expected = "expected {'family': name, 'src': 'asset:<id>.woff2'}"
+            issues.append(ValidationIssue.at(where, f"{expected}, found {describe(entry)}"))
+            continue
+        _reject_unknown(entry, _FONT_FILE_KEYS, where, issues)
+        family, src = entry.get("family"), entry.get("src")
+        weight, style = entry.get("weight", 400), entry.get("style", "normal")
+        asset = referenced(src)
+        checks = (
+            ("family", isinstance(family, str) and _FONT.match(family), "a font family name"),
+            ("src", asset is not None and asset.endswith((".woff2", ".woff")), "an uploaded font, 'asset:<id>.woff2'"),
+            ("weight", type(weight) is int and 1 <= weight <= 1000, "a weight from 1 to 1000"),
+            ("style", style in FONT_STYLES, f"one of {FONT_STYLES}"),
+        )
+        found_values = {"family": family, "src": src, "weight": weight, "style": style}
+        problems = [
+            (key, f"expected {expected}, found {short(found_values[key])}") for key, ok, expected in checks if not ok
+        ]
+        issues.extend(ValidationIssue.at(child(where, key), message) for key, message in problems)
+        if not problems and isinstance(family, str) and asset is not None:
+            found.append(FontFile(family, asset, weight, style))
+    return tuple(found)
+
+
+def _theme_asset(raw: dict[str, Any], name: str, path: JsonPath, issues: list[ValidationIssue]) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    asset = referenced(value)
+    if asset is None:
+        expected = "an uploaded asset, 'asset:<sha256>.<ext>' (the id the upload answered)"
+        issues.append(ValidationIssue.at(child(path, name), f"expected {expected}, found {short(value)}"))
+    return asset
 
 
 def _too_large(raw: object, path: JsonPath, limits: DocumentLimits) -> ValidationIssue | None:

@@ -40,6 +40,7 @@ from tests.admin.conftest import (
 )
 from tests.conftest import running
 from tests.database import fresh_database
+from tests.media import images
 
 pytestmark = pytest.mark.anyio
 BASIC = "/api/tenants/basicsite"
@@ -236,7 +237,14 @@ PROPERTY = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 # The rest of each request: one the API takes (tenant, page, version, post and asset exist; any version matches).
-PATH_VALUES = {"tenant": "basicsite", "page": "", "version": "1", "slug": "a-post", "asset": "app.js"}
+PATH_VALUES = {
+    "tenant": "basicsite",
+    "page": "",
+    "version": "1",
+    "slug": "a-post",
+    "asset": "app.js",
+    "asset_id": "0" * 64 + ".png",
+}
 BODIES: dict[str, Any] = {
     "SignIn": {"token": "not-a-token-at-all"},
     "Tenant": {"domains": ["basicsite.com", "basicsite.localhost"]},
@@ -322,8 +330,12 @@ async def send(client: AdminClient, target: Input, value: object) -> httpx.Respo
     if op.if_match:
         headers.append((b"if-match", wire(str(value)) if target.where == "header" else b"*"))
     required = {query.name: "1" for query in op.query if query.bounds is not None and query.default is None}
+    required |= {"filename": "logo.png"} if op.uploads else {}
     params = {**required, target.name: str(value)} if target.where == "query" else required
     content = None
+    if op.uploads:
+        content = images.png()
+        headers.append((b"content-type", b"application/octet-stream"))
     if op.body is not None:
         fresh = f"hostile-{next(NEW_TENANTS)}"
         body = {"id": fresh, "domains": [f"{fresh}.example"]} if op.body == "NewTenant" else BODIES[op.body]

@@ -149,7 +149,10 @@ def test_every_operation_says_what_it_needs(op: Operation) -> None:
     if op.if_match:
         for status in ("409", "428"):
             assert status in operation["responses"], f"{op.handler}: an If-Match write can answer {status}"
-    if op.body is None:
+    if op.uploads:
+        assert set(operation["requestBody"]["content"]) == {"multipart/form-data", "application/octet-stream"}
+        assert {"413", "415"} <= set(operation["responses"])
+    elif op.body is None:
         assert "requestBody" not in operation
     else:
         media = set(operation["requestBody"]["content"])
@@ -166,7 +169,7 @@ async def test_the_documented_security_is_what_the_api_does(client: AdminClient,
     operation = DOCUMENT["paths"][op.path][op.method.lower()]
     public = operation.get("security") == []
     url = op.path.replace("{tenant}", "basicsite").replace("{page}", "").replace("{version}", "1")
-    url = url.replace("{asset}", "app.js").replace("{slug}", "a-post")
+    url = url.replace("{asset}", "app.js").replace("{slug}", "a-post").replace("{asset_id}", "0" * 64 + ".png")
     response = await client.api(op.method, url, {"version": 1}, token=None, if_match='"1"')
     if public:
         # Served without a token (sign-in itself may refuse the one it is given, but never asks for a header).

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tenantedge.render.theme import PRESETS, contrast_ratio, readable_on, theme_stylesheet
-from tenantedge.tenants import COLOR_NAMES, Theme
+from tenantedge.tenants import COLOR_NAMES, FontFile, Theme
 from tenantedge.tenants import PRESETS as PRESET_NAMES
 
 
@@ -55,3 +55,14 @@ def test_digest_changes_with_content() -> None:
 def test_custom_css_cannot_close_a_style_element(hostile: str) -> None:
     css = theme_stylesheet(Theme("light", {}, (), hostile)).body.decode()
     assert "<" not in css
+
+
+def test_uploaded_fonts_are_loaded_with_font_face() -> None:
+    asset = "ab" * 32 + ".woff2"
+    theme = Theme("light", {}, ("Brand Sans",), "", font_files=(FontFile("Brand Sans", asset, 700, "italic"),))
+    css = theme_stylesheet(theme).body.decode()
+    assert (
+        f'@font-face {{ font-family: "Brand Sans"; src: url("/_edge/media/{asset}") format("woff2"); '
+        "font-weight: 700; font-style: italic; font-display: swap; }"
+    ) in css
+    assert css.index("@font-face") < css.index(":root")

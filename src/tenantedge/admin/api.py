@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from tenantedge.admin.assetsapi import AssetHandlers
 from tenantedge.admin.auth import Grant, TokenRing
 from tenantedge.admin.changes import describe
 from tenantedge.admin.console import COOKIE, ConsoleHandlers, check_csrf, refusal
@@ -49,6 +50,7 @@ from tenantedge.admin.responses import (
 from tenantedge.admin.service import AdminService
 from tenantedge.errors import (
     ApiError,
+    AssetRefused,
     BackendError,
     DocumentError,
     DocumentTooLarge,
@@ -64,6 +66,7 @@ from tenantedge.tenants import COLORS, TENANT_ID, is_page_path
 if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
     from tenantedge.http.endpoints import OperatorEndpoints
+    from tenantedge.media.library import AssetLibrary
 
 log = logging.getLogger("tenantedge.admin")
 
@@ -72,7 +75,7 @@ Handler = Callable[[Request, Grant], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-class AdminApi(PostHandlers, ConsoleHandlers):
+class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
     """The handlers; each gets a request whose token was checked and the grant that token carries."""
 
     def __init__(
@@ -87,8 +90,10 @@ class AdminApi(PostHandlers, ConsoleHandlers):
         openapi: dict[str, Any] | None = None,
         database: ContentDatabase | None = None,
         operator: OperatorEndpoints | None = None,
+        assets: AssetLibrary | None = None,
     ) -> None:
         self.service = service
+        self.assets = assets
         self._registry = registry
         self._renderer = renderer
         self._tokens = tokens
@@ -146,6 +151,8 @@ class AdminApi(PostHandlers, ConsoleHandlers):
                 return await handler(request, grant)
             except ApiError as e:
                 return problem(e)
+            except AssetRefused as e:
+                return problem(ApiError(e.status, str(e)))
             except DocumentTooLarge as e:
                 return problem(ApiError(413, f"{e.source}: {e.issues[0].message}"))
             except DocumentError as e:

@@ -7,10 +7,19 @@ from typing import Any
 from tenantedge.admin.console import SAFE_METHODS, UI
 from tenantedge.admin.operations import MAX_VERSION, OPERATIONS, Operation, Query
 from tenantedge.content.posts import FORMATS, SLUG, STATUSES
+from tenantedge.media.references import ASSET_ID, REFERENCE
 from tenantedge.props import COLOR
 from tenantedge.sections import FEATURES
 from tenantedge.seo import MAX_ROBOTS
-from tenantedge.tenants import COLOR_NAMES, DEFAULT_LIMITS, MAX_PAGE_PATH, PRESETS, TENANT_ID, DocumentLimits
+from tenantedge.tenants import (
+    COLOR_NAMES,
+    DEFAULT_LIMITS,
+    FONT_STYLES,
+    MAX_PAGE_PATH,
+    PRESETS,
+    TENANT_ID,
+    DocumentLimits,
+)
 
 _REASONS = {
     200: "OK",
@@ -47,6 +56,11 @@ _FONT = "^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$"
 _NO_NUL = {"not": {"pattern": "\\x00"}}
 _NOT_BLANK = "[^\\x00" + "".join(filter(str.isspace, map(chr, range(0x3001)))) + "]"
 _YEARS_2_TO_9998 = "^(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+_ASSET_REFERENCE = {
+    "type": "string",
+    "pattern": _exactly(REFERENCE.pattern),
+    "description": "An uploaded asset of this tenant: 'asset:<sha256>.<ext>' (its `reference`)",
+}
 _ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 _LABELLED: dict[str, Any] = {
     "type": "object",
@@ -76,6 +90,23 @@ _TENANT_FIELDS: dict[str, Any] = {
                     },
                     "fonts": {"type": "array", "items": {"type": "string", "pattern": _FONT}},
                     "custom_css": {"$ref": "#/components/schemas/CustomCss"},
+                    "logo": _ASSET_REFERENCE,
+                    "favicon": _ASSET_REFERENCE,
+                    "font_files": {
+                        "type": "array",
+                        "description": "Uploaded fonts, loaded with @font-face under their family name",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["family", "src"],
+                            "properties": {
+                                "family": {"type": "string", "pattern": _FONT},
+                                "src": {**_ASSET_REFERENCE, "pattern": "^asset:[0-9a-f]{64}\\.(?:woff2|woff)$"},
+                                "weight": {"type": "integer", "minimum": 1, "maximum": 1000},
+                                "style": {"enum": list(FONT_STYLES)},
+                            },
+                        },
+                    },
                 },
             },
         ]
@@ -318,6 +349,31 @@ SCHEMAS: dict[str, Any] = {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/Post"}},
         },
     },
+    "Asset": {
+        "type": "object",
+        "required": ["id", "name", "content_type", "size", "path", "reference", "used_in"],
+        "properties": {
+            "id": {"type": "string", "pattern": _exactly(ASSET_ID.pattern), "description": "sha256.ext"},
+            "name": _TEXT,
+            "content_type": _TEXT,
+            "size": {"type": "integer", "minimum": 1},
+            "width": {"type": ["integer", "null"]},
+            "height": {"type": ["integer", "null"]},
+            "uploaded_at": _TEXT,
+            "by": _TEXT,
+            "path": {"type": "string", "description": "Where the tenant's domains serve it (/_edge/media/{id})"},
+            "reference": {"type": "string", "description": "How a tenant document names it (asset:{id})"},
+            "used_in": {"type": "array", "items": _TEXT, "description": "Places the published document uses it"},
+        },
+    },
+    "AssetList": {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Asset"}},
+            "used_bytes": {"type": "integer"},
+            "quota_bytes": {"type": "integer"},
+        },
+    },
     "SignIn": {"type": "object", "required": ["token"], "properties": {"token": _TEXT}},
     "Session": {
         "type": "object",
@@ -352,6 +408,7 @@ _PATH: dict[str, dict[str, Any]] = {
         "description": "The page's path without its leading '/': empty for the home page",
     },
     "version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
+    "asset_id": {"type": "string", "pattern": _exactly(ASSET_ID.pattern), "description": "The asset's id"},
     "slug": {"type": "string", "pattern": _exactly(SLUG.pattern)},
     "asset": {"enum": sorted(path.name for path in UI.iterdir() if path.suffix in (".js", ".css", ".html"))},
 }
@@ -421,11 +478,23 @@ def _operation(op: Operation) -> dict[str, Any]:
     }
     if op.public:
         operation["security"] = []
+    if op.uploads:
+        operation["requestBody"] = {"required": True, "content": _UPLOAD}
     if op.body is not None:
         schema = {"$ref": f"#/components/schemas/{op.body}"}
         types = ("application/json", "application/merge-patch+json") if op.method == "PATCH" else ("application/json",)
         operation["requestBody"] = {"required": True, "content": {media: {"schema": schema} for media in types}}
     return operation
+
+
+_FILE = {"type": "string", "format": "binary"}
+_UPLOAD = {
+    "multipart/form-data": {
+        "schema": {"type": "object", "required": ["file"], "properties": {"file": _FILE}},
+        "encoding": {"file": {"contentType": "application/octet-stream"}},
+    },
+    "application/octet-stream": {"schema": _FILE},
+}
 
 
 def _errors(op: Operation) -> list[int]:
@@ -435,7 +504,7 @@ def _errors(op: Operation) -> list[int]:
         found |= {401, 429} | (set() if op.method in SAFE_METHODS else {403})  # 403: a cookie without CSRF
     if op.public is False and op.path.startswith("/api/tenants"):
         found.add(503)  # the store
-    if op.body is not None:
+    if op.body is not None or op.uploads:
         found |= {400, 413, 415}
     if op.if_match:
         found |= {409, 412, 428}

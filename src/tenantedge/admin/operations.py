@@ -37,6 +37,7 @@ REMOVE_SECTIONS = Query(
     (0, 1),
     0,
 )
+FILENAME = Query("filename", "for a raw body (not multipart/form-data): the file's name, as the library shows it")
 THEME_OF = Query("page", "for the theme stylesheet (`_edge/theme.css`): the page whose draft's theme to show")
 
 
@@ -55,6 +56,7 @@ class Operation:
     query: tuple[Query, ...] = ()
     if_match: bool = False
     public: bool = False
+    uploads: bool = False  # the body is a file: multipart/form-data (part `file`) or raw bytes
     media: tuple[str, ...] = (JSON,)  # the 2xx body's media types
     tags: tuple[str, ...] = field(default=("tenants",))
 
@@ -386,6 +388,47 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(401, 404, 409, 412, 428, 503),
         if_match=True,
         tags=("posts",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/assets",
+        "list_assets",
+        "A tenant's assets (images, icons, fonts), newest first, each with its served path, its reference for "
+        "documents (`asset:<id>`) and where the published document uses it; and the bytes used of the quota",
+        returns="AssetList",
+        tags=("assets",),
+    ),
+    Operation(
+        "POST",
+        "/api/tenants/{tenant}/assets",
+        "upload_asset",
+        "Upload an asset: multipart/form-data with a `file` part, or the raw bytes with the name in `filename`. "
+        "The type is told by the content (PNG, JPEG, GIF, WebP, AVIF, ICO, SVG, WOFF2, WOFF), never the name; "
+        "201 when stored, 200 when the same bytes were stored already. Refused, storing nothing: too large or over "
+        "the tenant's quota (413), another type (415), malformed, absurd dimensions or an SVG with script (422)",
+        returns="Asset",
+        status=201,
+        errors=(400, 401, 404, 413, 415, 422),
+        query=(FILENAME,),
+        uploads=True,
+        tags=("assets",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/assets/{asset_id}",
+        "get_asset",
+        "One asset's description",
+        returns="Asset",
+        tags=("assets",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/tenants/{tenant}/assets/{asset_id}",
+        "delete_asset",
+        "Delete an asset; 409 naming the places while the published document uses it",
+        status=204,
+        errors=(401, 404, 409),
+        tags=("assets",),
     ),
     Operation(
         "GET",

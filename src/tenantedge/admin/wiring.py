@@ -28,6 +28,7 @@ from tenantedge.store.publisher import Publisher
 if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
     from tenantedge.http.endpoints import OperatorEndpoints
+    from tenantedge.media.library import AssetLibrary
 
 log = logging.getLogger("tenantedge.admin")
 
@@ -60,6 +61,7 @@ def build_admin(
     database: ContentDatabase | None = None,
     clock: Clock | None = None,
     operator: OperatorEndpoints | None = None,
+    assets: AssetLibrary | None = None,
 ) -> Admin:
     service = AdminService(publisher, registry)
     token = settings.admin_token
@@ -83,6 +85,7 @@ def build_admin(
         openapi=openapi_document(_version(), publisher.limits),
         database=database,
         operator=operator,
+        assets=assets,
     )
     return Admin(host, api.app(hub.endpoint), service, hub, limiter)
 

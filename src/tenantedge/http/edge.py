@@ -27,6 +27,8 @@ from tenantedge.http.policy import HTML_TYPE, NO_STORE, TEXT_TYPE, XML_TYPE, Cac
 from tenantedge.http.proxies import IPNetwork
 from tenantedge.http.responses import send_response, send_text
 from tenantedge.http.server import PREPARED, SendPrepared
+from tenantedge.media.references import MEDIA_PREFIX
+from tenantedge.media.serve import ICON_PATHS, MediaServer, media_asset
 from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page, header_lines
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
 from tenantedge.seo import ROBOTS_PATH, SEO_PATHS, robots_txt, sitemap_xml
@@ -83,6 +85,7 @@ class EdgeApp:
         blog: BlogContent | None = None,
         operations: ASGIApp | None = None,
         operations_port: int = 0,
+        media: MediaServer | None = None,
     ) -> None:
         self._lookup = lookup
         self._renderer = renderer
@@ -101,6 +104,8 @@ class EdgeApp:
         self._blog = blog
         self._operations = operations if operations_port else None
         self._operations_port = operations_port
+        # Tenants' own assets, at /_edge/media/{id} and the icon paths on their own domains (None: not served).
+        self._media = media
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Dispatch: lifespan, the operations listener, sockets, the edge's own endpoints, the admin's writes.
@@ -117,7 +122,7 @@ class EdgeApp:
                 await self._edge_routes(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith(EDGE_PREFIX) and path != THEME_PATH:
+        if path.startswith(EDGE_PREFIX) and path != THEME_PATH and not path.startswith(MEDIA_PREFIX):
             if path in _ADMIN_EDGE_PATHS and self._admin is not None and self._for_admin(scope):
                 await self._admin(scope, receive, send)
             else:
@@ -158,7 +163,7 @@ class EdgeApp:
             try:
                 # One wait budget for the whole way to the tenant: a hung tier costs this request one timeout.
                 with one_lookup():
-                    keys = not self._debug and path != THEME_PATH
+                    keys = not self._debug and path != THEME_PATH and not path.startswith(MEDIA_PREFIX)
                     lookup = await self._lookup.find(host, raw_host, path, header, keys=keys)
             except StoreUnavailable as e:
                 log.warning("host %s: %s", host, e)
@@ -206,6 +211,14 @@ class EdgeApp:
             explain = self._explained(lambda: _explain(host, found, "stylesheet"))
             await self._send_theme(scope, send, tenant, head, explain)
             return
+        if self._media is not None:
+            asset = media_asset(path)
+            if asset is not None:
+                await self._media.serve(scope, send, tenant.id, asset, head)
+                return
+            if path in ICON_PATHS and tenant.theme.favicon is not None:
+                await self._media.serve(scope, send, tenant.id, tenant.theme.favicon, head, fixed=False)
+                return
         key = (tenant.id, tenant.digest, path, "")
         page = self._pages.get(key)
         hit = page is not None

@@ -57,7 +57,13 @@ def theme_stylesheet(theme: Theme) -> Stylesheet:
     if theme.fonts:
         families = ", ".join(f'"{font}"' for font in theme.fonts)
         lines.append(f"  --te-font: {families}, {SYSTEM_FONTS};")
-    css = ":root {\n" + "\n".join(lines) + "\n}\n"
+    # Family names are letters, digits, spaces and '-', and URLs a digest: nothing here needs escaping.
+    faces = "".join(
+        f'@font-face {{ font-family: "{font.family}"; src: url("{font.url}") format("{font.format}"); '
+        f"font-weight: {font.weight}; font-style: {font.style}; font-display: swap; }}\n"
+        for font in theme.font_files
+    )
+    css = faces + ":root {\n" + "\n".join(lines) + "\n}\n"
     if theme.custom_css:
         # Served as its own text/css file, never inside the HTML: a hostile '</style><script>' has no
         # element to close there, and the escape keeps it harmless even if someone inlines it later.

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from tenantedge.errors import BackendError, Conflict, NotFound, PreconditionRequired, TenantEdgeError
+from tenantedge.errors import BackendError, Conflict, DocumentError, NotFound, PreconditionRequired, TenantEdgeError
 from tenantedge.events import TENANT_DELETED, TENANT_UPDATED, Event, EventBus
 from tenantedge.integers import bounded_integer
 from tenantedge.sections import SectionRegistry
@@ -43,6 +43,14 @@ class CacheTier(Protocol):
     async def delete_many(self, keys: Iterable[DocKey]) -> None: ...
 
 
+class AssetCheck(Protocol):
+    """The tenant's asset library, as validation asks it: every `asset:` reference must name a stored asset."""
+
+    async def check(self, tenant: str, document: dict[str, Any]) -> None:
+        """DocumentError naming each reference to a missing asset by its JSON path."""
+        ...
+
+
 class Publisher:
     def __init__(
         self,
@@ -64,6 +72,13 @@ class Publisher:
         self.limits = limits
         # This worker's own copy of an event, applied at once (before the bus echoes it, or if the bus is down).
         self.applied: Callable[[Event], None] | None = None
+        # The asset library references are checked against (None: documents may not refer to assets yet).
+        self.assets: AssetCheck | None = None
+
+    @property
+    def lock(self) -> WriteLock:
+        """The tenant write lock, for other writers of a tenant's data (its asset library) to share."""
+        return self._lock
 
     async def close(self) -> None:
         await self._lock.close()
@@ -154,6 +169,8 @@ class Publisher:
                 await self._mirror(written, gone - set(written))
         for tenant_id in sorted(changed):
             tenant = new.tenants.get(tenant_id)
+            if tenant is not None and self.assets is not None:
+                await self._report_missing_assets(tenant_id, documents.get(tenant_id))
             event = Event(TENANT_UPDATED, tenant_id, tenant.version) if tenant else Event(TENANT_DELETED, tenant_id, 0)
             try:
                 first = await self._record_file_save(tenant_id, documents.get(tenant_id))
@@ -164,6 +181,16 @@ class Publisher:
                 await self.announce(event)
             elif self.applied is not None:
                 self.applied(event)
+
+    async def _report_missing_assets(self, tenant_id: str, document: dict[str, Any] | None) -> None:
+        """A saved file is served as saved: a reference to a missing asset is told to the log (its image 404s)."""
+        assert self.assets is not None
+        try:
+            await self.assets.check(tenant_id, document or {})
+        except DocumentError as e:
+            log.error("tenants.json saved with %s", e)
+        except BackendError as e:
+            log.error("tenant %s: its asset references were not checked: %s", tenant_id, e)
 
     async def _record_file_save(self, tenant_id: str, document: dict[str, Any] | None) -> bool:
         """Record a saved document as the next history entry, unless another worker did; whether this one did."""
@@ -214,9 +241,12 @@ class Publisher:
     async def validate(self, tenant_id: str, document: dict[str, Any]) -> Tenant:
         """The tenant this document makes, as the readers will parse it, held to the limits; DocumentError naming
         each problem. In a worker thread: a 1 MB document must not hold up every other request of this worker."""
-        return await asyncio.to_thread(
+        tenant = await asyncio.to_thread(
             parse_tenant, tenant_id, document, self._registry, f"tenant {tenant_id}", limits=self.limits
         )
+        if self.assets is not None:
+            await self.assets.check(tenant_id, document)
+        return tenant
 
     async def _mirror(self, written: dict[DocKey, bytes], removed: set[DocKey]) -> None:
         """Redis after the origin; a Redis that fails to take the new copy must at least lose the old one."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aioboto3
@@ -178,6 +179,66 @@ class S3Tier:
         result: list[str] = await self._call(listing())
         return sorted(result)
 
+    # -- objects by key (tenant assets), under the same client, breaker and timeouts ---------------------
+
+    async def get_object(self, key: str) -> bytes | None:
+        """The object at `key` (below the prefix) whole, or None."""
+        opened = await self.open_object(key)
+        if opened is None:
+            return None
+        body = bytearray()
+        async for chunk in opened.chunks:
+            body += chunk
+        return bytes(body)
+
+    async def open_object(self, key: str, first: int | None = None, last: int | None = None) -> ObjectStream | None:
+        """The object at `key`, or bytes `first`..`last` of it, as a stream read as it is sent (None: absent).
+        The call to open it has the timeout and the breaker; each read after that has the read timeout."""
+
+        async def fetch() -> ObjectStream | None:
+            client = await self._s3()
+            extra = {"Range": f"bytes={first}-{last}"} if first is not None else {}
+            try:
+                response = await client.get_object(Bucket=self._bucket, Key=self._prefix + key, **extra)
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") in _MISSING:
+                    return None
+                raise
+            body = response["Body"]
+            return ObjectStream(int(response["ContentLength"]), _chunks(body), body.close)
+
+        result: ObjectStream | None = await self._call(fetch())
+        return result
+
+    async def put_object(self, key: str, data: bytes, content_type: str) -> None:
+        async def store() -> None:
+            client = await self._s3()
+            await client.put_object(Bucket=self._bucket, Key=self._prefix + key, Body=data, ContentType=content_type)
+
+        await self._call(store())
+
+    async def delete_object(self, key: str) -> None:
+        async def remove() -> None:
+            client = await self._s3()
+            await client.delete_object(Bucket=self._bucket, Key=self._prefix + key)
+
+        await self._call(remove())
+
+    async def keys(self, under: str) -> list[str]:
+        """Every key below `under` (itself below the prefix), relative to the prefix."""
+
+        async def listing() -> list[str]:
+            client = await self._s3()
+            found: list[str] = []
+            async for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=self._prefix + under
+            ):
+                found += [item["Key"][len(self._prefix) :] for item in page.get("Contents", [])]
+            return found
+
+        result: list[str] = await self._call(listing())
+        return sorted(result)
+
     async def probe(self) -> dict[str, Any]:
         async def head() -> None:
             client = await self._s3()
@@ -208,6 +269,28 @@ class S3Tier:
             timeouts=(ConnectTimeoutError, ReadTimeoutError, TimeoutError),
             failures=(ClientError, BotoCoreError, OSError),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectStream:
+    """An object being read: its length in bytes (of the range asked for) and its body in chunks."""
+
+    size: int
+    chunks: AsyncGenerator[bytes, None]
+    release: Callable[[], None]  # frees the connection, even if no chunk was read
+
+
+STREAM_CHUNK = 256 * 1024
+
+
+async def _chunks(body: Any) -> AsyncGenerator[bytes, None]:
+    try:
+        while chunk := await body.read(STREAM_CHUNK):
+            yield chunk
+    except Exception as e:  # the connection broke or stalled mid-body: botocore's, aiohttp's or the socket's error
+        raise BackendError(f"s3: reading an object: {type(e).__name__}: {e}") from e
+    finally:
+        body.close()
 
 
 async def _in_parallel(call: Callable[[DocKey], Awaitable[None]], keys: Iterable[DocKey]) -> None:

@@ -1,0 +1,171 @@
+"""The response side of a tenant's assets: immutable digest URLs, strong ETags, 304, HEAD and single byte ranges.
+
+Only a tenant's own assets answer on its domains: the edge asks with the tenant the Host header found, and an
+asset is looked up under that tenant alone, so another tenant's digest is a plain 404. An SVG opened directly
+runs in a sandbox with no script (Content-Security-Policy), on top of the checks made when it was uploaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from starlette.types import Scope, Send
+
+from tenantedge.errors import BackendError
+from tenantedge.http.conditional import none_match
+from tenantedge.http.endpoints import IMMUTABLE
+from tenantedge.http.policy import NO_STORE
+from tenantedge.http.responses import send_text
+from tenantedge.media.cache import Large, MediaCache
+from tenantedge.media.kinds import KINDS, SVG
+from tenantedge.media.references import ASSET_ID, MEDIA_PREFIX
+from tenantedge.media.store import AssetStore, AssetStream
+
+log = logging.getLogger("tenantedge.media")
+
+Header = tuple[bytes, bytes]
+# Browsers ask these of every site; a tenant whose theme names a favicon answers them with it.
+ICON_PATHS = frozenset({"/favicon.ico", "/apple-touch-icon.png", "/apple-touch-icon-precomposed.png"})
+SVG_POLICY = (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; sandbox")
+ICON_CACHE = "public, max-age=300"  # /favicon.ico: the theme may name another icon at any time
+RETRY_AFTER = b"5"
+UNSATISFIABLE = (-1, -1)
+
+
+class MediaServer:
+    def __init__(self, cache: MediaCache, store: AssetStore) -> None:
+        self._cache = cache
+        self._store = store
+
+    async def serve(self, scope: Scope, send: Send, tenant: str, asset: str, head: bool, *, fixed: bool = True) -> None:
+        """Answer a request for one of this tenant's assets (`asset`: its id, from the path). `fixed`: the URL names
+        the content (cached for a year); else it is a fixed path (/favicon.ico) whose asset may change."""
+        if not ASSET_ID.match(asset):
+            await _not_found(send, head)
+            return
+        try:
+            found = await self._cache.get((tenant, asset))
+            if isinstance(found, Large) and found.stream is None:
+                found = Large(await self._store.open(tenant, asset))
+        except BackendError as e:
+            log.warning("tenant %s asset %s: %s", tenant, asset, e)
+            extra = [(b"retry-after", RETRY_AFTER), NO_STORE]
+            await send_text(send, 503, "Service Unavailable: try again shortly", head=head, extra=extra)
+            return
+        if found is None or (isinstance(found, Large) and found.stream is None):
+            await _not_found(send, head)
+            return
+        await self._send(scope, send, tenant, asset, found, head, IMMUTABLE if fixed else ICON_CACHE)
+
+    async def _send(
+        self, scope: Scope, send: Send, tenant: str, asset: str, found: bytes | Large, head: bool, cache: str
+    ) -> None:
+        stream = found.stream if isinstance(found, Large) else None
+        total = len(found) if isinstance(found, bytes) else (stream.size if stream else 0)
+        digest, ext = asset.split(".", 1)
+        kind = KINDS[ext]
+        etag = f'"{digest}"'.encode()
+        headers: list[Header] = [
+            (b"content-type", kind.content_type.encode()),
+            (b"cache-control", cache.encode()),
+            (b"etag", etag),
+            (b"x-content-type-options", b"nosniff"),
+            (b"accept-ranges", b"bytes"),
+        ]
+        if kind is SVG:
+            headers.append(SVG_POLICY)
+        if_none_match, range_header, if_range = _conditions(scope["headers"])
+        if if_none_match is not None and none_match(if_none_match, etag):
+            await _close(stream)
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        span = None
+        if range_header is not None and (if_range is None or if_range.strip() == etag):
+            span = byte_range(range_header, total)
+        if span == UNSATISFIABLE:
+            await _close(stream)
+            headers.append((b"content-range", f"bytes */{total}".encode()))
+            await _start(send, 416, headers, 0)
+            await send({"type": "http.response.body", "body": b""})
+            return
+        status, first, last = (206, *span) if span is not None else (200, 0, total - 1)
+        if status == 206:
+            headers.append((b"content-range", f"bytes {first}-{last}/{total}".encode()))
+        length = last - first + 1
+        if isinstance(found, bytes):
+            await _start(send, status, headers, length)
+            await send({"type": "http.response.body", "body": b"" if head else found[first : last + 1]})
+            return
+        if head or status == 206:
+            # A part of a file too large to hold: asked of the origin as that range, not read whole.
+            await _close(stream)
+            stream = None if head else await self._store.open(tenant, asset, first, last)
+        await _start(send, status, headers, length)
+        await _stream(send, stream)
+
+
+def byte_range(header: bytes, total: int) -> tuple[int, int] | None:
+    """The one byte range a `Range` header asks of `total` bytes (RFC 9110 §14.1.2): (first, last), UNSATISFIABLE,
+    or None where it is to be ignored (malformed, another unit, several ranges: the whole body is sent)."""
+    unit, _, spec = header.strip().partition(b"=")
+    if unit.strip().lower() != b"bytes" or b"," in spec:
+        return None
+    start, dash, end = spec.strip().partition(b"-")
+    if not dash or not (start.isdigit() or end.isdigit()) or (start and not start.isdigit()):
+        return None
+    if end and not end.isdigit():
+        return None
+    if not start:
+        suffix = int(end)
+        return UNSATISFIABLE if suffix == 0 or total == 0 else (max(total - suffix, 0), total - 1)
+    first = int(start)
+    if end and int(end) < first:
+        return None
+    if first >= total:
+        return UNSATISFIABLE
+    return first, min(int(end), total - 1) if end else total - 1
+
+
+def _conditions(raw: Sequence[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes | None, bytes | None]:
+    if_none_match = range_header = if_range = None
+    for name, value in raw:
+        if name == b"if-none-match":
+            if_none_match = value
+        elif name == b"range":
+            range_header = value
+        elif name == b"if-range":
+            if_range = value
+    return if_none_match, range_header, if_range
+
+
+async def _start(send: Send, status: int, headers: list[Header], length: int) -> None:
+    start_headers = [*headers, (b"content-length", str(length).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": start_headers})
+
+
+async def _stream(send: Send, stream: AssetStream | None) -> None:
+    if stream is not None:
+        try:
+            async for chunk in stream.chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            await stream.close()
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _close(stream: AssetStream | None) -> None:
+    if stream is not None:
+        with contextlib.suppress(BackendError):
+            await stream.close()
+
+
+async def _not_found(send: Send, head: bool) -> None:
+    await send_text(send, 404, "Not Found", head=head, extra=[(b"cache-control", b"public, max-age=30")])
+
+
+def media_asset(path: str) -> str | None:
+    """The asset id a request path names under /_edge/media/, or None."""
+    return path[len(MEDIA_PREFIX) :] if path.startswith(MEDIA_PREFIX) else None

@@ -1,0 +1,211 @@
+"""Where a tenant's assets live: the origin the tenants live in, S3 or a folder beside tenants.json.
+
+The layout is the same in both: `assets/{tenant}/{id}` for each file (its id is `{sha256}.{ext}`, so the same
+bytes are stored once) and `assets/{tenant}/index.json`, the tenant's library: each asset's name, type, size,
+dimensions, and who uploaded it when. Writers change a library under the tenant's write lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import orjson
+
+from tenantedge.errors import BackendError
+from tenantedge.media.references import ASSET_ID
+from tenantedge.store.blobs import write_atomically
+
+if TYPE_CHECKING:
+    from tenantedge.store.s3 import S3Tier
+
+FOLDER = "assets"
+INDEX = "index.json"
+CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRecord:
+    """One asset of a tenant's library."""
+
+    id: str
+    name: str
+    content_type: str
+    size: int
+    width: int | None
+    height: int | None
+    uploaded_at: str
+    by: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> AssetRecord:
+        return cls(
+            str(raw["id"]),
+            str(raw["name"]),
+            str(raw["content_type"]),
+            int(raw["size"]),
+            raw.get("width"),
+            raw.get("height"),
+            str(raw.get("uploaded_at", "")),
+            str(raw.get("by", "")),
+        )
+
+
+Library = dict[str, AssetRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class AssetStream:
+    """An asset being read: the length of what is sent and the body in chunks, read as they are sent."""
+
+    size: int
+    chunks: AsyncGenerator[bytes, None]
+    release: Callable[[], None]  # frees the file or connection, even if no chunk was read
+
+    async def close(self) -> None:
+        await self.chunks.aclose()
+        self.release()
+
+
+class AssetStore(Protocol):
+    """A tenant's assets and library in the origin. Errors reaching it are BackendError."""
+
+    name: str
+
+    async def library(self, tenant: str) -> Library: ...
+
+    async def save_library(self, tenant: str, library: Library) -> None: ...
+
+    async def put(self, tenant: str, asset: str, data: bytes, content_type: str) -> None: ...
+
+    async def open(
+        self, tenant: str, asset: str, first: int | None = None, last: int | None = None
+    ) -> AssetStream | None:
+        """The asset, or bytes first..last of it (None: not stored)."""
+        ...
+
+    async def delete(self, tenant: str, asset: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def encode_library(library: Library) -> bytes:
+    return orjson.dumps({"assets": {asset: record.to_json() for asset, record in sorted(library.items())}})
+
+
+def decode_library(data: bytes, where: str) -> Library:
+    try:
+        raw = orjson.loads(data)
+        return {asset: AssetRecord.from_json(record) for asset, record in raw["assets"].items()}
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
+        raise BackendError(f"{where}: not an asset library ({type(e).__name__}: {e}); fix or remove it") from e
+
+
+def _checked(asset: str) -> str:
+    # Names reach the disk and the bucket only in this shape: no separator, no '..'.
+    if not ASSET_ID.match(asset):
+        raise ValueError(f"not an asset id: {asset!r}")
+    return asset
+
+
+class FolderAssets:
+    """Assets as files: `{root}/assets/{tenant}/{id}`, the library in `{root}/assets/{tenant}/index.json`."""
+
+    name = "file"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / FOLDER
+
+    async def library(self, tenant: str) -> Library:
+        path = self.root / tenant / INDEX
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            return {}
+        except OSError as e:
+            raise BackendError(f"{path}: {e.strerror}") from e
+        return decode_library(data, str(path))
+
+    async def save_library(self, tenant: str, library: Library) -> None:
+        await asyncio.to_thread(write_atomically, self.root / tenant / INDEX, encode_library(library))
+
+    async def put(self, tenant: str, asset: str, data: bytes, content_type: str) -> None:
+        await asyncio.to_thread(write_atomically, self.root / tenant / _checked(asset), data)
+
+    async def open(
+        self, tenant: str, asset: str, first: int | None = None, last: int | None = None
+    ) -> AssetStream | None:
+        path = self.root / tenant / _checked(asset)
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise BackendError(f"{path}: {e.strerror}") from e
+        size = os.fstat(handle.fileno()).st_size
+        start = first or 0
+        end = size - 1 if last is None else min(last, size - 1)
+        return AssetStream(max(end - start + 1, 0), _file_chunks(handle, start, end), handle.close)
+
+    async def delete(self, tenant: str, asset: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            await asyncio.to_thread((self.root / tenant / _checked(asset)).unlink)
+
+    async def close(self) -> None:
+        return None
+
+
+async def _file_chunks(handle: Any, start: int, end: int) -> AsyncGenerator[bytes, None]:
+    try:
+        await asyncio.to_thread(handle.seek, start)
+        left = end - start + 1
+        while left > 0:
+            chunk: bytes = await asyncio.to_thread(handle.read, min(CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            yield chunk
+    except OSError as e:
+        raise BackendError(f"{handle.name}: {e.strerror}") from e
+    finally:
+        handle.close()
+
+
+class ObjectAssets:
+    """Assets in S3: `{prefix}assets/{tenant}/{id}`, the library in `{prefix}assets/{tenant}/index.json`."""
+
+    name = "s3"
+
+    def __init__(self, s3: S3Tier) -> None:
+        self._s3 = s3
+
+    async def library(self, tenant: str) -> Library:
+        key = f"{FOLDER}/{tenant}/{INDEX}"
+        data = await self._s3.get_object(key)
+        return {} if data is None else decode_library(data, f"s3: {key}")
+
+    async def save_library(self, tenant: str, library: Library) -> None:
+        await self._s3.put_object(f"{FOLDER}/{tenant}/{INDEX}", encode_library(library), "application/json")
+
+    async def put(self, tenant: str, asset: str, data: bytes, content_type: str) -> None:
+        await self._s3.put_object(f"{FOLDER}/{tenant}/{_checked(asset)}", data, content_type)
+
+    async def open(
+        self, tenant: str, asset: str, first: int | None = None, last: int | None = None
+    ) -> AssetStream | None:
+        opened = await self._s3.open_object(f"{FOLDER}/{tenant}/{_checked(asset)}", first, last)
+        return None if opened is None else AssetStream(opened.size, opened.chunks, opened.release)
+
+    async def delete(self, tenant: str, asset: str) -> None:
+        await self._s3.delete_object(f"{FOLDER}/{tenant}/{_checked(asset)}")
+
+    async def close(self) -> None:
+        return None  # the S3 tier is the tenant store's, closed with it
