@@ -80,6 +80,7 @@ def test_robots_allows_all_but_platform_paths_and_names_the_sitemap() -> None:
     lines = robots.splitlines()
     assert lines[:3] == ["User-agent: *", "Allow: /", "Disallow: /_edge/"]
     assert "Allow: /_edge/theme.css" in lines  # pages need their stylesheet to be rendered by a crawler
+    assert "Allow: /_edge/media/" in lines  # and the tenant's own images are the tenant's, to be found
     assert lines[-1] == "Sitemap: https://acme.com/sitemap.xml" and robots.endswith("\n")
 
 

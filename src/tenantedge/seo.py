@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 from tenantedge.blog import BLOG_PATH
 from tenantedge.errors import ValidationIssue
 from tenantedge.jsonpath import JsonPath, child, item
+from tenantedge.media.references import MEDIA_PREFIX
 from tenantedge.props import describe, short, suggest
 
 ROBOTS_PATH = "/robots.txt"
@@ -26,7 +27,12 @@ MAX_URLS = 50_000
 MAX_ROBOTS = 32_768
 _SEO_KEYS = ("robots", "sitemap", "exclude")
 # Platform endpoints (health, metrics) stay out of search; what pages need to render (their CSS) does not.
-_ROBOTS = "User-agent: *\nAllow: /\nDisallow: /_edge/\nAllow: /_edge/theme.css\nAllow: /_edge/assets/\n"
+# Platform paths are closed to crawlers, except what pages need to render: stylesheets, shared assets and the
+# tenant's own media (its images belong in image search).
+_ROBOTS = (
+    "User-agent: *\nAllow: /\nDisallow: /_edge/\nAllow: /_edge/theme.css\nAllow: /_edge/assets/\n"
+    f"Allow: {MEDIA_PREFIX}\n"
+)
 _URLSET = '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
 
 
