@@ -17,11 +17,11 @@ from tenantedge.events import ASSET_EVENTS, EventBus, LocalBus, RedisBus
 from tenantedge.http.edge import EdgeApp, Hook
 from tenantedge.http.endpoints import OperatorEndpoints, operations_router, public_router
 from tenantedge.http.lookup import PageLookup
+from tenantedge.http.media import MediaServer
 from tenantedge.http.policy import CachePolicy
 from tenantedge.invalidation import Invalidation
 from tenantedge.media.cache import MediaCache
 from tenantedge.media.library import AssetLibrary, AssetLimits
-from tenantedge.media.serve import MediaServer
 from tenantedge.media.store import AssetStore, FolderAssets, ObjectAssets
 from tenantedge.pagecache import PageCache
 from tenantedge.render.assets import AssetCatalog
