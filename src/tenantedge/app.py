@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from tenantedge.admin.wiring import admin_host, build_admin
 from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import ConfigError
-from tenantedge.events import ASSET_EVENTS, EventBus, LocalBus, RedisBus
+from tenantedge.events import ASSET_ADDED, ASSET_EVENTS, Event, EventBus, LocalBus, RedisBus
 from tenantedge.http.edge import EdgeApp, Hook
 from tenantedge.http.endpoints import OperatorEndpoints, operations_router, public_router
 from tenantedge.http.lookup import PageLookup
@@ -22,7 +22,10 @@ from tenantedge.http.policy import CachePolicy
 from tenantedge.invalidation import Invalidation
 from tenantedge.media.cache import MediaCache
 from tenantedge.media.library import AssetLibrary, AssetLimits
+from tenantedge.media.maker import VariantMaker
+from tenantedge.media.sizes import ImageSizes
 from tenantedge.media.store import AssetStore, FolderAssets, ObjectAssets
+from tenantedge.media.variants import every_variant
 from tenantedge.pagecache import PageCache
 from tenantedge.render.assets import AssetCatalog
 from tenantedge.render.folders import TemplateFolders
@@ -148,6 +151,23 @@ def build_assets(
     return library
 
 
+def forget_asset(media: MediaCache, event: Event) -> None:
+    asset = event.path or ""
+    for name in (asset, *every_variant(asset)):
+        media.forget(event.tenant, name)
+
+
+def variants_lock(settings: Settings, files: FileStore | None) -> WriteLock:
+    """The lock images' variants are made under: across machines by Redis when there is one, else across this
+    machine's workers by a lock file of their own (making them never holds up a publish)."""
+    if settings.redis_url:
+        prefix = f"{settings.redis_prefix}variants:"
+        return RedisWriteLock(settings.redis_url, prefix=prefix, lease=60.0, timeout=settings.redis_timeout)
+    if files is not None:
+        return FileWriteLock(files.path.with_name(files.path.name + ".variants.lock"))
+    return FileWriteLock(Path(tempfile.gettempdir()) / f"tenantedge-{settings.s3_bucket}.variants.lock")
+
+
 def cache_policy(settings: Settings) -> CachePolicy:
     """The edge's Cache-Control lifetimes, as plain numbers from the settings."""
     return CachePolicy.from_lifetimes(
@@ -204,14 +224,23 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     _check_listeners(settings)
     folders = TemplateFolders.find(settings.templates_dir)
     assets = AssetCatalog.from_directories(folders.defaults("assets"))
-    renderer = PageRenderer(folders, assets, reload=settings.template_reload, fragment_bytes=settings.fragment_bytes)
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20, clock)
     bus = event_bus(settings)
     publisher = build_publisher(settings, registry, bus, s3=s3, files=files, cache=cache, limits=limits)
     library = build_assets(settings, publisher, s3=s3, files=files)
+    renderer = PageRenderer(
+        folders,
+        assets,
+        reload=settings.template_reload,
+        fragment_bytes=settings.fragment_bytes,
+        images=ImageSizes(library.store),
+    )
     media = MediaCache(library.store, clock, budget=settings.asset_memory_bytes, negative_ttl=settings.negative_ttl)
-    # A deleted asset leaves every worker's memory; a new one drops a remembered miss.
-    bus.subscribe(lambda event: media.forget(event.tenant, event.path or "") if event.type in ASSET_EVENTS else None)
+    # A deleted asset (and its variants) leaves every worker's memory; a new one drops a remembered miss.
+    bus.subscribe(lambda event: forget_asset(media, event) if event.type in ASSET_EVENTS else None)
+    variants = VariantMaker(library.store, variants_lock(settings, files), clock, negative_ttl=settings.negative_ttl)
+    # A new image's width variants are made in the background (the lock lets one worker of all make them).
+    bus.subscribe(lambda event: variants.start(event.tenant, event.path or "") if event.type == ASSET_ADDED else None)
     blog = blog_content(settings, clock)
 
     async def readiness() -> dict[str, Any]:
@@ -221,7 +250,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return tiers
 
     metrics = store.metrics if files is None or files is store else lambda: {**files.metrics(), **store.metrics()}
-    operator = OperatorEndpoints(lambda: {**app.metrics(), **metrics(), **media.metrics()}, readiness)
+    operator = OperatorEndpoints(
+        lambda: {**app.metrics(), **metrics(), **media.metrics(), **variants.metrics()}, readiness
+    )
     database = blog.database if blog else None
     admin = build_admin(
         settings, registry, publisher, renderer, bus, host, database, clock=clock, operator=operator, assets=library
@@ -238,7 +269,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         store, pages, clock, page_keys=page_keys, max_keys=settings.l1_domains, default_tenant=settings.default_tenant
     )
     public_routes = public_router(assets)
-    media_server = MediaServer(media, library.store)
+    media_server = MediaServer(media, library.store, variants)
 
     def edge(
         *,
@@ -278,6 +309,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         on_shutdown=[
             watcher.stop,
             background.stop,
+            variants.close,
             bus.close,
             admin.service.close,
             admin.limiter.close,

@@ -35,3 +35,23 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24"><circle c
 SVG_SCRIPT = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>'
 HTML = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
 WOFF2 = b"wOF2\x00\x01\x00\x00" + b"\x00" * 40
+
+
+def photo(size: tuple[int, int], *, orientation: int | None = None, fmt: str = "JPEG") -> bytes:
+    """A gradient photo, its left half reddish and its right half bluish (as stored, before any EXIF turn)."""
+    width, height = size
+    image = Image.new("RGB", size, (220, 40, 40))
+    image.paste(Image.new("RGB", (width - width // 2, height), (40, 40, 220)), (width // 2, 0))
+    out = io.BytesIO()
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    image.save(out, format=fmt, exif=exif)
+    return out.getvalue()
+
+
+def animated_png(size: tuple[int, int], frames: int) -> bytes:
+    shots = [Image.new("RGBA", size, (40 * index, 90, 200, 255)) for index in range(frames)]
+    out = io.BytesIO()
+    shots[0].save(out, format="PNG", save_all=True, append_images=shots[1:], duration=80, loop=0)
+    return out.getvalue()

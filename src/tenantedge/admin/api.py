@@ -360,6 +360,7 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         if not is_page_path(path):
             raise NotFound(f"tenant {tenant_id}: no page {path!r}")
         tenant = await self.service.preview(tenant_id, path)
+        await self._renderer.images.prepare(tenant)
         rendered = self._renderer.render_page(tenant, path)
         if rendered is None:
             raise NotFound(f"tenant {tenant_id}: no page {path!r}, published or drafted")

@@ -281,6 +281,8 @@ class EdgeApp:
     async def _render(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
         if path in SEO_PATHS:
             return await self._render_seo(tenant, path, key, headers)
+        # The sizes of the images the version shows, read once; a page rendered without them is not kept.
+        sized = await self._renderer.images.prepare(tenant)
         if self._blog is not None and tenant.feature("blog"):
             changes = self._lookup.changes
             shown = await self._blog.page_posts(tenant, path)  # StoreUnavailable: a post with no copy
@@ -288,12 +290,12 @@ class EdgeApp:
                 blog_page = self._renderer.render_blog(tenant, path, shown.posts)
                 keys = surrogate_keys(tenant.id, path, posts=True)
                 # A change applied while the posts were read (a post published, say): this page may show old posts.
-                keep = shown.cacheable and self._lookup.changes == changes
+                keep = sized and shown.cacheable and self._lookup.changes == changes
                 return self._store_page(key, blog_page, keys, headers, tags=(POSTS_TAG,), keep=keep)
         rendered = self._renderer.render_page(tenant, path)
         if rendered is None:
             return None
-        return self._store_page(key, rendered, surrogate_keys(tenant.id, path), headers)
+        return self._store_page(key, rendered, surrogate_keys(tenant.id, path), headers, keep=sized)
 
     async def _render_seo(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
         """robots.txt or sitemap.xml, cached as pages are; a sitemap listing posts is dropped when one changes."""

@@ -1,8 +1,10 @@
 """The response side of a tenant's assets: immutable digest URLs, strong ETags, 304, HEAD and single byte ranges.
 
 Only a tenant's own assets answer on its domains: the edge asks with the tenant the Host header found, and an
-asset is looked up under that tenant alone, so another tenant's digest is a plain 404. An SVG opened directly
-runs in a sandbox with no script (Content-Security-Policy), on top of the checks made when it was uploaded.
+asset is looked up under that tenant alone, so another tenant's digest is a plain 404. An image's width variants
+(`{sha256}-{width}w.webp`) answer the same way, made for the first request that finds them missing (when the
+upload has not made them yet). An SVG opened directly runs in a sandbox with no script (Content-Security-Policy),
+on top of the checks made when it was uploaded.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from tenantedge.http.policy import NO_STORE
 from tenantedge.http.responses import send_text
 from tenantedge.media.cache import Large, MediaCache
 from tenantedge.media.kinds import KINDS, SVG
+from tenantedge.media.maker import VariantMaker
 from tenantedge.media.references import ASSET_ID, MEDIA_PREFIX
 from tenantedge.media.store import AssetStore, AssetStream
+from tenantedge.media.variants import VARIANT_ID
 
 log = logging.getLogger("tenantedge.media")
 
@@ -35,18 +39,24 @@ UNSATISFIABLE = (-1, -1)
 
 
 class MediaServer:
-    def __init__(self, cache: MediaCache, store: AssetStore) -> None:
+    def __init__(self, cache: MediaCache, store: AssetStore, variants: VariantMaker | None = None) -> None:
         self._cache = cache
         self._store = store
+        # Width variants of images (None: not served), made for the first request that finds them missing.
+        self._variants = variants
 
     async def serve(self, scope: Scope, send: Send, tenant: str, asset: str, head: bool, *, fixed: bool = True) -> None:
         """Answer a request for one of this tenant's assets (`asset`: its id, from the path). `fixed`: the URL names
         the content (cached for a year); else it is a fixed path (/favicon.ico) whose asset may change."""
-        if not ASSET_ID.match(asset):
+        variants = self._variants if VARIANT_ID.match(asset) else None
+        if variants is None and not ASSET_ID.match(asset):
             await _not_found(send, head)
             return
         try:
             found = await self._cache.get((tenant, asset))
+            if found is None and variants is not None and await variants.ensure_variant(tenant, asset):
+                self._cache.forget(tenant, asset)  # the miss remembered before it was made
+                found = await self._cache.get((tenant, asset))
             if isinstance(found, Large) and found.stream is None:
                 found = Large(await self._store.open(tenant, asset))
         except BackendError as e:
@@ -64,7 +74,7 @@ class MediaServer:
     ) -> None:
         stream = found.stream if isinstance(found, Large) else None
         total = len(found) if isinstance(found, bytes) else (stream.size if stream else 0)
-        digest, ext = asset.split(".", 1)
+        digest, ext = asset.rsplit(".", 1)
         kind = KINDS[ext]
         etag = f'"{digest}"'.encode()
         headers: list[Header] = [

@@ -42,6 +42,8 @@ _SVG_NS = "{http://www.w3.org/2000/svg}"
 _ACTIVE = {"script", "foreignobject", "iframe", "embed", "object", "handler", "listener"}
 _SCHEMES = re.compile(r"(?:javascript:|vbscript:|data:text/html)", re.IGNORECASE)
 _INVISIBLE = re.compile(r"[\x00-\x20]+")
+EXIF_ORIENTATION = 0x0112
+TURNED = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and height
 _LENGTH = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(?:px)?\s*\Z")
 
 
@@ -99,6 +101,10 @@ def _inspect_raster(data: bytes, kind: Kind, pillow: str, max_pixels: int) -> In
                 width, height = image.size
                 frames = int(getattr(image, "n_frames", 1))
                 _check_pixels(width, height, frames, max_pixels)
+                # The size it is shown at: a photo taken sideways says so in its EXIF orientation (read from the
+                # header of a JPEG or WebP; a PNG's may follow its pixels, and is not looked for).
+                if kind in (JPEG, WEBP) and image.getexif().get(EXIF_ORIENTATION) in TURNED:
+                    width, height = height, width
                 image.verify()  # structure and checksums, without decoding the pixels
     except AssetRefused:
         raise

@@ -19,6 +19,7 @@ from tenantedge.errors import AssetRefused, DocumentError, NotFound, ValidationI
 from tenantedge.media.kinds import inspect
 from tenantedge.media.references import asset_id, media_path, places, references
 from tenantedge.media.store import AssetRecord, AssetStore
+from tenantedge.media.variants import every_variant
 from tenantedge.store.locks import WriteLock
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -115,6 +116,8 @@ class AssetLibrary:
             # The library first: a file no library names is unreachable, never a dangling entry.
             await self.store.save_library(tenant, {key: value for key, value in library.items() if key != asset})
             await self.store.delete(tenant, asset)
+            for variant in every_variant(asset):
+                await self.store.delete(tenant, variant)
         return record
 
     async def check(self, tenant: str, document: dict[str, Any]) -> None:

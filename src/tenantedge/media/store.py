@@ -19,6 +19,7 @@ import orjson
 
 from tenantedge.errors import BackendError
 from tenantedge.media.references import ASSET_ID
+from tenantedge.media.variants import VARIANT_ID
 from tenantedge.store.blobs import write_atomically
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 FOLDER = "assets"
 INDEX = "index.json"
+VARIANTS = "variants"  # width variants of images (tenantedge.media.variants), beside the originals
 CHUNK = 256 * 1024
 
 
@@ -110,10 +112,13 @@ def decode_library(data: bytes, where: str) -> Library:
 
 
 def _checked(asset: str) -> str:
-    # Names reach the disk and the bucket only in this shape: no separator, no '..'.
-    if not ASSET_ID.match(asset):
-        raise ValueError(f"not an asset id: {asset!r}")
-    return asset
+    """Where an asset (or a variant of one, in `variants/`) is kept under its tenant's folder."""
+    # Names reach the disk and the bucket only in these shapes: no separator, no '..'.
+    if ASSET_ID.match(asset):
+        return asset
+    if VARIANT_ID.match(asset):
+        return f"{VARIANTS}/{asset}"
+    raise ValueError(f"not an asset id: {asset!r}")
 
 
 class FolderAssets:

@@ -19,6 +19,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from tenantedge.blog import Listing, PostView
+from tenantedge.media.sizes import ImageSizes, ResponsiveImage
 from tenantedge.render.assets import AssetCatalog
 from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.loader import DEFAULT_NAMESPACE, FallbackLoader, TenantEnvironment
@@ -123,6 +124,7 @@ class PageRenderer:
         reload: bool = False,
         cache_size: int = 10_000,
         fragment_bytes: int = 16 << 20,
+        images: ImageSizes | None = None,
     ):
         self.loader = FallbackLoader(folders, watch=reload)
         self.env = TenantEnvironment(
@@ -133,8 +135,12 @@ class PageRenderer:
             auto_reload=reload,
             cache_size=cache_size,
         )
-        self.env.trusted_types = frozenset({Tenant, Theme, SectionView, PageView, NavLink, Listing, PostView})
-        add_template_helpers(self.env, assets)
+        self.env.trusted_types = frozenset(
+            {Tenant, Theme, SectionView, PageView, NavLink, Listing, PostView, ResponsiveImage}
+        )
+        # Asset images' sizes and variants, read before a tenant version first renders (see `images.prepare`).
+        self.images = images or ImageSizes(None)
+        add_template_helpers(self.env, assets, self.images)
         self._reload = reload
         # Resolved chains, misses included, so a fallback never searches the disk twice for one name.
         self._chosen: dict[tuple[str, str, str], Template] = {}
@@ -236,7 +242,8 @@ class PageRenderer:
         regions = self._fragments.get(key) if self._fragments is not None and fixed else None
         if regions is None:
             regions = self._regions(prepared.namespace, tenant, sections, status, base, main)
-            if self._fragments is not None and regions.complete and fixed:
+            # Sections rendered before the version's image sizes were read are not kept: they lack them.
+            if self._fragments is not None and regions.complete and fixed and self.images.ready(tenant):
                 with contextlib.suppress(ValueError):  # a page larger than the whole budget is not kept
                     self._fragments[key] = regions.packed()
         # With templates reloading, the layout may have changed since the tenant version was prepared.
@@ -386,10 +393,20 @@ def _regions_size(regions: _Regions) -> int:
     return sys.getsizeof(regions.header) + sys.getsizeof(regions.main) + sys.getsizeof(regions.footer) + 300
 
 
-def add_template_helpers(env: Environment, assets: AssetCatalog) -> None:
+def add_template_helpers(env: Environment, assets: AssetCatalog, images: ImageSizes | None = None) -> None:
     """The functions, values and filters every template may use."""
+    sizes = images or ImageSizes(None)
+
+    @pass_context
+    def responsive(context: Context, src: str) -> ResponsiveImage:
+        """`responsive(props.image)`: an asset image's width, height and srcset (partials/image.html uses it)."""
+        tenant = context.get("tenant")
+        if not isinstance(tenant, Tenant) or not isinstance(src, str):
+            return ResponsiveImage(str(src or ""), "", None, None)
+        return sizes.image(tenant, src)
+
     # `base_css`: the URL every layout links, as a plain value (a call costs a sandbox check per render).
-    env.globals.update(feature=_feature, asset_url=assets.url, base_css=assets.url("base.css"))
+    env.globals.update(feature=_feature, asset_url=assets.url, base_css=assets.url("base.css"), responsive=responsive)
     env.filters.update(markdown=markdown_to_html, initials=_initials)
 
 
