@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from cachetools import LRUCache
@@ -22,6 +23,7 @@ from tenantedge.tenants import Section, Tenant
 log = logging.getLogger("tenantedge.media")
 
 _Version = tuple[str, str]  # tenant id, document digest
+_NONE: Mapping[str, ResponsiveImage] = MappingProxyType({})
 
 
 class ResponsiveImage(NamedTuple):
@@ -51,17 +53,19 @@ class ImageSizes:
         if self._store is None or key in self._versions:
             return True
         shown = set(_images(tenant))
+        if not shown:
+            self._versions[key] = _NONE  # most versions show no uploaded image: one shared empty mapping
+            return True
+        try:
+            library = await self._store.library(tenant.id)
+        except BackendError as e:
+            log.warning("tenant %s: image sizes not read: %s", tenant.id, e)
+            return False
         found: dict[str, ResponsiveImage] = {}
-        if shown:
-            try:
-                library = await self._store.library(tenant.id)
-            except BackendError as e:
-                log.warning("tenant %s: image sizes not read: %s", tenant.id, e)
-                return False
-            for asset in shown:
-                record = library.get(asset)
-                if record is not None and record.width and record.height:
-                    found[media_path(asset)] = responsive(asset, record.width, record.height)
+        for asset in shown:
+            record = library.get(asset)
+            if record is not None and record.width and record.height:
+                found[media_path(asset)] = responsive(asset, record.width, record.height)
         self._versions[key] = found
         return True
 
