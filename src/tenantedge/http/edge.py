@@ -214,10 +214,11 @@ class EdgeApp:
         if self._media is not None:
             asset = media_asset(path)
             if asset is not None:
-                await self._media.serve(scope, send, tenant.id, asset, head)
+                await self._media.serve(scope, send, tenant.id, asset, head, prepared=_prepared(scope))
                 return
             if path in ICON_PATHS and tenant.theme.favicon is not None:
-                await self._media.serve(scope, send, tenant.id, tenant.theme.favicon, head, fixed=False)
+                favicon = tenant.theme.favicon
+                await self._media.serve(scope, send, tenant.id, favicon, head, fixed=False, prepared=_prepared(scope))
                 return
         key = (tenant.id, tenant.digest, path, "")
         page = self._pages.get(key)

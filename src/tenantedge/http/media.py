@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from starlette.types import Scope, Send
 
@@ -20,12 +21,14 @@ from tenantedge.http.conditional import none_match
 from tenantedge.http.endpoints import IMMUTABLE
 from tenantedge.http.policy import NO_STORE
 from tenantedge.http.responses import send_text
+from tenantedge.http.server import SendPrepared
 from tenantedge.media.cache import Large, MediaCache
 from tenantedge.media.kinds import KINDS, SVG
 from tenantedge.media.maker import VariantMaker
 from tenantedge.media.references import ASSET_ID, MEDIA_PREFIX
 from tenantedge.media.store import AssetStore, AssetStream
 from tenantedge.media.variants import VARIANT_ID
+from tenantedge.pagecache import header_lines
 
 log = logging.getLogger("tenantedge.media")
 
@@ -36,6 +39,8 @@ SVG_POLICY = (b"content-security-policy", b"default-src 'none'; style-src 'unsaf
 ICON_CACHE = "public, max-age=300"  # /favicon.ico: the theme may name another icon at any time
 RETRY_AFTER = b"5"
 UNSATISFIABLE = (-1, -1)
+_CONDITIONS = frozenset({b"if-none-match", b"range"})
+_HEADS = 4096  # prepared heads kept; the table starts again when full
 
 
 class MediaServer:
@@ -44,16 +49,38 @@ class MediaServer:
         self._store = store
         # Width variants of images (None: not served), made for the first request that finds them missing.
         self._variants = variants
+        # Heads of whole 200s by (asset id, fixed URL), serialised once: the id names the content, so its length.
+        self._heads: dict[tuple[str, bool], _Head] = {}
 
-    async def serve(self, scope: Scope, send: Send, tenant: str, asset: str, head: bool, *, fixed: bool = True) -> None:
+    async def serve(
+        self,
+        scope: Scope,
+        send: Send,
+        tenant: str,
+        asset: str,
+        head: bool,
+        *,
+        fixed: bool = True,
+        prepared: SendPrepared | None = None,
+    ) -> None:
         """Answer a request for one of this tenant's assets (`asset`: its id, from the path). `fixed`: the URL names
         the content (cached for a year); else it is a fixed path (/favicon.ico) whose asset may change."""
+        body = self._cache.peek((tenant, asset))
+        if body is not None and _unconditional(scope["headers"]):
+            # Held in memory, asked for whole: the head prepared for the id, written with the body in one go.
+            whole = self._heads.get((asset, fixed)) or self._prepare(asset, fixed, len(body))
+            if prepared is not None and whole.lines is not None:
+                await prepared(send, 200, whole.headers, whole.lines, b"" if head else body)
+                return
+            await send({"type": "http.response.start", "status": 200, "headers": whole.headers})
+            await send({"type": "http.response.body", "body": b"" if head else body})
+            return
         variants = self._variants if VARIANT_ID.match(asset) else None
         if variants is None and not ASSET_ID.match(asset):
             await _not_found(send, head)
             return
         try:
-            found = await self._cache.get((tenant, asset))
+            found = body if body is not None else await self._cache.get((tenant, asset))
             if found is None and variants is not None and await variants.ensure_variant(tenant, asset):
                 self._cache.forget(tenant, asset)  # the miss remembered before it was made
                 found = await self._cache.get((tenant, asset))
@@ -74,18 +101,8 @@ class MediaServer:
     ) -> None:
         stream = found.stream if isinstance(found, Large) else None
         total = len(found) if isinstance(found, bytes) else (stream.size if stream else 0)
-        digest, ext = asset.rsplit(".", 1)
-        kind = KINDS[ext]
-        etag = f'"{digest}"'.encode()
-        headers: list[Header] = [
-            (b"content-type", kind.content_type.encode()),
-            (b"cache-control", cache.encode()),
-            (b"etag", etag),
-            (b"x-content-type-options", b"nosniff"),
-            (b"accept-ranges", b"bytes"),
-        ]
-        if kind is SVG:
-            headers.append(SVG_POLICY)
+        headers = _headers(asset, cache)
+        etag = headers[2][1]
         if_none_match, range_header, if_range = _conditions(scope["headers"])
         if if_none_match is not None and none_match(if_none_match, etag):
             await _close(stream)
@@ -115,6 +132,45 @@ class MediaServer:
             stream = None if head else await self._store.open(tenant, asset, first, last)
         await _start(send, status, headers, length)
         await _stream(send, stream)
+
+    def _prepare(self, asset: str, fixed: bool, length: int) -> _Head:
+        headers = (*_headers(asset, IMMUTABLE if fixed else ICON_CACHE), (b"content-length", str(length).encode()))
+        if len(self._heads) >= _HEADS:
+            self._heads.clear()  # ids name their content: any head dropped is made again, the same
+        whole = self._heads[asset, fixed] = _Head(headers, header_lines(headers))
+        return whole
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """The head of a whole asset's 200: its headers, and those as HTTP/1.1 lines for the prepared-head write."""
+
+    headers: tuple[Header, ...]
+    lines: bytes | None
+
+
+def _headers(asset: str, cache: str) -> list[Header]:
+    """An asset's response headers, but its length: the type its id's extension names, the digest as ETag."""
+    digest, ext = asset.rsplit(".", 1)
+    kind = KINDS[ext]
+    headers: list[Header] = [
+        (b"content-type", kind.content_type.encode()),
+        (b"cache-control", cache.encode()),
+        (b"etag", f'"{digest}"'.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"accept-ranges", b"bytes"),
+    ]
+    if kind is SVG:
+        headers.append(SVG_POLICY)
+    return headers
+
+
+def _unconditional(raw: Sequence[tuple[bytes, bytes]]) -> bool:
+    """No If-None-Match and no Range: the whole body is the answer."""
+    for name, _ in raw:  # noqa: SIM110 - a loop: any() over a generator costs more, on every hot request
+        if name in _CONDITIONS:
+            return False
+    return True
 
 
 def byte_range(header: bytes, total: int) -> tuple[int, int] | None:
