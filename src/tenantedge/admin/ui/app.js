@@ -745,8 +745,10 @@ async function renderAssets(id, body) {
       say(`${asset.name} deleted.`);
       return load();
     }
-    error.textContent = result.status === 409 ? `Not deleted: in use (${asset.used_in.join(", ") || problem(result)}). ${problem(result)}` : `Not deleted: ${problem(result)}`;
-    say(`${asset.name} not deleted.`);
+    // The server's 409 names the places in use now (the card may be older): say those, without the long id.
+    const where = /in use \(([^)]*)\)/.exec(result.data?.detail || "")?.[1];
+    error.textContent = result.status === 409 && where ? `Not deleted: in use (${where}); stop using it there first.` : `Not deleted: ${problem(result)}`;
+    say(`${asset.name} not deleted. ${error.textContent}`);
   }
   async function copy(asset) {
     try {
