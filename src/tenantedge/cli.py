@@ -18,6 +18,7 @@ import orjson
 
 from tenantedge import __version__
 from tenantedge.errors import ConfigError, DocumentError, TenantEdgeError
+from tenantedge.progress import Progress
 from tenantedge.settings import Settings
 
 if TYPE_CHECKING:
@@ -205,7 +206,10 @@ def _sync(args: argparse.Namespace) -> int:
             source = FolderAssets(settings.tenants_file.parent)
             async for line in sync_assets(source, library, tenants.tenants, by=_operator()):
                 print(line, flush=True)
-            return await sync(tenants, publisher, by=_operator(), prune=args.prune, force=args.force)
+            with Progress("sync", len(tenants.tenants), unit="tenants") as progress:
+                return await sync(
+                    tenants, publisher, by=_operator(), prune=args.prune, force=args.force, tick=progress.advance
+                )
 
     lines = asyncio.run(run())
     print("\n".join(lines))
@@ -235,6 +239,8 @@ def _assets(args: argparse.Namespace) -> int:
                     kind = f"{item['content_type']:<14} {size:<11}"
                     print(f"{item['id']}  {item['size']:>10,}  {kind} {item['name']}  ({used})")
                 return 0
+            sizes = {name: _file_size(name) for name in args.files} if args.action == "put" else {}
+            progress = Progress("upload", sum(sizes.values()), in_bytes=True) if sizes else None
             for name in args.files if args.action == "put" else args.ids:
                 try:
                     if args.action == "put":
@@ -251,6 +257,10 @@ def _assets(args: argparse.Namespace) -> int:
                 except (AssetRefused, VersionConflict) as e:
                     print(f"! {name}: {e}", file=sys.stderr)
                     failed += 1
+                if progress is not None:
+                    progress.advance(sizes[name])
+            if progress is not None:
+                progress.finish()
         return 1 if failed else 0
 
     return asyncio.run(run())
@@ -317,6 +327,13 @@ async def _kv_get(s3: S3Tier, publisher: Publisher, kind: str, name: str) -> str
     return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
 
 
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
+
+
 def _read_document(path: str) -> bytes:
     try:
         with open(path, "rb") as handle:
@@ -379,7 +396,7 @@ async def _publishing(settings: Settings) -> AsyncIterator[tuple[Publisher, S3Ti
 def _migrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from tenantedge.content.migrate import migrate, status
+    from tenantedge.content.migrate import migrate, migrations, status
 
     settings = Settings.from_env()
     url = args.database_url or settings.database_owner_url or settings.database_url
@@ -390,7 +407,8 @@ def _migrate(args: argparse.Namespace) -> int:
         for name, applied in asyncio.run(status(url, folder)):
             print(f"{'applied ' + applied if applied else 'pending':<28} {name}")
         return 0
-    done = asyncio.run(migrate(url, folder))
+    with Progress("migrate", len(migrations(folder)), unit="files") as progress:
+        done = asyncio.run(migrate(url, folder, tick=progress.advance))
     print("\n".join(f"applied {name}" for name in done) if done else "up to date: nothing to apply")
     return 0
 

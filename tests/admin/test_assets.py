@@ -219,6 +219,29 @@ async def test_scoped_tokens_reach_only_their_tenants_assets(origin: AdminClient
 
 
 @pytest.mark.anyio
+async def test_the_admin_host_shows_assets_to_the_dashboard_and_the_draft_preview(origin: AdminClient) -> None:
+    """The admin host is none of the tenant's domains: thumbnails and the preview use its own copy of the media."""
+    asset = (await upload(origin, "basicsite", LOGO, "logo.png")).json()
+    shown = f"/preview/basicsite{asset['path']}"
+    thumbnail = await origin.get(shown)
+    assert thumbnail.status_code == 200 and thumbnail.content == LOGO
+    assert thumbnail.headers["content-type"] == "image/png"
+    assert thumbnail.headers["cache-control"].startswith("private")
+    assert (await origin.get(shown, token=SCOPED_TOKEN)).status_code == 200
+    assert (await origin.get(f"/preview/clientsite{asset['path']}")).status_code == 404  # another tenant's library
+    assert (await origin.get(f"/preview/clientsite{asset['path']}", token=SCOPED_TOKEN)).status_code == 404
+    assert (await origin.get("/preview/basicsite/_edge/media/../tenants.json")).status_code == 404
+    assert (await origin.http.get(shown, headers={"host": "admin.localhost"})).status_code == 401  # no token
+
+    assert (await use_as_hero_image(origin, "basicsite", asset["reference"])).status_code == 200
+    preview = await origin.get("/preview/basicsite/")
+    assert f'src="{shown}"' in preview.text and f'src="{asset["path"]}"' not in preview.text
+    svg = (await upload(origin, "basicsite", images.SVG, "icon.svg")).json()
+    icon = await origin.get(f"/preview/basicsite{svg['path']}")
+    assert icon.headers["content-security-policy"] == "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
+@pytest.mark.anyio
 async def test_an_unused_asset_is_deleted_and_no_longer_served(origin: AdminClient) -> None:
     asset = (await upload(origin, "basicsite", LOGO, "logo.png")).json()
     assert (await media(origin, "basicsite.com", asset["path"])).status_code == 200

@@ -79,6 +79,9 @@ def test_sync_publishes_only_what_changed(operator: Operator) -> None:
     first = operator.run("sync", str(operator.file))
     assert first.returncode == 0, first.stderr
     assert "+ codersinflow: new (version 1)" in first.stdout and "4 changed" in first.stdout
+    # Not a terminal: progress is one plain line on stderr at the end, nothing redrawn, stdout as it was.
+    assert re.search(r"^sync: 4 tenants in [0-9.]+ s \([0-9.,]+/s\)$", first.stderr, re.MULTILINE), first.stderr
+    assert "\r" not in first.stderr
     again = operator.run("sync", str(operator.file))
     assert "= codersinflow: unchanged (version 1)" in again.stdout and "0 changed" in again.stdout
 

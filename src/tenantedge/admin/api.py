@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,7 @@ from tenantedge.errors import (
     PreconditionRequired,
     VersionConflict,
 )
+from tenantedge.media.references import MEDIA_PREFIX
 from tenantedge.render.pages import THEME_PATH, PageRenderer
 from tenantedge.render.theme import PRESETS as THEME_PRESETS
 from tenantedge.sections import FEATURES, SectionRegistry
@@ -356,7 +358,10 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
             draft_of = request.query_params.get(THEME_OF.name, "/")
             tenant = await self.service.preview(tenant_id, draft_of if is_page_path(draft_of) else "/")
             stylesheet = self._renderer.stylesheet(tenant)
-            return Response(stylesheet.body, media_type="text/css", headers=_PRIVATE)
+            css = _preview_media(stylesheet.body.decode(), tenant_id)
+            return Response(css, media_type="text/css", headers=_PRIVATE)
+        if path.startswith(MEDIA_PREFIX):
+            return await self.preview_media(tenant_id, path.removeprefix(MEDIA_PREFIX))
         if not is_page_path(path):
             raise NotFound(f"tenant {tenant_id}: no page {path!r}")
         tenant = await self.service.preview(tenant_id, path)
@@ -367,6 +372,7 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         # The page's stylesheet link points at the public theme URL; the preview's own theme answers here.
         theme_url = f"/preview/{tenant_id}{THEME_PATH}?page={path}&amp;v="
         html = rendered.html.replace(f'href="{THEME_PATH}?v=', f'href="{theme_url}', 1)
+        html = _preview_media(html, tenant_id)
         return Response(html, media_type="text/html", headers={**_PRIVATE, "x-robots-tag": "noindex"})
 
     async def metrics(self, request: Request, grant: Grant) -> Response:
@@ -392,6 +398,15 @@ _PRIVATE = {
         "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
     ),
 }
+
+
+# A media URL where a page or stylesheet names one (an attribute, a srcset entry, a CSS url()).
+_MEDIA_URL = re.compile(r"(?<=[\"'\s,(])" + re.escape(MEDIA_PREFIX))
+
+
+def _preview_media(text: str, tenant_id: str) -> str:
+    """The preview is shown on the admin host: its media URLs point at the admin's copy of the tenant's assets."""
+    return _MEDIA_URL.sub(f"/preview/{tenant_id}{MEDIA_PREFIX}", text)
 
 
 def _document(document: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -4,20 +4,25 @@ tenant's assets. The checks are the library's (size, type by content, dimensions
 from __future__ import annotations
 
 import email.policy
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from tenantedge.admin.auth import Grant
 from tenantedge.admin.operations import FILENAME
 from tenantedge.admin.responses import JsonResponse
-from tenantedge.errors import ApiError
+from tenantedge.errors import ApiError, NotFound
 from tenantedge.events import ASSET_ADDED, ASSET_DELETED, Event
+from tenantedge.http.media import SVG_POLICY
 from tenantedge.integers import bounded_integer
+from tenantedge.media.kinds import SVG
 from tenantedge.media.library import describe, too_large
+from tenantedge.media.references import ASSET_ID
+from tenantedge.media.store import AssetStream
 
 if TYPE_CHECKING:
     from tenantedge.admin.service import AdminService
@@ -27,6 +32,8 @@ MULTIPART = "multipart/form-data"
 # Room for a multipart body's boundaries and part headers around the largest file allowed.
 _ENVELOPE = 64 * 1024
 NO_ASSETS = "assets are not configured on this server"
+# The id names the content, so a thumbnail never changes; private: only a signed-in admin may see it.
+PREVIEW_MEDIA_CACHE = "private, max-age=86400, immutable"
 
 
 class AssetHandlers:
@@ -68,10 +75,31 @@ class AssetHandlers:
         await self.service.announce(Event(ASSET_DELETED, tenant, 0, asset))
         return Response(status_code=204)
 
+    async def preview_media(self, tenant: str, asset: str) -> Response:
+        """An asset on the admin host, for the dashboard's thumbnails and the draft preview: the tenant's domains
+        serve it at /_edge/media/{id}, and the admin host is none of them."""
+        store = self._library().store
+        record = (await store.library(tenant)).get(asset) if ASSET_ID.match(asset) else None
+        stream = await store.open(tenant, asset) if record is not None else None
+        if record is None or stream is None:
+            raise NotFound(f"tenant {tenant}: no asset {asset!r}")
+        headers = {"cache-control": PREVIEW_MEDIA_CACHE, "content-length": str(stream.size)}
+        if record.content_type == SVG.content_type:
+            headers[SVG_POLICY[0].decode()] = SVG_POLICY[1].decode()
+        return StreamingResponse(_chunks(stream), media_type=record.content_type, headers=headers)
+
     def _library(self) -> AssetLibrary:
         if self.assets is None:
             raise ApiError(503, NO_ASSETS)
         return self.assets
+
+
+async def _chunks(stream: AssetStream) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in stream.chunks:
+            yield chunk
+    finally:
+        await stream.close()
 
 
 async def _upload(request: Request, max_bytes: int) -> tuple[str, bytes]:

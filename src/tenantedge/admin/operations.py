@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tenantedge.media.kinds import KINDS
+
 JSON = "application/json"
 MAX_PAGE = 500
 MAX_OFFSET = 1 << 31
@@ -332,10 +334,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/preview/{tenant}/{page}",
         "preview",
-        "Render a page with its draft applied (never cached, never public)",
+        "Render a page with its draft applied (never cached, never public); its stylesheet at `_edge/theme.css`, "
+        "and the tenant's assets at `_edge/media/{id}` (the admin host is none of the tenant's domains)",
         returns="Html",
         query=(THEME_OF,),
-        media=("text/html", "text/css"),
+        media=("text/html", "text/css", *sorted({kind.content_type for kind in KINDS.values()})),
         tags=("drafts",),
     ),
     Operation(

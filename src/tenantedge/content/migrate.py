@@ -8,6 +8,7 @@ as the database owner; the application itself connects as the role they create.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,8 +59,8 @@ async def status(url: str, folder: Path) -> list[tuple[str, str | None]]:
     return [(migration.name, applied.get(migration.name)) for migration in migrations(folder)]
 
 
-async def migrate(url: str, folder: Path) -> list[str]:
-    """Apply what is pending; the names applied (none when up to date)."""
+async def migrate(url: str, folder: Path, *, tick: Callable[[], None] = lambda: None) -> list[str]:
+    """Apply what is pending; the names applied (none when up to date). `tick` after each one applied."""
     pending = migrations(folder)
     connection = await _connect(url)
     done: list[str] = []
@@ -78,6 +79,7 @@ async def migrate(url: str, folder: Path) -> list[str]:
             except asyncpg.PostgresError as e:
                 raise MigrationError(_describe(migration, sql, e)) from e
             done.append(migration.name)
+            tick()
     finally:
         await connection.close()
     return done

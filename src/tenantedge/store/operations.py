@@ -7,6 +7,7 @@ does not silently replace what an admin published since: that tenant is a confli
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -23,10 +24,16 @@ OPERATOR = "cli:"
 
 
 async def sync(
-    tenants: TenantSet, publisher: Publisher, *, by: str, prune: bool = False, force: bool = False
+    tenants: TenantSet,
+    publisher: Publisher,
+    *,
+    by: str,
+    prune: bool = False,
+    force: bool = False,
+    tick: Callable[[], None] = lambda: None,
 ) -> list[str]:
     """Publish every tenant of a validated document; only changed ones are written. One line per tenant:
-    `+` new, `~` changed, `=` unchanged, `-` removed, `!` kept or refused (a conflict)."""
+    `+` new, `~` changed, `=` unchanged, `-` removed, `!` kept or refused (a conflict). `tick` after each."""
     stored = set(await publisher.origin.tenant_ids())
     lines: list[str] = []
     for tenant_id in sorted(tenants.tenants):
@@ -35,6 +42,7 @@ async def sync(
             lines.append(await _sync_one(tenant_id, raw, publisher, by, force))
         except Conflict as e:
             lines.append(f"! {tenant_id}: not written: {e}")
+        tick()
     for tenant_id in sorted(stored - set(tenants.tenants)):
         if prune:
             await delete_tenant(tenant_id, publisher, by=by)

@@ -77,6 +77,7 @@ function crumbs(...items) {
   document.getElementById("crumbs").replaceChildren(...items.map(([label, href]) => (href ? h("a", { href }, label) : h("span", {}, label))));
 }
 
+// `body` is a node, or a function given `close` for a body whose own buttons answer (a chooser).
 function modal(title, body, buttons) {
   return new Promise((resolve) => {
     const close = (value) => {
@@ -84,7 +85,7 @@ function modal(title, body, buttons) {
       resolve(value);
     };
     const dialog = h("div", { class: "modal", role: "dialog", "aria-modal": "true", "aria-label": title },
-      h("h2", {}, title), body,
+      h("h2", {}, title), typeof body === "function" ? body(close) : body,
       h("div", { class: "row", style: null }, ...buttons.map(([label, value, cls]) => h("button", { type: "button", class: cls || "", onclick: () => close(value) }, label))));
     const backdrop = h("div", { class: "modal-backdrop", onkeydown: (event) => event.key === "Escape" && close(null) }, dialog);
     document.body.append(backdrop);
@@ -318,7 +319,8 @@ async function renderTenant(id, tab) {
   crumbs(["Tenants", "#/"], [id]);
   const result = await api("GET", `/api/tenants/${id}`);
   if (!result.ok) return main.replaceChildren(h("div", { class: "panel empty" }, problem(result)));
-  const tabs = [["settings", "Settings"], ["pages", "Pages"], ["posts", "Posts"], ["history", "History"]];
+  const tabs = [["settings", "Settings"], ["pages", "Pages"], ["posts", "Posts"], ["assets", "Assets"], ["history", "History"]];
+  state.tenant = id;
   const body = h("div");
   main.replaceChildren(
     h("div", { class: "row spread" }, h("h1", {}, result.data.name || id), h("span", { class: "badge" }, `version ${result.version}`)),
@@ -327,6 +329,7 @@ async function renderTenant(id, tab) {
   if (tab === "pages") return renderPages(id, result, body);
   if (tab === "history") return renderHistory(id, result, body);
   if (tab === "posts") return renderPosts(id, body);
+  if (tab === "assets") return renderAssets(id, body);
   return renderSettings(id, result, body);
 }
 
@@ -362,6 +365,12 @@ function renderSettings(id, loaded, body) {
   const showPreset = () => presetColours.forEach((show) => show());
   const fonts = h("input", { id: "f-fonts", value: (doc.theme.fonts || []).join(", "), oninput: () => { doc.theme.fonts = fonts.value.split(",").map((f) => f.trim()).filter(Boolean); check(); } });
   const css = h("textarea", { id: "f-css", class: "code", oninput: () => { doc.theme.custom_css = css.value; check(); } }, doc.theme.custom_css || "");
+  const themeAsset = (key, title, help) => h("div", {}, h("label", { for: `f-${key}` }, title, h("p", { class: "help" }, help)),
+    assetPicker(`f-${key}`, doc.theme[key], (value) => {
+      if (value) doc.theme[key] = value;
+      else delete doc.theme[key];
+      check();
+    }));
   const featureBoxes = h("div", { class: "checks" });
   const componentBoxes = h("div", { class: "checks" });
   catalog().then(({ specs, features, colours, presets }) => {
@@ -448,7 +457,10 @@ function renderSettings(id, loaded, body) {
     h("section", { class: "panel" }, h("h2", {}, "Site"), field("Name", name), field("Description", description),
       field("Domains", domains, "One per line; the first is canonical. *.example.com covers every subdomain."),
       field("Aliases", aliases, "One per line; they redirect to the first domain."), soon),
-    h("section", { class: "panel" }, h("h2", {}, "Theme"), field("Preset", preset), h("label", {}, "Colours"), colors,
+    h("section", { class: "panel" }, h("h2", {}, "Theme"), field("Preset", preset),
+      themeAsset("logo", "Logo", "Shown in the navigation when its section names none."),
+      themeAsset("favicon", "Favicon", "The icon browsers show in tabs; also served at /favicon.ico."),
+      h("label", {}, "Colours"), colors,
       field("Fonts", fonts, "Comma-separated font families."), field("Custom CSS", css)),
     h("section", { class: "panel" }, h("h2", {}, "Features"), featureBoxes, h("h2", {}, "Components"), componentBoxes)),
   h("div", { class: "panel row spread" }, h("div", { class: "grow" }, errors, status),
@@ -633,6 +645,204 @@ async function renderPosts(id, body) {
       : h("div", { class: "empty" }, "No posts yet: write the first one.")));
 }
 
+// -- assets --------------------------------------------------------------------------------------------------------
+
+// The admin host's copy of an asset (the tenant's domains serve it at /_edge/media/{id}, the admin host is none of
+// them), or null for any other value: a path on the tenant's domains, or a URL elsewhere that the dashboard does
+// not fetch (half a typed URL is no image, and the operator's browser has no business calling other hosts).
+function assetImage(tenant, value) {
+  if (typeof value !== "string") return null;
+  if (value.startsWith("asset:")) return `/preview/${encodeURIComponent(tenant)}/_edge/media/${value.slice(6)}`;
+  return value.startsWith("/_edge/media/") ? `/preview/${encodeURIComponent(tenant)}${value}` : null;
+}
+
+function bytes(size) {
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KB`;
+  return `${(size / 1024 / 1024).toFixed(1)} MB`;
+}
+
+// fetch reports no upload progress; XMLHttpRequest does.
+function uploadAsset(tenant, file, progress) {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/tenants/${encodeURIComponent(tenant)}/assets`);
+    xhr.setRequestHeader("x-csrf-token", cookie("tenantedge_csrf") || state.session?.csrf || "");
+    xhr.upload.addEventListener("progress", (event) => event.lengthComputable && progress(event.loaded / event.total));
+    xhr.addEventListener("load", () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = { detail: xhr.responseText };
+      }
+      resolve({ status: xhr.status, ok: xhr.status >= 200 && xhr.status < 300, data });
+    });
+    xhr.addEventListener("error", () => resolve({ status: 0, ok: false, data: { detail: "the server cannot be reached" } }));
+    const form = new FormData();
+    form.append("file", file, file.name);
+    xhr.send(form);
+  });
+}
+
+// Each file as a row of `list`: its name, a progress bar, then what became of it, in words that are also announced.
+async function uploadFiles(tenant, files, list, announce) {
+  const done = await Promise.all([...files].map(async (file) => {
+    const bar = h("progress", { max: "1", value: "0", "aria-label": `Uploading ${file.name}` });
+    const outcome = h("span", { class: "muted" }, "uploading…");
+    list.append(h("li", { class: "upload", "data-file": file.name }, h("strong", {}, file.name), h("span", { class: "muted" }, bytes(file.size)), bar, outcome));
+    const result = await uploadAsset(tenant, file, (part) => (bar.value = part));
+    bar.value = 1;
+    if (result.ok) {
+      outcome.textContent = result.status === 201 ? "uploaded" : "already in the library";
+      outcome.className = "ok-text";
+    } else {
+      outcome.textContent = `not uploaded: ${problem(result)}`;
+      outcome.className = "error";
+    }
+    return { file, result };
+  }));
+  announce(done.map(({ file, result }) => (result.ok ? `${file.name} uploaded.` : `${file.name} not uploaded: ${problem(result)}.`)).join(" "));
+  return done;
+}
+
+async function renderAssets(id, body) {
+  const announce = h("p", { class: "status", role: "status", id: "assets-status" });
+  const say = (text) => (announce.textContent = text);
+  const uploads = h("ul", { class: "uploads", id: "uploads", "aria-label": "Uploads" });
+  const grid = h("ul", { class: "asset-grid", id: "asset-grid", "aria-label": "Assets" });
+  const quota = h("meter", { id: "quota", min: "0", max: "1", value: "0", "aria-describedby": "quota-text" });
+  const quotaText = h("span", { id: "quota-text", class: "muted" });
+  const input = h("input", { type: "file", id: "asset-file", class: "sr-only", multiple: true, accept: "image/*,.svg,.ico,.woff,.woff2", onchange: () => {
+    send(input.files);
+    input.value = "";
+  } });
+  const drop = h("div", { class: "drop", id: "drop-zone" },
+    h("p", {}, "Drop images, icons or fonts here, or"), input, h("label", { for: "asset-file", class: "button" }, "Choose files…"),
+    h("p", { class: "help" }, "PNG, JPEG, GIF, WebP, AVIF, ICO, SVG, WOFF2 or WOFF; the type is told by the file's bytes."));
+  drop.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    if (event.dataTransfer.files.length) send(event.dataTransfer.files);
+  });
+  async function send(files) {
+    if (!files.length) return;
+    say(`Uploading ${files.length} file${files.length === 1 ? "" : "s"}…`);
+    await uploadFiles(id, files, uploads, say);
+    load();
+  }
+  async function remove(asset, error) {
+    const choice = await modal(`Delete ${asset.name}?`, h("p", {}, "It disappears from the library and its URL stops answering. Pages that use it must stop first."), [["Delete", "delete", "danger"], ["Cancel", null, "ghost"]]);
+    if (choice !== "delete") return;
+    const result = await api("DELETE", `/api/tenants/${id}/assets/${asset.id}`);
+    if (result.ok) {
+      say(`${asset.name} deleted.`);
+      return load();
+    }
+    // The server's 409 names the places in use now (the card may be older): say those, without the long id.
+    const where = /in use \(([^)]*)\)/.exec(result.data?.detail || "")?.[1];
+    error.textContent = result.status === 409 && where ? `Not deleted: in use (${where}); stop using it there first.` : `Not deleted: ${problem(result)}`;
+    say(`${asset.name} not deleted. ${error.textContent}`);
+  }
+  async function copy(asset) {
+    try {
+      await navigator.clipboard.writeText(asset.reference);
+      say(`Copied ${asset.reference}`);
+    } catch {
+      // No clipboard (an insecure origin, or permission refused): show it to copy by hand.
+      const shown = h("input", { readonly: true, value: asset.reference, "aria-label": "Reference" });
+      await modal(`Reference of ${asset.name}`, h("div", {}, h("p", {}, "Copy it into a document:"), shown), [["Close", null]]);
+    }
+  }
+  function card(asset) {
+    const src = asset.content_type.startsWith("image/") ? assetImage(id, asset.reference) : null;
+    const error = h("p", { class: "error", role: "alert" });
+    const kind = asset.content_type.split("/")[1].replace(/^x-/, "").replace("+xml", "").toUpperCase();
+    return h("li", { class: "asset-card", "data-asset": asset.id },
+      h("div", { class: "thumb" }, src ? h("img", { src, alt: "", loading: "lazy" }) : h("span", { class: "kind" }, kind)),
+      h("strong", { class: "asset-name", title: asset.name }, asset.name),
+      h("span", { class: "muted" }, [kind, bytes(asset.size), asset.width ? `${asset.width}×${asset.height}` : null].filter(Boolean).join(" · ")),
+      h("span", { class: "muted used-in" }, asset.used_in.length ? `Used in ${asset.used_in.join(", ")}` : "Not used"),
+      h("div", { class: "row" },
+        h("button", { type: "button", class: "ghost small", "aria-label": `Copy the reference of ${asset.name}`, onclick: () => copy(asset) }, "Copy reference"),
+        h("button", { type: "button", class: "ghost small", "aria-label": `Delete ${asset.name}`, onclick: () => remove(asset, error) }, "Delete")),
+      error);
+  }
+  async function load() {
+    const result = await api("GET", `/api/tenants/${id}/assets`);
+    if (!result.ok) return grid.replaceChildren(h("li", { class: "error" }, problem(result)));
+    const { items, used_bytes: used, quota_bytes: limit } = result.data;
+    quota.max = String(limit || 1);
+    quota.value = String(used);
+    quota.high = String(limit * 0.9);
+    quotaText.textContent = `${bytes(used)} of ${bytes(limit)} used`;
+    grid.replaceChildren(...(items.length ? items.map(card) : [h("li", { class: "empty" }, "No assets yet: drop the first one above.")]));
+  }
+  const reload = debounce(load, 150);
+  leave = onEvent((event) => event.tenant === id && (event.type.startsWith("asset.") || event.type === "tenant.updated" || event.type === "page.published") && reload());
+  body.replaceChildren(h("div", { class: "panel" },
+    h("div", { class: "row spread" }, h("h2", {}, "Asset library"), h("div", { class: "row" }, h("label", { for: "quota" }, "Storage"), quota, quotaText)),
+    drop, uploads, announce, grid));
+  load();
+}
+
+// An image field: a thumbnail of its value, the library to choose from, an upload in place, or a plain URL.
+// `set` gets each new value; the field updates itself, so a form around it is never rebuilt.
+function assetPicker(inputId, current, set) {
+  const tenant = state.tenant;
+  const thumb = h("img", { class: "picker-thumb", alt: "" });
+  const none = h("span", { class: "picker-thumb kind", "aria-hidden": "true" });
+  const input = h("input", { id: inputId, type: "text", inputmode: "url", value: current ?? "", placeholder: "https://…, /… or an asset", oninput: () => {
+    show();
+    set(input.value);
+  } });
+  const uploads = h("ul", { class: "uploads" });
+  const announce = h("span", { class: "picker-status muted", role: "status" });
+  const file = h("input", { type: "file", class: "sr-only", id: `${inputId}-file`, tabindex: "-1", "aria-hidden": "true", accept: "image/*,.svg,.ico", onchange: async () => {
+    const [done] = await uploadFiles(tenant, file.files, uploads, (text) => (announce.textContent = text));
+    file.value = "";
+    if (done?.result.ok) use(done.result.data.reference, upload);
+  } });
+  const choose = h("button", { type: "button", class: "ghost small", id: `${inputId}-choose`, onclick: pick }, "Choose from library");
+  const upload = h("button", { type: "button", class: "ghost small", id: `${inputId}-upload`, onclick: () => file.click() }, "Upload…");
+  function show() {
+    const src = assetImage(tenant, input.value);
+    thumb.hidden = !src;
+    none.hidden = Boolean(src);
+    none.textContent = input.value ? "URL" : "—";
+    if (src) thumb.src = src;
+    else thumb.removeAttribute("src");
+  }
+  function use(value, focus) {
+    input.value = value;
+    show();
+    set(value);
+    focus.focus();
+  }
+  async function pick() {
+    const result = await api("GET", `/api/tenants/${tenant}/assets`);
+    const images = result.ok ? result.data.items.filter((asset) => asset.content_type.startsWith("image/")) : [];
+    const chosen = await modal("Choose an image", (close) => (images.length
+      ? h("ul", { class: "asset-grid chooser", "aria-label": "Images in the library" }, images.map((asset) => h("li", {},
+        h("button", { type: "button", class: "choice", "data-asset": asset.id, "aria-pressed": String(input.value === asset.reference), onclick: () => close(asset.reference) },
+          h("img", { src: assetImage(tenant, asset.reference), alt: "" }), h("span", {}, asset.name),
+          h("span", { class: "muted" }, asset.width ? `${asset.width}×${asset.height}` : bytes(asset.size))))))
+      : h("p", { class: "empty" }, result.ok ? "No images in the library yet: upload one." : problem(result))), [["Cancel", null, "ghost"]]);
+    if (chosen) use(chosen, choose);
+    else choose.focus();
+  }
+  show();
+  return h("div", { class: "picker" },
+    h("div", { class: "row" }, thumb, none, h("div", { class: "grow" }, input)),
+    h("div", { class: "row" }, choose, upload, file, announce), uploads);
+}
+
 // -- the page builder --------------------------------------------------------------------------------------------
 
 const DEVICES = { desktop: 1280, tablet: 820, mobile: 390 };
@@ -654,6 +864,7 @@ function defaultProps(props) {
 
 async function renderBuilder(id, path) {
   crumbs(["Tenants", "#/"], [id, `#/t/${id}/pages`], [path]);
+  state.tenant = id;
   const [tenant, specs, drafts] = await Promise.all([api("GET", `/api/tenants/${id}`), sections(), api("GET", `/api/tenants/${id}/drafts`)]);
   const hasDraft = drafts.ok && drafts.data.drafts.includes(path);
   const draft = hasDraft ? await api("GET", `/api/tenants/${id}/drafts/${pageSegment(path)}`) : { ok: false };
@@ -969,7 +1180,8 @@ function propField(id, title, prop, slot, edited, error) {
     if (prop.required && (value === "" || value === undefined)) message = "Required.";
     else if (typeof value === "string" && prop.maxLength && value.length > prop.maxLength) message = `At most ${prop.maxLength} characters.`;
     else if (typeof value === "number" && ((prop.min !== undefined && value < prop.min) || (prop.max !== undefined && value > prop.max))) message = `Between ${prop.min ?? "…"} and ${prop.max ?? "…"}.`;
-    else if ((prop.type === "url" || prop.type === "image") && value && !/^(https?:\/\/|\/|#|mailto:|tel:)/.test(value)) message = "Expected a link starting with https://, / or #.";
+    else if (prop.type === "url" && value && !/^(https?:\/\/|\/|#|mailto:|tel:)/.test(value)) message = "Expected a link starting with https://, / or #.";
+    else if (prop.type === "image" && value && !/^(https?:\/\/|\/|asset:)/.test(value)) message = "Expected an asset from the library, or a link starting with https:// or /.";
     else if (prop.type === "color" && value && !/^#[0-9a-fA-F]{6}$/.test(value)) message = "Expected a colour like #336699.";
     error.textContent = message;
   };
@@ -998,6 +1210,8 @@ function propField(id, title, prop, slot, edited, error) {
     case "color":
       input = h("input", { id, type: "color", value: current || "#000000", oninput: () => set(input.value) });
       break;
+    case "image":
+      return h("div", {}, label, assetPicker(id, current, set), error);
     case "list":
       return listField(id, prop, slot, edited, label, error);
     case "object": {
@@ -1011,7 +1225,7 @@ function propField(id, title, prop, slot, edited, error) {
         ...Object.entries(prop.props || {}).map(([key, child]) => propField(`${id}-${key}`, child.label || key, child, propSlot(object, key, child), claim)));
     }
     default:
-      input = h("input", { id, type: prop.type === "url" || prop.type === "image" ? "url" : "text", value: current ?? "", placeholder: prop.type === "image" ? "https://… or /_edge/assets/…" : "", oninput: () => set(input.value) });
+      input = h("input", { id, type: prop.type === "url" ? "url" : "text", value: current ?? "", oninput: () => set(input.value) });
   }
   return h("div", {}, label, input, error);
 }
