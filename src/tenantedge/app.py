@@ -255,7 +255,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     database = blog.database if blog else None
     admin = build_admin(
-        settings, registry, publisher, renderer, bus, host, database, clock=clock, operator=operator, assets=library
+        settings,
+        registry,
+        publisher,
+        renderer,
+        bus,
+        host,
+        database,
+        clock=clock,
+        operator=operator,
+        assets=library,
+        variants=variants,
     )
 
     async def file_saved(changed: set[str], before: TenantSet) -> None:

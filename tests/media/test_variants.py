@@ -300,3 +300,18 @@ async def test_deleting_an_image_deletes_its_variants(workdir: Workdir) -> None:
         assert (await client.api("DELETE", f"/api/tenants/basicsite/assets/{asset['id']}")).status_code == 204
         assert list(kept.iterdir()) == []
         assert (await client.site("basicsite.com", f"/_edge/media/{name}")).status_code == 404
+
+
+@pytest.mark.anyio
+async def test_the_draft_preview_shows_the_variants_from_the_admin_host(workdir: Workdir) -> None:
+    app = build_app(workdir, max_asset_bytes=4 << 20, max_image_pixels=10_000_000)
+    async with running(app), connect(app) as client:
+        asset = await _upload(client, WIDE, "wide.jpg")
+        await _show(client, asset["reference"])
+        preview = (await client.get("/preview/basicsite/")).text
+        shown = f"/preview/basicsite/_edge/media/{variant_id(DIGEST, 480)}"
+        assert f"{shown} 480w, " in preview and 'width="2000" height="1500"' in preview
+        variant = await client.get(shown)
+        assert variant.status_code == 200 and variant.headers["content-type"] == "image/webp"
+        assert (await client.get(f"/preview/clientsite/_edge/media/{variant_id(DIGEST, 480)}")).status_code == 404
+        assert (await client.get(f"/preview/basicsite/_edge/media/{variant_id(DIGEST, 1234)}")).status_code == 404

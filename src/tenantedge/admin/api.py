@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
     from tenantedge.http.endpoints import OperatorEndpoints
     from tenantedge.media.library import AssetLibrary
+    from tenantedge.media.maker import VariantMaker
 
 log = logging.getLogger("tenantedge.admin")
 
@@ -93,9 +94,11 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         database: ContentDatabase | None = None,
         operator: OperatorEndpoints | None = None,
         assets: AssetLibrary | None = None,
+        variants: VariantMaker | None = None,
     ) -> None:
         self.service = service
         self.assets = assets
+        self.variants = variants
         self._registry = registry
         self._renderer = renderer
         self._tokens = tokens

@@ -19,14 +19,16 @@ from tenantedge.errors import ApiError, NotFound
 from tenantedge.events import ASSET_ADDED, ASSET_DELETED, Event
 from tenantedge.http.media import SVG_POLICY
 from tenantedge.integers import bounded_integer
-from tenantedge.media.kinds import SVG
+from tenantedge.media.kinds import SVG, WEBP
 from tenantedge.media.library import describe, too_large
 from tenantedge.media.references import ASSET_ID
 from tenantedge.media.store import AssetStream
+from tenantedge.media.variants import VARIANT_ID
 
 if TYPE_CHECKING:
     from tenantedge.admin.service import AdminService
     from tenantedge.media.library import AssetLibrary
+    from tenantedge.media.maker import VariantMaker
 
 MULTIPART = "multipart/form-data"
 # Room for a multipart body's boundaries and part headers around the largest file allowed.
@@ -41,6 +43,7 @@ class AssetHandlers:
 
     service: AdminService
     assets: AssetLibrary | None
+    variants: VariantMaker | None
 
     async def list_assets(self, request: Request, grant: Grant) -> Response:
         library = self._library()
@@ -79,14 +82,20 @@ class AssetHandlers:
         """An asset on the admin host, for the dashboard's thumbnails and the draft preview: the tenant's domains
         serve it at /_edge/media/{id}, and the admin host is none of them."""
         store = self._library().store
-        record = (await store.library(tenant)).get(asset) if ASSET_ID.match(asset) else None
-        stream = await store.open(tenant, asset) if record is not None else None
-        if record is None or stream is None:
+        if VARIANT_ID.match(asset):
+            # A width variant the preview's srcset names, made now if its upload has not made it yet.
+            made = self.variants is not None and await self.variants.ensure_variant(tenant, asset)
+            content_type = WEBP.content_type if made else None
+        else:
+            record = (await store.library(tenant)).get(asset) if ASSET_ID.match(asset) else None
+            content_type = record.content_type if record is not None else None
+        stream = await store.open(tenant, asset) if content_type is not None else None
+        if content_type is None or stream is None:
             raise NotFound(f"tenant {tenant}: no asset {asset!r}")
         headers = {"cache-control": PREVIEW_MEDIA_CACHE, "content-length": str(stream.size)}
-        if record.content_type == SVG.content_type:
+        if content_type == SVG.content_type:
             headers[SVG_POLICY[0].decode()] = SVG_POLICY[1].decode()
-        return StreamingResponse(_chunks(stream), media_type=record.content_type, headers=headers)
+        return StreamingResponse(_chunks(stream), media_type=content_type, headers=headers)
 
     def _library(self) -> AssetLibrary:
         if self.assets is None:
