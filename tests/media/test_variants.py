@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from tenantedge.app import create_app
 from tenantedge.clock import ManualClock
@@ -315,3 +315,16 @@ async def test_the_draft_preview_shows_the_variants_from_the_admin_host(workdir:
         assert variant.status_code == 200 and variant.headers["content-type"] == "image/webp"
         assert (await client.get(f"/preview/clientsite/_edge/media/{variant_id(DIGEST, 480)}")).status_code == 404
         assert (await client.get(f"/preview/basicsite/_edge/media/{variant_id(DIGEST, 1234)}")).status_code == 404
+
+
+def test_the_colour_profile_is_kept_only_for_pixels_that_keep_their_mode() -> None:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    made = {}
+    for mode in ("RGB", "CMYK"):
+        out = io.BytesIO()
+        Image.new(mode, (600, 400)).save(out, format="JPEG", icc_profile=profile)
+        [made[mode]] = make_variants(out.getvalue(), (480,))
+    with Image.open(io.BytesIO(made["RGB"].data)) as image:
+        assert image.info.get("icc_profile") == profile
+    with Image.open(io.BytesIO(made["CMYK"].data)) as image:
+        assert image.mode == "RGB" and not image.info.get("icc_profile")

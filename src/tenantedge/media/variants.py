@@ -75,7 +75,6 @@ def make_variants(data: bytes, widths: tuple[int, ...]) -> list[Variant]:
 
 
 def _still(image: Image.Image, widths: tuple[int, ...]) -> list[Variant]:
-    icc = image.info.get("icc_profile")
     turned = image.getexif().get(EXIF_ORIENTATION) in TURNED
     width, height = (image.height, image.width) if turned else image.size
     largest = (widths[0], scaled_height(width, height, widths[0]))
@@ -83,6 +82,8 @@ def _still(image: Image.Image, widths: tuple[int, ...]) -> list[Variant]:
     image.draft("RGB", (largest[1], largest[0]) if turned else largest)
     ImageOps.exif_transpose(image, in_place=True)  # no copy: a 12 MP photo is 36 MB, even drafted 9 MB
     mode = "RGBA" if _has_alpha(image) else "RGB"
+    # The colour profile goes with the pixels only when they keep their mode (a CMYK or grey one fits no RGB).
+    icc = image.info.get("icc_profile") if image.mode == mode else None
     current = image if image.mode == mode else image.convert(mode)
     variants = []
     for each in widths:
