@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -290,3 +291,18 @@ async def test_the_file_origin_keeps_assets_beside_tenants_json(workdir: Workdir
         asset = (await upload(client, "basicsite", LOGO, "logo.png")).json()
     assert (workdir.root / "assets" / "basicsite" / asset["id"]).read_bytes() == LOGO
     assert asset["id"] in (workdir.root / "assets" / "basicsite" / "index.json").read_text()
+
+
+@pytest.mark.anyio
+async def test_the_preview_shows_the_tenants_assets_from_the_admins_origin(origin: AdminClient) -> None:
+    preview = (await origin.get("/preview/basicsite/")).text
+    shown = set(re.findall(r'(?:src|href)="(/[^"]*_edge/media/[^"]+)"', preview))
+    assert shown and all(path.startswith("/preview/basicsite/_edge/media/") for path in shown), shown
+    for path in shown:
+        served = await origin.get(path)
+        assert served.status_code == 200 and served.headers["content-type"].startswith("image/"), path
+        assert served.content == (ROOT / "assets" / "basicsite" / path.rsplit("/", 1)[1]).read_bytes()
+    assert (await origin.get("/preview/basicsite/_edge/media/" + "ab" * 32 + ".png")).status_code == 404
+    clients = (await origin.get("/preview/clientsite/")).text
+    theirs = next(iter(shown)).replace("/preview/basicsite/", "/preview/clientsite/")
+    assert theirs not in clients and (await origin.get(theirs)).status_code == 404

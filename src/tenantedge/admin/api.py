@@ -58,6 +58,9 @@ from tenantedge.errors import (
     PreconditionRequired,
     VersionConflict,
 )
+from tenantedge.http.media import SVG_POLICY
+from tenantedge.media.kinds import KINDS, SVG
+from tenantedge.media.references import ASSET_ID, MEDIA_PREFIX
 from tenantedge.render.pages import THEME_PATH, PageRenderer
 from tenantedge.render.theme import PRESETS as THEME_PRESETS
 from tenantedge.sections import FEATURES, SectionRegistry
@@ -356,7 +359,9 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
             draft_of = request.query_params.get(THEME_OF.name, "/")
             tenant = await self.service.preview(tenant_id, draft_of if is_page_path(draft_of) else "/")
             stylesheet = self._renderer.stylesheet(tenant)
-            return Response(stylesheet.body, media_type="text/css", headers=_PRIVATE)
+            return Response(_media_in_preview(stylesheet.body, tenant_id), media_type="text/css", headers=_PRIVATE)
+        if path.startswith(MEDIA_PREFIX):
+            return await self._preview_media(tenant_id, path[len(MEDIA_PREFIX) :])
         if not is_page_path(path):
             raise NotFound(f"tenant {tenant_id}: no page {path!r}")
         tenant = await self.service.preview(tenant_id, path)
@@ -366,7 +371,23 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         # The page's stylesheet link points at the public theme URL; the preview's own theme answers here.
         theme_url = f"/preview/{tenant_id}{THEME_PATH}?page={path}&amp;v="
         html = rendered.html.replace(f'href="{THEME_PATH}?v=', f'href="{theme_url}', 1)
-        return Response(html, media_type="text/html", headers={**_PRIVATE, "x-robots-tag": "noindex"})
+        headers = {**_PRIVATE, "x-robots-tag": "noindex"}
+        return Response(_media_in_preview(html.encode(), tenant_id), media_type="text/html", headers=headers)
+
+    async def _preview_media(self, tenant_id: str, asset: str) -> Response:
+        """The tenant's asset, for its preview: the admin's origin answers for the tenant's domains there."""
+        opened = await self.assets.store.open(tenant_id, asset) if self.assets and ASSET_ID.match(asset) else None
+        if opened is None:
+            raise NotFound(f"tenant {tenant_id}: no asset {asset!r}")
+        try:
+            body = b"".join([chunk async for chunk in opened.chunks])
+        finally:
+            await opened.close()
+        kind = KINDS[asset.split(".", 1)[1]]
+        headers = {**_PRIVATE, "x-content-type-options": "nosniff"}
+        if kind is SVG:
+            headers["content-security-policy"] = SVG_POLICY[1].decode()  # as the tenant's domains send it
+        return Response(body, media_type=kind.content_type, headers=headers)
 
     async def metrics(self, request: Request, grant: Grant) -> Response:
         return await self._operations().metrics(request)
@@ -391,6 +412,13 @@ _PRIVATE = {
         "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
     ),
 }
+
+
+def _media_in_preview(body: bytes, tenant_id: str) -> bytes:
+    """A page or stylesheet with its assets' URLs (`"/_edge/media/…"`, `url(/_edge/media/…)`) under the preview's."""
+    prefix = MEDIA_PREFIX.encode()
+    preview = f"/preview/{tenant_id}{MEDIA_PREFIX}".encode()
+    return body.replace(b'"' + prefix, b'"' + preview).replace(b"(" + prefix, b"(" + preview)
 
 
 def _document(document: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -332,10 +332,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/preview/{tenant}/{page}",
         "preview",
-        "Render a page with its draft applied (never cached, never public)",
+        "Render a page with its draft applied (never cached, never public); its theme and assets below it",
         returns="Html",
         query=(THEME_OF,),
-        media=("text/html", "text/css"),
+        media=("text/html", "text/css", "image/*", "font/*"),
         tags=("drafts",),
     ),
     Operation(
