@@ -294,6 +294,22 @@ async def test_the_file_origin_keeps_assets_beside_tenants_json(workdir: Workdir
 
 
 @pytest.mark.anyio
+async def test_an_asset_a_draft_uses_is_not_deleted_and_the_listing_names_the_draft(origin: AdminClient) -> None:
+    asset = (await upload(origin, "basicsite", LOGO, "logo.png")).json()
+    page = [{"type": "Hero", "variant": "split", "props": {"title": "Our menu", "image": asset["reference"]}}]
+    assert (await origin.api("PUT", "/api/tenants/basicsite/drafts/menu", page)).status_code == 200
+    item = (await origin.get(f"/api/tenants/basicsite/assets/{asset['id']}")).json()
+    assert item["used_in"] == ["draft of page /menu"]
+    listed = (await origin.get("/api/tenants/basicsite/assets")).json()["items"]
+    assert next(entry for entry in listed if entry["id"] == asset["id"])["used_in"] == ["draft of page /menu"]
+    # Deleting it would leave a draft that can no longer be published.
+    refused = problem(await origin.api("DELETE", f"/api/tenants/basicsite/assets/{asset['id']}"), 409)
+    assert "draft of page /menu" in refused["detail"]
+    assert (await origin.api("DELETE", "/api/tenants/basicsite/drafts/menu")).status_code == 204
+    assert (await origin.api("DELETE", f"/api/tenants/basicsite/assets/{asset['id']}")).status_code == 204
+
+
+@pytest.mark.anyio
 async def test_the_preview_shows_the_tenants_assets_from_the_admins_origin(origin: AdminClient) -> None:
     preview = (await origin.get("/preview/basicsite/")).text
     shown = set(re.findall(r'(?:src|href)="(/[^"]*_edge/media/[^"]+)"', preview))
