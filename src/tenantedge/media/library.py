@@ -18,7 +18,7 @@ from typing import Any
 from tenantedge.errors import AssetRefused, DocumentError, NotFound, ValidationIssue, VersionConflict
 from tenantedge.media.kinds import inspect
 from tenantedge.media.references import asset_id, media_path, places, references
-from tenantedge.media.store import AssetRecord, AssetStore
+from tenantedge.media.store import AssetRecord, AssetStore, Library
 from tenantedge.store.locks import WriteLock
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -67,13 +67,7 @@ class AssetLibrary:
             library = await self.store.library(tenant)
             if asset in library:
                 return Uploaded(library[asset], False)
-            used = sum(record.size for record in library.values())
-            if used + len(data) > self.limits.quota_bytes:
-                raise AssetRefused(
-                    413,
-                    f"tenant {tenant}: {len(data):,} more bytes would make {used + len(data):,}; its assets may "
-                    f"take {self.limits.quota_bytes:,} (TENANTEDGE_ASSET_QUOTA_BYTES): delete some first",
-                )
+            self._check_quota(tenant, library, len(data))
             record = AssetRecord(
                 asset,
                 clean_name(name, inspected.kind.ext),
@@ -86,8 +80,24 @@ class AssetLibrary:
             )
             # The file first, then the library: a library never names a file that is not there.
             await self.store.put(tenant, asset, data, record.content_type)
-            await self.store.save_library(tenant, {**library, asset: record})
-        return Uploaded(record, True)
+            # Against the library as stored when written: another machine may have changed it since it was read.
+            saved = await self.store.change_library(tenant, lambda current: self._add(tenant, current, record))
+        return Uploaded(saved[asset], saved[asset] is record)
+
+    def _add(self, tenant: str, library: Library, record: AssetRecord) -> Library | None:
+        if record.id in library:
+            return None  # the same bytes, stored by another writer meanwhile
+        self._check_quota(tenant, library, record.size)
+        return {**library, record.id: record}
+
+    def _check_quota(self, tenant: str, library: Library, size: int) -> None:
+        used = sum(record.size for record in library.values())
+        if used + size > self.limits.quota_bytes:
+            raise AssetRefused(
+                413,
+                f"tenant {tenant}: {size:,} more bytes would make {used + size:,}; its assets may "
+                f"take {self.limits.quota_bytes:,} (TENANTEDGE_ASSET_QUOTA_BYTES): delete some first",
+            )
 
     async def listing(self, tenant: str) -> list[dict[str, Any]]:
         """Every asset with its served path and where the published document uses it, newest first."""
@@ -118,7 +128,9 @@ class AssetLibrary:
                     f"tenant {tenant}: asset {asset} is in use ({', '.join(where)}); stop using it first", None
                 )
             # The library first: a file no library names is unreachable, never a dangling entry.
-            await self.store.save_library(tenant, {key: value for key, value in library.items() if key != asset})
+            await self.store.change_library(
+                tenant, lambda current: {key: value for key, value in current.items() if key != asset}
+            )
             await self.store.delete(tenant, asset)
         return record
 
