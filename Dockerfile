@@ -12,9 +12,11 @@ WORKDIR /srv/tenantedge
 # The default templates and assets come with the package; templates/ holds only the demo tenants' own.
 COPY templates ./templates
 COPY migrations ./migrations
-# The embedded origin is written by the admin API (tenants.json, history/ and drafts/ beside it): the folder
-# belongs to the service user; templates and migrations stay read-only.
+# The embedded origin is written by the admin API (tenants.json, its assets/, history/ and drafts/ beside it): the
+# folder belongs to the service user; templates and migrations stay read-only. `tenantedge sync` (the compose seed)
+# carries assets/ to S3 before the documents that refer to them.
 COPY --chown=tenantedge:tenantedge tenants.json ./tenants.json
+COPY --chown=tenantedge:tenantedge assets ./assets
 RUN chown tenantedge:tenantedge /srv/tenantedge
 USER 10001
 ENV TENANTEDGE_HOST=0.0.0.0 \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +17,13 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def copy_demo(folder: Path) -> Path:
+    """The demo tenants.json and the assets/ folder beside it (their logos, favicons, images) copied into `folder`,
+    as an operator ships them; returns the copy of tenants.json."""
+    shutil.copytree(ROOT / "assets", folder / "assets", dirs_exist_ok=True)
+    return Path(shutil.copyfile(ROOT / "tenants.json", folder / "tenants.json"))
 
 
 def run(

@@ -142,8 +142,9 @@ class PrivateRedis(Managed):
 
 
 async def publish_demo(endpoint: str, prefix: str, registry: SectionRegistry) -> None:
-    """Put the demo tenants.json into S3 under `prefix`, as `tenantedge sync` would lay it out."""
+    """Put the demo tenants.json and its assets into S3 under `prefix`, as `tenantedge sync` would lay them out."""
     from tenantedge.clock import ManualClock
+    from tenantedge.media.store import FolderAssets, ObjectAssets
     from tenantedge.store.publish import tenant_documents
     from tenantedge.store.s3 import S3Tier
     from tenantedge.tenants import parse_document
@@ -152,7 +153,13 @@ async def publish_demo(endpoint: str, prefix: str, registry: SectionRegistry) ->
     demo = parse_document((root / "tenants.json").read_bytes(), "tenants.json", registry, documents=True)
     tier = S3Tier(endpoint, BUCKET, ManualClock(), prefix=prefix)
     try:
+        folder, bucket = FolderAssets(root), ObjectAssets(tier)
         for tenant_id, tenant in demo.tenants.items():
+            library = await folder.library(tenant_id)
+            for asset, record in library.items():
+                data = (folder.root / tenant_id / asset).read_bytes()
+                await bucket.put(tenant_id, asset, data, record.content_type)
+            await bucket.save_library(tenant_id, library)
             for key, data in tenant_documents(tenant, demo.documents[tenant_id]).items():
                 await tier.put(key, data)
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server import ROOT, Server, free_port, run
+from tests.server import ROOT, Server, copy_demo, free_port, run
 
 
 @pytest.fixture(scope="module")
@@ -232,11 +232,10 @@ def test_file_only_serving_loads_no_s3_or_redis_client() -> None:
 
 def test_serve_generates_one_admin_token_for_every_worker(tmp_path: Path) -> None:
     import re
-    import shutil
 
     import httpx
 
-    shutil.copy(ROOT / "tenants.json", tmp_path / "tenants.json")
+    copy_demo(tmp_path)
     server = Server("--workers", "2", "--tenants", str(tmp_path / "tenants.json"))
     try:
         found = re.findall(r"admin on http://admin\.localhost:\d+/ with token (\S+)", server.output())

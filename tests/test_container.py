@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -41,10 +42,29 @@ def test_image_copies_what_serving_needs() -> None:
     assert "COPY templates ./templates" in DOCKERFILE and "COPY migrations ./migrations" in DOCKERFILE
     # The admin writes the embedded origin: tenants.json and its folder belong to the user the server runs as.
     assert "COPY --chown=tenantedge:tenantedge tenants.json ./tenants.json" in DOCKERFILE
+    # The demo's logos, favicons and images, beside tenants.json, where serving and `sync` look for them.
+    assert "COPY --chown=tenantedge:tenantedge assets ./assets" in DOCKERFILE
     assert "chown tenantedge:tenantedge /srv/tenantedge" in DOCKERFILE
     # By number: a runtime that checks the user is not root (Kubernetes runAsNonRoot) cannot resolve a name.
     assert "USER 10001" in DOCKERFILE, "the server must not run as root"
     assert instruction("EXPOSE") == image_env()["TENANTEDGE_PORT"]
+
+
+def test_what_the_image_copies_validates_with_every_asset_it_refers_to(tmp_path: Path) -> None:
+    # The final stage's COPY instructions from the build context, into a folder laid out as the image's WORKDIR.
+    for line in re.sub(r"\\\n\s*", " ", DOCKERFILE).splitlines():
+        parts = line.split()
+        if parts[:1] == ["COPY"] and not any(part.startswith("--from") for part in parts):
+            source, target = ROOT / parts[-2], tmp_path / parts[-1]
+            if source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            elif target.parent == tmp_path:
+                shutil.copyfile(source, target)
+    assert (tmp_path / "assets").is_dir()
+    result = subprocess.run(
+        [sys.executable, "-m", "tenantedge", "validate"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_image_command_serves_and_its_healthcheck_passes() -> None:

@@ -1,5 +1,6 @@
-"""The demo tenants as a visitor finds them on a real `tenantedge serve`: every same-site link, form and in-page
-anchor resolves, with and without the content database, and no page leans on an emoji font."""
+"""The demo tenants as a visitor finds them on a real `tenantedge serve`: every same-site link, form, in-page
+anchor, image and icon resolves, with and without the content database, each tenant shows its own logo, favicon
+and hero image, and no page leans on an emoji font."""
 
 from __future__ import annotations
 
@@ -9,20 +10,24 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
+from playwright.sync_api import Browser
 
 from tenantedge.clock import SystemClock
 from tenantedge.content.db import ContentDatabase
 from tenantedge.content.seed import seed_demo
+from tests.admin.test_dashboard import Console, browser, playwright  # noqa: F401 - fixtures
 from tests.database import Urls, create_database, drop_database
 from tests.server import ROOT, Server
 
-TENANTS: dict[str, list[str]] = {
-    tenant: document["domains"]
-    for tenant, document in json.loads((ROOT / "tenants.json").read_text())["tenants"].items()
-}
+DEMO: dict[str, dict[str, Any]] = json.loads((ROOT / "tenants.json").read_text())["tenants"]
+TENANTS: dict[str, list[str]] = {tenant: document["domains"] for tenant, document in DEMO.items()}
+# What a browser asks of every site, linked or not.
+ICONS = ("/favicon.ico", "/apple-touch-icon.png")
+SHOTS = ROOT / "test-output" / "demo"
 # Pictographs and the emoji presentation selector: what renders as a box where no emoji font is installed.
 EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -30,9 +35,10 @@ REDIRECTS = (301, 302, 303, 307, 308)
 
 @dataclass
 class Links(HTMLParser):
-    """The links (a and link href, form action) and element ids of one page."""
+    """The links (a and link href, form action), images (img src and srcset, icons) and element ids of one page."""
 
     links: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -42,8 +48,14 @@ class Links(HTMLParser):
         found = dict(attrs)
         if found.get("id"):
             self.ids.add(found["id"] or "")
-        if tag in ("a", "link") and found.get("href") is not None:
+        if tag == "link" and "icon" in (found.get("rel") or "").split():
+            self.images.append(found.get("href") or "")
+        elif tag in ("a", "link") and found.get("href") is not None:
             self.links.append(found["href"] or "")
+        elif tag in ("img", "source"):
+            self.images += [found["src"] or ""] if found.get("src") is not None else []
+            srcset = (found.get("srcset") or "").split(",")
+            self.images += [candidate.split()[0] for candidate in srcset if candidate.strip()]
         elif tag == "form":
             self.links.append(found.get("action") or "")
 
@@ -182,3 +194,69 @@ def test_no_demo_page_shows_an_emoji(which: str, request: pytest.FixtureRequest)
         for path, html in site.documents.items()
     }
     assert {page: chars for page, chars in found.items() if chars} == {}
+
+
+def images_of(site: Crawl) -> tuple[dict[str, str], list[str]]:
+    """Every image and icon the crawled pages show, on this site (with a page showing it), and those off it."""
+    found: dict[str, str] = {}
+    elsewhere: list[str] = []
+    for page, links in sorted(site.pages.items()):
+        for image in links.images:
+            resolved = site.same_site(page, image)
+            if resolved is None:
+                elsewhere.append(f"{site.host}{page}: {image!r} is not on the tenant's own domain")
+            else:
+                found.setdefault(resolved, page)
+    return found, elsewhere
+
+
+@pytest.mark.parametrize("which", ["plain", "with_posts"], ids=["no database", "demo posts"])
+def test_every_image_and_icon_of_every_demo_tenant_answers(which: str, request: pytest.FixtureRequest) -> None:
+    server: Server = request.getfixturevalue(which)
+    broken: list[str] = []
+    for site in crawl(server):
+        images, elsewhere = images_of(site)
+        assert images, f"{site.host}: no image on any page"
+        broken += elsewhere
+        for image, page in {**images, **dict.fromkeys(ICONS, "(the browser)")}.items():
+            answer = server.get(site.host, image)
+            kind = answer.headers.get("content-type", "")
+            if answer.status_code != 200 or not kind.startswith("image/") or not answer.content:
+                broken.append(f"{site.host}{page}: {image} answers {answer.status_code} {kind}")
+    assert not broken, "\n".join(broken)
+
+
+def test_each_demo_tenant_shows_its_own_logo_favicon_and_hero_image(plain: Server) -> None:
+    owners: dict[str, str] = {}
+    for tenant, document in DEMO.items():
+        theme, hero = document["theme"], document["pages"]["/"][0]
+        used = {name: str(value).removeprefix("asset:") for name, value in
+                (("logo", theme["logo"]), ("favicon", theme["favicon"]), ("hero", hero["props"]["image"]))}  # fmt: skip
+        html = plain.get(TENANTS[tenant][0]).text
+        assert f'<link rel="icon" href="/_edge/media/{used["favicon"]}">' in html, tenant
+        assert f'<img src="/_edge/media/{used["logo"]}"' in html, tenant
+        assert f'<img class="te-hero__image" src="/_edge/media/{used["hero"]}"' in html, tenant
+        assert "/_edge/assets/hero.svg" not in html, f"{tenant}: the shared placeholder is back"
+        icon = plain.get(TENANTS[tenant][0], "/favicon.ico")
+        assert icon.content == (ROOT / "assets" / tenant / used["favicon"]).read_bytes(), tenant
+        for asset in used.values():
+            assert owners.setdefault(asset, tenant) == tenant, f"{tenant} and {owners[asset]} share {asset}"
+
+
+@pytest.mark.parametrize("tenant", list(TENANTS))
+def test_each_demo_home_page_draws_its_images(tenant: str, plain: Server, browser: Browser) -> None:  # noqa: F811
+    """In Chromium, as a visitor sees it (screenshots in test-output/demo/): the logo and hero image are drawn."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    console = Console(page)
+    page.goto(f"http://{tenant}.localhost:{plain.port}/")
+    for selector in (".te-nav__brand img", ".te-hero__image"):
+        image = page.locator(selector).first
+        drawn = image.evaluate("(img) => img.complete && img.naturalWidth > 0")
+        box = image.bounding_box()
+        assert drawn and box is not None and box["width"] >= 32, f"{tenant}: {selector} is not drawn"
+    icon = page.evaluate("() => fetch('/favicon.ico').then((answer) => answer.status)")
+    assert icon == 200 and console.errors == [], console.errors
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{tenant}.png"))
+    context.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,7 +11,7 @@ import orjson
 import pytest
 import redis
 
-from tests.server import ROOT, Server
+from tests.server import ROOT, Server, copy_demo
 
 REQUESTS = 40  # on fresh connections, so both workers answer some of them
 REDIS = "redis://127.0.0.1:6379/0"
@@ -20,8 +19,7 @@ REDIS = "redis://127.0.0.1:6379/0"
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
-    tenants = tmp_path / "tenants.json"
-    shutil.copy(ROOT / "tenants.json", tenants)
+    tenants = copy_demo(tmp_path)
     env = {"TENANTEDGE_RELOAD_INTERVAL": "0.1", "TENANTEDGE_DEBUG": "1"}
     server = Server("--workers", "2", "--tenants", str(tenants), "--templates", str(ROOT / "templates"), env=env)
     yield server, tenants
@@ -105,8 +103,7 @@ def test_every_worker_serves_a_valid_save_and_refuses_a_broken_one(site: tuple[S
 
 def test_with_redis_a_save_shows_within_two_seconds_and_is_published_once(tmp_path: Path) -> None:
     """tenants.json as the origin with Redis in front: a save reaches Redis, every worker, the history and the bus."""
-    tenants = tmp_path / "tenants.json"
-    shutil.copy(ROOT / "tenants.json", tenants)
+    tenants = copy_demo(tmp_path)
     prefix = f"te:live-{uuid.uuid4().hex[:10]}:"
     env = {"TENANTEDGE_REDIS_URL": REDIS, "TENANTEDGE_REDIS_PREFIX": prefix}  # the default reload interval
     server = Server("--workers", "2", "--tenants", str(tenants), "--templates", str(ROOT / "templates"), env=env)
@@ -140,8 +137,7 @@ def test_with_redis_a_save_shows_within_two_seconds_and_is_published_once(tmp_pa
 
 def test_without_redis_a_save_shows_within_two_seconds_and_is_recorded_once(tmp_path: Path) -> None:
     """tenants.json alone, several workers, the default reload interval: the file watch is the propagation."""
-    tenants = tmp_path / "tenants.json"
-    shutil.copy(ROOT / "tenants.json", tenants)
+    tenants = copy_demo(tmp_path)
     server = Server("--workers", "2", "--tenants", str(tenants), "--templates", str(ROOT / "templates"))
     try:
         for _ in range(REQUESTS):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ import redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.server import ROOT, Server
+from tests.server import ROOT, Server, copy_demo
 from tests.services import PrivateRedis
 
 TOKEN = "propagation-test-token-0001"
@@ -37,7 +36,7 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 @pytest.fixture
 def site(tmp_path: Path, private_redis: PrivateRedis) -> Iterator[Server]:
-    shutil.copy(ROOT / "tenants.json", tmp_path / "tenants.json")
+    copy_demo(tmp_path)
     prefix = f"te:{tmp_path.name}:"
     env = {
         "TENANTEDGE_ADMIN_TOKEN": TOKEN,
@@ -192,7 +191,7 @@ def test_tenantedge_watch_prints_events(site: Server) -> None:
 
 
 def test_without_redis_every_worker_sees_the_write_through_the_shared_file(tmp_path: Path) -> None:
-    shutil.copy(ROOT / "tenants.json", tmp_path / "tenants.json")
+    copy_demo(tmp_path)
     env = {"TENANTEDGE_ADMIN_TOKEN": TOKEN, "TENANTEDGE_RELOAD_INTERVAL": "0.1"}
     server = Server("--workers", "3", "--tenants", str(tmp_path / "tenants.json"), env=env)
     try:

@@ -146,7 +146,7 @@ def build_assets(
         quota_bytes=settings.asset_quota_bytes,
         max_pixels=settings.max_image_pixels,
     )
-    library = AssetLibrary(store, publisher.lock, publisher.load, limits)
+    library = AssetLibrary(store, publisher.lock, publisher.load, limits, drafts=publisher.drafts)
     publisher.assets = library
     return library
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import pytest
 from tenantedge.app import create_app
 from tenantedge.http.edge import EdgeApp
 from tenantedge.settings import Settings
+from tests.server import copy_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_HOST = "admin.localhost"
@@ -155,7 +155,7 @@ async def connect(app: EdgeApp, peer: str = PEER) -> AsyncIterator[AdminClient]:
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Workdir:
-    shutil.copyfile(ROOT / "tenants.json", tmp_path / "tenants.json")
+    copy_demo(tmp_path)
     tokens = {"tokens": [{"name": "scoped", "token": SCOPED_TOKEN, "tenants": ["basicsite"]}]}
     (tmp_path / "admin-tokens.json").write_text(json.dumps(tokens))
     return Workdir(tmp_path)

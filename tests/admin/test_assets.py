@@ -4,6 +4,8 @@ upload → reference in a page → publish → served with the right headers on 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,6 +23,9 @@ from tests.media import images
 from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3, publish_demo
 
 LOGO = images.png((8, 8), (10, 120, 200))
+# The demo bakery's own logo, favicon and hero image, in its library from the start.
+DEMO = json.loads((ROOT / "assets" / "basicsite" / "index.json").read_bytes())["assets"]
+DEMO_BYTES = sum(record["size"] for record in DEMO.values())
 
 
 @pytest.fixture(params=["file", "s3"])
@@ -72,6 +77,11 @@ async def use_as_hero_image(client: AdminClient, tenant: str, reference: str) ->
     return await client.api("PUT", f"/api/tenants/{tenant}/pages/", [hero], if_match=etag)
 
 
+def added(items: list[dict[str, Any]]) -> list[str]:
+    """The assets of a listing the demo did not bring."""
+    return [item["id"] for item in items if item["id"] not in DEMO]
+
+
 async def media(client: AdminClient, host: str, path: str, **headers: str) -> httpx.Response:
     return await client.http.get(path, headers={"host": host, **headers})
 
@@ -104,9 +114,9 @@ async def test_upload_reference_publish_and_serve_on_the_tenants_own_domain(orig
     assert served.headers["accept-ranges"] == "bytes"
 
     listing = (await origin.get("/api/tenants/basicsite/assets")).json()
-    assert [item["id"] for item in listing["items"]] == [asset["id"]]
+    assert added(listing["items"]) == [asset["id"]]
     assert listing["items"][0]["used_in"] == ["page /"]
-    assert listing["used_bytes"] == len(LOGO)
+    assert listing["used_bytes"] == DEMO_BYTES + len(LOGO)
 
     # Another tenant's domain never serves it, nor tells that it exists.
     elsewhere = await media(origin, "clientsite.com", asset["path"])
@@ -160,7 +170,7 @@ async def test_uploads_are_judged_by_their_bytes(
         assert response.json()["content_type"] == "image/png" and response.json()["name"] == "logo.png"
         return
     assert words in problem(response, status)["detail"]
-    assert listing == []  # nothing stored
+    assert added(listing) == []  # nothing stored
 
 
 @pytest.mark.anyio
@@ -193,7 +203,7 @@ async def test_the_quota_refuses_what_would_pass_it(origin: AdminClient) -> None
     else:
         pytest.fail("the quota never refused an upload")
     listing = (await origin.get("/api/tenants/basicsite/assets")).json()
-    assert listing["used_bytes"] == stored <= listing["quota_bytes"]
+    assert listing["used_bytes"] == DEMO_BYTES + stored <= listing["quota_bytes"]
 
 
 @pytest.mark.anyio
@@ -247,13 +257,14 @@ async def test_an_unused_asset_is_deleted_and_no_longer_served(origin: AdminClie
     assert (await media(origin, "basicsite.com", asset["path"])).status_code == 200
     assert (await origin.api("DELETE", f"/api/tenants/basicsite/assets/{asset['id']}")).status_code == 204
     assert (await media(origin, "basicsite.com", asset["path"])).status_code == 404
-    assert (await origin.get("/api/tenants/basicsite/assets")).json()["items"] == []
+    assert added((await origin.get("/api/tenants/basicsite/assets")).json()["items"]) == []
     assert (await origin.api("DELETE", f"/api/tenants/basicsite/assets/{asset['id']}")).status_code == 404
 
 
 @pytest.mark.anyio
 async def test_the_theme_favicon_answers_favicon_ico(origin: AdminClient) -> None:
-    assert (await origin.site("basicsite.com", "/favicon.ico")).status_code == 404
+    demo = await origin.site("basicsite.com", "/favicon.ico")  # the demo's own icon, a PNG
+    assert demo.status_code == 200 and demo.headers["content-type"] == "image/png"
     icon = images.raster("ICO", (32, 32))
     asset = (await upload(origin, "basicsite", icon, "favicon.ico")).json()
     etag = (await origin.get("/api/tenants/basicsite")).headers["etag"]
@@ -266,7 +277,7 @@ async def test_the_theme_favicon_answers_favicon_ico(origin: AdminClient) -> Non
     assert served.status_code == 200 and served.content == icon
     assert served.headers["content-type"] == "image/x-icon"
     assert served.headers["cache-control"] == "public, max-age=300"
-    assert (await origin.site("clientsite.com", "/favicon.ico")).status_code == 404
+    assert (await origin.site("clientsite.com", "/favicon.ico")).content not in (icon, demo.content)
     assert (
         "theme.favicon"
         in problem(await origin.api("DELETE", f"/api/tenants/basicsite/assets/{asset['id']}"), 409)["detail"]
@@ -303,3 +314,34 @@ async def test_the_file_origin_keeps_assets_beside_tenants_json(workdir: Workdir
         asset = (await upload(client, "basicsite", LOGO, "logo.png")).json()
     assert (workdir.root / "assets" / "basicsite" / asset["id"]).read_bytes() == LOGO
     assert asset["id"] in (workdir.root / "assets" / "basicsite" / "index.json").read_text()
+
+
+@pytest.mark.anyio
+async def test_an_asset_a_draft_uses_is_not_deleted_and_the_listing_names_the_draft(origin: AdminClient) -> None:
+    asset = (await upload(origin, "basicsite", LOGO, "logo.png")).json()
+    page = [{"type": "Hero", "variant": "split", "props": {"title": "Our menu", "image": asset["reference"]}}]
+    assert (await origin.api("PUT", "/api/tenants/basicsite/drafts/menu", page)).status_code == 200
+    item = (await origin.get(f"/api/tenants/basicsite/assets/{asset['id']}")).json()
+    assert item["used_in"] == ["draft of page /menu"]
+    listed = (await origin.get("/api/tenants/basicsite/assets")).json()["items"]
+    assert next(entry for entry in listed if entry["id"] == asset["id"])["used_in"] == ["draft of page /menu"]
+    # Deleting it would leave a draft that can no longer be published.
+    refused = problem(await origin.api("DELETE", f"/api/tenants/basicsite/assets/{asset['id']}"), 409)
+    assert "draft of page /menu" in refused["detail"]
+    assert (await origin.api("DELETE", "/api/tenants/basicsite/drafts/menu")).status_code == 204
+    assert (await origin.api("DELETE", f"/api/tenants/basicsite/assets/{asset['id']}")).status_code == 204
+
+
+@pytest.mark.anyio
+async def test_the_preview_shows_the_tenants_assets_from_the_admins_origin(origin: AdminClient) -> None:
+    preview = (await origin.get("/preview/basicsite/")).text
+    shown = set(re.findall(r'(?:src|href)="(/[^"]*_edge/media/[^"]+)"', preview))
+    assert shown and all(path.startswith("/preview/basicsite/_edge/media/") for path in shown), shown
+    for path in shown:
+        served = await origin.get(path)
+        assert served.status_code == 200 and served.headers["content-type"].startswith("image/"), path
+        assert served.content == (ROOT / "assets" / "basicsite" / path.rsplit("/", 1)[1]).read_bytes()
+    assert (await origin.get("/preview/basicsite/_edge/media/" + "ab" * 32 + ".png")).status_code == 404
+    clients = (await origin.get("/preview/clientsite/")).text
+    theirs = next(iter(shown)).replace("/preview/basicsite/", "/preview/clientsite/")
+    assert theirs not in clients and (await origin.get(theirs)).status_code == 404

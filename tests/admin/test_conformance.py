@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.admin.conftest import ADMIN_HOST, ROOT
 from tests.database import create_database, drop_database
-from tests.server import Server
+from tests.server import Server, copy_demo
 
 TOKEN = "conformance-token-000001"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -26,7 +25,7 @@ EXAMPLES = "10"
 
 
 def test_schemathesis_finds_the_api_does_what_its_document_says(tmp_path: Path) -> None:
-    shutil.copyfile(ROOT / "tenants.json", tmp_path / "tenants.json")
+    copy_demo(tmp_path)
     urls = asyncio.run(create_database())
     env = {
         "TENANTEDGE_TENANTS": str(tmp_path / "tenants.json"), "TENANTEDGE_TEMPLATES": str(ROOT / "templates"),

@@ -6,7 +6,6 @@ Screenshots of the main screens are saved under test-output/dashboard/ for revie
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,7 +15,7 @@ import orjson
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from tests.server import ROOT, Server
+from tests.server import ROOT, Server, copy_demo
 
 TOKEN = "dashboard-test-token-0001"
 SCOPED = "dashboard-scoped-token-01"
@@ -27,7 +26,7 @@ SHOTS = ROOT / "test-output" / "dashboard"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("dashboard")
-    shutil.copy(ROOT / "tenants.json", folder / "tenants.json")
+    copy_demo(folder)
     tokens = {"tokens": [{"name": "bakery-editor", "token": SCOPED, "tenants": ["basicsite"]}]}
     (folder / "tokens.json").write_bytes(orjson.dumps(tokens))
     env = {
@@ -320,7 +319,7 @@ def blog_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     run(database(f'CREATE DATABASE "{name}"'))
     run(migrate(f"postgresql://postgres@127.0.0.1:5432/{name}", ROOT / "migrations"))
     folder = tmp_path_factory.mktemp("dashboard-blog")
-    shutil.copy(ROOT / "tenants.json", folder / "tenants.json")
+    copy_demo(folder)
     env = {
         "TENANTEDGE_ADMIN_TOKEN": TOKEN,
         "TENANTEDGE_RELOAD_INTERVAL": "0",

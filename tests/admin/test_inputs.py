@@ -9,7 +9,6 @@ import asyncio
 import itertools
 import json
 import re
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,6 @@ from tests.admin.conftest import (
     FULL_TOKEN,
     NO_BODY,
     PEER,
-    ROOT,
     AdminClient,
     Workdir,
     build_app,
@@ -41,6 +39,7 @@ from tests.admin.conftest import (
 from tests.conftest import running
 from tests.database import fresh_database
 from tests.media import images
+from tests.server import copy_demo
 
 pytestmark = pytest.mark.anyio
 BASIC = "/api/tenants/basicsite"
@@ -310,7 +309,7 @@ async def database_url() -> AsyncIterator[str]:
 async def content_client(tmp_path: Path, database_url: str) -> AsyncIterator[AdminClient]:
     """An app of its own for each input (a write with If-Match * changes the tenants), with a real PostgreSQL
     for posts and a post to read and change."""
-    shutil.copyfile(ROOT / "tenants.json", tmp_path / "tenants.json")
+    copy_demo(tmp_path)
     (tmp_path / "admin-tokens.json").write_text('{"tokens": []}')
     app = build_app(Workdir(tmp_path), database_url=database_url)
     async with running(app), connect(app) as client:

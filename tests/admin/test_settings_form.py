@@ -180,7 +180,7 @@ def test_the_public_demo_draws_its_feature_icons_as_svg(browser: Browser, site: 
         assert box is not None and box["width"] >= 16 and box["height"] >= 16
     page.locator(".te-card__icon").first.scroll_into_view_if_needed()
     shot(page, "21-public-feature-icons")
-    # The browser's own request for /favicon.ico is its one 404 until tenants get favicons (issue 17).
-    assert public(site, "codersinflow.localhost", "/favicon.ico").status_code == 404
-    assert console.errors in ([], ["Failed to load resource: the server responded with a status of 404 (Not Found)"])
+    # The demo tenant has its own favicon (issue 17): the browser's request for it is no 404.
+    assert public(site, "codersinflow.localhost", "/favicon.ico").status_code == 200
+    assert console.errors == []
     context.close()

@@ -149,6 +149,12 @@ def test_every_demo_tenant_is_served_through_nginx_by_host(stack: Stack, tenant_
         response = via_nginx(stack, domain)
         assert response.status_code == 200, (domain, response.text[:300])
         assert title_of(response.content) == tenant["name"], domain
+    # Its own logo, favicon and hero image, carried to S3 by the stack's `sync`, answer through nginx.
+    shown = set(re.findall(r'(?:src|href)="(/_edge/media/[^"]+)"', via_nginx(stack, domains[0]).text))
+    assert len(shown) == 3, shown
+    for path in [*sorted(shown), "/favicon.ico"]:
+        answer = via_nginx(stack, domains[0], path)
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("image/"), (domains[0], path)
 
 
 def write_and_wait(

@@ -29,6 +29,7 @@ from tenantedge.store.s3 import S3Tier
 from tenantedge.tenants import parse_tenant
 from tests.conftest import running
 from tests.http.conftest import OPS_PORT, ROOT, EdgeClient, build_app, connect
+from tests.server import copy_demo
 from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3
 
 pytestmark = pytest.mark.anyio
@@ -194,9 +195,7 @@ async def test_a_hit_does_not_render(app: EdgeApp, monkeypatch: pytest.MonkeyPat
 
 def copy_site(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    tenants = tmp_path / "tenants.json"
-    shutil.copy(ROOT / "tenants.json", tenants)
-    return tenants
+    return copy_demo(tmp_path)
 
 
 def edit(tenants: Path, tenant: str, name: str) -> None:
@@ -286,7 +285,7 @@ async def test_explain_names_the_default_rule_and_every_section() -> None:
         explain = (await edge.get("unknown.example")).headers["x-tenantedge-explain"]
     assert "rule=default" in explain
     assert (
-        "templates=default/sections/Navigation.html,default/sections/Hero.html,default/sections/RichText.html"
+        "templates=default/sections/Navigation.html,default/sections/Hero.split.html,default/sections/RichText.html"
         in explain
     )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 
 from tests.media import images
-from tests.server import ROOT
+from tests.server import ROOT, copy_demo
 from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3
 
 LOGO = images.png((6, 6), (30, 60, 90))
@@ -26,7 +26,7 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def file_env(folder: Path) -> dict[str, str]:
-    (folder / "tenants.json").write_bytes((ROOT / "tenants.json").read_bytes())
+    copy_demo(folder)
     return {
         "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
         "TENANTEDGE_TENANTS": str(folder / "tenants.json"),
@@ -71,10 +71,15 @@ def test_sync_carries_the_assets_folder_before_the_documents(tmp_path: Path, sea
     lines = first.stdout.splitlines()
     carried = f"+ asset basicsite/{LOGO_ID} (logo.png, {len(LOGO)} bytes)"
     assert carried in lines and lines.index(carried) < lines.index("+ basicsite: new (version 1)")
+    # The demo's own logos, favicons and hero images go with their tenants.
+    for tenant in ("basicsite", "clientsite", "codersinflow", "darkflows"):
+        demo = [line for line in lines if line.startswith(f"+ asset {tenant}/") and LOGO_ID not in line]
+        assert len(demo) == 3, lines
+        assert lines.index(demo[-1]) < lines.index(f"+ {tenant}: new (version 1)")
     listing = run(s3_env, "assets", "ls", "basicsite")
     assert LOGO_ID in listing.stdout and "(theme.logo)" in listing.stdout
     second = run(s3_env, "sync")
-    assert "= assets basicsite: 1 already stored" in second.stdout
+    assert "= assets basicsite: 4 already stored" in second.stdout and "+ asset" not in second.stdout
     in_use = run(s3_env, "assets", "rm", "basicsite", LOGO_ID)
     assert in_use.returncode == 1 and "in use (theme.logo)" in in_use.stderr
 

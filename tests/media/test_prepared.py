@@ -3,7 +3,6 @@ whole image, HEAD, and the conditional and range requests that take the ordinary
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx
@@ -11,14 +10,14 @@ import pytest
 
 from tests.http.test_server import PREPARED, STOCK, Uvicorn, request
 from tests.media import images
-from tests.server import ROOT
+from tests.server import copy_demo
 
 PHOTO = images.photo((1000, 600))
 
 
 @pytest.mark.parametrize(("asset", "variant"), [("original", False), ("width variant", True)])
 def test_hot_assets_are_byte_for_byte_what_stock_uvicorn_sends(tmp_path: Path, asset: str, variant: bool) -> None:
-    shutil.copyfile(ROOT / "tenants.json", tmp_path / "tenants.json")
+    copy_demo(tmp_path)
     settings = {"TENANTEDGE_TENANTS": str(tmp_path / "tenants.json")}
     servers = [Uvicorn(STOCK, settings=settings), Uvicorn(PREPARED, settings=settings)]
     try:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 from pathlib import Path
 
 import orjson
@@ -13,6 +12,7 @@ from tenantedge.errors import ConfigError, DocumentError
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.files import FileStore, load_tenants_file
 from tenantedge.tenants import DocumentLimits, TenantSet
+from tests.server import copy_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.anyio
@@ -20,8 +20,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 def tenants(tmp_path: Path) -> Path:
-    path = tmp_path / "tenants.json"
-    shutil.copy(ROOT / "tenants.json", path)
+    path = copy_demo(tmp_path)
     return path
 
 

@@ -24,7 +24,7 @@ from tenantedge.store.files import load_tenants_file
 from tenantedge.store.operations import delete_domain, put_domain, put_tenant, sync
 from tenantedge.store.publisher import Publisher
 from tenantedge.tenants import TenantSet
-from tests.server import ROOT
+from tests.server import ROOT, copy_demo
 from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3
 from tests.store.conftest import SHARED_REDIS
 
@@ -42,8 +42,7 @@ class Operator:
             "TENANTEDGE_REDIS_URL": SHARED_REDIS, "TENANTEDGE_REDIS_PREFIX": f"te:{self.prefix}",
             "TENANTEDGE_TEMPLATES": str(ROOT / "templates"),
         }  # fmt: skip
-        self.file = tmp_path / "tenants.json"
-        self.file.write_bytes((ROOT / "tenants.json").read_bytes())
+        self.file = copy_demo(tmp_path)
         self.redis = redis.Redis.from_url(SHARED_REDIS)
 
     def run(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:

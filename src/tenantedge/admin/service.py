@@ -21,13 +21,12 @@ from tenantedge.errors import Conflict, DocumentError, NotFound, ValidationIssue
 from tenantedge.events import DRAFT_SAVED, PAGE_PUBLISHED, TENANT_DELETED, TENANT_UPDATED, Event
 from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.sections import SectionRegistry
-from tenantedge.store.layout import DRAFT
+from tenantedge.store.layout import DRAFT, draft_name, draft_path
 from tenantedge.store.origins import Summary
 from tenantedge.store.publisher import Build, Publisher, without_version
 from tenantedge.tenants import DEFAULT_PAGES, Tenant, parse_tenant
 
 log = logging.getLogger("tenantedge.admin")
-HOME_DRAFT = "@"  # the draft key of the home page: '@' is never part of a page path
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,15 +222,17 @@ class AdminService:
     # -- drafts ----------------------------------------------------------------------------------------
 
     async def save_draft(self, tenant_id: str, path: str, value: Any, by: str) -> dict[str, Any]:
-        document = await self.get(tenant_id)
-        await self._validate(tenant_id, {**document, "pages": {**_pages(document), path: value}})
-        record = {"path": path, "base": document["version"], "saved_at": self._now(), "by": by, "page": value}
-        await self._blobs.put((DRAFT, _draft_name(tenant_id, path)), orjson.dumps(record))
+        # Under the tenant's write lock, as asset deletion: an asset is never deleted while a draft starts using it.
+        async with self.publisher.lock.hold(tenant_id):
+            document = await self.get(tenant_id)
+            await self._validate(tenant_id, {**document, "pages": {**_pages(document), path: value}})
+            record = {"path": path, "base": document["version"], "saved_at": self._now(), "by": by, "page": value}
+            await self._blobs.put((DRAFT, draft_name(tenant_id, path)), orjson.dumps(record))
         await self.announce(Event(DRAFT_SAVED, tenant_id, int(document["version"]), path))
         return record
 
     async def draft(self, tenant_id: str, path: str) -> dict[str, Any]:
-        data = await self._blobs.get((DRAFT, _draft_name(tenant_id, path)))
+        data = await self._blobs.get((DRAFT, draft_name(tenant_id, path)))
         if data is None:
             raise NotFound(f"tenant {tenant_id}: no draft of page {path!r}")
         record: dict[str, Any] = orjson.loads(data)
@@ -239,16 +240,16 @@ class AdminService:
 
     async def drafts(self, tenant_id: str) -> list[str]:
         names = await self._blobs.names(DRAFT, f"{tenant_id}/")
-        return sorted(_draft_path(name.split("/", 1)[1]) for name in names)
+        return sorted(draft_path(name.split("/", 1)[1]) for name in names)
 
     async def delete_draft(self, tenant_id: str, path: str) -> None:
         await self.draft(tenant_id, path)
-        await self._blobs.delete((DRAFT, _draft_name(tenant_id, path)))
+        await self._blobs.delete((DRAFT, draft_name(tenant_id, path)))
 
     async def publish(self, tenant_id: str, path: str, if_match: int | None, by: str) -> dict[str, Any]:
         record = await self.draft(tenant_id, path)
         document = await self.put_page(tenant_id, path, record["page"], if_match, by, live=True)
-        await self._blobs.delete((DRAFT, _draft_name(tenant_id, path)))
+        await self._blobs.delete((DRAFT, draft_name(tenant_id, path)))
         return document
 
     async def preview(self, tenant_id: str, path: str) -> Tenant:
@@ -347,11 +348,3 @@ def _object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise DocumentError("request body", [ValidationIssue("", "expected a JSON object (a tenant document)")])
     return value
-
-
-def _draft_name(tenant_id: str, path: str) -> str:
-    return f"{tenant_id}/{HOME_DRAFT if path == '/' else path[1:]}"
-
-
-def _draft_path(name: str) -> str:
-    return "/" if name == HOME_DRAFT else "/" + name

@@ -65,7 +65,7 @@ class MediaServer:
     ) -> None:
         """Answer a request for one of this tenant's assets (`asset`: its id, from the path). `fixed`: the URL names
         the content (cached for a year); else it is a fixed path (/favicon.ico) whose asset may change."""
-        body = self._cache.peek((tenant, asset))
+        body = self._cache.hot((tenant, asset))
         if body is not None and _unconditional(scope["headers"]):
             # Held in memory, asked for whole: the head prepared for the id, written with the body in one go.
             whole = self._heads.get((asset, fixed)) or self._prepare(asset, fixed, len(body))

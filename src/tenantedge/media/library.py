@@ -18,12 +18,13 @@ from typing import Any
 from tenantedge.errors import AssetRefused, DocumentError, NotFound, ValidationIssue, VersionConflict
 from tenantedge.media.kinds import inspect
 from tenantedge.media.references import asset_id, media_path, places, references
-from tenantedge.media.store import AssetRecord, AssetStore
+from tenantedge.media.store import AssetRecord, AssetStore, Library
 from tenantedge.media.variants import every_variant
 from tenantedge.store.locks import WriteLock
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 Loader = Callable[[str], Awaitable[dict[str, Any] | None]]
+Drafts = Callable[[str], Awaitable[dict[str, Any]]]  # a tenant's drafts: page path -> the page it would publish
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +41,16 @@ class Uploaded:
 
 
 class AssetLibrary:
-    """The assets of every tenant in one origin. `load` reads a tenant's published document (None: no tenant)."""
+    """The assets of every tenant in one origin. `load` reads a tenant's published document (None: no tenant),
+    `drafts` its unpublished drafts, which use assets as much as the published pages do."""
 
-    def __init__(self, store: AssetStore, lock: WriteLock, load: Loader, limits: AssetLimits) -> None:
+    def __init__(
+        self, store: AssetStore, lock: WriteLock, load: Loader, limits: AssetLimits, drafts: Drafts | None = None
+    ) -> None:
         self.store = store
         self._lock = lock
         self._load = load
+        self._drafts = drafts
         self.limits = limits
 
     async def upload(self, tenant: str, name: str, data: bytes, by: str, *, new_tenant: bool = False) -> Uploaded:
@@ -63,13 +68,7 @@ class AssetLibrary:
             library = await self.store.library(tenant)
             if asset in library:
                 return Uploaded(library[asset], False)
-            used = sum(record.size for record in library.values())
-            if used + len(data) > self.limits.quota_bytes:
-                raise AssetRefused(
-                    413,
-                    f"tenant {tenant}: {len(data):,} more bytes would make {used + len(data):,}; its assets may "
-                    f"take {self.limits.quota_bytes:,} (TENANTEDGE_ASSET_QUOTA_BYTES): delete some first",
-                )
+            self._check_quota(tenant, library, len(data))
             record = AssetRecord(
                 asset,
                 clean_name(name, inspected.kind.ext),
@@ -82,14 +81,30 @@ class AssetLibrary:
             )
             # The file first, then the library: a library never names a file that is not there.
             await self.store.put(tenant, asset, data, record.content_type)
-            await self.store.save_library(tenant, {**library, asset: record})
-        return Uploaded(record, True)
+            # Against the library as stored when written: another machine may have changed it since it was read.
+            saved = await self.store.change_library(tenant, lambda current: self._add(tenant, current, record))
+        return Uploaded(saved[asset], saved[asset] is record)
+
+    def _add(self, tenant: str, library: Library, record: AssetRecord) -> Library | None:
+        if record.id in library:
+            return None  # the same bytes, stored by another writer meanwhile
+        self._check_quota(tenant, library, record.size)
+        return {**library, record.id: record}
+
+    def _check_quota(self, tenant: str, library: Library, size: int) -> None:
+        used = sum(record.size for record in library.values())
+        if used + size > self.limits.quota_bytes:
+            raise AssetRefused(
+                413,
+                f"tenant {tenant}: {size:,} more bytes would make {used + size:,}; its assets may "
+                f"take {self.limits.quota_bytes:,} (TENANTEDGE_ASSET_QUOTA_BYTES): delete some first",
+            )
 
     async def listing(self, tenant: str) -> list[dict[str, Any]]:
         """Every asset with its served path and where the published document uses it, newest first."""
         document = await self._tenant(tenant)
         library = await self.store.library(tenant)
-        used = places(document)
+        used = await self._usage(tenant, document)
         records = sorted(library.values(), key=lambda record: (record.uploaded_at, record.id), reverse=True)
         return [describe(record, used.get(record.id, [])) for record in records]
 
@@ -98,23 +113,25 @@ class AssetLibrary:
         record = (await self.store.library(tenant)).get(asset)
         if record is None:
             raise NotFound(f"tenant {tenant}: no asset {asset!r}")
-        return describe(record, places(document).get(asset, []))
+        return describe(record, (await self._usage(tenant, document)).get(asset, []))
 
     async def delete(self, tenant: str, asset: str) -> AssetRecord:
-        """Remove an asset no published page uses (VersionConflict naming the places that do)."""
+        """Remove an asset no published page or draft uses (VersionConflict naming the places that do)."""
         async with self._lock.hold(tenant):
             document = await self._tenant(tenant)
             library = await self.store.library(tenant)
             record = library.get(asset)
             if record is None:
                 raise NotFound(f"tenant {tenant}: no asset {asset!r}")
-            where = places(document).get(asset)
+            where = (await self._usage(tenant, document)).get(asset)
             if where:
                 raise VersionConflict(
                     f"tenant {tenant}: asset {asset} is in use ({', '.join(where)}); stop using it first", None
                 )
             # The library first: a file no library names is unreachable, never a dangling entry.
-            await self.store.save_library(tenant, {key: value for key, value in library.items() if key != asset})
+            await self.store.change_library(
+                tenant, lambda current: {key: value for key, value in current.items() if key != asset}
+            )
             await self.store.delete(tenant, asset)
             for variant in every_variant(asset):
                 await self.store.delete(tenant, variant)
@@ -133,6 +150,15 @@ class AssetLibrary:
         ]
         if issues:
             raise DocumentError(f"tenant {tenant}", issues)
+
+    async def _usage(self, tenant: str, document: dict[str, Any]) -> dict[str, list[str]]:
+        """Where each asset is used: the published document's places, then each draft that would publish it."""
+        used = places(document)
+        drafts = await self._drafts(tenant) if self._drafts is not None else {}
+        for path, page in sorted(drafts.items()):
+            for asset in sorted({asset for _, asset in references(page)}):
+                used.setdefault(asset, []).append(f"draft of page {path}")
+        return used
 
     async def _tenant(self, tenant: str) -> dict[str, Any]:
         document = await self._load(tenant)

@@ -2,7 +2,8 @@
 
 The layout is the same in both: `assets/{tenant}/{id}` for each file (its id is `{sha256}.{ext}`, so the same
 bytes are stored once) and `assets/{tenant}/index.json`, the tenant's library: each asset's name, type, size,
-dimensions, and who uploaded it when. Writers change a library under the tenant's write lock.
+dimensions, and who uploaded it when. Writers change a library under the tenant's write lock; in S3 each change
+is also a compare-and-swap on the index's ETag, for machines that share the bucket but no lock (no Redis).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ FOLDER = "assets"
 INDEX = "index.json"
 VARIANTS = "variants"  # width variants of images (tenantedge.media.variants), beside the originals
 CHUNK = 256 * 1024
+SWAP_ATTEMPTS = 8  # an index changed by another writer this many times in a row: give up, the writer retries
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,9 @@ class AssetRecord:
 
 
 Library = dict[str, AssetRecord]
+# A change to a library: the library to store given the one stored (None: nothing to change). It may raise, and
+# may be called again with a newer library when another writer changed it meanwhile.
+Change = Callable[[Library], Library | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,10 @@ class AssetStore(Protocol):
     async def library(self, tenant: str) -> Library: ...
 
     async def save_library(self, tenant: str, library: Library) -> None: ...
+
+    async def change_library(self, tenant: str, change: Change) -> Library:
+        """Apply `change` to the stored library as one step no other writer's change is lost in; the result."""
+        ...
 
     async def put(self, tenant: str, asset: str, data: bytes, content_type: str) -> None: ...
 
@@ -141,6 +150,15 @@ class FolderAssets:
 
     async def save_library(self, tenant: str, library: Library) -> None:
         await asyncio.to_thread(write_atomically, self.root / tenant / INDEX, encode_library(library))
+
+    async def change_library(self, tenant: str, change: Change) -> Library:
+        # One machine: the tenant's write lock, held by every writer, keeps changes apart.
+        current = await self.library(tenant)
+        changed = change(current)
+        if changed is None:
+            return current
+        await self.save_library(tenant, changed)
+        return changed
 
     async def put(self, tenant: str, asset: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(write_atomically, self.root / tenant / _checked(asset), data)
@@ -199,6 +217,21 @@ class ObjectAssets:
 
     async def save_library(self, tenant: str, library: Library) -> None:
         await self._s3.put_object(f"{FOLDER}/{tenant}/{INDEX}", encode_library(library), "application/json")
+
+    async def change_library(self, tenant: str, change: Change) -> Library:
+        # Read, change, write only over the copy read (If-Match, or If-None-Match where none was): a write that
+        # lost to another machine's reads the newer copy and tries again.
+        key = f"{FOLDER}/{tenant}/{INDEX}"
+        for _ in range(SWAP_ATTEMPTS):
+            tagged = await self._s3.get_object_tagged(key)
+            current = {} if tagged is None else decode_library(tagged[0], f"s3: {key}")
+            changed = change(current)
+            if changed is None:
+                return current
+            etag = None if tagged is None else tagged[1]
+            if await self._s3.put_object_if(key, encode_library(changed), "application/json", etag=etag):
+                return changed
+        raise BackendError(f"s3: {key}: changed by other writers {SWAP_ATTEMPTS} times in a row; try again")
 
     async def put(self, tenant: str, asset: str, data: bytes, content_type: str) -> None:
         await self._s3.put_object(f"{FOLDER}/{tenant}/{_checked(asset)}", data, content_type)

@@ -25,7 +25,18 @@ TENANT, DOMAIN = "tenant", "domain"
 HISTORY, DRAFT = "history", "draft"
 DocKey = tuple[str, str]  # (kind, tenant id | host pattern | "{id}/{version}" | "{id}/{page}")
 FOLDERS = {TENANT: "tenants", DOMAIN: "domains", HISTORY: "history", DRAFT: "drafts"}
+HOME_DRAFT = "@"  # the draft key of the home page: '@' is never part of a page path
 _RULES = (MATCH_EXACT, MATCH_ALIAS, MATCH_WILDCARD)
+
+
+def draft_name(tenant_id: str, path: str) -> str:
+    """The key of a page's draft: `{id}/{page path without its slash}`, the home page's `{id}/@`."""
+    return f"{tenant_id}/{HOME_DRAFT if path == '/' else path[1:]}"
+
+
+def draft_path(name: str) -> str:
+    """The page path of a draft key's part after `{id}/`."""
+    return "/" if name == HOME_DRAFT else "/" + name
 
 
 def redis_key(prefix: str, key: DocKey) -> str:

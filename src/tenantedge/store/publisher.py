@@ -21,7 +21,7 @@ from tenantedge.events import TENANT_DELETED, TENANT_UPDATED, Event, EventBus
 from tenantedge.integers import bounded_integer
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.blobs import Blobs
-from tenantedge.store.layout import DOMAIN, HISTORY, TENANT, DocKey
+from tenantedge.store.layout import DOMAIN, DRAFT, HISTORY, TENANT, DocKey, draft_path
 from tenantedge.store.locks import WriteLock
 from tenantedge.store.origins import TenantOrigin
 from tenantedge.store.publish import tenant_documents
@@ -86,6 +86,15 @@ class Publisher:
     async def load(self, tenant_id: str) -> dict[str, Any] | None:
         """The published document, with its version, as a writer checks it."""
         return await self.origin.load(tenant_id)
+
+    async def drafts(self, tenant_id: str) -> dict[str, Any]:
+        """The tenant's unpublished drafts: each page path and the page its draft holds."""
+        pages: dict[str, Any] = {}
+        for name in await self.blobs.names(DRAFT, f"{tenant_id}/"):
+            data = await self.blobs.get((DRAFT, name))
+            if data is not None:  # deleted since it was listed
+                pages[draft_path(name.split("/", 1)[1])] = orjson.loads(data)["page"]
+        return pages
 
     async def write(
         self,

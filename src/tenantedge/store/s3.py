@@ -76,11 +76,13 @@ class S3Tier:
 
     async def get_tagged(self, key: DocKey) -> tuple[bytes, str] | None:
         """The object and its ETag, for a conditional `put_if` that must replace exactly this copy."""
+        return await self._get_tagged(s3_key(self._prefix, key))
 
+    async def _get_tagged(self, full_key: str) -> tuple[bytes, str] | None:
         async def fetch() -> tuple[bytes, str] | None:
             client = await self._s3()
             try:
-                response = await client.get_object(Bucket=self._bucket, Key=s3_key(self._prefix, key))
+                response = await client.get_object(Bucket=self._bucket, Key=full_key)
             except ClientError as e:
                 if e.response.get("Error", {}).get("Code") in _MISSING:
                     return None
@@ -94,16 +96,18 @@ class S3Tier:
     async def put_if(self, key: DocKey, data: bytes, *, etag: str | None) -> bool:
         """Store only over the copy with this ETag, or only where none is (`etag=None`): S3's conditional
         writes (If-Match, If-None-Match), atomic in the bucket. False when another writer got there first."""
+        return await self._put_if(s3_key(self._prefix, key), data, "application/json", etag)
 
+    async def _put_if(self, full_key: str, data: bytes, content_type: str, etag: str | None) -> bool:
         async def store() -> bool:
             client = await self._s3()
             condition = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
             try:
                 await client.put_object(
                     Bucket=self._bucket,
-                    Key=s3_key(self._prefix, key),
+                    Key=full_key,
                     Body=data,
-                    ContentType="application/json",
+                    ContentType=content_type,
                     **(condition if self._conditional else {}),
                 )
             except ClientError as e:
@@ -190,6 +194,14 @@ class S3Tier:
         async for chunk in opened.chunks:
             body += chunk
         return bytes(body)
+
+    async def get_object_tagged(self, key: str) -> tuple[bytes, str] | None:
+        """The object at `key` (below the prefix) and its ETag, for `put_object_if`."""
+        return await self._get_tagged(self._prefix + key)
+
+    async def put_object_if(self, key: str, data: bytes, content_type: str, *, etag: str | None) -> bool:
+        """`put_if` for an object by key: only over the copy with this ETag, or only where none is."""
+        return await self._put_if(self._prefix + key, data, content_type, etag)
 
     async def open_object(self, key: str, first: int | None = None, last: int | None = None) -> ObjectStream | None:
         """The object at `key`, or bytes `first`..`last` of it, as a stream read as it is sent (None: absent).
