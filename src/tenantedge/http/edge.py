@@ -8,11 +8,10 @@ where the server offers the prepared-head extension (tenantedge.http.server), el
 from __future__ import annotations
 
 import gc
-import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from time import perf_counter_ns
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
 
@@ -25,7 +24,7 @@ from tenantedge.http.endpoints import IMMUTABLE, METRICS_PATH, READY_PATH
 from tenantedge.http.lookup import POSTS_TAG, Lookup, PageLookup
 from tenantedge.http.media import ICON_PATHS, MediaServer, media_asset
 from tenantedge.http.policy import HTML_TYPE, NO_STORE, TEXT_TYPE, XML_TYPE, CachePolicy, surrogate_keys
-from tenantedge.http.proxies import IPNetwork
+from tenantedge.http.proxies import IPNetwork, trust_checker
 from tenantedge.http.responses import send_response, send_text
 from tenantedge.http.server import PREPARED, SendPrepared
 from tenantedge.media.references import MEDIA_PREFIX
@@ -34,6 +33,7 @@ from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
 from tenantedge.seo import ROBOTS_PATH, SEO_PATHS, robots_txt, sitemap_xml
 from tenantedge.store.base import Found
 from tenantedge.store.budget import one_lookup
+from tenantedge.telemetry.requests import HIT, MISS, NO_TENANT, REQUEST_ID, Exchange, Recorder
 from tenantedge.tenants import Tenant
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ class _Headers:
     accept_encoding: bytes | None = None
     forwarded_host: bytes | None = None
     forwarded_proto: bytes | None = None
+    request_id: bytes | None = None
 
 
 class EdgeApp:
@@ -86,6 +87,7 @@ class EdgeApp:
         operations: ASGIApp | None = None,
         operations_port: int = 0,
         media: MediaServer | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self._lookup = lookup
         self._renderer = renderer
@@ -93,7 +95,7 @@ class EdgeApp:
         self._edge_routes = edge_routes
         self._policy = policy
         self._gzip_min_bytes = gzip_min_bytes
-        self._trusted = _trust_checker(trusted_proxies)
+        self._trusted = trust_checker(trusted_proxies)
         self._debug = debug
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
@@ -106,6 +108,8 @@ class EdgeApp:
         self._operations_port = operations_port
         # Tenants' own assets, at /_edge/media/{id} and the icon paths on their own domains (None: not served).
         self._media = media
+        # Counts each public request and writes its access log line (None: neither, as in explain mode).
+        self._recorder = recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Dispatch: lifespan, the operations listener, sockets, the edge's own endpoints, the admin's writes.
@@ -121,6 +125,18 @@ class EdgeApp:
             else:
                 await self._edge_routes(scope, receive, send)
             return
+        recorder = self._recorder
+        if recorder is None:
+            await self._http(scope, receive, send)
+            return
+        started = perf_counter_ns()
+        exchange = recorder.start(scope, send)
+        try:
+            await self._http(scope, receive, exchange)
+        finally:
+            recorder.finish(exchange, started)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         if path.startswith(EDGE_PREFIX) and path != THEME_PATH and not path.startswith(MEDIA_PREFIX):
             if path in _ADMIN_EDGE_PATHS and self._admin is not None and self._for_admin(scope):
@@ -176,10 +192,10 @@ class EdgeApp:
         try:
             await self._serve(scope, send, headers, head, trusted, header, lookup)
         except StoreUnavailable as e:
-            log.warning("host %s path %s: %s", lookup.host, path, e)
+            log.warning("%shost %s path %s: %s", _request_label(send), lookup.host, path, e)
             await self._unavailable(send, head)
         except Exception:
-            log.exception("host %s path %s: request failed", lookup.host, path)
+            log.exception("%shost %s path %s: request failed", _request_label(send), lookup.host, path)
             await send_text(send, 500, "Internal Server Error", head=head, extra=[NO_STORE])
 
     async def _serve(
@@ -203,6 +219,8 @@ class EdgeApp:
             await self._send_page(send, self._no_site(), headers, head, host, None)
             return
         match, tenant = found
+        if type(send) is Exchange:
+            send.tenant = tenant.id
         if match.rule == MATCH_ALIAS:
             location = _url(_scheme(scope, headers, trusted), match.canonical, _port(lookup.raw_host or ""), scope)
             await self._redirect(send, location, head, self._explained(lambda: _explain(host, found, "redirect=alias")))
@@ -223,7 +241,10 @@ class EdgeApp:
         page = self._pages.get(key)
         hit = page is not None
         if page is None:
+            began = perf_counter_ns()
             page = await self._render(tenant, path, key, headers)
+            if type(send) is Exchange:
+                send.render_ns = perf_counter_ns() - began
         if page is None:
             if path != "/" and path.endswith("/") and path.rstrip("/") in tenant.pages:
                 location = _raw_path(scope).rstrip(b"/") + _query(scope)
@@ -349,6 +370,7 @@ class EdgeApp:
             templates=rendered.templates,
             prepare=keep and self._pages.enabled,
             lines=lines,
+            tenant=key[0] or NO_TENANT,
         )
         if keep:
             self._pages.put(key, page, tags)
@@ -372,6 +394,16 @@ class EdgeApp:
             status, out, lines, body = 304, encoded.not_modified, encoded.not_modified_head, b""
         else:
             status, out, lines, body = page.status, encoded.headers, encoded.head, encoded.body
+        if type(send) is Exchange:
+            # Counted here, and sent through the server's own `send`, so the prepared head still goes in one write.
+            send.status, send.size, send.tenant, send.host = status, 0 if head else len(body), page.tenant, headers.host
+            send.outcome = HIT if hit else MISS
+            if send.echoes:
+                request_id = send.request_id(headers.request_id, read=True)
+                out = (*out, (REQUEST_ID, request_id))
+                if lines is not None:
+                    lines += b"x-request-id: " + request_id + b"\r\n"
+            send = send.send
         if self._debug:
             detail = f"cache={'hit' if hit else 'miss'}; templates={','.join(page.templates)}"
             out = (*out, (EXPLAIN_HEADER, _explain(host, found, detail)))
@@ -445,6 +477,11 @@ def _prepared(scope: Scope) -> SendPrepared | None:
     return offer["send"] if offer else None
 
 
+def _request_label(send: Send) -> str:
+    """`request <id>: ` for a log line about a request being counted, so it matches the access log's line."""
+    return f"request {send.request_id().decode()}: " if type(send) is Exchange else ""
+
+
 def _local_port(scope: Scope) -> int | None:
     """The port the request arrived on (None on a Unix socket, or when the server does not say)."""
     server = scope.get("server")
@@ -466,6 +503,8 @@ def _read_headers(raw: Iterable[tuple[bytes, bytes]]) -> _Headers:
             headers.forwarded_host = value
         elif name == b"x-forwarded-proto":
             headers.forwarded_proto = value
+        elif name == b"x-request-id":
+            headers.request_id = value
     return headers
 
 
@@ -501,22 +540,6 @@ def _explain(host: str, found: Found | None, detail: str) -> bytes:
 def _header_safe(text: str) -> bytes:
     # Header values must stay visible ASCII: anything else (a hostile Host, say) is percent-encoded.
     return quote(text, safe="=;,/ .*:-_'()[]").encode()
-
-
-def _trust_checker(networks: tuple[IPNetwork, ...]) -> Callable[[Scope], bool]:
-    @lru_cache(maxsize=1024)
-    def trusted_ip(ip: str) -> bool:
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(address in network for network in networks)
-
-    def check(scope: Scope) -> bool:
-        client = scope.get("client")
-        return bool(networks) and client is not None and trusted_ip(client[0])
-
-    return check
 
 
 def _scheme(scope: Scope, headers: _Headers, trusted: bool) -> str:
