@@ -40,6 +40,7 @@ from tenantedge.store.publisher import Publisher
 from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
 from tenantedge.telemetry.accesslog import AccessLog, LogFormat
 from tenantedge.telemetry.export import Exporter
+from tenantedge.telemetry.minutes import LocalMinutes, RedisMinutes, TenantMinutes
 from tenantedge.telemetry.requests import Recorder, RequestIds, RequestStats
 from tenantedge.tenants import DocumentLimits, TenantSet
 
@@ -227,8 +228,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     metrics = store.metrics if files is None or files is store else lambda: {**files.metrics(), **store.metrics()}
     stats = RequestStats()
+    minutes = tenant_minutes(settings) if settings.metrics else None
     exporter = Exporter(
-        stats, lambda: {**app.metrics(), **metrics(), **media.metrics()}, top=settings.metrics_top_tenants
+        stats,
+        lambda: {**app.metrics(), **metrics(), **media.metrics()},
+        top=settings.metrics_top_tenants,
+        tenant_batches=minutes.add if minutes is not None else None,
     )
     access_log = AccessLog(sys.stdout, LogFormat(settings.access_log)) if settings.access_log != "off" else None
     recorder = None
@@ -238,7 +243,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     operator = OperatorEndpoints(exporter.exposition, readiness)
     database = blog.database if blog else None
     admin = build_admin(
-        settings, registry, publisher, renderer, bus, host, database, clock=clock, operator=operator, assets=library
+        settings,
+        registry,
+        publisher,
+        renderer,
+        bus,
+        host,
+        database,
+        clock=clock,
+        operator=operator,
+        assets=library,
+        stats=minutes,
     )
 
     async def file_saved(changed: set[str], before: TenantSet) -> None:
@@ -249,6 +264,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     background = _Background()
     background.add(bus.run)
     background.add(exporter.run)
+    if minutes is not None:
+        background.add(minutes.run)
     if access_log is not None:
         background.add(access_log.run)
     lookup = PageLookup(
@@ -336,6 +353,13 @@ def blog_content(settings: Settings, clock: Clock) -> BlogContent | None:
         settings.database_url, clock, timeout=settings.database_timeout, max_size=settings.database_pool
     )
     return BlogContent(database, clock, per_page=settings.blog_per_page)
+
+
+def tenant_minutes(settings: Settings) -> TenantMinutes:
+    """Per-tenant figures per minute: every worker's in Redis when there is one, else each worker's own."""
+    if not settings.redis_url:
+        return LocalMinutes()
+    return RedisMinutes(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
 
 
 def event_bus(settings: Settings) -> EventBus:

@@ -31,7 +31,9 @@ from tenantedge.admin.operations import (
     RECORDS,
     REMOVE_SECTIONS,
     SEARCH,
+    SORT,
     THEME_OF,
+    TOP,
     Operation,
 )
 from tenantedge.admin.postsapi import PostHandlers
@@ -44,6 +46,7 @@ from tenantedge.admin.responses import (
     if_match,
     path_integer,
     problem,
+    query_choice,
     query_integer,
     read_json,
 )
@@ -61,12 +64,14 @@ from tenantedge.errors import (
 from tenantedge.render.pages import THEME_PATH, PageRenderer
 from tenantedge.render.theme import PRESETS as THEME_PRESETS
 from tenantedge.sections import FEATURES, SectionRegistry
+from tenantedge.telemetry.minutes import FIGURES, WINDOW
 from tenantedge.tenants import COLORS, TENANT_ID, is_page_path
 
 if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
     from tenantedge.http.endpoints import OperatorEndpoints
     from tenantedge.media.library import AssetLibrary
+    from tenantedge.telemetry.minutes import TenantMinutes
 
 log = logging.getLogger("tenantedge.admin")
 
@@ -91,6 +96,7 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         database: ContentDatabase | None = None,
         operator: OperatorEndpoints | None = None,
         assets: AssetLibrary | None = None,
+        stats: TenantMinutes | None = None,
     ) -> None:
         self.service = service
         self.assets = assets
@@ -102,6 +108,7 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         self._openapi = openapi or {}
         self.database = database
         self._operator = operator
+        self._stats = stats
 
     def routes(self, websocket: Callable[..., Awaitable[None]] | None = None) -> list[BaseRoute]:
         by_path: dict[str, dict[str, Endpoint]] = {}
@@ -367,6 +374,33 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         theme_url = f"/preview/{tenant_id}{THEME_PATH}?page={path}&amp;v="
         html = rendered.html.replace(f'href="{THEME_PATH}?v=', f'href="{theme_url}', 1)
         return Response(html, media_type="text/html", headers={**_PRIVATE, "x-robots-tag": "noindex"})
+
+    async def tenant_stats(self, request: Request, grant: Grant) -> Response:
+        tenant_id = request.path_params["tenant"]
+        stats = self._stats_source()
+        await self.service.get(tenant_id)  # NotFound for a tenant that does not exist
+        minutes = await stats.series(tenant_id)
+        totals = {name: sum(minute[name] for minute in minutes) for name in FIGURES}
+        hits, requests = totals["hits"], totals["requests"]
+        body = {
+            "tenant": tenant_id,
+            "shared": stats.shared,
+            "totals": {**totals, "hit_ratio": round(hits / requests, 4) if requests else None},
+            "minutes": minutes,
+        }
+        return JsonResponse(body, headers=_PRIVATE)
+
+    async def ranking(self, request: Request, grant: Grant) -> Response:
+        sort = query_choice(request, SORT)
+        limit = query_integer(request, TOP)
+        items = await self._stats_source().ranking(sort, limit, grant.tenants)
+        body = {"sort": sort, "minutes": WINDOW, "shared": self._stats_source().shared, "items": items}
+        return JsonResponse(body, headers=_PRIVATE)
+
+    def _stats_source(self) -> TenantMinutes:
+        if self._stats is None:
+            raise NotFound("per-tenant figures are off (TENANTEDGE_METRICS=0)")
+        return self._stats
 
     async def metrics(self, request: Request, grant: Grant) -> Response:
         return await self._operations().metrics(request)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
     from tenantedge.http.endpoints import OperatorEndpoints
     from tenantedge.media.library import AssetLibrary
+    from tenantedge.telemetry.minutes import TenantMinutes
 
 log = logging.getLogger("tenantedge.admin")
 
@@ -62,6 +63,7 @@ def build_admin(
     clock: Clock | None = None,
     operator: OperatorEndpoints | None = None,
     assets: AssetLibrary | None = None,
+    stats: TenantMinutes | None = None,
 ) -> Admin:
     service = AdminService(publisher, registry)
     token = settings.admin_token
@@ -86,6 +88,7 @@ def build_admin(
         database=database,
         operator=operator,
         assets=assets,
+        stats=stats,
     )
     return Admin(host, api.app(hub.endpoint), service, hub, limiter)
 

@@ -125,78 +125,76 @@ class EdgeApp:
             else:
                 await self._edge_routes(scope, receive, send)
             return
-        recorder = self._recorder
-        if recorder is None:
-            await self._http(scope, receive, send)
-            return
-        started = perf_counter_ns()
-        exchange = recorder.start(scope, send)
+        # Counted and logged when there is a recorder: `send` becomes the request's Exchange, which the page path
+        # unwraps (_send_page). In this frame, not a nested coroutine: with no recorder it costs nothing.
+        recorder, exchange, started = self._recorder, None, 0
+        if recorder is not None:
+            started = perf_counter_ns()
+            send = exchange = Exchange(send, scope, recorder.ids)
         try:
-            await self._http(scope, receive, exchange)
-        finally:
-            recorder.finish(exchange, started)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
-        if path.startswith(EDGE_PREFIX) and path != THEME_PATH and not path.startswith(MEDIA_PREFIX):
-            if path in _ADMIN_EDGE_PATHS and self._admin is not None and self._for_admin(scope):
-                await self._admin(scope, receive, send)
-            else:
-                await self._edge_routes(scope, receive, send)
-            return
-        method = scope["method"]
-        head = method == "HEAD"
-        if method != "GET" and not head:
-            if self._admin is not None and self._for_admin(scope):
-                await self._admin(scope, receive, send)
+            path: str = scope["path"]
+            if path.startswith(EDGE_PREFIX) and path != THEME_PATH and not path.startswith(MEDIA_PREFIX):
+                if path in _ADMIN_EDGE_PATHS and self._admin is not None and self._for_admin(scope):
+                    await self._admin(scope, receive, send)
+                else:
+                    await self._edge_routes(scope, receive, send)
                 return
-            await send_text(send, 405, "Method Not Allowed", extra=[(b"allow", b"GET, HEAD"), NO_STORE])
-            return
-        try:
-            headers = _read_headers(scope["headers"])
-        except HostError as e:
-            await self._bad_host(send, e, head)
-            return
-        trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
-        # Lookup: the Host header as sent names the site unless a trusted proxy says otherwise.
-        header = headers.host if not trusted else None
-        if header is not None and not self._debug:
-            page = self._lookup.cached(header, path)
-            if page is not None:
-                await self._send_page(send, page, headers, head, "", None, prepared=_prepared(scope))
+            method = scope["method"]
+            head = method == "HEAD"
+            if method != "GET" and not head:
+                if self._admin is not None and self._for_admin(scope):
+                    await self._admin(scope, receive, send)
+                    return
+                await send_text(send, 405, "Method Not Allowed", extra=[(b"allow", b"GET, HEAD"), NO_STORE])
                 return
-        lookup = self._lookup.route(header) if header is not None else None
-        if lookup is None:
             try:
-                raw_host = _host_header(headers, trusted)
-                host = normalise_host(raw_host)
+                headers = _read_headers(scope["headers"])
             except HostError as e:
                 await self._bad_host(send, e, head)
                 return
-            if host == self._admin_host and self._admin is not None:
-                await self._admin(scope, receive, send)
-                return
+            trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
+            # Lookup: the Host header as sent names the site unless a trusted proxy says otherwise.
+            header = headers.host if not trusted else None
+            if header is not None and not self._debug:
+                page = self._lookup.cached(header, path)
+                if page is not None:
+                    await self._send_page(send, page, headers, head, "", None, prepared=_prepared(scope))
+                    return
+            lookup = self._lookup.route(header) if header is not None else None
+            if lookup is None:
+                try:
+                    raw_host = _host_header(headers, trusted)
+                    host = normalise_host(raw_host)
+                except HostError as e:
+                    await self._bad_host(send, e, head)
+                    return
+                if host == self._admin_host and self._admin is not None:
+                    await self._admin(scope, receive, send)
+                    return
+                try:
+                    # One wait budget for the whole way to the tenant: a hung tier costs this request one timeout.
+                    with one_lookup():
+                        keys = not self._debug and path != THEME_PATH and not path.startswith(MEDIA_PREFIX)
+                        lookup = await self._lookup.find(host, raw_host, path, header, keys=keys)
+                except StoreUnavailable as e:
+                    log.warning("host %s: %s", host, e)
+                    await self._unavailable(send, head)
+                    return
+                if lookup.page is not None:
+                    await self._send_page(send, lookup.page, headers, head, host, None, prepared=_prepared(scope))
+                    return
+            # Send a cached page, or render one.
             try:
-                # One wait budget for the whole way to the tenant: a hung tier costs this request one timeout.
-                with one_lookup():
-                    keys = not self._debug and path != THEME_PATH and not path.startswith(MEDIA_PREFIX)
-                    lookup = await self._lookup.find(host, raw_host, path, header, keys=keys)
+                await self._serve(scope, send, headers, head, trusted, header, lookup)
             except StoreUnavailable as e:
-                log.warning("host %s: %s", host, e)
+                log.warning("%shost %s path %s: %s", _request_label(send), lookup.host, path, e)
                 await self._unavailable(send, head)
-                return
-            if lookup.page is not None:
-                await self._send_page(send, lookup.page, headers, head, host, None, prepared=_prepared(scope))
-                return
-        # Send a cached page, or render one.
-        try:
-            await self._serve(scope, send, headers, head, trusted, header, lookup)
-        except StoreUnavailable as e:
-            log.warning("%shost %s path %s: %s", _request_label(send), lookup.host, path, e)
-            await self._unavailable(send, head)
-        except Exception:
-            log.exception("%shost %s path %s: request failed", _request_label(send), lookup.host, path)
-            await send_text(send, 500, "Internal Server Error", head=head, extra=[NO_STORE])
+            except Exception:
+                log.exception("%shost %s path %s: request failed", _request_label(send), lookup.host, path)
+                await send_text(send, 500, "Internal Server Error", head=head, extra=[NO_STORE])
+        finally:
+            if exchange is not None and recorder is not None:
+                recorder.finish(exchange, started)
 
     async def _serve(
         self,

@@ -15,8 +15,12 @@ from typing import IO, TYPE_CHECKING
 
 import orjson
 
+from tenantedge.telemetry.requests import header
+
 if TYPE_CHECKING:
     from tenantedge.telemetry.requests import Exchange
+
+_FRAGMENTS = 4096
 
 OUTCOMES = ("hit", "miss", "stale", "bypass")
 TIERS = ("page", "render", "stale", "-")  # what answered, by cache outcome
@@ -39,34 +43,54 @@ class AccessLog:
         self._worker = os.getpid()
         self._second = -1
         self._stamp = ""
+        # What stays the same from one request for a page to the next (host to worker), formatted once.
+        self._fragments: dict[tuple[object, ...], str] = {}
 
-    def request(self, exchange: Exchange, host: bytes | None, duration_ns: int) -> None:
+    def request(self, exchange: Exchange, duration_ns: int) -> None:
         now = time.time()
         second = int(now)
         if second != self._second:
             self._second = second
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        stamp = f"{self._stamp}.{int((now - second) * 1000):03d}Z"
         scope = exchange.scope
-        path = scope["path"]
-        outcome = exchange.outcome
+        host = exchange.host
+        if host is None:  # the paths that do not send a cached page: read here
+            host = header(scope, b"host")
+        key = (host, scope["path"], scope["method"], exchange.status, exchange.size, exchange.outcome, exchange.tenant)
+        fragment = self._fragments.get(key)
+        if fragment is None:
+            fragment = self._fragment(exchange, host)
+            if len(self._fragments) >= _FRAGMENTS:
+                self._fragments.clear()  # bounded, whatever hosts and paths clients make up
+            self._fragments[key] = fragment
         rid = exchange.request_id().decode("ascii")
-        shown_host = host.decode("latin-1") if host is not None else ""
+        millis = int((now - second) * 1000)
         if self._json:
             line = (
-                f'{{"time":"{stamp}","request_id":"{rid}","tenant":"{exchange.tenant}",'
-                f'"host":{_quoted(shown_host)},"method":"{scope["method"]}","path":{_quoted(path)},'
-                f'"status":{exchange.status},"bytes":{exchange.size},"duration_ms":{duration_ns / 1e6:.3f},'
-                f'"cache":"{OUTCOMES[outcome]}","tier":"{TIERS[outcome]}","worker":{self._worker}}}\n'
+                f'{{"time":"{self._stamp}.{millis:03d}Z","request_id":"{rid}",{fragment},'
+                f'"duration_us":{duration_ns // 1000}}}\n'
             )
         else:
-            line = (
-                f'{stamp} {rid} {exchange.tenant} {shown_host!r} "{scope["method"]} {path!r}" {exchange.status} '
-                f"{exchange.size} {duration_ns / 1e6:.3f}ms {OUTCOMES[outcome]} {TIERS[outcome]} {self._worker}\n"
-            )
-        self._lines.append(line)
-        if len(self._lines) >= self._batch:
+            line = f"{self._stamp}.{millis:03d}Z {rid} {fragment} {duration_ns // 1000}us\n"
+        lines = self._lines
+        lines.append(line)
+        if len(lines) >= self._batch:
             self.flush()
+
+    def _fragment(self, exchange: Exchange, raw: bytes | None) -> str:
+        scope = exchange.scope
+        host = raw.decode("latin-1") if raw is not None else ""
+        path, method, outcome = scope["path"], scope["method"], exchange.outcome
+        if not self._json:
+            return (
+                f'{exchange.tenant} {host!r} "{method} {path!r}" {exchange.status} {exchange.size} '
+                f"{OUTCOMES[outcome]} {TIERS[outcome]} {self._worker}"
+            )
+        return (
+            f'"tenant":"{exchange.tenant}","host":{_quoted(host)},"method":{_quoted(method)},"path":{_quoted(path)},'
+            f'"status":{exchange.status},"bytes":{exchange.size},"cache":"{OUTCOMES[outcome]}",'
+            f'"tier":"{TIERS[outcome]}","worker":{self._worker}'
+        )
 
     def flush(self) -> None:
         if self._lines:

@@ -14,10 +14,12 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from itertools import count
 from time import perf_counter_ns
+from typing import TYPE_CHECKING
 
 from starlette.types import Message, Scope, Send
 
-from tenantedge.telemetry.accesslog import AccessLog
+if TYPE_CHECKING:
+    from tenantedge.telemetry.accesslog import AccessLog
 
 
 class CacheOutcome(enum.IntEnum):
@@ -34,6 +36,9 @@ STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 # Upper bounds of the request duration histogram, in seconds (a cached page takes tens of µs).
 DURATION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 _BOUNDS_NS = [round(bound * 1e9) for bound in DURATION_BUCKETS]
+# A status's row in RequestStats.by_class (4 outcomes a row); no status at all (nothing sent) counts as a 5xx.
+_CLASS_INDEX = {status: (status // 100 - 1) * len(CacheOutcome) for status in range(100, 600)}
+_NO_CLASS = 4 * len(CacheOutcome)
 # Per-tenant figures: requests, 4xx, 5xx, body bytes, render ns, page-cache hits.
 REQUESTS, CLIENT_ERRORS, SERVER_ERRORS, BYTES, RENDER_NS, HITS = range(6)
 NO_TENANT = "-"
@@ -53,8 +58,7 @@ class RequestStats:
         self.max_tenants = max_tenants
 
     def record(self, status: int, outcome: int, tenant: str, size: int, duration_ns: int, render_ns: int) -> None:
-        klass = status // 100 - 1
-        self.by_class[(klass if 0 <= klass < 5 else 4) * 4 + outcome] += 1
+        self.by_class[_CLASS_INDEX.get(status, _NO_CLASS) + outcome] += 1
         self.durations[bisect_left(_BOUNDS_NS, duration_ns)] += 1
         self.duration_ns += duration_ns
         figures = self.tenants.get(tenant)
@@ -63,12 +67,13 @@ class RequestStats:
                 tenant = NO_TENANT
             figures = self.tenants.setdefault(tenant, [0, 0, 0, 0, 0, 0])
         figures[0] += 1
-        if status >= 400:
-            figures[1 if status < 500 else 2] += 1
         figures[3] += size
-        figures[4] += render_ns
         if outcome == 0:
             figures[5] += 1
+        elif render_ns:
+            figures[4] += render_ns
+        if status >= 400:
+            figures[1 if status < 500 else 2] += 1
 
     def take_tenants(self) -> dict[str, list[int]]:
         """The per-tenant figures since the last call; the next request starts a new batch."""
@@ -122,7 +127,7 @@ class Exchange:
         caller has read the request's headers, and `offered` is what it found."""
         if not self._request_id:
             if not read and self._ids.trusted_header:
-                offered = _header(self.scope, REQUEST_ID)
+                offered = header(self.scope, REQUEST_ID)
             self._request_id = self._ids.accept(offered, self.scope)
         return self._request_id
 
@@ -135,14 +140,14 @@ class RequestIds:
         self._trusted = trusted
         self.trusted_header = trusted is not None
         self.echo = echo
-        self._prefix = os.urandom(4).hex()
+        self._prefix = os.urandom(4).hex().encode() + b"-"
         self._numbers: Iterator[int] = count(1)
 
     def accept(self, offered: bytes | None, scope: Scope) -> bytes:
         trusted = self._trusted
         if offered and len(offered) <= 128 and _REQUEST_ID_CHARS.issuperset(offered) and trusted and trusted(scope):
             return offered
-        return b"%s-%x" % (self._prefix.encode(), next(self._numbers))
+        return self._prefix + b"%x" % next(self._numbers)
 
 
 class Recorder:
@@ -153,9 +158,6 @@ class Recorder:
         self.ids = ids
         self.log = log
 
-    def start(self, scope: Scope, send: Send) -> Exchange:
-        return Exchange(send, scope, self.ids)
-
     def finish(self, exchange: Exchange, started_ns: int) -> None:
         duration = perf_counter_ns() - started_ns
         if self.stats is not None:
@@ -163,11 +165,11 @@ class Recorder:
                 exchange.status, exchange.outcome, exchange.tenant, exchange.size, duration, exchange.render_ns
             )
         if self.log is not None:
-            host = exchange.host if exchange.host is not None else _header(exchange.scope, b"host")
-            self.log.request(exchange, host, duration)
+            self.log.request(exchange, duration)
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """A request header's value, read from the scope (for the paths that did not read it already)."""
     for key, value in scope["headers"]:
         if key == name:
             return bytes(value)
