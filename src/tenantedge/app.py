@@ -231,10 +231,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     minutes = tenant_minutes(settings) if settings.metrics else None
     exporter = Exporter(
         stats,
-        lambda: {**app.metrics(), **metrics(), **media.metrics()},
+        lambda: {**app.metrics(), **metrics(), **media.metrics(), **database_metrics(), **live_metrics()},
         top=settings.metrics_top_tenants,
         tenant_batches=minutes.add if minutes is not None else None,
     )
+
+    def database_metrics() -> dict[str, tuple[str, str, float]]:
+        return blog.database.metrics() if blog is not None else {}
+
+    def live_metrics() -> dict[str, tuple[str, str, float]]:
+        return {"tenantedge_websocket_clients": ("gauge", "Admin WebSocket clients connected.", admin.hub.clients)}
+
     access_log = AccessLog(sys.stdout, LogFormat(settings.access_log)) if settings.access_log != "off" else None
     recorder = None
     if settings.metrics or access_log is not None:

@@ -30,6 +30,7 @@ FAMILIES = [
     "tenantedge_page_cache_evictions",
     "tenantedge_process_resident_memory_bytes",
     "tenantedge_tenants",
+    "tenantedge_websocket_clients",
 ]
 
 
@@ -130,7 +131,7 @@ FIELDS = {
     "path": str,
     "status": int,
     "bytes": int,
-    "duration_ms": float,
+    "duration_us": int,
     "cache": str,
     "tier": str,
     "worker": int,
