@@ -396,11 +396,10 @@ class EdgeApp:
             # Counted here, and sent through the server's own `send`, so the prepared head still goes in one write.
             send.status, send.size, send.tenant, send.host = status, 0 if head else len(body), page.tenant, headers.host
             send.outcome = HIT if hit else MISS
-            if send.echoes:
-                request_id = send.request_id(headers.request_id, read=True)
-                out = (*out, (REQUEST_ID, request_id))
-                if lines is not None:
-                    lines += b"x-request-id: " + request_id + b"\r\n"
+            request_id = send.request_id(headers.request_id, read=True)
+            out = (*out, (REQUEST_ID, request_id))
+            if lines is not None:
+                lines += b"x-request-id: " + request_id + b"\r\n"
             send = send.send
         if self._debug:
             detail = f"cache={'hit' if hit else 'miss'}; templates={','.join(page.templates)}"

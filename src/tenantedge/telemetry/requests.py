@@ -88,7 +88,6 @@ class Exchange:
     __slots__ = (
         "_ids",
         "_request_id",
-        "echoes",
         "host",
         "outcome",
         "render_ns",
@@ -108,16 +107,14 @@ class Exchange:
         self.tenant = NO_TENANT
         self.host: bytes | None = None
         self.render_ns = 0
-        self.echoes = ids.echo  # whether the response carries X-Request-Id
         self._request_id = b""
         self._ids = ids
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
-            if self.echoes:
-                headers = [*message.get("headers", ()), (REQUEST_ID, self.request_id())]
-                message = {**message, "headers": headers}
+            headers = [*message.get("headers", ()), (REQUEST_ID, self.request_id())]
+            message = {**message, "headers": headers}
         elif message["type"] == "http.response.body":
             self.size += len(message.get("body", b""))
         await self.send(message)
@@ -136,14 +133,15 @@ class RequestIds:
     """Makes request ids (a random per-worker prefix and a counter: unique, and cheaper than random bytes each),
     and accepts one a trusted proxy sends."""
 
-    def __init__(self, trusted: Callable[[Scope], bool] | None, *, echo: bool = True) -> None:
+    def __init__(self, trusted: Callable[[Scope], bool] | None) -> None:
         self._trusted = trusted
         self.trusted_header = trusted is not None
-        self.echo = echo
         self._prefix = os.urandom(4).hex().encode() + b"-"
         self._numbers: Iterator[int] = count(1)
 
     def accept(self, offered: bytes | None, scope: Scope) -> bytes:
+        if offered is None:
+            return self._prefix + b"%x" % next(self._numbers)
         trusted = self._trusted
         if offered and len(offered) <= 128 and _REQUEST_ID_CHARS.issuperset(offered) and trusted and trusted(scope):
             return offered
