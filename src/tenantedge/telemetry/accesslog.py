@@ -20,7 +20,7 @@ from tenantedge.telemetry.requests import header
 if TYPE_CHECKING:
     from tenantedge.telemetry.requests import Exchange
 
-_FRAGMENTS = 4096
+_FRAGMENTS = 16_384  # about 4 MB: every page of 10,000 busy hosts stays formatted
 
 OUTCOMES = ("hit", "miss", "stale", "bypass")
 TIERS = ("page", "render", "stale", "-")  # what answered, by cache outcome
