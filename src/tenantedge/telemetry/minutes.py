@@ -11,8 +11,6 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
-from redis.exceptions import RedisError
-
 from tenantedge.telemetry.requests import BYTES, CLIENT_ERRORS, HITS, RENDER_NS, REQUESTS, SERVER_ERRORS
 
 log = logging.getLogger("tenantedge.telemetry")
@@ -133,9 +131,12 @@ class RedisMinutes:
     shared = True
 
     def __init__(self, url: str, *, prefix: str = "te:", timeout: float = 1.0, interval: float = 1.0) -> None:
+        # Imported here: a worker with no Redis does not load redis-py.
         import redis.asyncio as aioredis
+        from redis.exceptions import RedisError
 
         self._client: aioredis.Redis = aioredis.Redis.from_url(url, socket_timeout=timeout)
+        self._failures: tuple[type[Exception], ...] = (RedisError, OSError)
         self._prefix = f"{prefix}stats:"
         self._interval = interval
         self._pending: dict[int, Minute] = {}
@@ -170,7 +171,7 @@ class RedisMinutes:
                                 pipe.zincrby(key, values[index], tenant)
                         pipe.expire(key, _KEEP)
                 await pipe.execute()
-        except (RedisError, OSError) as e:
+        except self._failures as e:
             log.warning("per-tenant stats not sent to Redis: %s", e)
             oldest = int(time.time() // 60) - WINDOW
             for minute, tenants in pending.items():
@@ -195,7 +196,7 @@ class RedisMinutes:
 
     async def close(self) -> None:
         """Send what is left, and disconnect."""
-        with contextlib.suppress(RedisError, OSError):
+        with contextlib.suppress(*self._failures):
             await self.send()
         await self._client.aclose()
 
