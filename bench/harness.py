@@ -114,7 +114,7 @@ def require_tools() -> None:
 
 
 def metric(url: str, name: str) -> float:
-    """A counter of the worker that answers, read on the admin host."""
+    """A metric of the instance (every worker's, added up), read on the admin host."""
     headers = {"host": "admin.localhost", "authorization": f"Bearer {ADMIN_TOKEN}"}
     response = httpx.get(url + "/_edge/metrics", headers=headers, timeout=10)
     response.raise_for_status()

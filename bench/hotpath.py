@@ -33,6 +33,8 @@ from harness import BIN, ROOT, SERVER_CORE, WRK_CORE, Server, metric, require_to
 
 BASE, BASE_SAME, EDGE = "raw ASGI baseline", "raw ASGI, same headers", "tenantedge"
 BASE_STOCK, EDGE_STOCK = "raw ASGI, stock httptools", "tenantedge, stock httptools"
+# The same server with metrics and JSON access logs on (to a file); every other tenantedge row has both off.
+OBSERVED = "tenantedge, metrics + JSON logs"
 COLD, BARE = "tenantedge, page cache off", "tenantedge, every cache off"
 STRAIGHT = "Starlette + Jinja, straightforward"
 # The cold target, 5,000 pages/s, against the straightforward renderer it measured at 3,100.
@@ -58,7 +60,8 @@ def main() -> int:
     tenants_file = folder / "tenants.json"
     tenants_file.write_bytes(orjson.dumps(generate_tenants(args.tenants)))
     scripts = wrk_scripts(folder, args.tenants)
-    common = {"TENANTEDGE_ACCESS_LOG": "0", "TENANTEDGE_LOG_LEVEL": "warning", "TENANTEDGE_TENANTS": str(tenants_file)}
+    common = {"TENANTEDGE_ACCESS_LOG": "off", "TENANTEDGE_METRICS": "0", "TENANTEDGE_LOG_LEVEL": "warning"}
+    common["TENANTEDGE_TENANTS"] = str(tenants_file)
     common["TENANTEDGE_TEMPLATES"] = str(ROOT / "templates")
     edge_command = [str(BIN / "tenantedge"), "serve", "--port", "{port}"]
     # The settings `tenantedge serve` gives uvicorn, for the baseline and for tenantedge on stock httptools.
@@ -78,6 +81,8 @@ def main() -> int:
         same_env = {"BASELINE_BYTES": str(len(page.content)), "BASELINE_HEADERS": json.dumps(same)}
         servers[BASE_SAME] = Server(BASE_SAME, baseline_command, same_env, "/")
         servers[EDGE_STOCK] = Server(EDGE_STOCK, stock_edge, common, "/_edge/health")
+        observed_env = {**common, "TENANTEDGE_ACCESS_LOG": "json", "TENANTEDGE_METRICS": "1"}
+        servers[OBSERVED] = Server(OBSERVED, edge_command, observed_env, "/_edge/health")
         servers[COLD] = Server(COLD, edge_command, {**common, "TENANTEDGE_PAGE_CACHE_ENTRIES": "0"}, "/_edge/health")
         bare_env = {**common, "TENANTEDGE_PAGE_CACHE_ENTRIES": "0", "TENANTEDGE_FRAGMENT_CACHE_MB": "0"}
         servers[BARE] = Server(BARE, edge_command, bare_env, "/_edge/health")
@@ -89,7 +94,7 @@ def main() -> int:
             wrk(server.url, scripts["one"], 2, args.connections)
         # Every tenant's home page into the page caches before the 10,000-host runs, checked, not hoped for.
         deadline = time.monotonic() + 300
-        for filled in (servers[EDGE], servers[EDGE_STOCK]):
+        for filled in (servers[EDGE], servers[OBSERVED], servers[EDGE_STOCK]):
             while metric(filled.url, "tenantedge_page_cache_entries") < args.tenants:
                 if time.monotonic() > deadline:
                     raise SystemExit("the page cache did not fill with every tenant's home page within 300 s")
@@ -97,7 +102,7 @@ def main() -> int:
         misses_before = metric(servers[EDGE].url, "tenantedge_page_cache_misses_total")
 
         runs: dict[tuple[str, str], list[tuple[float, float, float, int]]] = {}
-        cached = [BASE, BASE_STOCK, BASE_SAME, EDGE, EDGE_STOCK]
+        cached = [BASE, BASE_STOCK, BASE_SAME, EDGE, OBSERVED, EDGE_STOCK]
         plan = [(ONE, "one", [*cached, COLD, BARE, STRAIGHT]), (many, "random", [*cached, COLD])]
         for round_number in range(args.rounds):
             for scenario, script, names in plan:
@@ -136,6 +141,13 @@ def main() -> int:
             f"{scenario:<16} {name:<34} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} "
             f"{rss[name]:>7.0f}MB {sum(r[3] for r in results):>7} {shown:>8}"
         )
+    # Observability's cost: each round's run with metrics and JSON logs against the run with both off just before it.
+    observed = {
+        scenario: median(
+            [on[0] / off[0] for on, off in zip(runs[(scenario, OBSERVED)], runs[(scenario, EDGE)], strict=True)]
+        )
+        for scenario in (ONE, many)
+    }
     cold_rps = median([r[0] for r in runs[(ONE, COLD)]])
     runs_against = zip(runs[(ONE, COLD)], runs[(ONE, STRAIGHT)], strict=True)
     over_straight = median([mine[0] / theirs[0] for mine, theirs in runs_against])
@@ -153,6 +165,10 @@ def main() -> int:
             f"{over_straight:.2f}x",
         ),
         (f"peak RSS, {args.tenants} tenants, home pages cached <= 250 MB", rss[EDGE] <= 250, f"{rss[EDGE]:.0f} MB"),
+        *(
+            (f"page-cache hit, {scenario}, metrics + JSON logs on >= 97% of both off", ratio >= 0.97, f"{ratio:.1%}")
+            for scenario, ratio in observed.items()
+        ),
         ("no socket errors or non-2xx responses", errors == 0, str(errors)),
     ]
     print()

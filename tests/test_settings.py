@@ -34,7 +34,7 @@ def test_values_are_read() -> None:
     assert (settings.port, settings.workers, settings.default_tenant) == (9000, 4, "acme")
     assert (settings.ops_host, settings.ops_port) == ("10.0.0.5", 9100)
     assert ipaddress.ip_network("10.0.0.0/8") in settings.trusted_proxies
-    assert settings.template_reload and not settings.access_log
+    assert settings.template_reload and settings.access_log == "off"
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from tenantedge.http.endpoints import OperatorEndpoints, operations_router, publ
 from tenantedge.http.lookup import PageLookup
 from tenantedge.http.media import MediaServer
 from tenantedge.http.policy import CachePolicy
+from tenantedge.http.proxies import trust_checker
 from tenantedge.invalidation import Invalidation
 from tenantedge.media.cache import MediaCache
 from tenantedge.media.library import AssetLibrary, AssetLimits
@@ -39,6 +41,10 @@ from tenantedge.store.locks import FileWriteLock, RedisWriteLock, WriteLock
 from tenantedge.store.origins import FileTenantOrigin, ObjectTenantOrigin, TenantOrigin
 from tenantedge.store.publisher import Publisher
 from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
+from tenantedge.telemetry.accesslog import AccessLog, LogFormat
+from tenantedge.telemetry.export import Exporter
+from tenantedge.telemetry.minutes import LocalMinutes, RedisMinutes, TenantMinutes
+from tenantedge.telemetry.requests import Recorder, RequestIds, RequestStats
 from tenantedge.tenants import DocumentLimits, TenantSet
 
 if TYPE_CHECKING:
@@ -250,9 +256,34 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return tiers
 
     metrics = store.metrics if files is None or files is store else lambda: {**files.metrics(), **store.metrics()}
-    operator = OperatorEndpoints(
-        lambda: {**app.metrics(), **metrics(), **media.metrics(), **variants.metrics()}, readiness
+    stats = RequestStats()
+    minutes = tenant_minutes(settings) if settings.metrics else None
+    exporter = Exporter(
+        stats,
+        lambda: {
+            **app.metrics(),
+            **metrics(),
+            **media.metrics(),
+            **variants.metrics(),
+            **database_metrics(),
+            **live_metrics(),
+        },
+        top=settings.metrics_top_tenants,
+        tenant_batches=minutes.add if minutes is not None else None,
     )
+
+    def database_metrics() -> dict[str, tuple[str, str, float]]:
+        return blog.database.metrics() if blog is not None else {}
+
+    def live_metrics() -> dict[str, tuple[str, str, float]]:
+        return {"tenantedge_websocket_clients": ("gauge", "Admin WebSocket clients connected.", admin.hub.clients)}
+
+    access_log = AccessLog(sys.stdout, LogFormat(settings.access_log)) if settings.access_log != "off" else None
+    recorder = None
+    if settings.metrics or access_log is not None:
+        ids = RequestIds(trust_checker(settings.trusted_proxies) if settings.trusted_proxies else None)
+        recorder = Recorder(stats if settings.metrics else None, ids, access_log)
+    operator = OperatorEndpoints(exporter.exposition, readiness)
     database = blog.database if blog else None
     admin = build_admin(
         settings,
@@ -266,6 +297,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         operator=operator,
         assets=library,
         variants=variants,
+        stats=minutes,
     )
 
     async def file_saved(changed: set[str], before: TenantSet) -> None:
@@ -275,6 +307,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     watcher = _Watcher(files, settings.reload_interval, file_saved)
     background = _Background()
     background.add(bus.run)
+    background.add(exporter.run)
+    if minutes is not None:
+        background.add(minutes.run)
+    if access_log is not None:
+        background.add(access_log.run)
     lookup = PageLookup(
         store, pages, clock, page_keys=page_keys, max_keys=settings.l1_domains, default_tenant=settings.default_tenant
     )
@@ -285,6 +322,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         *,
         debug: bool = False,
         operations: ASGIApp | None = None,
+        recorder: Recorder | None = None,
         on_startup: Sequence[Hook] = (),
         on_shutdown: Sequence[Hook] = (),
     ) -> EdgeApp:
@@ -303,6 +341,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             operations=operations,
             operations_port=settings.ops_port,
             media=media_server,
+            recorder=recorder,
             on_startup=on_startup,
             on_shutdown=on_shutdown,
         )
@@ -315,11 +354,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     explaining = edge(debug=True) if settings.debug else None
     app = edge(
         operations=operations_router(operator, serves, default=explaining),
+        recorder=recorder,
         on_startup=[watcher.start, background.start],
         on_shutdown=[
             watcher.stop,
             background.stop,
             variants.close,
+            exporter.close,
             bus.close,
             admin.service.close,
             admin.limiter.close,
@@ -357,6 +398,13 @@ def blog_content(settings: Settings, clock: Clock) -> BlogContent | None:
         settings.database_url, clock, timeout=settings.database_timeout, max_size=settings.database_pool
     )
     return BlogContent(database, clock, per_page=settings.blog_per_page)
+
+
+def tenant_minutes(settings: Settings) -> TenantMinutes:
+    """Per-tenant figures per minute: every worker's in Redis when there is one, else each worker's own."""
+    if not settings.redis_url:
+        return LocalMinutes()
+    return RedisMinutes(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
 
 
 def event_bus(settings: Settings) -> EventBus:

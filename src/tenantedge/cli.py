@@ -9,8 +9,10 @@ import copy
 import errno
 import os
 import secrets
+import shutil
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -444,6 +446,7 @@ def _serve(args: argparse.Namespace) -> int:
     from uvicorn.config import LOGGING_CONFIG
     from uvicorn.supervisors import Multiprocess
 
+    metrics_dir = _metrics_folder()  # before prometheus_client is imported, here and in every worker
     from tenantedge.app import create_app
     from tenantedge.http.limits import HttpLimits, connection_cap
     from tenantedge.http.server import serving_protocol
@@ -497,17 +500,36 @@ def _serve(args: argparse.Namespace) -> int:
         # tenantedge decides itself which peers may set X-Forwarded-* (TENANTEDGE_TRUSTED_PROXIES).
         proxy_headers=False,
         server_header=False,
-        access_log=settings.access_log,
+        access_log=False,  # tenantedge writes its own (tenantedge.telemetry.accesslog)
         log_level=settings.log_level,
         log_config=_log_config(LOGGING_CONFIG),
     )
     # Bound here, once, and shared by every worker: the app tells the listeners apart by their port.
-    if settings.workers > 1:
-        Multiprocess(config, sockets=sockets).run()
-        return 0
-    server = uvicorn.Server(config)
-    server.run(sockets=sockets)
-    return 0 if server.started else 3
+    try:
+        if settings.workers > 1:
+            Multiprocess(config, sockets=sockets).run()
+            return 0
+        server = uvicorn.Server(config)
+        server.run(sockets=sockets)
+        return 0 if server.started else 3
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_folder() -> str | None:
+    """Where every worker's metrics live, so a scrape adds them up: PROMETHEUS_MULTIPROC_DIR, emptied (values of
+    an earlier run must not count), or a new folder, removed on exit (the returned path)."""
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if chosen:
+        os.makedirs(chosen, exist_ok=True)
+        for name in os.listdir(chosen):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(chosen, name))
+        return None
+    folder = tempfile.mkdtemp(prefix="tenantedge-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder
 
 
 def _log_config(base: dict[str, Any]) -> dict[str, Any]:

@@ -57,6 +57,8 @@ class CachedPage:
     templates: tuple[str, ...]
     # Set by a hit, cleared when eviction passes the page by once (CLOCK's second chance).
     referenced: bool = field(default=False, compare=False)
+    # Whose page it is, for per-tenant figures and access logs ("-": no tenant's).
+    tenant: str = field(default="-", compare=False)
 
     @property
     def size(self) -> int:
@@ -73,6 +75,7 @@ def encode_page(
     templates: tuple[str, ...] = (),
     prepare: bool = True,
     lines: bytes | None = None,
+    tenant: str = "-",
 ) -> CachedPage:
     """Encode a page once: identity always, gzip when the body is large enough to gain from it.
 
@@ -86,7 +89,7 @@ def encode_page(
         packed = gzip.compress(body, compresslevel=6, mtime=0)
         if len(packed) < len(body):
             gzipped = _encoded(packed, headers, lines, _GZIP, prepare)
-    return CachedPage(status, identity, gzipped, templates)
+    return CachedPage(status, identity, gzipped, templates, tenant=tenant)
 
 
 _GZIP: Header = (b"content-encoding", b"gzip")

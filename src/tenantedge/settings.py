@@ -34,7 +34,12 @@ class Settings:
     # Peers whose X-Forwarded-Host / X-Forwarded-Proto are believed (a reverse proxy); nobody by default.
     trusted_proxies: tuple[IPNetwork, ...] = field(default_factory=tuple)
     template_reload: bool = False
-    access_log: bool = True
+    # One line per public request on standard output: json, plain or off (1 and 0: plain and off, as before).
+    access_log: str = "json"
+    # Requests counted by status, cache outcome, duration and tenant (the rest of /_edge/metrics is always there);
+    # the busiest tenants get their own label, this many per worker, the others are summed as `other`.
+    metrics: bool = True
+    metrics_top_tenants: int = 50
     log_level: str = "info"
     # Explain mode: every response says which tenant, rule, templates and cache entry served it.
     debug: bool = False
@@ -141,7 +146,9 @@ class Settings:
             default_tenant=reader.text("DEFAULT_TENANT", "") or None,
             trusted_proxies=reader.networks("TRUSTED_PROXIES"),
             template_reload=reader.flag("TEMPLATE_RELOAD", False),
-            access_log=reader.flag("ACCESS_LOG", True),
+            access_log=reader.access_log("ACCESS_LOG"),
+            metrics=reader.flag("METRICS", True),
+            metrics_top_tenants=reader.integer("METRICS_TOP_TENANTS", 50, 1, 10_000),
             log_level=reader.choice("LOG_LEVEL", "info", ("critical", "error", "warning", "info", "debug")),
             debug=reader.flag("DEBUG", False),
             reload_interval=reader.number("RELOAD_INTERVAL", 0.5, 0.0, 3600.0),
@@ -240,6 +247,14 @@ class _Reader:
         if raw in _FALSE:
             return False
         raise ConfigError(f"{self.prefix}{name}: expected 1/0, true/false, yes/no or on/off, found {raw!r}")
+
+    def access_log(self, name: str) -> str:
+        raw = self.text(name, "json").lower()
+        if raw in _TRUE:
+            return "plain"
+        if raw in _FALSE:
+            return "off"
+        return self.choice(name, "json", ("json", "plain", "off"))
 
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         raw = self.text(name, default).lower()

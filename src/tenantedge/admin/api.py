@@ -32,7 +32,9 @@ from tenantedge.admin.operations import (
     RECORDS,
     REMOVE_SECTIONS,
     SEARCH,
+    SORT,
     THEME_OF,
+    TOP,
     Operation,
 )
 from tenantedge.admin.postsapi import PostHandlers
@@ -45,6 +47,7 @@ from tenantedge.admin.responses import (
     if_match,
     path_integer,
     problem,
+    query_choice,
     query_integer,
     read_json,
 )
@@ -63,6 +66,7 @@ from tenantedge.media.references import MEDIA_PREFIX
 from tenantedge.render.pages import THEME_PATH, PageRenderer
 from tenantedge.render.theme import PRESETS as THEME_PRESETS
 from tenantedge.sections import FEATURES, SectionRegistry
+from tenantedge.telemetry.minutes import FIGURES, WINDOW
 from tenantedge.tenants import COLORS, TENANT_ID, is_page_path
 
 if TYPE_CHECKING:
@@ -70,6 +74,7 @@ if TYPE_CHECKING:
     from tenantedge.http.endpoints import OperatorEndpoints
     from tenantedge.media.library import AssetLibrary
     from tenantedge.media.maker import VariantMaker
+    from tenantedge.telemetry.minutes import TenantMinutes
 
 log = logging.getLogger("tenantedge.admin")
 
@@ -95,6 +100,7 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         operator: OperatorEndpoints | None = None,
         assets: AssetLibrary | None = None,
         variants: VariantMaker | None = None,
+        stats: TenantMinutes | None = None,
     ) -> None:
         self.service = service
         self.assets = assets
@@ -107,6 +113,7 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         self._openapi = openapi or {}
         self.database = database
         self._operator = operator
+        self._stats = stats
 
     def routes(self, websocket: Callable[..., Awaitable[None]] | None = None) -> list[BaseRoute]:
         by_path: dict[str, dict[str, Endpoint]] = {}
@@ -377,6 +384,33 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         html = rendered.html.replace(f'href="{THEME_PATH}?v=', f'href="{theme_url}', 1)
         html = _preview_media(html, tenant_id)
         return Response(html, media_type="text/html", headers={**_PRIVATE, "x-robots-tag": "noindex"})
+
+    async def tenant_stats(self, request: Request, grant: Grant) -> Response:
+        tenant_id = request.path_params["tenant"]
+        stats = self._stats_source()
+        await self.service.get(tenant_id)  # NotFound for a tenant that does not exist
+        minutes = await stats.series(tenant_id)
+        totals = {name: sum(minute[name] for minute in minutes) for name in FIGURES}
+        hits, requests = totals["hits"], totals["requests"]
+        body = {
+            "tenant": tenant_id,
+            "shared": stats.shared,
+            "totals": {**totals, "hit_ratio": round(hits / requests, 4) if requests else None},
+            "minutes": minutes,
+        }
+        return JsonResponse(body, headers=_PRIVATE)
+
+    async def ranking(self, request: Request, grant: Grant) -> Response:
+        sort = query_choice(request, SORT)
+        limit = query_integer(request, TOP)
+        items = await self._stats_source().ranking(sort, limit, grant.tenants)
+        body = {"sort": sort, "minutes": WINDOW, "shared": self._stats_source().shared, "items": items}
+        return JsonResponse(body, headers=_PRIVATE)
+
+    def _stats_source(self) -> TenantMinutes:
+        if self._stats is None:
+            raise NotFound("per-tenant figures are off (TENANTEDGE_METRICS=0)")
+        return self._stats
 
     async def metrics(self, request: Request, grant: Grant) -> Response:
         return await self._operations().metrics(request)

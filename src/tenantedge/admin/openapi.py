@@ -510,7 +510,7 @@ def _errors(op: Operation) -> list[int]:
         found |= {409, 412, 428}
     if "{" in op.path:
         found.add(404)
-    if "{version}" in op.path or any(query.bounds is not None for query in op.query):
+    if "{version}" in op.path or any(query.bounds is not None or query.choices for query in op.query):
         found.add(400)
     return sorted(found)
 
@@ -521,5 +521,7 @@ def _query(query: Query) -> dict[str, Any]:
         schema = {"type": "integer", "minimum": query.bounds[0], "maximum": query.bounds[1]}
         if query.default is not None:
             schema["default"] = query.default
+    elif query.choices:
+        schema = {"type": "string", "enum": list(query.choices), "default": query.choices[0]}
     required = query.bounds is not None and query.default is None
     return {"name": query.name, "in": "query", "required": required, "description": query.description, "schema": schema}

@@ -24,6 +24,7 @@ class Query:
     description: str
     bounds: tuple[int, int] | None = None
     default: int | None = None
+    choices: tuple[str, ...] = ()  # a text parameter that takes one of these (the first by default)
 
 
 SEARCH = Query("q", "text found in the id, name or a domain")
@@ -40,6 +41,12 @@ REMOVE_SECTIONS = Query(
     0,
 )
 FILENAME = Query("filename", "for a raw body (not multipart/form-data): the file's name, as the library shows it")
+SORT = Query(
+    "sort",
+    "what to rank by: requests, errors (4xx and 5xx), render_time (ms spent rendering) or bytes",
+    choices=("requests", "errors", "render_time", "bytes"),
+)
+TOP = Query("limit", "how many tenants to list (at most 500)", (1, 500), 20)
 THEME_OF = Query("page", "for the theme stylesheet (`_edge/theme.css`): the page whose draft's theme to show")
 
 
@@ -442,6 +449,26 @@ OPERATIONS: tuple[Operation, ...] = (
         returns="Text",
         errors=(401, 429),
         media=("text/plain",),
+        tags=("operations",),
+    ),
+    Operation(
+        "GET",
+        "/api/tenants/{tenant}/stats",
+        "tenant_stats",
+        "A tenant's requests, 4xx and 5xx answers, bytes, render time (ms) and page-cache hits per minute for the "
+        "last hour, oldest first, and their totals: every worker's when Redis is configured (`shared`), else the "
+        "answering worker's",
+        returns="Object",
+        tags=("operations",),
+    ),
+    Operation(
+        "GET",
+        "/api/stats",
+        "ranking",
+        "The busiest tenants of the last hour: totals per tenant, ranked by `sort` (a scoped token sees its own)",
+        returns="Object",
+        errors=(400, 401),
+        query=(SORT, TOP),
         tags=("operations",),
     ),
     Operation(

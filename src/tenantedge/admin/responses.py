@@ -110,6 +110,16 @@ def path_integer(request: Request, name: str, low: int, high: int) -> int:
     return value
 
 
+def query_choice(request: Request, query: Query) -> str:
+    """A text query parameter that takes one of its documented choices; the first when absent."""
+    raw = request.query_params.get(query.name)
+    if raw is None:
+        return query.choices[0]
+    if raw not in query.choices:
+        raise bad_input(400, query.name, "one of " + ", ".join(query.choices), raw, kind="query parameter")
+    return raw
+
+
 def query_integer(request: Request, query: Query) -> int:
     """An integer query parameter within its documented bounds; its default when absent (400 when it has none)."""
     assert query.bounds is not None, f"{query.name} is not an integer parameter"

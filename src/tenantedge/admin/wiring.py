@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tenantedge.http.endpoints import OperatorEndpoints
     from tenantedge.media.library import AssetLibrary
     from tenantedge.media.maker import VariantMaker
+    from tenantedge.telemetry.minutes import TenantMinutes
 
 log = logging.getLogger("tenantedge.admin")
 
@@ -64,6 +65,7 @@ def build_admin(
     operator: OperatorEndpoints | None = None,
     assets: AssetLibrary | None = None,
     variants: VariantMaker | None = None,
+    stats: TenantMinutes | None = None,
 ) -> Admin:
     service = AdminService(publisher, registry)
     token = settings.admin_token
@@ -89,6 +91,7 @@ def build_admin(
         operator=operator,
         assets=assets,
         variants=variants,
+        stats=stats,
     )
     return Admin(host, api.app(hub.endpoint), service, hub, limiter)
 

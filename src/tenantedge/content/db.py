@@ -18,7 +18,7 @@ import asyncpg
 
 from tenantedge.clock import Clock
 from tenantedge.errors import BackendError, UnsafeRole
-from tenantedge.store.breaker import CircuitBreaker
+from tenantedge.store.breaker import BreakerState, CircuitBreaker
 from tenantedge.tenants import TENANT_ID
 
 log = logging.getLogger("tenantedge.content")
@@ -94,6 +94,22 @@ class ContentDatabase:
             self._breaker.failed()
             raise BackendError(f"database: {type(e).__name__}: {e}") from e
         self._breaker.succeeded()
+
+    def metrics(self) -> dict[str, tuple[str, str, float]]:
+        pool = self._pool
+        size = pool.get_size() if pool is not None else 0
+        idle = pool.get_idle_size() if pool is not None else 0
+        open_breaker = self._breaker.state is not BreakerState.CLOSED
+        return {
+            "tenantedge_database_pool_connections": ("gauge", "Connections the pools hold.", size),
+            "tenantedge_database_pool_in_use": ("gauge", "Connections the pools have lent out.", size - idle),
+            "tenantedge_database_transactions_total": ("counter", "Tenant transactions begun.", self.calls),
+            "tenantedge_database_breaker_open": (
+                "gauge",
+                "Workers whose database breaker is not closed.",
+                open_breaker,
+            ),
+        }
 
     async def probe(self) -> dict[str, Any]:
         if self._unsafe is not None:

@@ -8,11 +8,10 @@ where the server offers the prepared-head extension (tenantedge.http.server), el
 from __future__ import annotations
 
 import gc
-import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from time import perf_counter_ns
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
 
@@ -25,7 +24,7 @@ from tenantedge.http.endpoints import IMMUTABLE, METRICS_PATH, READY_PATH
 from tenantedge.http.lookup import POSTS_TAG, Lookup, PageLookup
 from tenantedge.http.media import ICON_PATHS, MediaServer, media_asset
 from tenantedge.http.policy import HTML_TYPE, NO_STORE, TEXT_TYPE, XML_TYPE, CachePolicy, surrogate_keys
-from tenantedge.http.proxies import IPNetwork
+from tenantedge.http.proxies import IPNetwork, trust_checker
 from tenantedge.http.responses import send_response, send_text
 from tenantedge.http.server import PREPARED, SendPrepared
 from tenantedge.media.references import MEDIA_PREFIX
@@ -34,6 +33,7 @@ from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
 from tenantedge.seo import ROBOTS_PATH, SEO_PATHS, robots_txt, sitemap_xml
 from tenantedge.store.base import Found
 from tenantedge.store.budget import one_lookup
+from tenantedge.telemetry.requests import HIT, MISS, NO_TENANT, REQUEST_ID, Exchange, Recorder
 from tenantedge.tenants import Tenant
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ class _Headers:
     accept_encoding: bytes | None = None
     forwarded_host: bytes | None = None
     forwarded_proto: bytes | None = None
+    request_id: bytes | None = None
 
 
 class EdgeApp:
@@ -86,6 +87,7 @@ class EdgeApp:
         operations: ASGIApp | None = None,
         operations_port: int = 0,
         media: MediaServer | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self._lookup = lookup
         self._renderer = renderer
@@ -93,7 +95,7 @@ class EdgeApp:
         self._edge_routes = edge_routes
         self._policy = policy
         self._gzip_min_bytes = gzip_min_bytes
-        self._trusted = _trust_checker(trusted_proxies)
+        self._trusted = trust_checker(trusted_proxies)
         self._debug = debug
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
@@ -106,6 +108,8 @@ class EdgeApp:
         self._operations_port = operations_port
         # Tenants' own assets, at /_edge/media/{id} and the icon paths on their own domains (None: not served).
         self._media = media
+        # Counts each public request and writes its access log line (None: neither, as in explain mode).
+        self._recorder = recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Dispatch: lifespan, the operations listener, sockets, the edge's own endpoints, the admin's writes.
@@ -121,66 +125,76 @@ class EdgeApp:
             else:
                 await self._edge_routes(scope, receive, send)
             return
-        path: str = scope["path"]
-        if path.startswith(EDGE_PREFIX) and path != THEME_PATH and not path.startswith(MEDIA_PREFIX):
-            if path in _ADMIN_EDGE_PATHS and self._admin is not None and self._for_admin(scope):
-                await self._admin(scope, receive, send)
-            else:
-                await self._edge_routes(scope, receive, send)
-            return
-        method = scope["method"]
-        head = method == "HEAD"
-        if method != "GET" and not head:
-            if self._admin is not None and self._for_admin(scope):
-                await self._admin(scope, receive, send)
-                return
-            await send_text(send, 405, "Method Not Allowed", extra=[(b"allow", b"GET, HEAD"), NO_STORE])
-            return
+        # Counted and logged when there is a recorder: `send` becomes the request's Exchange, which the page path
+        # unwraps (_send_page). In this frame, not a nested coroutine: with no recorder it costs nothing.
+        recorder, exchange, started = self._recorder, None, 0
+        if recorder is not None:
+            started = perf_counter_ns()
+            send = exchange = Exchange(send, scope, recorder.ids)
         try:
-            headers = _read_headers(scope["headers"])
-        except HostError as e:
-            await self._bad_host(send, e, head)
-            return
-        trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
-        # Lookup: the Host header as sent names the site unless a trusted proxy says otherwise.
-        header = headers.host if not trusted else None
-        if header is not None and not self._debug:
-            page = self._lookup.cached(header, path)
-            if page is not None:
-                await self._send_page(send, page, headers, head, "", None, prepared=_prepared(scope))
+            path: str = scope["path"]
+            if path.startswith(EDGE_PREFIX) and path != THEME_PATH and not path.startswith(MEDIA_PREFIX):
+                if path in _ADMIN_EDGE_PATHS and self._admin is not None and self._for_admin(scope):
+                    await self._admin(scope, receive, send)
+                else:
+                    await self._edge_routes(scope, receive, send)
                 return
-        lookup = self._lookup.route(header) if header is not None else None
-        if lookup is None:
+            method = scope["method"]
+            head = method == "HEAD"
+            if method != "GET" and not head:
+                if self._admin is not None and self._for_admin(scope):
+                    await self._admin(scope, receive, send)
+                    return
+                await send_text(send, 405, "Method Not Allowed", extra=[(b"allow", b"GET, HEAD"), NO_STORE])
+                return
             try:
-                raw_host = _host_header(headers, trusted)
-                host = normalise_host(raw_host)
+                headers = _read_headers(scope["headers"])
             except HostError as e:
                 await self._bad_host(send, e, head)
                 return
-            if host == self._admin_host and self._admin is not None:
-                await self._admin(scope, receive, send)
-                return
+            trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
+            # Lookup: the Host header as sent names the site unless a trusted proxy says otherwise.
+            header = headers.host if not trusted else None
+            if header is not None and not self._debug:
+                page = self._lookup.cached(header, path)
+                if page is not None:
+                    await self._send_page(send, page, headers, head, "", None, prepared=_prepared(scope))
+                    return
+            lookup = self._lookup.route(header) if header is not None else None
+            if lookup is None:
+                try:
+                    raw_host = _host_header(headers, trusted)
+                    host = normalise_host(raw_host)
+                except HostError as e:
+                    await self._bad_host(send, e, head)
+                    return
+                if host == self._admin_host and self._admin is not None:
+                    await self._admin(scope, receive, send)
+                    return
+                try:
+                    # One wait budget for the whole way to the tenant: a hung tier costs this request one timeout.
+                    with one_lookup():
+                        keys = not self._debug and path != THEME_PATH and not path.startswith(MEDIA_PREFIX)
+                        lookup = await self._lookup.find(host, raw_host, path, header, keys=keys)
+                except StoreUnavailable as e:
+                    log.warning("host %s: %s", host, e)
+                    await self._unavailable(send, head)
+                    return
+                if lookup.page is not None:
+                    await self._send_page(send, lookup.page, headers, head, host, None, prepared=_prepared(scope))
+                    return
+            # Send a cached page, or render one.
             try:
-                # One wait budget for the whole way to the tenant: a hung tier costs this request one timeout.
-                with one_lookup():
-                    keys = not self._debug and path != THEME_PATH and not path.startswith(MEDIA_PREFIX)
-                    lookup = await self._lookup.find(host, raw_host, path, header, keys=keys)
+                await self._serve(scope, send, headers, head, trusted, header, lookup)
             except StoreUnavailable as e:
-                log.warning("host %s: %s", host, e)
+                log.warning("%shost %s path %s: %s", _request_label(send), lookup.host, path, e)
                 await self._unavailable(send, head)
-                return
-            if lookup.page is not None:
-                await self._send_page(send, lookup.page, headers, head, host, None, prepared=_prepared(scope))
-                return
-        # Send a cached page, or render one.
-        try:
-            await self._serve(scope, send, headers, head, trusted, header, lookup)
-        except StoreUnavailable as e:
-            log.warning("host %s path %s: %s", lookup.host, path, e)
-            await self._unavailable(send, head)
-        except Exception:
-            log.exception("host %s path %s: request failed", lookup.host, path)
-            await send_text(send, 500, "Internal Server Error", head=head, extra=[NO_STORE])
+            except Exception:
+                log.exception("%shost %s path %s: request failed", _request_label(send), lookup.host, path)
+                await send_text(send, 500, "Internal Server Error", head=head, extra=[NO_STORE])
+        finally:
+            if exchange is not None and recorder is not None:
+                recorder.finish(exchange, started)
 
     async def _serve(
         self,
@@ -203,6 +217,8 @@ class EdgeApp:
             await self._send_page(send, self._no_site(), headers, head, host, None)
             return
         match, tenant = found
+        if type(send) is Exchange:
+            send.tenant = tenant.id
         if match.rule == MATCH_ALIAS:
             location = _url(_scheme(scope, headers, trusted), match.canonical, _port(lookup.raw_host or ""), scope)
             await self._redirect(send, location, head, self._explained(lambda: _explain(host, found, "redirect=alias")))
@@ -224,7 +240,10 @@ class EdgeApp:
         page = self._pages.get(key)
         hit = page is not None
         if page is None:
+            began = perf_counter_ns()
             page = await self._render(tenant, path, key, headers)
+            if type(send) is Exchange:
+                send.render_ns = perf_counter_ns() - began
         if page is None:
             if path != "/" and path.endswith("/") and path.rstrip("/") in tenant.pages:
                 location = _raw_path(scope).rstrip(b"/") + _query(scope)
@@ -352,6 +371,7 @@ class EdgeApp:
             templates=rendered.templates,
             prepare=keep and self._pages.enabled,
             lines=lines,
+            tenant=key[0] or NO_TENANT,
         )
         if keep:
             self._pages.put(key, page, tags)
@@ -375,6 +395,15 @@ class EdgeApp:
             status, out, lines, body = 304, encoded.not_modified, encoded.not_modified_head, b""
         else:
             status, out, lines, body = page.status, encoded.headers, encoded.head, encoded.body
+        if type(send) is Exchange:
+            # Counted here, and sent through the server's own `send`, so the prepared head still goes in one write.
+            send.status, send.size, send.tenant, send.host = status, 0 if head else len(body), page.tenant, headers.host
+            send.outcome = HIT if hit else MISS
+            request_id = send.request_id(headers.request_id, read=True)
+            out = (*out, (REQUEST_ID, request_id))
+            if lines is not None:
+                lines += b"x-request-id: " + request_id + b"\r\n"
+            send = send.send
         if self._debug:
             detail = f"cache={'hit' if hit else 'miss'}; templates={','.join(page.templates)}"
             out = (*out, (EXPLAIN_HEADER, _explain(host, found, detail)))
@@ -448,6 +477,11 @@ def _prepared(scope: Scope) -> SendPrepared | None:
     return offer["send"] if offer else None
 
 
+def _request_label(send: Send) -> str:
+    """`request <id>: ` for a log line about a request being counted, so it matches the access log's line."""
+    return f"request {send.request_id().decode()}: " if type(send) is Exchange else ""
+
+
 def _local_port(scope: Scope) -> int | None:
     """The port the request arrived on (None on a Unix socket, or when the server does not say)."""
     server = scope.get("server")
@@ -469,6 +503,8 @@ def _read_headers(raw: Iterable[tuple[bytes, bytes]]) -> _Headers:
             headers.forwarded_host = value
         elif name == b"x-forwarded-proto":
             headers.forwarded_proto = value
+        elif name == b"x-request-id":
+            headers.request_id = value
     return headers
 
 
@@ -504,22 +540,6 @@ def _explain(host: str, found: Found | None, detail: str) -> bytes:
 def _header_safe(text: str) -> bytes:
     # Header values must stay visible ASCII: anything else (a hostile Host, say) is percent-encoded.
     return quote(text, safe="=;,/ .*:-_'()[]").encode()
-
-
-def _trust_checker(networks: tuple[IPNetwork, ...]) -> Callable[[Scope], bool]:
-    @lru_cache(maxsize=1024)
-    def trusted_ip(ip: str) -> bool:
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(address in network for network in networks)
-
-    def check(scope: Scope) -> bool:
-        client = scope.get("client")
-        return bool(networks) and client is not None and trusted_ip(client[0])
-
-    return check
 
 
 def _scheme(scope: Scope, headers: _Headers, trusted: bool) -> str:

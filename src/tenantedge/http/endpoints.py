@@ -28,7 +28,8 @@ METRICS_PATH = "/_edge/metrics"
 READY_PATH = "/_edge/ready"
 ASK_PATH = "/_edge/ask"
 
-Metrics = Callable[[], Mapping[str, tuple[str, str, float]]]  # name -> (type, help, value)
+Metrics = Callable[[], bytes]  # the Prometheus text exposition, every worker's figures added up
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Readiness = Callable[[], Awaitable[Mapping[str, Any]]]
 Serves = Callable[[str], Awaitable[bool]]  # whether a public request for this normalised host gets a site
 
@@ -76,12 +77,8 @@ class OperatorEndpoints:
         self._readiness = readiness
 
     async def metrics(self, request: Request) -> Response:
-        """This worker's counters in the Prometheus text format."""
-        lines = []
-        for name, (kind, text, value) in self._metrics().items():
-            shown = str(int(value)) if float(value).is_integer() else repr(value)
-            lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", f"{name} {shown}"]
-        return PlainTextResponse("\n".join(lines) + "\n", headers=NO_STORE)
+        """The instance's metrics in the Prometheus text format (tenantedge.telemetry.export)."""
+        return Response(self._metrics(), headers=NO_STORE, media_type=METRICS_TYPE)
 
     async def ready(self, request: Request) -> Response:
         """Each tier's state; degraded tiers do not fail readiness, since memory and the other tiers still serve."""

@@ -1,0 +1,214 @@
+"""Metrics in the Prometheus format through prometheus_client, added up across every worker of an instance.
+
+With PROMETHEUS_MULTIPROC_DIR set (`tenantedge serve` sets it before any worker starts), each worker's values
+live in files there and a scrape, answered by whichever worker, reads them all: counters and histograms add up
+across workers, gauges are summed over the live ones. Every second (and at a scrape, and at shutdown) a worker
+adds what its own plain counters (tenantedge.telemetry.requests, and the components' `metrics()`) gained since.
+Without the variable the values stay in the process: one worker's figures, as in tests.
+
+tests/telemetry/test_metrics.py parses what this writes with the client's own parser, and pins the two private
+attributes of its Histogram used here (bucket and sum values, to add counts observed elsewhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from tenantedge.telemetry.accesslog import OUTCOMES
+from tenantedge.telemetry.requests import (
+    BYTES,
+    CLIENT_ERRORS,
+    DURATION_BUCKETS,
+    HITS,
+    RENDER_NS,
+    REQUESTS,
+    SERVER_ERRORS,
+    STATUS_CLASSES,
+    RequestStats,
+)
+from tenantedge.telemetry.topk import TopTenants
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+OTHER = "other"  # every tenant not among the top ones, summed
+Sources = Callable[[], Mapping[str, tuple[str, str, float]]]  # name -> (counter | gauge, help, value)
+TenantBatch = Callable[[dict[str, list[int]]], None]
+
+
+class Exporter:
+    """This worker's metrics: owns the prometheus_client objects and feeds them from plain counters."""
+
+    def __init__(
+        self,
+        stats: RequestStats,
+        sources: Sources,
+        *,
+        top: int = 50,
+        interval: float = 1.0,
+        tenant_batches: TenantBatch | None = None,
+    ) -> None:
+        self.stats = stats
+        self._sources = sources
+        self._interval = interval
+        self._tenant_batches = tenant_batches
+        self.multiprocess = bool(os.environ.get(MULTIPROCESS_DIR))
+        self.registry = registry = CollectorRegistry(auto_describe=False)
+        self._requests = Counter(
+            "tenantedge_http_requests",
+            "Requests answered on the public listener, by status class and page-cache outcome.",
+            ["status", "cache"],
+            registry=registry,
+        )
+        self._duration = Histogram(
+            "tenantedge_http_request_duration_seconds",
+            "From the request reaching the application to its last byte handed to the server.",
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+        tenant = ["tenant"]
+        self._tenant_requests = Counter(
+            "tenantedge_tenant_requests",
+            "Requests per tenant (the top ones; the rest as other).",
+            tenant,
+            registry=registry,
+        )
+        self._tenant_errors = Counter(
+            "tenantedge_tenant_errors", "4xx and 5xx answers per tenant.", ["tenant", "status"], registry=registry
+        )
+        self._tenant_bytes = Counter(
+            "tenantedge_tenant_response_bytes", "Response body bytes per tenant.", tenant, registry=registry
+        )
+        self._tenant_render = Counter(
+            "tenantedge_tenant_render_seconds", "Time spent rendering pages per tenant.", tenant, registry=registry
+        )
+        self._tenant_hits = Counter(
+            "tenantedge_tenant_cache_hits",
+            "Requests per tenant answered from the page cache.",
+            tenant,
+            registry=registry,
+        )
+        self._memory = Gauge(
+            "tenantedge_process_resident_memory_bytes",
+            "Resident memory of the workers, summed.",
+            multiprocess_mode="livesum",
+            registry=registry,
+        )
+        self.top = TopTenants(top)
+        # Tenants ever given their own label by this worker: bounded, so the series are too.
+        self._labelled: set[str] = set()
+        self._max_labelled = 4 * top
+        self._sent_classes = [0] * len(stats.by_class)
+        self._sent_durations = [0] * len(stats.durations)
+        self._sent_duration_ns = 0
+        self._counters: dict[str, tuple[Counter, list[float]]] = {}
+        self._gauges: dict[str, Gauge] = {}
+
+    def flush(self) -> None:
+        """Add what the plain counters gained since the last flush, and set the gauges."""
+        stats = self.stats
+        for index, value in enumerate(stats.by_class):
+            gained = value - self._sent_classes[index]
+            if gained:
+                self._requests.labels(STATUS_CLASSES[index // 4], OUTCOMES[index % 4]).inc(gained)
+                self._sent_classes[index] = value
+        buckets: list[Any] = self._duration._buckets  # pinned by a test
+        for index, value in enumerate(stats.durations):
+            gained = value - self._sent_durations[index]
+            if gained:
+                buckets[index].inc(gained)
+                self._sent_durations[index] = value
+        if stats.duration_ns != self._sent_duration_ns:
+            self._duration._sum.inc((stats.duration_ns - self._sent_duration_ns) / 1e9)
+            self._sent_duration_ns = stats.duration_ns
+        self._flush_tenants(stats.take_tenants())
+        for name, (kind, text, amount) in self._sources().items():
+            if kind == "counter":
+                self._add(name, text, amount)
+            else:
+                self._gauge(name, text).set(amount)
+        self._memory.set(_resident_bytes())
+
+    def _flush_tenants(self, batch: dict[str, list[int]]) -> None:
+        if not batch:
+            return
+        self.top.merge({tenant: figures[REQUESTS] for tenant, figures in batch.items()})
+        held = self.top.counts
+        # Added up per label first: with thousands of tenants a second, one inc() per label and family, not per
+        # tenant (an inc() in multiprocess mode costs microseconds).
+        by_label: dict[str, list[int]] = {}
+        for tenant, figures in batch.items():
+            label = tenant
+            if tenant not in self._labelled:
+                if tenant in held and len(self._labelled) < self._max_labelled:
+                    self._labelled.add(tenant)
+                else:
+                    label = OTHER
+            summed = by_label.get(label)
+            if summed is None:
+                by_label[label] = list(figures)
+            else:
+                for index, value in enumerate(figures):
+                    summed[index] += value
+        for label, figures in by_label.items():
+            self._tenant_requests.labels(label).inc(figures[REQUESTS])
+            if figures[CLIENT_ERRORS]:
+                self._tenant_errors.labels(label, "4xx").inc(figures[CLIENT_ERRORS])
+            if figures[SERVER_ERRORS]:
+                self._tenant_errors.labels(label, "5xx").inc(figures[SERVER_ERRORS])
+            if figures[BYTES]:
+                self._tenant_bytes.labels(label).inc(figures[BYTES])
+            if figures[RENDER_NS]:
+                self._tenant_render.labels(label).inc(figures[RENDER_NS] / 1e9)
+            if figures[HITS]:
+                self._tenant_hits.labels(label).inc(figures[HITS])
+        if self._tenant_batches is not None:
+            self._tenant_batches(batch)
+
+    def _add(self, name: str, text: str, value: float) -> None:
+        found = self._counters.get(name)
+        if found is None:
+            found = self._counters[name] = (Counter(name, text, registry=self.registry), [0.0])
+        counter, sent = found
+        if value > sent[0]:
+            counter.inc(value - sent[0])
+            sent[0] = value
+
+    def _gauge(self, name: str, text: str) -> Gauge:
+        gauge = self._gauges.get(name)
+        if gauge is None:
+            gauge = self._gauges[name] = Gauge(name, text, multiprocess_mode="livesum", registry=self.registry)
+        return gauge
+
+    def exposition(self) -> bytes:
+        """Every worker's metrics in the text format (this worker's, brought up to date first)."""
+        self.flush()
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry(auto_describe=False)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+
+    async def run(self) -> None:
+        """Flush every `interval` seconds for as long as the worker lives."""
+        while True:
+            await asyncio.sleep(self._interval)
+            self.flush()
+
+    async def close(self) -> None:
+        """The last flush; a worker that stops takes its gauges out of the sums (its counters stay counted)."""
+        self.flush()
+        if self.multiprocess:
+            mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def _resident_bytes() -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return 0

@@ -1,0 +1,98 @@
+"""Per-tenant figures through the admin API: a minute at a time for the last hour, and the busiest tenants."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from tenantedge.telemetry.minutes import FIGURES, WINDOW, LocalMinutes, RedisMinutes
+from tests.admin.conftest import SCOPED_TOKEN, AdminClient
+
+pytestmark = pytest.mark.anyio
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+async def traffic(client: AdminClient, visits: dict[str, list[str]]) -> None:
+    for host, paths in visits.items():
+        for path in paths:
+            await client.site(host, path)
+    # A scrape brings this worker's figures up to date (the background flush does it every second).
+    assert (await client.get("/_edge/metrics")).status_code == 200
+
+
+async def test_a_tenants_minutes_count_its_requests_errors_and_hits(client: AdminClient) -> None:
+    await traffic(client, {"basicsite.com": ["/", "/", "/", "/missing"]})
+    response = await client.get("/api/tenants/basicsite/stats")
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["minutes"]) == WINDOW and body["shared"] is False
+    assert set(body["minutes"][-1]) == {"minute", *FIGURES, "hit_ratio"}
+    totals = body["totals"]
+    assert (totals["requests"], totals["client_errors"], totals["server_errors"]) == (4, 1, 0)
+    assert totals["hits"] == 2 and totals["hit_ratio"] == 0.5  # the first "/" and the 404 rendered
+    assert totals["render_ms"] > 0 and totals["bytes"] > 0
+
+
+async def test_the_busiest_tenants_come_first_and_a_scoped_token_sees_its_own(client: AdminClient) -> None:
+    await traffic(client, {"codersinflow.com": ["/", "/", "/"], "basicsite.com": ["/nope", "/nope-2"]})
+    busiest = (await client.get("/api/stats?sort=requests")).json()
+    assert [item["tenant"] for item in busiest["items"]][:2] == ["codersinflow", "basicsite"]
+    errors = (await client.get("/api/stats?sort=errors&limit=1")).json()
+    assert [item["tenant"] for item in errors["items"]] == ["basicsite"]
+    scoped = (await client.get("/api/stats", token=SCOPED_TOKEN)).json()
+    assert [item["tenant"] for item in scoped["items"]] == ["basicsite"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "token"),
+    [
+        ("/api/stats?sort=fastest", 400, None),
+        ("/api/stats?limit=0", 400, None),
+        ("/api/tenants/nobody/stats", 404, None),
+        ("/api/tenants/codersinflow/stats", 404, SCOPED_TOKEN),
+    ],
+    ids=["unknown-sort", "limit-out-of-range", "unknown-tenant", "another-tenant-for-a-scoped-token"],
+)
+async def test_refused(client: AdminClient, path: str, status: int, token: str | None) -> None:
+    response = await (client.get(path) if token is None else client.get(path, token=token))
+    assert response.status_code == status
+
+
+async def test_every_workers_figures_add_up_in_redis() -> None:
+    prefix = f"te-test-{secrets.token_hex(4)}:"
+    workers = [RedisMinutes(REDIS, prefix=prefix) for _ in range(2)]
+    try:
+        for number, worker in enumerate(workers):
+            worker.add({"acme": [3, 1, 0, 300, 2_000_000, 2], "other-co": [number + 1, 0, 1, 10, 0, 0]})
+            await worker.send()
+        minutes = await workers[0].series("acme")
+        assert len(minutes) == WINDOW
+        assert minutes[-1] | {"minute": ""} == {
+            "minute": "", "requests": 6, "client_errors": 2, "server_errors": 0, "bytes": 600, "render_ms": 4,
+            "hits": 4, "hit_ratio": 0.6667,
+        }  # fmt: skip
+        ranked = await workers[1].ranking("errors", 10, None)
+        assert [(row["tenant"], row["client_errors"], row["server_errors"]) for row in ranked] == [
+            ("acme", 2, 0),
+            ("other-co", 0, 2),
+        ]
+        assert [row["tenant"] for row in await workers[1].ranking("requests", 10, {"other-co"})] == ["other-co"]
+    finally:
+        for worker in workers:
+            await worker.close()
+
+
+async def test_redis_down_keeps_the_figures_for_the_next_send() -> None:
+    minutes = RedisMinutes("redis://127.0.0.1:1/0", timeout=0.2)
+    minutes.add({"acme": [1, 0, 0, 10, 0, 1]})
+    await minutes.send()  # logged, not raised
+    assert minutes.pending() == 1
+    await minutes.close()
+
+
+async def test_one_worker_keeps_an_hour_at_most() -> None:
+    local = LocalMinutes()
+    local.add({"acme": [2, 0, 1, 20, 0, 1]})
+    [row] = await local.ranking("requests", 5, None)
+    assert (row["tenant"], row["requests"], row["server_errors"]) == ("acme", 2, 1)
