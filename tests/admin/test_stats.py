@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 import pytest
 
+from tenantedge.http.edge import EdgeApp
 from tenantedge.telemetry.minutes import FIGURES, WINDOW, LocalMinutes, RedisMinutes
 from tests.admin.conftest import SCOPED_TOKEN, AdminClient
 
 pytestmark = pytest.mark.anyio
 REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def app(make_app: Callable[..., EdgeApp]) -> EdgeApp:
+    return make_app(metrics=True)  # requests are counted only when asked for
 
 
 async def traffic(client: AdminClient, visits: dict[str, list[str]]) -> None:

@@ -36,7 +36,7 @@ FAMILIES = [
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    env = {"TENANTEDGE_ACCESS_LOG": "json", "TENANTEDGE_TRUSTED_PROXIES": "127.0.0.1"}
+    env = {"TENANTEDGE_ACCESS_LOG": "json", "TENANTEDGE_TRUSTED_PROXIES": "127.0.0.1", "TENANTEDGE_METRICS": "1"}
     running = Server("--workers", "4", env=env)
     try:
         yield running
