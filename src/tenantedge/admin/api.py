@@ -409,7 +409,7 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
 
     def _stats_source(self) -> TenantMinutes:
         if self._stats is None:
-            raise NotFound("per-tenant figures are off (TENANTEDGE_METRICS=0)")
+            raise NotFound("requests are not counted here: set TENANTEDGE_METRICS=1 for per-tenant figures")
         return self._stats
 
     async def metrics(self, request: Request, grant: Grant) -> Response:

@@ -457,7 +457,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "tenant_stats",
         "A tenant's requests, 4xx and 5xx answers, bytes, render time (ms) and page-cache hits per minute for the "
         "last hour, oldest first, and their totals: every worker's when Redis is configured (`shared`), else the "
-        "answering worker's",
+        "answering worker's; 404 while requests are not counted (TENANTEDGE_METRICS=1 counts them)",
         returns="Object",
         tags=("operations",),
     ),
@@ -465,9 +465,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/api/stats",
         "ranking",
-        "The busiest tenants of the last hour: totals per tenant, ranked by `sort` (a scoped token sees its own)",
+        "The busiest tenants of the last hour: totals per tenant, ranked by `sort` (a scoped token sees its own); "
+        "404 while requests are not counted (TENANTEDGE_METRICS=1 counts them)",
         returns="Object",
-        errors=(400, 401),
+        errors=(400, 401, 404),
         query=(SORT, TOP),
         tags=("operations",),
     ),
