@@ -245,8 +245,9 @@ async def test_other_sites_answer_while_a_big_document_is_checked(make_app: Call
             await asyncio.sleep(0)  # a cached page is answered without suspending: let the check go on
         result = await check
         assert result.status_code == 200 and result.json()["valid"] is True, result.text[:300]
-        # On the event loop, a check lets through only the one or two requests that fit between its awaits.
-        assert answered >= 10, f"only {answered} requests were answered while the check ran"
+        # On the event loop, a check lets through only the one or two requests that fit between its awaits; in a
+        # thread, many more (how many depends on the machine's load: CI once saw 8).
+        assert answered >= 5, f"only {answered} requests were answered while the check ran"
 
 
 async def test_a_hijacked_host_is_not_served_after_a_refusal(client: AdminClient) -> None:
