@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ import pytest
 
 from tenantedge.app import create_app
 from tenantedge.http.edge import EdgeApp
+from tenantedge.sections import SectionRegistry
 from tenantedge.settings import Settings
 from tests.server import copy_demo
+from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3, publish_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_HOST = "admin.localhost"
@@ -131,6 +134,35 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert isinstance(body["title"], str) and isinstance(body["detail"], str)
     return body
+
+
+async def app_on_origin(
+    request: pytest.FixtureRequest,
+    workdir: Workdir,
+    registry: SectionRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    label: str,
+    **overrides: Any,
+) -> EdgeApp:
+    """The app with tenants.json (`request.param == "file"`) or S3 on a SeaweedFS (`"s3"`, the demo published
+    under a prefix of its own, named after `label`) as the origin of tenants and their assets."""
+    if request.param == "file":
+        return build_app(workdir, **overrides)
+    seaweed: SeaweedS3 = request.getfixturevalue("seaweed")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    prefix = f"{label}-{uuid.uuid4().hex[:10]}/"
+    await publish_demo(seaweed.endpoint, prefix, registry)
+    settings = Settings(
+        templates_dir=ROOT / "templates",
+        s3_endpoint=seaweed.endpoint,
+        s3_bucket=BUCKET,
+        s3_prefix=prefix,
+        admin_token=FULL_TOKEN,
+        admin_tokens_file=workdir.tokens_file,
+        **overrides,
+    )
+    return create_app(settings)
 
 
 def build_app(workdir: Workdir, **overrides: Any) -> EdgeApp:

@@ -6,21 +6,26 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tenantedge.app import create_app
-from tenantedge.http.edge import EdgeApp
 from tenantedge.sections import SectionRegistry
-from tenantedge.settings import Settings
-from tests.admin.conftest import FULL_TOKEN, ROOT, SCOPED_TOKEN, AdminClient, Workdir, build_app, connect, problem
+from tests.admin.conftest import (
+    FULL_TOKEN,
+    ROOT,
+    SCOPED_TOKEN,
+    AdminClient,
+    Workdir,
+    app_on_origin,
+    build_app,
+    connect,
+    problem,
+)
 from tests.conftest import running
 from tests.media import images
-from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3, publish_demo
 
 LOGO = images.png((8, 8), (10, 120, 200))
 # The demo bakery's own logo, favicon and hero image, in its library from the start.
@@ -38,25 +43,7 @@ async def origin(
         "max_asset_bytes": 32 * 1024,
         "max_image_pixels": 1_000_000,
     }
-    app: EdgeApp
-    if request.param == "file":
-        app = build_app(workdir, **limits)
-    else:
-        seaweed: SeaweedS3 = request.getfixturevalue("seaweed")
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        prefix = f"assets-{uuid.uuid4().hex[:10]}/"
-        await publish_demo(seaweed.endpoint, prefix, registry)
-        settings = Settings(
-            templates_dir=ROOT / "templates",
-            s3_endpoint=seaweed.endpoint,
-            s3_bucket=BUCKET,
-            s3_prefix=prefix,
-            admin_token=FULL_TOKEN,
-            admin_tokens_file=workdir.tokens_file,
-            **limits,
-        )
-        app = create_app(settings)
+    app = await app_on_origin(request, workdir, registry, monkeypatch, "assets", **limits)
     async with running(app), connect(app) as client:
         yield client
 

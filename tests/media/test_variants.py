@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import io
 import re
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,22 +15,18 @@ import httpx
 import pytest
 from PIL import Image, ImageCms
 
-from tenantedge.app import create_app
 from tenantedge.clock import ManualClock
-from tenantedge.http.edge import EdgeApp
 from tenantedge.media.cache import MediaCache
 from tenantedge.media.kinds import inspect
 from tenantedge.media.maker import VariantMaker
 from tenantedge.media.store import AssetRecord, AssetStream, FolderAssets
 from tenantedge.media.variants import make_variants, variant_id, variant_widths
 from tenantedge.sections import SectionRegistry
-from tenantedge.settings import Settings
 from tenantedge.store.locks import FileWriteLock
-from tests.admin.conftest import FULL_TOKEN, ROOT, AdminClient, Workdir, build_app, connect
+from tests.admin.conftest import FULL_TOKEN, AdminClient, Workdir, app_on_origin, build_app, connect
 from tests.conftest import running
 from tests.media import images
 from tests.server import copy_demo
-from tests.services import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3, publish_demo
 
 OPS_PORT = 9100
 WIDE = images.photo((2000, 1500))
@@ -171,25 +166,7 @@ async def site(
 ) -> AsyncIterator[tuple[AdminClient, AdminClient]]:
     """The admin and the sites (and the operations listener, for metrics), on tenants.json or S3 (SeaweedFS)."""
     limits: dict[str, Any] = {"max_asset_bytes": 4 << 20, "max_image_pixels": 10_000_000, "ops_port": OPS_PORT}
-    app: EdgeApp
-    if request.param == "file":
-        app = build_app(workdir, **limits)
-    else:
-        seaweed: SeaweedS3 = request.getfixturevalue("seaweed")
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        prefix = f"variants-{uuid.uuid4().hex[:10]}/"
-        await publish_demo(seaweed.endpoint, prefix, registry)
-        settings = Settings(
-            templates_dir=ROOT / "templates",
-            s3_endpoint=seaweed.endpoint,
-            s3_bucket=BUCKET,
-            s3_prefix=prefix,
-            admin_token=FULL_TOKEN,
-            admin_tokens_file=workdir.tokens_file,
-            **limits,
-        )
-        app = create_app(settings)
+    app = await app_on_origin(request, workdir, registry, monkeypatch, "variants", **limits)
     transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
     async with (
         running(app),
