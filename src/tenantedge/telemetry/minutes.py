@@ -46,6 +46,18 @@ class TenantMinutes(Protocol):
         ...
 
 
+def _accumulate(minute: Minute, batch: dict[str, list[int]]) -> None:
+    """Add a batch of per-tenant figures (RequestStats order) to a minute's (FIGURES order)."""
+    for tenant, figures in batch.items():
+        values = _figures(figures)
+        held = minute.get(tenant)
+        if held is None:
+            minute[tenant] = values
+        else:
+            for index, value in enumerate(values):
+                held[index] += value
+
+
 def _figures(figures: list[int]) -> list[float]:
     # render time in ms, the others as counted
     return [
@@ -93,14 +105,7 @@ class LocalMinutes:
             current = self._minutes[minute] = {}
             for old in [m for m in self._minutes if m <= minute - WINDOW]:
                 del self._minutes[old]
-        for tenant, figures in batch.items():
-            values = _figures(figures)
-            held = current.get(tenant)
-            if held is None:
-                current[tenant] = values
-            else:
-                for index, value in enumerate(values):
-                    held[index] += value
+        _accumulate(current, batch)
 
     async def run(self) -> None:
         return None
@@ -147,14 +152,7 @@ class RedisMinutes:
     def add(self, batch: dict[str, list[int]]) -> None:
         minute = int(time.time() // 60)
         pending = self._pending.setdefault(minute, {})
-        for tenant, figures in batch.items():
-            values = _figures(figures)
-            held = pending.get(tenant)
-            if held is None:
-                pending[tenant] = values
-            else:
-                for index, value in enumerate(values):
-                    held[index] += value
+        _accumulate(pending, batch)
 
     async def send(self) -> None:
         """Add what is pending to Redis; kept for the next try when Redis does not answer (an hour at most)."""
