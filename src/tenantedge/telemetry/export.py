@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -33,6 +33,7 @@ from tenantedge.telemetry.requests import (
     STATUS_CLASSES,
     RequestStats,
 )
+from tenantedge.telemetry.timings import Timings
 from tenantedge.telemetry.topk import TopTenants
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -53,6 +54,7 @@ class Exporter:
         top: int = 50,
         interval: float = 1.0,
         tenant_batches: TenantBatch | None = None,
+        timings: Sequence[Timings] = (),
     ) -> None:
         self.stats = stats
         self._sources = sources
@@ -105,8 +107,22 @@ class Exporter:
         self._labelled: set[str] = set()
         self._max_labelled = 4 * top
         self._sent_classes = [0] * len(stats.by_class)
-        self._sent_durations = [0] * len(stats.durations)
-        self._sent_duration_ns = 0
+        self._sent_durations = [0] * (len(stats.durations) + 1)
+        # Each component's durations, with what was sent of them per label value.
+        self._timings: list[tuple[Timings, Histogram, dict[str, list[int]]]] = [
+            (
+                timing,
+                Histogram(
+                    timing.name,
+                    timing.text,
+                    [timing.label] if timing.label else [],
+                    buckets=timing.buckets,
+                    registry=registry,
+                ),
+                {},
+            )
+            for timing in timings
+        ]
         self._counters: dict[str, tuple[Counter, list[float]]] = {}
         self._gauges: dict[str, Gauge] = {}
 
@@ -118,15 +134,14 @@ class Exporter:
             if gained:
                 self._requests.labels(STATUS_CLASSES[index // 4], OUTCOMES[index % 4]).inc(gained)
                 self._sent_classes[index] = value
-        buckets: list[Any] = self._duration._buckets  # pinned by a test
-        for index, value in enumerate(stats.durations):
-            gained = value - self._sent_durations[index]
-            if gained:
-                buckets[index].inc(gained)
-                self._sent_durations[index] = value
-        if stats.duration_ns != self._sent_duration_ns:
-            self._duration._sum.inc((stats.duration_ns - self._sent_duration_ns) / 1e9)
-            self._sent_duration_ns = stats.duration_ns
+        _add_observed(self._duration, [*stats.durations, stats.duration_ns], self._sent_durations)
+        for timing, histogram, sent in self._timings:
+            for label, counts in list(timing.counts.items()):
+                before = sent.get(label)
+                if before is None:
+                    before = sent[label] = [0] * len(counts)
+                if counts != before:
+                    _add_observed(histogram.labels(label) if timing.label else histogram, counts, before)
         self._flush_tenants(stats.take_tenants())
         for name, (kind, text, amount) in self._sources().items():
             if kind == "counter":
@@ -206,6 +221,19 @@ class Exporter:
         self.flush()
         if self.multiprocess:
             mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def _add_observed(histogram: Histogram, counts: list[int], sent: list[int]) -> None:
+    """Add to `histogram` what `counts` (per bucket, then the sum in ns) gained over `sent`, and remember it."""
+    buckets: list[Any] = histogram._buckets  # pinned by a test
+    for index in range(len(counts) - 1):
+        gained = counts[index] - sent[index]
+        if gained:
+            buckets[index].inc(gained)
+            sent[index] = counts[index]
+    if counts[-1] != sent[-1]:
+        histogram._sum.inc((counts[-1] - sent[-1]) / 1e9)
+        sent[-1] = counts[-1]
 
 
 def _resident_bytes() -> int:
