@@ -269,6 +269,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             **live_metrics(),
         },
         top=settings.metrics_top_tenants,
+        tenant_interval=settings.metrics_tenant_seconds,
         tenant_batches=minutes.add if minutes is not None else None,
     )
 
@@ -278,7 +279,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     def live_metrics() -> dict[str, tuple[str, str, float]]:
         return {"tenantedge_websocket_clients": ("gauge", "Admin WebSocket clients connected.", admin.hub.clients)}
 
-    access_log = AccessLog(sys.stdout, LogFormat(settings.access_log)) if settings.access_log != "off" else None
+    access_log = AccessLog(sys.stdout.buffer, LogFormat(settings.access_log)) if settings.access_log != "off" else None
     recorder = None
     if settings.metrics or access_log is not None:
         ids = RequestIds(trust_checker(settings.trusted_proxies) if settings.trusted_proxies else None)

@@ -41,6 +41,9 @@ class Settings:
     # asked for: on, it costs the cache-hit path 3 % with one host and 15 % with 10,000 (bench/compare.py).
     metrics: bool = False
     metrics_top_tenants: int = 50
+    # Per-tenant figures reach the shared metrics and the stats minutes this often (and at every scrape): with
+    # thousands of tenants a second, taking them every second cost the hot path 4 % (bench/hotpath.py).
+    metrics_tenant_seconds: float = 10.0
     log_level: str = "info"
     # Explain mode: every response says which tenant, rule, templates and cache entry served it.
     debug: bool = False
@@ -150,6 +153,7 @@ class Settings:
             access_log=reader.access_log("ACCESS_LOG"),
             metrics=reader.flag("METRICS", False),
             metrics_top_tenants=reader.integer("METRICS_TOP_TENANTS", 50, 1, 10_000),
+            metrics_tenant_seconds=reader.number("METRICS_TENANT_SECONDS", 10.0, 0.1, 60.0),
             log_level=reader.choice("LOG_LEVEL", "info", ("critical", "error", "warning", "info", "debug")),
             debug=reader.flag("DEBUG", False),
             reload_interval=reader.number("RELOAD_INTERVAL", 0.5, 0.0, 3600.0),

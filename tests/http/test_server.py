@@ -159,9 +159,12 @@ async def test_without_uvicorns_own_send_it_falls_back_to_ordinary_messages() ->
         sent.append(message)
 
     headers = [(b"content-length", b"2")]
-    await send_prepared(send, 200, headers, b"content-length: 2\r\n", b"hi")
+    await send_prepared(send, 200, headers, b"content-length: 2\r\n", b"hi", None)
+    await send_prepared(send, 200, headers, b"content-length: 2\r\n", b"hi", (b"x-request-id", b"r-1"))
     assert sent == [
         {"type": "http.response.start", "status": 200, "headers": headers},
+        {"type": "http.response.body", "body": b"hi"},
+        {"type": "http.response.start", "status": 200, "headers": (*headers, (b"x-request-id", b"r-1"))},
         {"type": "http.response.body", "body": b"hi"},
     ]
 

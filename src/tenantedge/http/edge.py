@@ -11,7 +11,7 @@ import gc
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from time import perf_counter_ns
+from time import perf_counter_ns, time_ns
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
 
@@ -44,6 +44,7 @@ log = logging.getLogger("tenantedge.edge")
 EDGE_PREFIX = "/_edge/"
 EXPLAIN_HEADER = b"x-tenantedge-explain"
 # The admin host answers these to holders of an admin token; a tenant's domain, as any unknown /_edge/ path.
+DUPLICATE_HOST = "more than one Host header"
 _ADMIN_EDGE_PATHS = frozenset({METRICS_PATH, READY_PATH})
 _CSS_TYPE = (b"content-type", b"text/css; charset=utf-8")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -62,6 +63,7 @@ class _Headers:
     forwarded_host: bytes | None = None
     forwarded_proto: bytes | None = None
     request_id: bytes | None = None
+    duplicate_host: bool = False
 
 
 class EdgeApp:
@@ -125,41 +127,43 @@ class EdgeApp:
             else:
                 await self._edge_routes(scope, receive, send)
             return
-        # Counted and logged when there is a recorder: `send` becomes the request's Exchange, which the page path
-        # unwraps (_send_page). In this frame, not a nested coroutine: with no recorder it costs nothing.
-        recorder, exchange, started = self._recorder, None, 0
+        recorder = self._recorder
+        started = time_ns() if recorder is not None else 0
+        path: str = scope["path"]
+        method = scope["method"]
+        head = method == "HEAD"
+        headers = _read_headers(scope["headers"])
+        trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
+        # Lookup: the Host header as sent names the site unless a trusted proxy says otherwise.
+        header = headers.host if not trusted and not headers.duplicate_host else None
+        # The hot path: a page the lookup holds for this Host header and path, sent at once (and, with a recorder,
+        # counted and logged without wrapping `send`).
+        if header is not None and (head or method == "GET") and not self._debug:
+            page = self._lookup.cached(header, path)
+            if page is not None:
+                await self._send_page(send, page, headers, head, "", None, scope=scope, started=started)
+                return
+        # Every other request is counted and logged through its Exchange, which wraps `send`. In this frame, not a
+        # nested coroutine: with no recorder it costs nothing.
+        exchange = None
         if recorder is not None:
-            started = perf_counter_ns()
             send = exchange = Exchange(send, scope, recorder.ids)
         try:
-            path: str = scope["path"]
             if path.startswith(EDGE_PREFIX) and path != THEME_PATH and not path.startswith(MEDIA_PREFIX):
                 if path in _ADMIN_EDGE_PATHS and self._admin is not None and self._for_admin(scope):
                     await self._admin(scope, receive, send)
                 else:
                     await self._edge_routes(scope, receive, send)
                 return
-            method = scope["method"]
-            head = method == "HEAD"
             if method != "GET" and not head:
                 if self._admin is not None and self._for_admin(scope):
                     await self._admin(scope, receive, send)
                     return
                 await send_text(send, 405, "Method Not Allowed", extra=[(b"allow", b"GET, HEAD"), NO_STORE])
                 return
-            try:
-                headers = _read_headers(scope["headers"])
-            except HostError as e:
-                await self._bad_host(send, e, head)
+            if headers.duplicate_host:
+                await self._bad_host(send, HostError(DUPLICATE_HOST), head)
                 return
-            trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
-            # Lookup: the Host header as sent names the site unless a trusted proxy says otherwise.
-            header = headers.host if not trusted else None
-            if header is not None and not self._debug:
-                page = self._lookup.cached(header, path)
-                if page is not None:
-                    await self._send_page(send, page, headers, head, "", None, prepared=_prepared(scope))
-                    return
             lookup = self._lookup.route(header) if header is not None else None
             if lookup is None:
                 try:
@@ -181,7 +185,7 @@ class EdgeApp:
                     await self._unavailable(send, head)
                     return
                 if lookup.page is not None:
-                    await self._send_page(send, lookup.page, headers, head, host, None, prepared=_prepared(scope))
+                    await self._send_page(send, lookup.page, headers, head, host, None, scope=scope)
                     return
             # Send a cached page, or render one.
             try:
@@ -253,7 +257,7 @@ class EdgeApp:
             page = self._not_found(tenant)
         else:
             self._lookup.served(lookup, header, path, key)
-        await self._send_page(send, page, headers, head, host, found, hit, prepared=_prepared(scope))
+        await self._send_page(send, page, headers, head, host, found, hit, scope=scope)
 
     async def _serve_coming_soon(self, scope: Scope, send: Send, headers: _Headers, head: bool, lookup: Lookup) -> None:
         assert lookup.found is not None
@@ -276,6 +280,8 @@ class EdgeApp:
     def _for_admin(self, scope: Scope) -> bool:
         try:
             headers = _read_headers(scope["headers"])
+            if headers.duplicate_host:
+                return False
             trusted = headers.forwarded_host is not None and self._trusted(scope)
             raw = _host_header(headers, trusted)
             return raw is not None and normalise_host(raw) == self._admin_host
@@ -387,37 +393,48 @@ class EdgeApp:
         found: Found | None,
         hit: bool = True,
         *,
-        prepared: SendPrepared | None = None,
+        scope: Scope | None = None,
+        started: int = 0,
     ) -> None:
+        """Send a page, in one write where the server offers it (`scope` given); with `started`, the hot path's
+        request start, count and log it too."""
+        prepared = _prepared(scope) if scope is not None else None
         encoded = page.gzipped if page.gzipped is not None and _wants_gzip(headers) else page.identity
         # Preconditions only apply where the response would be a 2xx (RFC 9110 §13.2.1).
         if page.status == 200 and headers.if_none_match is not None and none_match(headers.if_none_match, encoded.etag):
             status, out, lines, body = 304, encoded.not_modified, encoded.not_modified_head, b""
         else:
             status, out, lines, body = page.status, encoded.headers, encoded.head, encoded.body
+        request_id = b""
         if type(send) is Exchange:
             # Counted here, and sent through the server's own `send`, so the prepared head still goes in one write.
             send.status, send.size, send.tenant, send.host = status, 0 if head else len(body), page.tenant, headers.host
             send.outcome = HIT if hit else MISS
             request_id = send.request_id(headers.request_id, read=True)
-            out = (*out, (REQUEST_ID, request_id))
-            if lines is not None:
-                lines += b"x-request-id: " + request_id + b"\r\n"
             send = send.send
+        elif started and self._recorder is not None and scope is not None:
+            request_id = self._recorder.ids.accept(headers.request_id, scope)
         if self._debug:
             detail = f"cache={'hit' if hit else 'miss'}; templates={','.join(page.templates)}"
             out = (*out, (EXPLAIN_HEADER, _explain(host, found, detail)))
-        elif prepared is not None:
-            # The server writes the head serialised when the page was encoded, and the body, in one go. A page
-            # not kept has no 304 head: that one is serialised now, when it is sent (still cheaper than two
-            # messages).
-            lines = lines if lines is not None else header_lines(out)
-            if lines is not None:
-                await prepared(send, status, out, lines, b"" if head else body)
-                return
-        # The cached header tuple itself: immutable, so sharing it across requests is safe (servers copy it).
-        await send({"type": "http.response.start", "status": status, "headers": out})
-        await send({"type": "http.response.body", "body": b"" if head else body})
+            prepared = None
+        elif prepared is not None and lines is None:
+            # A page not kept has no 304 head: that one is serialised now, when it is sent (still cheaper than
+            # two messages).
+            lines = header_lines(out)
+        extra = (REQUEST_ID, request_id) if request_id else None
+        if prepared is not None and lines is not None:
+            # The server writes the head serialised when the page was encoded, and the body, in one go.
+            await prepared(send, status, out, lines, b"" if head else body, extra)
+        else:
+            if extra is not None:
+                out = (*out, extra)
+            # The cached header tuple itself: immutable, so sharing it across requests is safe (servers copy it).
+            await send({"type": "http.response.start", "status": status, "headers": out})
+            await send({"type": "http.response.body", "body": b"" if head else body})
+        if request_id and started and scope is not None and self._recorder is not None:
+            size = 0 if head else len(body)
+            self._recorder.hit(scope, headers.host or b"", status, size, page.tenant, request_id, started)
 
     def _explained(self, describe: Callable[[], str | bytes]) -> list[Header]:
         """The explain header, built only in debug mode."""
@@ -493,7 +510,7 @@ def _read_headers(raw: Iterable[tuple[bytes, bytes]]) -> _Headers:
     for name, value in raw:
         if name == b"host":
             if headers.host is not None:
-                raise HostError("more than one Host header")
+                headers.duplicate_host = True
             headers.host = value
         elif name == b"accept-encoding":
             headers.accept_encoding = value

@@ -70,7 +70,7 @@ class MediaServer:
             # Held in memory, asked for whole: the head prepared for the id, written with the body in one go.
             whole = self._heads.get((asset, fixed)) or self._prepare(asset, fixed, len(body))
             if prepared is not None and whole.lines is not None:
-                await prepared(send, 200, whole.headers, whole.lines, b"" if head else body)
+                await prepared(send, 200, whole.headers, whole.lines, b"" if head else body, None)
                 return
             await send({"type": "http.response.start", "status": 200, "headers": whole.headers})
             await send({"type": "http.response.body", "body": b"" if head else body})

@@ -41,14 +41,19 @@ from tenantedge.pagecache import Header
 PREPARED = "tenantedge.prepared"
 _DEFAULT_LIMITS = HttpLimits()
 _CONNECTION_CLOSE = b"connection: close\r\n"
-# send(send, status, headers, head, body): `head` is `headers` serialised; `headers` is what a fallback sends.
-SendPrepared = Callable[[Any, int, Sequence[Header], bytes, bytes], Awaitable[None]]
+# send(send, status, headers, head, body, extra): `head` is `headers` serialised; `headers` is what a fallback
+# sends; `extra`, one more header of this response alone (a request id), goes in both without copying `head`.
+SendPrepared = Callable[[Any, int, Sequence[Header], bytes, bytes, Header | None], Awaitable[None]]
 
 
-async def send_prepared(send: Any, status: int, headers: Sequence[Header], head: bytes, body: bytes) -> None:
+async def send_prepared(
+    send: Any, status: int, headers: Sequence[Header], head: bytes, body: bytes, extra: Header | None
+) -> None:
     """Write a whole response at once; through the ordinary messages when `send` is not uvicorn's own."""
     cycle = getattr(send, "__self__", None)
     if type(cycle) is not RequestResponseCycle:  # wrapped by middleware, say: nothing to write to directly
+        if extra is not None:
+            headers = (*headers, extra)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return
@@ -74,9 +79,13 @@ async def send_prepared(send: Any, status: int, headers: Sequence[Header], head:
     closing = b"" if cycle.keep_alive else _CONNECTION_CLOSE
     if scope["method"] == "HEAD":
         body = b""
-    cycle.transport.write(
-        b"".join((STATUS_LINE[status], _defaults(cycle.default_headers), head, closing, b"\r\n", body))
-    )
+    defaults = _defaults(cycle.default_headers)
+    if extra is None:
+        cycle.transport.write(b"".join((STATUS_LINE[status], defaults, head, closing, b"\r\n", body)))
+    else:
+        name, value = extra
+        line = (name, b": ", value, b"\r\n")
+        cycle.transport.write(b"".join((STATUS_LINE[status], defaults, head, *line, closing, b"\r\n", body)))
     cycle.response_complete = True
     cycle.message_event.set()
     if not cycle.keep_alive:

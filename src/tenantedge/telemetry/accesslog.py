@@ -1,7 +1,9 @@
 """Access logs: one line per request, JSON (or plain), written in batches so the hot path never waits on a write.
 
-A line is formatted from a few short fields (no dictionary is encoded), appended to a list, and the list is
-written to the stream every `interval` seconds or at `batch` lines, whichever comes first.
+A request adds four values to a list: the start of lines of its millisecond, its request id, the part of its
+line that repeats from one request for the same page to the next (formatted once, kept), and its duration. Every
+`interval` seconds, or at `batch` lines, the batch becomes text in one `%` of a format repeated once per line:
+one call into C for the batch where a format per request cost the hot path about 4,000 instructions more.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from tenantedge.telemetry.requests import header
 if TYPE_CHECKING:
     from tenantedge.telemetry.requests import Exchange
 
+_FIELDS = 4  # values a line adds to the batch
 _FRAGMENTS = 16_384  # about 4 MB: every page of 10,000 busy hosts stays formatted
 
 OUTCOMES = ("hit", "miss", "stale", "bypass")
@@ -34,69 +37,97 @@ class LogFormat(enum.Enum):
 class AccessLog:
     """Buffered access log lines for one worker."""
 
-    def __init__(self, stream: IO[str], form: LogFormat, *, interval: float = 0.25, batch: int = 512) -> None:
+    def __init__(self, stream: IO[bytes], form: LogFormat, *, interval: float = 0.25, batch: int = 512) -> None:
         self._stream = stream
         self._json = form is LogFormat.JSON
         self._interval = interval
-        self._batch = batch
-        self._lines: list[str] = []
+        self._batch = batch * _FIELDS
+        self._format = b'%s%s",%s,"duration_us":%d}\n' if self._json else b"%s%s %s %dus\n"
+        self._records: list[bytes | int] = []  # _FIELDS values a line
         self._worker = os.getpid()
         self._second = -1
         self._stamp = ""
+        self._millisecond = -1
+        self._opening = b""
         # What stays the same from one request for a page to the next (host to worker), formatted once.
-        self._fragments: dict[tuple[object, ...], str] = {}
+        self._fragments: dict[tuple[object, ...], bytes] = {}
 
-    def request(self, exchange: Exchange, duration_ns: int) -> None:
-        now = time.time()
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    def request(self, exchange: Exchange, started: int, duration_ns: int) -> None:
         scope = exchange.scope
         host = exchange.host
         if host is None:  # the paths that do not send a cached page: read here
             host = header(scope, b"host")
-        key = (host, scope["path"], scope["method"], exchange.status, exchange.size, exchange.outcome, exchange.tenant)
+        self.line(
+            host,
+            scope["path"],
+            scope["method"],
+            exchange.status,
+            exchange.size,
+            exchange.outcome,
+            exchange.tenant,
+            exchange.request_id(),
+            started,
+            duration_ns,
+        )
+
+    def line(
+        self,
+        host: bytes | None,
+        path: str,
+        method: str,
+        status: int,
+        size: int,
+        outcome: int,
+        tenant: str,
+        request_id: bytes,
+        started: int,
+        duration_ns: int,
+    ) -> None:
+        """One request's line; `started` is its wall-clock start in ns, the line's time."""
+        millisecond = started // 1_000_000
+        if millisecond != self._millisecond:
+            self._start_line(millisecond)
+        key = (host, path, method, status, size, outcome, tenant)
         fragment = self._fragments.get(key)
         if fragment is None:
-            fragment = self._fragment(exchange, host)
+            fragment = self._fragment(host, path, method, status, size, outcome, tenant)
             if len(self._fragments) >= _FRAGMENTS:
                 self._fragments.clear()  # bounded, whatever hosts and paths clients make up
             self._fragments[key] = fragment
-        rid = exchange.request_id().decode("ascii")
-        millis = int((now - second) * 1000)
-        if self._json:
-            line = (
-                f'{{"time":"{self._stamp}.{millis:03d}Z","request_id":"{rid}",{fragment},'
-                f'"duration_us":{duration_ns // 1000}}}\n'
-            )
-        else:
-            line = f"{self._stamp}.{millis:03d}Z {rid} {fragment} {duration_ns // 1000}us\n"
-        lines = self._lines
-        lines.append(line)
-        if len(lines) >= self._batch:
+        records = self._records
+        records += (self._opening, request_id, fragment, duration_ns // 1000)
+        if len(records) >= self._batch:
             self.flush()
 
-    def _fragment(self, exchange: Exchange, raw: bytes | None) -> str:
-        scope = exchange.scope
+    def _start_line(self, millisecond: int) -> None:
+        """The start of every line in this millisecond (its time, formatted once, not per request)."""
+        self._millisecond = millisecond
+        second, part = divmod(millisecond, 1000)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        stamp = f"{self._stamp}.{part:03d}Z"
+        self._opening = (f'{{"time":"{stamp}","request_id":"' if self._json else f"{stamp} ").encode()
+
+    def _fragment(
+        self, raw: bytes | None, path: str, method: str, status: int, size: int, outcome: int, tenant: str
+    ) -> bytes:
         host = raw.decode("latin-1") if raw is not None else ""
-        path, method, outcome = scope["path"], scope["method"], exchange.outcome
         if not self._json:
-            return (
-                f'{exchange.tenant} {host!r} "{method} {path!r}" {exchange.status} {exchange.size} '
-                f"{OUTCOMES[outcome]} {TIERS[outcome]} {self._worker}"
-            )
+            cache = f"{OUTCOMES[outcome]} {TIERS[outcome]}"
+            return f'{tenant} {host!r} "{method} {path!r}" {status} {size} {cache} {self._worker}'.encode()
         return (
-            f'"tenant":"{exchange.tenant}","host":{_quoted(host)},"method":{_quoted(method)},"path":{_quoted(path)},'
-            f'"status":{exchange.status},"bytes":{exchange.size},"cache":"{OUTCOMES[outcome]}",'
+            f'"tenant":"{tenant}","host":{_quoted(host)},"method":{_quoted(method)},"path":{_quoted(path)},'
+            f'"status":{status},"bytes":{size},"cache":"{OUTCOMES[outcome]}",'
             f'"tier":"{TIERS[outcome]}","worker":{self._worker}'
-        )
+        ).encode()
 
     def flush(self) -> None:
-        if self._lines:
-            lines, self._lines = self._lines, []
+        if self._records:
+            records, self._records = self._records, []
+            text = (self._format * (len(records) // _FIELDS)) % tuple(records)
             with contextlib.suppress(OSError, ValueError):  # a closed or full stream must not fail requests
-                self._stream.write("".join(lines))
+                self._stream.write(text)
                 self._stream.flush()
 
     async def run(self) -> None:

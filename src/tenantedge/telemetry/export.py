@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -53,12 +54,15 @@ class Exporter:
         *,
         top: int = 50,
         interval: float = 1.0,
+        tenant_interval: float = 10.0,
         tenant_batches: TenantBatch | None = None,
         timings: Sequence[Timings] = (),
     ) -> None:
         self.stats = stats
         self._sources = sources
         self._interval = interval
+        # Every this many flushes of the run loop, the per-tenant figures too (a scrape takes them at once).
+        self._tenant_every = max(1, round(tenant_interval / interval))
         self._tenant_batches = tenant_batches
         self.multiprocess = bool(os.environ.get(MULTIPROCESS_DIR))
         self.registry = registry = CollectorRegistry(auto_describe=False)
@@ -126,8 +130,9 @@ class Exporter:
         self._counters: dict[str, tuple[Counter, list[float]]] = {}
         self._gauges: dict[str, Gauge] = {}
 
-    def flush(self) -> None:
-        """Add what the plain counters gained since the last flush, and set the gauges."""
+    def flush(self, *, tenants: bool = True) -> None:
+        """Add what the plain counters gained since the last flush, and set the gauges; with `tenants`, the
+        per-tenant figures too."""
         stats = self.stats
         for index, value in enumerate(stats.by_class):
             gained = value - self._sent_classes[index]
@@ -142,7 +147,8 @@ class Exporter:
                     before = sent[label] = [0] * len(counts)
                 if counts != before:
                     _add_observed(histogram.labels(label) if timing.label else histogram, counts, before)
-        self._flush_tenants(stats.take_tenants())
+        if tenants:
+            self._flush_tenants(stats.take_tenants())
         for name, (kind, text, amount) in self._sources().items():
             if kind == "counter":
                 self._add(name, text, amount)
@@ -212,9 +218,9 @@ class Exporter:
 
     async def run(self) -> None:
         """Flush every `interval` seconds for as long as the worker lives."""
-        while True:
+        for number in itertools.count(1):
             await asyncio.sleep(self._interval)
-            self.flush()
+            self.flush(tenants=number % self._tenant_every == 0)
 
     async def close(self) -> None:
         """The last flush; a worker that stops takes its gauges out of the sums (its counters stay counted)."""

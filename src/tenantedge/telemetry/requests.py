@@ -13,7 +13,7 @@ import os
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from itertools import count
-from time import perf_counter_ns
+from time import time_ns
 from typing import TYPE_CHECKING
 
 from starlette.types import Message, Scope, Send
@@ -74,6 +74,20 @@ class RequestStats:
             figures[4] += render_ns
         if status >= 400:
             figures[1 if status < 500 else 2] += 1
+
+    def record_hit(self, status: int, tenant: str, size: int, duration_ns: int) -> None:
+        """`record` for a page the page cache sent (a 2xx or a 304), without the branches a hit never takes."""
+        self.by_class[_CLASS_INDEX[status]] += 1  # + HIT, which is 0
+        self.durations[bisect_left(_BOUNDS_NS, duration_ns)] += 1
+        self.duration_ns += duration_ns
+        figures = self.tenants.get(tenant)
+        if figures is None:
+            if len(self.tenants) >= self.max_tenants:
+                tenant = NO_TENANT
+            figures = self.tenants.setdefault(tenant, [0, 0, 0, 0, 0, 0])
+        figures[0] += 1
+        figures[3] += size
+        figures[5] += 1
 
     def take_tenants(self) -> dict[str, list[int]]:
         """The per-tenant figures since the last call; the next request starts a new batch."""
@@ -149,21 +163,36 @@ class RequestIds:
 
 
 class Recorder:
-    """What the edge calls around each public request: counts it, and writes its access log line."""
+    """What the edge calls around each public request: counts it, and writes its access log line.
+
+    A request's start is read from the wall clock in ns (`started`): one read gives both the log line's time and,
+    with the read at the end, its duration, where a monotonic clock would need a second read.
+    """
 
     def __init__(self, stats: RequestStats | None, ids: RequestIds, log: AccessLog | None) -> None:
         self.stats = stats
         self.ids = ids
         self.log = log
 
-    def finish(self, exchange: Exchange, started_ns: int) -> None:
-        duration = perf_counter_ns() - started_ns
+    def finish(self, exchange: Exchange, started: int) -> None:
+        duration = max(time_ns() - started, 0)
         if self.stats is not None:
             self.stats.record(
                 exchange.status, exchange.outcome, exchange.tenant, exchange.size, duration, exchange.render_ns
             )
         if self.log is not None:
-            self.log.request(exchange, duration)
+            self.log.request(exchange, started, duration)
+
+    def hit(
+        self, scope: Scope, host: bytes, status: int, size: int, tenant: str, request_id: bytes, started: int
+    ) -> None:
+        """A page the page cache sent on the edge's hot path, where no Exchange is made."""
+        duration = time_ns() - started
+        if self.stats is not None:
+            self.stats.record_hit(status, tenant, size, duration)
+        if self.log is not None:
+            path, method = scope["path"], scope["method"]
+            self.log.line(host, path, method, status, size, HIT, tenant, request_id, started, duration)
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:
