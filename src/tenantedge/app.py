@@ -272,7 +272,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         },
         top=settings.metrics_top_tenants,
         tenant_batches=minutes.add if minutes is not None else None,
-        timings=[*store_timings, renderer.sections],
+        timings=[*store_timings, renderer.sections, *([blog.database.queries] if blog is not None else [])],
     )
 
     def database_metrics() -> dict[str, tuple[str, str, float]]:
