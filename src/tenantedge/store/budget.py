@@ -41,16 +41,14 @@ _current: ContextVar[WaitBudget | None] = ContextVar("tenantedge_wait_budget", d
 
 
 @contextlib.contextmanager
-def one_lookup() -> Iterator[WaitBudget]:
+def one_lookup() -> Iterator[None]:
     """Tier calls made inside share one budget; inside another lookup, they share that lookup's budget."""
-    budget = _current.get()
-    if budget is not None:
-        yield budget
+    if _current.get() is not None:
+        yield
         return
-    budget = WaitBudget()
-    token = _current.set(budget)
+    token = _current.set(WaitBudget())
     try:
-        yield budget
+        yield
     finally:
         _current.reset(token)
 
@@ -60,6 +58,13 @@ def served_stale() -> None:
     budget = _current.get()
     if budget is not None:
         budget.stale = True
+
+
+def lookup_was_stale() -> bool:
+    """Whether a stale copy has answered part of the current lookup so far (a context variable read: no
+    context manager on the way to a cached page)."""
+    budget = _current.get()
+    return budget is not None and budget.stale
 
 
 @contextlib.contextmanager
