@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -39,3 +40,11 @@ async def test_the_queries_a_blog_page_runs_are_timed_and_a_cached_page_runs_non
         assert rendered["_count"] >= 1 and rendered["_sum"] > 0
         assert (await client.get(SITE, "/blog")).status_code == 200
         assert await queries() == rendered, "the page cache answered: no query"
+
+
+async def test_a_failed_query_is_timed_too(database: ContentDatabase) -> None:
+    with pytest.raises(asyncpg.PostgresSyntaxError):
+        async with database.tenant("codersinflow") as session:
+            await session.fetchval("SELEC 1")
+    counts = database.queries.counts[""]
+    assert sum(counts[:-1]) == 1 and counts[-1] > 0, "one query, with its time"
