@@ -236,7 +236,8 @@ class TieredStore:
                     return None if kept is None else kept.digest, False
         # New, or its tiers failed: the full read path decides.
         read = await self._read(self._tenants, tenant_id)
-        return None if read[0] is None else read[0].digest, read[1]
+        tenant, stale = read
+        return None if tenant is None else tenant.digest, stale
 
     async def _match(self, host: str) -> HostMatch | None:
         for pattern in domain_candidates(host):
@@ -349,9 +350,10 @@ class TieredStore:
     async def _load(self, cache: _TierCache[T], name: str) -> T | None:
         """The document's value from the first tier that has it; a stale copy is noted in the caller's lookup."""
         read = await self._read(cache, name)
-        if read[1]:
+        value, stale = read
+        if stale:
             served_stale()
-        return read[0]
+        return value
 
     async def _read(self, cache: _TierCache[T], name: str) -> tuple[T | None, bool]:
         entry = cache.entries.get(name)
