@@ -45,6 +45,7 @@ from tenantedge.telemetry.accesslog import AccessLog, LogFormat
 from tenantedge.telemetry.export import Exporter
 from tenantedge.telemetry.minutes import LocalMinutes, RedisMinutes, TenantMinutes
 from tenantedge.telemetry.requests import Recorder, RequestIds, RequestStats
+from tenantedge.telemetry.timings import Timings
 from tenantedge.tenants import DocumentLimits, TenantSet
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class Stores(NamedTuple):
     store: TenantStore
     files: FileStore | None  # tenants.json, when it is the origin
     page_keys: PageKeys | None  # a store that tells page keys, when it knows tenants only for a while
+    timings: tuple[Timings, ...] = ()  # its tiers' read durations, when it has tiers
 
 
 def document_limits(settings: Settings, admin: str) -> DocumentLimits:
@@ -102,7 +104,7 @@ def build_store(
         stale_if_error=settings.stale_if_error,
     )
     tiered = TieredStore(registry, origin, clock, cache=cache, notifications=cache, settings=tiers)
-    return Stores(tiered, files, tiered)
+    return Stores(tiered, files, tiered, (tiered.reads,))
 
 
 def build_publisher(
@@ -222,7 +224,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     s3, cache = s3_origin(settings, clock), redis_cache(settings, clock)
     host = admin_host(settings)
     limits = document_limits(settings, host)
-    store, files, page_keys = build_store(settings, registry, clock, s3, cache, limits)
+    store, files, page_keys, store_timings = build_store(settings, registry, clock, s3, cache, limits)
     if settings.default_tenant and files is not None and settings.default_tenant not in files.tenants.tenants:
         raise ConfigError(
             f"TENANTEDGE_DEFAULT_TENANT: no tenant {settings.default_tenant!r} in {settings.tenants_file}"
@@ -271,6 +273,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         top=settings.metrics_top_tenants,
         tenant_interval=settings.metrics_tenant_seconds,
         tenant_batches=minutes.add if minutes is not None else None,
+        timings=[*store_timings, renderer.sections, *([blog.database.queries] if blog is not None else [])],
     )
 
     def database_metrics() -> dict[str, tuple[str, str, float]]:

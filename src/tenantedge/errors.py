@@ -8,6 +8,7 @@ TenantEdgeError
  ├── HostError        a Host header that is not a hostname (answered with 400)
  ├── RequestRefused   a request head the server answered itself (414, 431, 400) and stops parsing
  ├── BackendError     Redis or S3 could not answer: down, slow, refusing, or circuit open
+ │    ├── TierRefused      not even asked: its circuit is open, or the lookup has waited for it long enough
  │    └── UnsafeRole       the database role would not be held by row-level security
  ├── StoreUnavailable a tenant may exist but no tier that could hold it answered (answered with 503)
  ├── VersionConflict  a write named a version that is no longer current, or a name already taken (409)
@@ -49,6 +50,10 @@ class HostError(TenantEdgeError):
 
 class BackendError(TenantEdgeError):
     """A storage backend (Redis, S3) failed to answer in time; callers treat it as a miss or go stale."""
+
+
+class TierRefused(BackendError):
+    """A call never made: the backend's circuit breaker is open, or the lookup has used up its wait for it."""
 
 
 class UnsafeRole(BackendError):

@@ -18,6 +18,7 @@ from tenantedge.clock import ManualClock
 from tenantedge.errors import StoreUnavailable
 from tenantedge.hosts import MATCH_ALIAS, MATCH_EXACT, MATCH_WILDCARD
 from tenantedge.sections import SectionRegistry
+from tenantedge.store.breaker import BreakerState
 from tenantedge.store.layout import DOMAIN, TENANT
 from tenantedge.store.publish import tenant_documents
 from tenantedge.store.redis import RedisTier
@@ -63,6 +64,10 @@ class Counting:
         self.tier = tier
         self.name = tier.name
         self.gets: list[tuple[str, str]] = []
+
+    @property
+    def breaker_state(self) -> BreakerState:
+        return self.tier.breaker_state
 
     async def get(self, key: tuple[str, str]) -> bytes | None:
         self.gets.append(key)

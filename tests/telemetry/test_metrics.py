@@ -31,6 +31,7 @@ FAMILIES = [
     "tenantedge_process_resident_memory_bytes",
     "tenantedge_tenants",
     "tenantedge_websocket_clients",
+    "tenantedge_render_section_seconds",
 ]
 
 

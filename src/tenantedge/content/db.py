@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from time import perf_counter_ns
+from typing import Any, TypeVar
 
 import asyncpg
 
 from tenantedge.clock import Clock
 from tenantedge.errors import BackendError, UnsafeRole
 from tenantedge.store.breaker import BreakerState, CircuitBreaker
+from tenantedge.telemetry.timings import Timings
 from tenantedge.tenants import TENANT_ID
 
 log = logging.getLogger("tenantedge.content")
+T = TypeVar("T")
 
 _ROLE_CHECK = """
 SELECT r.rolsuper, r.rolbypassrls,
@@ -44,23 +47,31 @@ _PROBE_FAILURES: tuple[type[BaseException], ...] = (*FAILURES, BackendError)
 
 
 class TenantSession:
-    """A connection inside a transaction whose tenant is set: the only handle queries get."""
+    """A connection inside a transaction whose tenant is set: the only handle queries get. Each query is timed."""
 
-    def __init__(self, connection: asyncpg.pool.PoolConnectionProxy[Any], tenant_id: str) -> None:
+    def __init__(self, connection: asyncpg.pool.PoolConnectionProxy[Any], tenant_id: str, queries: Timings) -> None:
         self._connection = connection
         self.tenant_id = tenant_id
+        self._queries = queries
 
     async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
-        return await self._connection.fetch(query, *args)
+        return await self._timed(self._connection.fetch(query, *args))
 
     async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
-        return await self._connection.fetchrow(query, *args)
+        return await self._timed(self._connection.fetchrow(query, *args))
 
     async def fetchval(self, query: str, *args: object) -> Any:
-        return await self._connection.fetchval(query, *args)
+        return await self._timed(self._connection.fetchval(query, *args))
 
     async def execute(self, query: str, *args: object) -> str:
-        return await self._connection.execute(query, *args)
+        return await self._timed(self._connection.execute(query, *args))
+
+    async def _timed(self, query: Awaitable[T]) -> T:
+        started = perf_counter_ns()
+        try:
+            return await query
+        finally:  # failed and timed-out queries too: they are the slow ones
+            self._queries.observe_ns(perf_counter_ns() - started)
 
 
 class ContentDatabase:
@@ -74,6 +85,10 @@ class ContentDatabase:
         self._breaker = CircuitBreaker(clock, threshold=3, cooldown=2.0)
         self._unsafe: str | None = None
         self.calls = 0
+        # No label: the queries are few and named by the code that runs them, not by anything bounded to label.
+        self.queries = Timings(
+            "tenantedge_database_query_duration_seconds", "Queries run in tenant transactions, failed ones included."
+        )
 
     @contextlib.asynccontextmanager
     async def tenant(self, tenant_id: str) -> AsyncIterator[TenantSession]:
@@ -89,7 +104,7 @@ class ContentDatabase:
             pool = await self._open()
             async with pool.acquire(timeout=self._timeout) as connection, connection.transaction():
                 await connection.execute("SELECT set_config('app.tenant_id', $1, true)", tenant_id)
-                yield TenantSession(connection, tenant_id)
+                yield TenantSession(connection, tenant_id, self.queries)
         except FAILURES as e:
             self._breaker.failed()
             raise BackendError(f"database: {type(e).__name__}: {e}") from e

@@ -33,7 +33,7 @@ from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
 from tenantedge.seo import ROBOTS_PATH, SEO_PATHS, robots_txt, sitemap_xml
 from tenantedge.store.base import Found
 from tenantedge.store.budget import one_lookup
-from tenantedge.telemetry.requests import HIT, MISS, NO_TENANT, REQUEST_ID, Exchange, Recorder
+from tenantedge.telemetry.requests import HIT, MISS, NO_TENANT, REQUEST_ID, STALE, CacheOutcome, Exchange, Recorder
 from tenantedge.tenants import Tenant
 
 if TYPE_CHECKING:
@@ -185,7 +185,8 @@ class EdgeApp:
                     await self._unavailable(send, head)
                     return
                 if lookup.page is not None:
-                    await self._send_page(send, lookup.page, headers, head, host, None, scope=scope)
+                    outcome = STALE if lookup.stale else HIT
+                    await self._send_page(send, lookup.page, headers, head, host, None, outcome, scope=scope)
                     return
             # Send a cached page, or render one.
             try:
@@ -242,7 +243,7 @@ class EdgeApp:
                 return
         key = (tenant.id, tenant.digest, path, "")
         page = self._pages.get(key)
-        hit = page is not None
+        outcome = STALE if lookup.stale else HIT if page is not None else MISS
         if page is None:
             began = perf_counter_ns()
             page = await self._render(tenant, path, key, headers)
@@ -257,7 +258,7 @@ class EdgeApp:
             page = self._not_found(tenant)
         else:
             self._lookup.served(lookup, header, path, key)
-        await self._send_page(send, page, headers, head, host, found, hit, scope=scope)
+        await self._send_page(send, page, headers, head, host, found, outcome, scope=scope)
 
     async def _serve_coming_soon(self, scope: Scope, send: Send, headers: _Headers, head: bool, lookup: Lookup) -> None:
         assert lookup.found is not None
@@ -391,7 +392,7 @@ class EdgeApp:
         head: bool,
         host: str,
         found: Found | None,
-        hit: bool = True,
+        outcome: CacheOutcome = HIT,
         *,
         scope: Scope | None = None,
         started: int = 0,
@@ -409,13 +410,13 @@ class EdgeApp:
         if type(send) is Exchange:
             # Counted here, and sent through the server's own `send`, so the prepared head still goes in one write.
             send.status, send.size, send.tenant, send.host = status, 0 if head else len(body), page.tenant, headers.host
-            send.outcome = HIT if hit else MISS
+            send.outcome = outcome
             request_id = send.request_id(headers.request_id, read=True)
             send = send.send
         elif started and self._recorder is not None and scope is not None:
             request_id = self._recorder.ids.accept(headers.request_id, scope)
         if self._debug:
-            detail = f"cache={'hit' if hit else 'miss'}; templates={','.join(page.templates)}"
+            detail = f"cache={outcome.name.lower()}; templates={','.join(page.templates)}"
             out = (*out, (EXPLAIN_HEADER, _explain(host, found, detail)))
             prepared = None
         elif prepared is not None and lines is None:

@@ -20,6 +20,7 @@ from tenantedge.hosts import MATCH_ALIAS, MATCH_DEFAULT, HostMatch
 from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.pagecache import CachedPage, PageCache, PageKey
 from tenantedge.store.base import Found, KnownPage, PageKeys, TenantStore
+from tenantedge.store.budget import lookup_was_stale
 
 POSTS_TAG = "posts"  # the tag of the pages that show a tenant's posts
 _ROUTES = 16_384
@@ -34,6 +35,7 @@ class Lookup:
     found: Found | None = None
     page: CachedPage | None = None
     changes: int = 0  # the lookup's `changes` when this one began
+    stale: bool = False  # a stale copy answered part of it, its tiers being down
 
 
 class PageLookup:
@@ -71,15 +73,16 @@ class PageLookup:
 
     async def find(self, host: str, raw_host: str | None, path: str, header: bytes | None, *, keys: bool) -> Lookup:
         """Where a normalised host leads for this path. `header`: the Host header as sent, when it alone names
-        the site (no proxy in between), to be remembered; `keys`: whether a page found by its key will do.
+        the site (no proxy in between), to be remembered; `keys`: whether a page found by its key will do. Called
+        inside the caller's `one_lookup()`, which notes whether a stale copy answered (Lookup.stale).
         StoreUnavailable when the tiers that would know are down and nothing stale is left."""
         changes = self.changes
         if keys and self._page_keys is not None:
             page = await self._by_page_key(self._page_keys, host, path, header)
             if page is not None:
-                return Lookup(host, raw_host, None, page, changes)
+                return Lookup(host, raw_host, None, page, changes, lookup_was_stale())
         found = self._store.peek(host) or await self._resolve(host)
-        lookup = Lookup(host, raw_host, found, None, changes)
+        lookup = Lookup(host, raw_host, found, None, changes, lookup_was_stale())
         if found is not None and header is not None and self._page_keys is None and changes == self.changes:
             if len(self._routes) >= _ROUTES:
                 self._routes.clear()  # a flood of made-up hosts must not grow memory

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from time import perf_counter_ns
 from typing import Any, NamedTuple
 
 from cachetools import LRUCache
@@ -26,6 +27,7 @@ from tenantedge.render.loader import DEFAULT_NAMESPACE, FallbackLoader, TenantEn
 from tenantedge.render.theme import Stylesheet, theme_stylesheet
 from tenantedge.richtext import markdown_to_html
 from tenantedge.sections import DEFAULT_VARIANT
+from tenantedge.telemetry.timings import Timings
 from tenantedge.tenants import Page, Section, Tenant, Theme
 
 log = logging.getLogger("tenantedge.render")
@@ -39,6 +41,8 @@ COMING_SOON_PAGE = "errors/coming-soon.html"
 BLOG_LAYOUT = "layouts/blog.html"
 POST_LAYOUT = "layouts/post.html"
 _NEUTRAL_THEME = Theme("light", {}, (), "")
+# Upper bounds of a section's render time, in seconds: most take tens of µs.
+SECTION_BUCKETS = (0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,14 @@ class PageRenderer:
         self._relative: dict[str, str] = {}
         # The page layout each namespace renders, `extends` resolved (templates only change in reload mode).
         self._layouts: dict[str, Template] = {}
+        # Each section's render time by type (bounded by the registry; plugins' types past the bound add up as
+        # `other`): timed only when sections render, never for a cached page or kept fragments.
+        self.sections = Timings(
+            "tenantedge_render_section_seconds",
+            "Time to render one section, by section type.",
+            label="section",
+            buckets=SECTION_BUCKETS,
+        )
 
     def render_page(self, tenant: Tenant, path: str) -> RenderedPage | None:
         """The tenant's page at `path`, or None when it has no such page."""
@@ -326,11 +338,13 @@ class PageRenderer:
 
     def _run(self, template: Template, context: dict[str, Any]) -> tuple[Markup, bool]:
         """The section's HTML, and whether it rendered; a failure leaves a marker instead of the section."""
+        section: SectionView = context["section"]
+        started = perf_counter_ns()
         try:
-            return Markup(template.render(context)), True  # noqa: S704 - the template autoescapes
+            html = template.render(context)
         except Exception:
+            self.sections.observe_ns(perf_counter_ns() - started, section.type)
             # One broken tenant template must not take the page down: log it, leave a marker, go on.
-            section = context["section"]
             log.exception(
                 "tenant %s: section %s failed to render with %s",
                 context["tenant"].id,
@@ -338,6 +352,8 @@ class PageRenderer:
                 self._name_of(template),
             )
             return Markup(f"<!-- section {section.index} failed to render -->"), False  # noqa: S704
+        self.sections.observe_ns(perf_counter_ns() - started, section.type)
+        return Markup(html), True  # noqa: S704 - the template autoescapes
 
     def _section_template(self, namespace: str, section_type: str, variant: str) -> Template:
         key = (namespace, section_type, variant)

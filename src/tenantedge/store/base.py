@@ -7,6 +7,7 @@ from typing import Any, NamedTuple, Protocol
 
 from tenantedge.hosts import HostMatch
 from tenantedge.invalidation import Change
+from tenantedge.telemetry.figures import Figures
 from tenantedge.tenants import Tenant
 
 Found = tuple[HostMatch, Tenant]
@@ -63,8 +64,8 @@ class TenantStore(Protocol):
         once when the store has no such tier."""
         ...
 
-    def metrics(self) -> dict[str, tuple[str, str, float]]:
-        """Counters and gauges for /_edge/metrics: name -> (type, help, value)."""
+    def metrics(self) -> Figures:
+        """Counters and gauges for /_edge/metrics: name -> (type, help, value or values by label)."""
         ...
 
     async def close(self) -> None: ...

@@ -2,7 +2,8 @@
 
 The budget rides in a context variable, so the single-flight fetches a lookup starts (tasks copy the context)
 spend from the lookup's own budget. Outside a lookup (probes, admin writes, write-backs) each call has its
-whole timeout.
+whole timeout. The budget also notes whether a stale copy answered any part of the lookup, for the edge to
+count the response as stale.
 """
 
 from __future__ import annotations
@@ -14,19 +15,20 @@ from collections.abc import Awaitable, Iterator
 from contextvars import ContextVar
 from typing import TypeVar
 
-from tenantedge.errors import BackendError
+from tenantedge.errors import BackendError, TierRefused
 from tenantedge.store.breaker import CircuitBreaker
 
 T = TypeVar("T")
 
 
 class WaitBudget:
-    """Seconds spent waiting so far, per tier."""
+    """Seconds spent waiting so far, per tier; and whether a stale copy answered part of the lookup."""
 
-    __slots__ = ("_spent",)
+    __slots__ = ("_spent", "stale")
 
     def __init__(self) -> None:
         self._spent: dict[str, float] = {}
+        self.stale = False
 
     def left(self, tier: str, timeout: float) -> float:
         return timeout - self._spent.get(tier, 0.0)
@@ -49,6 +51,20 @@ def one_lookup() -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def served_stale() -> None:
+    """A stale copy answered part of the current lookup (outside one, nobody asks)."""
+    budget = _current.get()
+    if budget is not None:
+        budget.stale = True
+
+
+def lookup_was_stale() -> bool:
+    """Whether a stale copy has answered part of the current lookup so far (a context variable read: no
+    context manager on the way to a cached page)."""
+    budget = _current.get()
+    return budget is not None and budget.stale
 
 
 @contextlib.contextmanager
@@ -78,15 +94,15 @@ async def guarded_call(
 ) -> T:
     """One call to a tier (`tier` names it in errors, `label` in prose), through its breaker, waiting at most
     `wait` seconds less what this lookup has waited for the tier already. A timeout opens the breaker at once;
-    other `failures` count towards it. Every refusal and failure is a BackendError."""
+    other `failures` count towards it. Every failure is a BackendError; a call not made, a TierRefused."""
     with tier_wait(tier, wait) as allowed:
         # The lookup's budget is asked first: a call it refuses must not use up the breaker's half-open trial.
         if allowed <= 0 or not breaker.allow():
             if asyncio.iscoroutine(operation):
                 operation.close()
             if allowed <= 0:
-                raise BackendError(f"{tier}: this lookup has waited {wait} s for {label} already")
-            raise BackendError(f"{tier}: circuit open after repeated failures")
+                raise TierRefused(f"{tier}: this lookup has waited {wait} s for {label} already")
+            raise TierRefused(f"{tier}: circuit open after repeated failures")
         try:
             result = await asyncio.wait_for(operation, allowed)
         except timeouts as e:

@@ -13,6 +13,7 @@ from tenantedge.errors import BackendError, ConfigError, DocumentError
 from tenantedge.invalidation import Change
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.base import Found
+from tenantedge.store.breaker import BreakerState
 from tenantedge.store.layout import TENANT, DocKey, encode_domain
 from tenantedge.tenants import DEFAULT_LIMITS, DocumentLimits, Tenant, TenantSet, parse_document
 
@@ -185,6 +186,7 @@ class FileOrigin:
     """tenants.json as the origin tier of a TieredStore (read-only: operators edit the file)."""
 
     name = "file"
+    breaker_state = BreakerState.CLOSED  # a file read needs no breaker
 
     def __init__(self, store: FileStore) -> None:
         self._store = store

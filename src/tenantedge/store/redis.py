@@ -13,7 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tenantedge.clock import Clock
 from tenantedge.errors import BackendError
-from tenantedge.store.breaker import CircuitBreaker
+from tenantedge.store.breaker import BreakerState, CircuitBreaker
 from tenantedge.store.budget import guarded_call
 from tenantedge.store.layout import DOMAIN, TENANT, DocKey, redis_key
 
@@ -122,6 +122,10 @@ class RedisTier:
                 log.warning("Redis notifications lost (%s); reconnecting in %.1f s", e, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    @property
+    def breaker_state(self) -> BreakerState:
+        return self._breaker.state
 
     @property
     def calls(self) -> int:

@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError,
 
 from tenantedge.clock import Clock
 from tenantedge.errors import BackendError
-from tenantedge.store.breaker import CircuitBreaker
+from tenantedge.store.breaker import BreakerState, CircuitBreaker
 from tenantedge.store.budget import guarded_call
 from tenantedge.store.layout import FOLDERS, DocKey, s3_key
 
@@ -264,6 +264,10 @@ class S3Tier:
 
     async def close(self) -> None:
         await self._stack.aclose()
+
+    @property
+    def breaker_state(self) -> BreakerState:
+        return self._breaker.state
 
     @property
     def calls(self) -> int:

@@ -10,27 +10,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import enum
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from time import perf_counter_ns
 from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 from cachetools import LRUCache
 
 from tenantedge.clock import Clock
-from tenantedge.errors import BackendError, DocumentError, StoreUnavailable
+from tenantedge.errors import BackendError, DocumentError, StoreUnavailable, TierRefused
 from tenantedge.hosts import MATCH_WILDCARD, HostMatch
 from tenantedge.invalidation import EVERYTHING, Change, ChangeKind, change_of_key
 from tenantedge.sections import SectionRegistry
 from tenantedge.store.base import Found, KnownPage
-from tenantedge.store.budget import one_lookup
+from tenantedge.store.breaker import BreakerState
+from tenantedge.store.budget import one_lookup, served_stale
 from tenantedge.store.layout import DOMAIN, TENANT, DocKey, decode_domain, domain_candidates
+from tenantedge.telemetry.figures import Figure, Labelled
+from tenantedge.telemetry.timings import Timings
 from tenantedge.tenants import Tenant, parse_tenant
 
 log = logging.getLogger("tenantedge.store")
+
+
+class TierLabel(enum.Enum):
+    """A tier as the metrics name it: L2 is Redis, L3 the origin (S3 or tenants.json)."""
+
+    REDIS = "redis"
+    ORIGIN = "origin"
+
+
 T = TypeVar("T")
+R = TypeVar("R")
 WRITE_BACKS = 64  # promotions into L2 pending at once; past that one is skipped, and the next read fills it
 
 
@@ -38,6 +53,11 @@ class DocumentTier(Protocol):
     """A tier that stores JSON documents by key: Redis, S3, or tenants.json (read-only)."""
 
     name: str
+
+    @property
+    def breaker_state(self) -> BreakerState:
+        """Its circuit breaker's state (a tier with none is always closed)."""
+        ...
 
     async def get(self, key: DocKey) -> bytes | None:
         """The document, or None when the tier has none; BackendError when it cannot tell."""
@@ -91,7 +111,7 @@ class _TierCache(Generic[T]):
     ) -> None:
         self.kind = kind
         self.entries: LRUCache[str, _Entry[T]] = LRUCache(size)
-        self.flights: dict[str, asyncio.Future[T | None]] = {}
+        self.flights: dict[str, asyncio.Future[tuple[T | None, bool]]] = {}  # (value, whether stale)
         self.decode = decode  # (name, document, where it came from) -> value; BackendError or DocumentError
         self.keep = keep  # holds a fetched entry, unless an invalidation since that epoch says otherwise
 
@@ -123,7 +143,7 @@ class TieredStore:
         # Tenant id -> digest, for every tenant seen (as many as domains): a page-cache hit needs only this
         # and the domain entry, so tenants pushed out of the smaller tenant LRU still serve cached pages.
         self._digests: LRUCache[str, _Entry[str]] = LRUCache(settings.l1_domains)
-        self._digest_flights: dict[str, asyncio.Future[str | None]] = {}
+        self._digest_flights: dict[str, asyncio.Future[tuple[str | None, bool]]] = {}
         # Per tenant: the lowest version a fill may store (raised by invalidations); per document, a counter
         # that tells a fill started before an invalidation not to store what it fetched.
         self._floor: dict[str, int] = {}
@@ -134,6 +154,13 @@ class TieredStore:
         self._write_backs: set[asyncio.Task[None]] = set()
         # Where reads were answered, for /_edge/metrics and the bench.
         self.counts = {"l1": 0, "l2": 0, "origin": 0, "absent": 0, "stale": 0}
+        # How long each read that reached Redis or the origin took, failures and timeouts included.
+        self.reads = Timings(
+            "tenantedge_store_read_duration_seconds",
+            "Tenant store reads that reached a tier, by tier, failed ones included.",
+            label="tier",
+            max_labels=len(TierLabel),
+        )
 
     # -- the hot path: memory only --------------------------------------------------------------------------
 
@@ -178,17 +205,20 @@ class TieredStore:
             match = await self._match(host)
             if match is None:
                 return None
-            digest = await _single_flight(self._digest_flights, match.tenant_id, self._renew_digest)
+            digest, stale = await _single_flight(self._digest_flights, match.tenant_id, self._renew_digest)
+        if stale:
+            served_stale()
         if digest is None:
             return None
         # A key served from a stale copy (its tiers down) holds for no time: it must be asked for again.
         return self.peek_page(host) or KnownPage(match, digest, self._clock.now())
 
-    async def _renew_digest(self, tenant_id: str) -> str | None:
+    async def _renew_digest(self, tenant_id: str) -> tuple[str | None, bool]:
+        """The tenant's digest, and whether it comes from a stale copy."""
         entry = self._digests.get(tenant_id)
         now = self._clock.now()
         if entry is not None and now - entry.fetched < self._settings.ttl:
-            return entry.value
+            return entry.value, False
         if entry is not None and entry.source and tenant_id not in self._tenants.flights:
             epoch = self._epoch.get((TENANT, tenant_id), 0)
             try:
@@ -199,13 +229,15 @@ class TieredStore:
                 source = hashlib.blake2b(data, digest_size=16).digest()
                 if source == entry.source:
                     entry.fetched = now
-                    return entry.value
+                    return entry.value, False
                 # Changed: parse the bytes just read rather than reading them again.
                 with contextlib.suppress(BackendError, DocumentError):  # the full read path decides on stale
                     kept = self._keep(self._tenants, tenant_id, data, where, None, source, epoch)
-                    return None if kept is None else kept.digest
-        tenant = await self.get_tenant(tenant_id)  # new, or its tiers failed: the full read path decides
-        return None if tenant is None else tenant.digest
+                    return None if kept is None else kept.digest, False
+        # New, or its tiers failed: the full read path decides.
+        read = await self._read(self._tenants, tenant_id)
+        tenant, stale = read
+        return None if tenant is None else tenant.digest, stale
 
     async def _match(self, host: str) -> HostMatch | None:
         for pattern in domain_candidates(host):
@@ -244,8 +276,8 @@ class TieredStore:
             self._domains.entries.pop(name, None)
             self._absent.pop(key, None)
 
-    def metrics(self) -> dict[str, tuple[str, str, float]]:
-        found: dict[str, tuple[str, str, float]] = {
+    def metrics(self) -> dict[str, Figure]:
+        found: dict[str, Figure] = {
             f"tenantedge_store_reads_{where}_total": ("counter", f"Store reads answered by {what}.", count)
             for (where, count), what in zip(
                 self.counts.items(),
@@ -254,6 +286,15 @@ class TieredStore:
             )
         }
         found["tenantedge_store_l1_tenants"] = ("gauge", "Tenants held in memory.", len(self._tenants.entries))
+        tiers = [(TierLabel.ORIGIN, self.origin)]
+        if self.cache is not None:
+            tiers.append((TierLabel.REDIS, self.cache))
+        not_closed = {label.value: float(tier.breaker_state is not BreakerState.CLOSED) for label, tier in tiers}
+        found["tenantedge_store_breaker_open"] = (
+            "gauge",
+            "Workers whose circuit breaker for the tier is not closed.",
+            Labelled("tier", not_closed),
+        )
         return found
 
     def forget(self, change: Change) -> None:
@@ -307,24 +348,33 @@ class TieredStore:
                 await tier.close()
 
     async def _load(self, cache: _TierCache[T], name: str) -> T | None:
+        """The document's value from the first tier that has it; a stale copy is noted in the caller's lookup."""
+        read = await self._read(cache, name)
+        value, stale = read
+        if stale:
+            served_stale()
+        return value
+
+    async def _read(self, cache: _TierCache[T], name: str) -> tuple[T | None, bool]:
         entry = cache.entries.get(name)
         now = self._clock.now()
         if entry is not None and now - entry.fetched < self._settings.ttl:
             self.counts["l1"] += 1
-            return entry.value
+            return entry.value, False
         key = (cache.kind, name)
         absent_since = self._absent.get(key)
         if absent_since is not None and now - absent_since < self._settings.negative_ttl:
             self.counts["absent"] += 1
-            return None
+            return None, False
+        # Each waiter of a shared fetch is told whether it was stale: its own lookup notes it, not only the first's.
         return await _single_flight(cache.flights, name, lambda name: self._fetch(cache, name, entry))
 
-    async def _fetch(self, cache: _TierCache[T], name: str, stale: _Entry[T] | None) -> T | None:
+    async def _fetch(self, cache: _TierCache[T], name: str, stale: _Entry[T] | None) -> tuple[T | None, bool]:
         epoch = self._epoch.get((cache.kind, name), 0)
         try:
             data, where = await self._read_through((cache.kind, name))
             source = hashlib.blake2b(data, digest_size=16).digest() if data is not None else b""
-            return self._keep(cache, name, data, where, stale, source, epoch)
+            return self._keep(cache, name, data, where, stale, source, epoch), False
         except (BackendError, DocumentError) as e:
             if (
                 stale is not None
@@ -332,7 +382,7 @@ class TieredStore:
             ):
                 self.counts["stale"] += 1
                 self._log_stale((cache.kind, name), stale.fetched, e)
-                return stale.value
+                return stale.value, True
             raise StoreUnavailable(f"{cache.kind} {name}: no tier could answer: {e}") from e
 
     def _log_stale(self, key: DocKey, fetched: float, error: Exception) -> None:
@@ -395,7 +445,7 @@ class TieredStore:
         """
         if self.cache is not None:
             try:
-                data = await self.cache.get(key)
+                data = await self._timed_get(self.cache, key, TierLabel.REDIS)
             except BackendError as e:
                 log.debug("%s: %s; reading the origin", key, e)
             else:
@@ -403,10 +453,23 @@ class TieredStore:
                     self.counts["l2"] += 1
                     return data, self.cache.name
         self.counts["origin"] += 1
-        data = await self.origin.get(key)
+        data = await self._timed_get(self.origin, key, TierLabel.ORIGIN)
         if data is not None and self.cache is not None:
             self._write_back(self.cache, key, data)
         return data, self.origin.name
+
+    async def _timed_get(self, tier: DocumentTier, key: DocKey, label: TierLabel) -> bytes | None:
+        """`tier.get(key)`, timed when the tier was asked: a refusal costs no time and would flatter the figures."""
+        started = perf_counter_ns()
+        asked = True
+        try:
+            return await tier.get(key)
+        except TierRefused:
+            asked = False
+            raise
+        finally:
+            if asked:
+                self.reads.observe_ns(perf_counter_ns() - started, label.value)
 
     def _write_back(self, cache: DocumentTier, key: DocKey, data: bytes) -> None:
         """Promote what the origin returned into L2 off the request path, which has its answer already."""
@@ -436,9 +499,7 @@ class TieredStore:
         return parse_tenant(tenant_id, raw, self._registry, source=source, limits=None)  # as published
 
 
-async def _single_flight(
-    flights: dict[str, asyncio.Future[T | None]], name: str, fetch: Callable[[str], Awaitable[T | None]]
-) -> T | None:
+async def _single_flight(flights: dict[str, asyncio.Future[R]], name: str, fetch: Callable[[str], Awaitable[R]]) -> R:
     """What `fetch(name)` returns, fetched once however many callers ask while it is in flight."""
     flight = flights.get(name)
     if flight is None:
@@ -449,7 +510,7 @@ async def _single_flight(
     return await asyncio.shield(flight)
 
 
-def _landed(flights: dict[str, asyncio.Future[T | None]], name: str, flight: asyncio.Future[T | None]) -> None:
+def _landed(flights: dict[str, asyncio.Future[R]], name: str, flight: asyncio.Future[R]) -> None:
     flights.pop(name, None)
     if not flight.cancelled():
         flight.exception()  # every waiter may have given up: the error is theirs, not the event loop's

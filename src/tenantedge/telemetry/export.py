@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from tenantedge.telemetry.accesslog import OUTCOMES
+from tenantedge.telemetry.figures import Figures, Labelled
 from tenantedge.telemetry.requests import (
     BYTES,
     CLIENT_ERRORS,
@@ -40,7 +41,7 @@ from tenantedge.telemetry.topk import TopTenants
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OTHER = "other"  # every tenant not among the top ones, summed
-Sources = Callable[[], Mapping[str, tuple[str, str, float]]]  # name -> (counter | gauge, help, value)
+Sources = Callable[[], Figures]
 TenantBatch = Callable[[dict[str, list[int]]], None]
 
 
@@ -127,7 +128,8 @@ class Exporter:
             )
             for timing in timings
         ]
-        self._counters: dict[str, tuple[Counter, list[float]]] = {}
+        # Per name, the family and what was sent of it per label value ("" for a family without a label).
+        self._counters: dict[str, tuple[Counter, dict[str, float]]] = {}
         self._gauges: dict[str, Gauge] = {}
 
     def flush(self, *, tenants: bool = True) -> None:
@@ -150,10 +152,13 @@ class Exporter:
         if tenants:
             self._flush_tenants(stats.take_tenants())
         for name, (kind, text, amount) in self._sources().items():
+            label, values = (amount.label, amount.values) if isinstance(amount, Labelled) else ("", {"": amount})
             if kind == "counter":
-                self._add(name, text, amount)
+                self._add(name, text, label, values)
             else:
-                self._gauge(name, text).set(amount)
+                gauge = self._gauge(name, text, label)
+                for which, figure in values.items():
+                    (gauge.labels(which) if label else gauge).set(figure)
         self._memory.set(_resident_bytes())
 
     def _flush_tenants(self, batch: dict[str, list[int]]) -> None:
@@ -192,19 +197,24 @@ class Exporter:
         if self._tenant_batches is not None:
             self._tenant_batches(batch)
 
-    def _add(self, name: str, text: str, value: float) -> None:
+    def _add(self, name: str, text: str, label: str, values: Mapping[str, float]) -> None:
         found = self._counters.get(name)
         if found is None:
-            found = self._counters[name] = (Counter(name, text, registry=self.registry), [0.0])
+            counter = Counter(name, text, [label] if label else [], registry=self.registry)
+            found = self._counters[name] = (counter, {})
         counter, sent = found
-        if value > sent[0]:
-            counter.inc(value - sent[0])
-            sent[0] = value
+        for value, figure in values.items():
+            before = sent.get(value, 0.0)
+            if figure > before:
+                (counter.labels(value) if label else counter).inc(figure - before)
+                sent[value] = figure
 
-    def _gauge(self, name: str, text: str) -> Gauge:
+    def _gauge(self, name: str, text: str, label: str) -> Gauge:
         gauge = self._gauges.get(name)
         if gauge is None:
-            gauge = self._gauges[name] = Gauge(name, text, multiprocess_mode="livesum", registry=self.registry)
+            labels = [label] if label else []
+            gauge = Gauge(name, text, labels, multiprocess_mode="livesum", registry=self.registry)
+            self._gauges[name] = gauge
         return gauge
 
     def exposition(self) -> bytes:

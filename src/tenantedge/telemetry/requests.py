@@ -31,7 +31,7 @@ class CacheOutcome(enum.IntEnum):
     BYPASS = 3  # the page cache was never asked: /_edge/ paths, redirects, the admin, other methods, errors
 
 
-HIT, MISS, BYPASS = CacheOutcome.HIT, CacheOutcome.MISS, CacheOutcome.BYPASS
+HIT, MISS, STALE, BYPASS = CacheOutcome.HIT, CacheOutcome.MISS, CacheOutcome.STALE, CacheOutcome.BYPASS
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 # Upper bounds of the request duration histogram, in seconds (a cached page takes tens of µs).
 DURATION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
