@@ -42,6 +42,7 @@ from tenantedge.store.origins import FileTenantOrigin, ObjectTenantOrigin, Tenan
 from tenantedge.store.publisher import Publisher
 from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
 from tenantedge.telemetry.accesslog import AccessLog, LogFormat
+from tenantedge.telemetry.eventlag import EventLag
 from tenantedge.telemetry.export import Exporter
 from tenantedge.telemetry.minutes import LocalMinutes, RedisMinutes, TenantMinutes
 from tenantedge.telemetry.requests import Recorder, RequestIds, RequestStats
@@ -231,7 +232,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     folders = TemplateFolders.find(settings.templates_dir)
     assets = AssetCatalog.from_directories(folders.defaults("assets"))
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20, clock)
-    bus = event_bus(settings)
+    bus = event_bus(settings, clock)
+    events = EventLag(bus, clock)
     publisher = build_publisher(settings, registry, bus, s3=s3, files=files, cache=cache, limits=limits)
     library = build_assets(settings, publisher, s3=s3, files=files)
     renderer = PageRenderer(
@@ -267,9 +269,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             **variants.metrics(),
             **database_metrics(),
             **live_metrics(),
+            **events.metrics(),
         },
         top=settings.metrics_top_tenants,
         tenant_batches=minutes.add if minutes is not None else None,
+        timings=[events.lag],
     )
 
     def database_metrics() -> dict[str, tuple[str, str, float]]:
@@ -374,6 +378,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     invalidation.register(store, lookup, *([blog] if blog else []), admin.service)
     publisher.applied = invalidation.event
     bus.subscribe(invalidation.event, invalidation.everything)
+    bus.subscribe(events)  # after the caches: an event counts as applied once they dropped what it changed
     background.add(lambda: store.follow(invalidation.apply))
     return app
 
@@ -407,10 +412,10 @@ def tenant_minutes(settings: Settings) -> TenantMinutes:
     return RedisMinutes(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
 
 
-def event_bus(settings: Settings) -> EventBus:
+def event_bus(settings: Settings, clock: Clock | None = None) -> EventBus:
     if not settings.redis_url:
-        return LocalBus()
-    return RedisBus(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
+        return LocalBus(clock)
+    return RedisBus(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout, clock=clock)
 
 
 class _Background:
