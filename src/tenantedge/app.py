@@ -45,6 +45,7 @@ from tenantedge.telemetry.accesslog import AccessLog, LogFormat
 from tenantedge.telemetry.eventlag import EventLag
 from tenantedge.telemetry.export import Exporter
 from tenantedge.telemetry.minutes import LocalMinutes, RedisMinutes, TenantMinutes
+from tenantedge.telemetry.propagation import LocalPropagation, Propagation, RedisPropagation
 from tenantedge.telemetry.requests import Recorder, RequestIds, RequestStats
 from tenantedge.tenants import DocumentLimits, TenantSet
 
@@ -260,6 +261,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     metrics = store.metrics if files is None or files is store else lambda: {**files.metrics(), **store.metrics()}
     stats = RequestStats()
     minutes = tenant_minutes(settings) if settings.metrics else None
+    propagation = publish_propagation(settings, clock) if settings.metrics else None
     exporter = Exporter(
         stats,
         lambda: {
@@ -302,6 +304,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         assets=library,
         variants=variants,
         stats=minutes,
+        propagation=propagation,
     )
 
     async def file_saved(changed: set[str], before: TenantSet) -> None:
@@ -314,6 +317,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     background.add(exporter.run)
     if minutes is not None:
         background.add(minutes.run)
+    if propagation is not None:
+        background.add(propagation.run)
     if access_log is not None:
         background.add(access_log.run)
     lookup = PageLookup(
@@ -365,6 +370,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             background.stop,
             variants.close,
             exporter.close,
+            *([propagation.close] if propagation else []),
             bus.close,
             admin.service.close,
             admin.limiter.close,
@@ -379,6 +385,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     publisher.applied = invalidation.event
     bus.subscribe(invalidation.event, invalidation.everything)
     bus.subscribe(events)  # after the caches: an event counts as applied once they dropped what it changed
+    if propagation is not None:
+        bus.subscribe(propagation.applied)
     background.add(lambda: store.follow(invalidation.apply))
     return app
 
@@ -410,6 +418,13 @@ def tenant_minutes(settings: Settings) -> TenantMinutes:
     if not settings.redis_url:
         return LocalMinutes()
     return RedisMinutes(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
+
+
+def publish_propagation(settings: Settings, clock: Clock) -> Propagation:
+    """Publish acknowledgements: every worker's in Redis when there is one, else this worker's own."""
+    if not settings.redis_url:
+        return LocalPropagation(clock)
+    return RedisPropagation(settings.redis_url, clock, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
 
 
 def event_bus(settings: Settings, clock: Clock | None = None) -> EventBus:
