@@ -31,6 +31,9 @@ FAMILIES = [
     "tenantedge_process_resident_memory_bytes",
     "tenantedge_tenants",
     "tenantedge_websocket_clients",
+    "tenantedge_events_lag_seconds",
+    "tenantedge_events_applied",
+    "tenantedge_events_reconnects",
 ]
 
 
