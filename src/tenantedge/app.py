@@ -234,7 +234,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     assets = AssetCatalog.from_directories(folders.defaults("assets"))
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20, clock)
     bus = event_bus(settings, clock)
-    events = EventLag(bus, clock)
+    event_lag = EventLag(bus, clock)
     publisher = build_publisher(settings, registry, bus, s3=s3, files=files, cache=cache, limits=limits)
     library = build_assets(settings, publisher, s3=s3, files=files)
     renderer = PageRenderer(
@@ -271,11 +271,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             **variants.metrics(),
             **database_metrics(),
             **live_metrics(),
-            **events.metrics(),
+            **event_lag.metrics(),
         },
         top=settings.metrics_top_tenants,
         tenant_batches=minutes.add if minutes is not None else None,
-        timings=[events.lag],
+        timings=[event_lag.lag],
     )
 
     def database_metrics() -> dict[str, tuple[str, str, float]]:
@@ -384,7 +384,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     invalidation.register(store, lookup, *([blog] if blog else []), admin.service)
     publisher.applied = invalidation.event
     bus.subscribe(invalidation.event, invalidation.everything)
-    bus.subscribe(events)  # after the caches: an event counts as applied once they dropped what it changed
+    bus.subscribe(event_lag)  # after the caches: an event counts as applied once they dropped what it changed
     if propagation is not None:
         bus.subscribe(propagation.applied)
     background.add(lambda: store.follow(invalidation.apply))
