@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.database import create_database, drop_database
@@ -20,6 +21,7 @@ from tests.server import ROOT, Server, copy_demo
 
 DASHBOARD: dict[str, Any] = json.loads((ROOT / "deploy" / "grafana" / "tenantedge.json").read_text())
 TOKEN = "grafana-test-token-00001"
+REDIS = "redis://127.0.0.1:6379/0"
 
 # A PromQL expression as tokens: strings, label matchers, ranges, durations (`offset 5m`), numbers, identifiers,
 # and any other character.
@@ -123,7 +125,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     urls = asyncio.run(create_database())
     env = {
         "TENANTEDGE_METRICS": "1", "TENANTEDGE_ADMIN_TOKEN": TOKEN, "TENANTEDGE_RELOAD_INTERVAL": "0",
-        "TENANTEDGE_REDIS_URL": "redis://127.0.0.1:6379/0", "TENANTEDGE_REDIS_PREFIX": f"te:{folder.name}:",
+        "TENANTEDGE_REDIS_URL": REDIS, "TENANTEDGE_REDIS_PREFIX": f"te:{folder.name}:",
         "TENANTEDGE_DATABASE_URL": urls.app,
     }  # fmt: skip
     try:
@@ -134,6 +136,10 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
             server.stop()
     finally:
         asyncio.run(drop_database(urls))
+        client = redis.Redis.from_url(REDIS)
+        for key in client.scan_iter(match=env["TENANTEDGE_REDIS_PREFIX"] + "*"):
+            client.delete(key)
+        client.close()
 
 
 def _traffic_then_scrape(server: Server) -> set[str]:
