@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
+from tenantedge.clock import ManualClock
 from tenantedge.events import (
     PAGE_PUBLISHED,
     REPLAY_LIMIT,
@@ -37,9 +38,38 @@ def test_malformed_events_are_refused_with_the_field_named(raw: bytes, problem: 
         Event.from_json(raw)
 
 
-def test_events_round_trip_through_json() -> None:
-    event = Event(PAGE_PUBLISHED, "acme", 4, "/about", 12)
+@pytest.mark.parametrize(
+    "event",
+    [Event(PAGE_PUBLISHED, "acme", 4, "/about", 12), Event(TENANT_UPDATED, "acme", 5, None, 13, 1_764_000_000.125)],
+    ids=["untimed", "timed"],
+)
+def test_events_round_trip_through_json(event: Event) -> None:
     assert Event.from_json(event.to_json()) == event
+
+
+@pytest.mark.parametrize(
+    ("raw", "published_at"),
+    [
+        (b'{"type": "tenant.updated", "tenant": "a", "version": 1, "seq": 3}', None),
+        (b'{"type": "tenant.updated", "tenant": "a", "version": 1, "seq": 3, "at": 1700000000}', 1_700_000_000.0),
+        (b'{"type": "tenant.updated", "tenant": "a", "version": 1, "seq": 3, "at": "yesterday"}', None),
+        (b'{"type": "tenant.updated", "tenant": "a", "version": 1, "seq": 3, "at": true}', None),
+    ],
+    ids=["older-publisher", "integer-time", "text-time", "boolean-time"],
+)
+def test_an_events_publish_time_is_optional(raw: bytes, published_at: float | None) -> None:
+    event = Event.from_json(raw)
+    assert (event.tenant, event.seq, event.published_at) == ("a", 3, published_at)
+
+
+@pytest.mark.anyio
+async def test_the_bus_stamps_each_event_with_the_publishers_wall_clock() -> None:
+    clock = ManualClock(1_764_000_000.5)
+    bus = LocalBus(clock)
+    heard: list[Event] = []
+    bus.subscribe(heard.append)
+    sent = await bus.publish(Event(TENANT_UPDATED, "a", 2))
+    assert sent.published_at == 1_764_000_000.5 and heard == [sent]
 
 
 @pytest.mark.anyio
@@ -110,6 +140,7 @@ async def test_redis_bus_delivers_to_every_subscriber_and_replays(redis_bus: Red
                 break
             await asyncio.sleep(0.01)
         assert heard == sent and heard_elsewhere == sent
+        assert all(event.published_at is not None for event in heard_elsewhere)
         assert [event.seq for event in sent] == [1, 2]
         assert await other.since(0) == sent
         assert await other.since(1) == sent[1:]
@@ -138,7 +169,7 @@ async def test_redis_bus_reconnects_after_its_connection_is_killed(redis_bus: Re
             if reconnects:
                 break
             await asyncio.sleep(0.01)
-        assert reconnects == [True]
+        assert reconnects == [True] and redis_bus.reconnects == 1
         await asyncio.wait_for(redis_bus.connected.wait(), 5)
         event = await redis_bus.publish(Event(TENANT_UPDATED, "a", 9))
         for _ in range(200):

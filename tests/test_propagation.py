@@ -17,6 +17,7 @@ import httpx
 import orjson
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -100,6 +101,44 @@ def test_a_worker_whose_bus_connection_is_killed_recovers(
     assert rename(site, "darkflows", "After Reconnect").status_code == 200
     assert every_worker_serves(site, "darkflows.localhost", "After Reconnect")
     assert "event bus connection lost" in site.output()
+
+
+def test_the_stats_tell_when_a_publish_reached_every_worker(tmp_path: Path, private_redis: PrivateRedis) -> None:
+    copy_demo(tmp_path)
+    prefix = f"te:{tmp_path.name}:"
+    env = {
+        "TENANTEDGE_ADMIN_TOKEN": TOKEN, "TENANTEDGE_REDIS_URL": private_redis.url, "TENANTEDGE_REDIS_PREFIX": prefix,
+        "TENANTEDGE_RELOAD_INTERVAL": "0", "TENANTEDGE_METRICS": "1",
+    }  # fmt: skip
+    server = Server("--workers", "2", "--tenants", str(tmp_path / "tenants.json"), env=env)
+    try:
+        client = redis.Redis.from_url(private_redis.url)
+        deadline = time.monotonic() + 10
+        while client.zcard(f"{prefix}propagation:workers") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # both workers heartbeat once started: a publish from now on expects both
+        assert admin(server, "GET", "/api/tenants/basicsite/stats").json()["last_publish"] is None
+        assert rename(server, "basicsite", "Propagated").status_code == 200
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            last = admin(server, "GET", "/api/tenants/basicsite/stats").json()["last_publish"]
+            if last is not None and last["propagation_seconds"] is not None:
+                break
+            time.sleep(0.05)
+        assert last is not None and (last["version"], last["workers"], last["expected_workers"]) == (2, 2, 2)
+        assert 0 < last["propagation_seconds"] < 2 and abs(last["published_at"] - time.time()) < 60
+        # Each worker heard the event on the bus and timed it from the publisher's clock.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            text = httpx.get(server.ops_url + "/_edge/metrics", timeout=10).text
+            samples = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples if not s.labels}
+            if samples.get("tenantedge_events_lag_seconds_count", 0) >= 2:
+                break
+            time.sleep(0.2)
+        assert samples["tenantedge_events_lag_seconds_count"] == samples["tenantedge_events_applied_total"] == 2
+        assert 0 < samples["tenantedge_events_lag_seconds_sum"] < 4
+        assert samples["tenantedge_events_reconnects_total"] == 0
+    finally:
+        server.stop()
 
 
 def test_two_writers_racing_one_wins_and_the_other_gets_409(site: Server) -> None:

@@ -42,8 +42,10 @@ from tenantedge.store.origins import FileTenantOrigin, ObjectTenantOrigin, Tenan
 from tenantedge.store.publisher import Publisher
 from tenantedge.store.tiered import DocumentTier, TieredStore, TierSettings
 from tenantedge.telemetry.accesslog import AccessLog, LogFormat
+from tenantedge.telemetry.eventlag import EventLag
 from tenantedge.telemetry.export import Exporter
 from tenantedge.telemetry.minutes import LocalMinutes, RedisMinutes, TenantMinutes
+from tenantedge.telemetry.propagation import LocalPropagation, Propagation, RedisPropagation
 from tenantedge.telemetry.requests import Recorder, RequestIds, RequestStats
 from tenantedge.telemetry.timings import Timings
 from tenantedge.tenants import DocumentLimits, TenantSet
@@ -233,7 +235,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     folders = TemplateFolders.find(settings.templates_dir)
     assets = AssetCatalog.from_directories(folders.defaults("assets"))
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20, clock)
-    bus = event_bus(settings)
+    bus = event_bus(settings, clock)
+    event_lag = EventLag(bus, clock)
     publisher = build_publisher(settings, registry, bus, s3=s3, files=files, cache=cache, limits=limits)
     library = build_assets(settings, publisher, s3=s3, files=files)
     renderer = PageRenderer(
@@ -260,6 +263,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     metrics = store.metrics if files is None or files is store else lambda: {**files.metrics(), **store.metrics()}
     stats = RequestStats()
     minutes = tenant_minutes(settings) if settings.metrics else None
+    propagation = publish_propagation(settings, clock) if settings.metrics else None
     exporter = Exporter(
         stats,
         lambda: {
@@ -269,11 +273,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             **variants.metrics(),
             **database_metrics(),
             **live_metrics(),
+            **event_lag.metrics(),
         },
         top=settings.metrics_top_tenants,
         tenant_interval=settings.metrics_tenant_seconds,
         tenant_batches=minutes.add if minutes is not None else None,
-        timings=[*store_timings, renderer.sections, *([blog.database.queries] if blog is not None else [])],
+        timings=[
+            *store_timings,
+            renderer.sections,
+            event_lag.lag,
+            *([blog.database.queries] if blog is not None else []),
+        ],
     )
 
     def database_metrics() -> dict[str, tuple[str, str, float]]:
@@ -302,6 +312,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         assets=library,
         variants=variants,
         stats=minutes,
+        propagation=propagation,
     )
 
     async def file_saved(changed: set[str], before: TenantSet) -> None:
@@ -314,6 +325,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     background.add(exporter.run)
     if minutes is not None:
         background.add(minutes.run)
+    if propagation is not None:
+        background.add(propagation.run)
     if access_log is not None:
         background.add(access_log.run)
     lookup = PageLookup(
@@ -365,6 +378,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             background.stop,
             variants.close,
             exporter.close,
+            *([propagation.close] if propagation else []),
             bus.close,
             admin.service.close,
             admin.limiter.close,
@@ -378,6 +392,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     invalidation.register(store, lookup, *([blog] if blog else []), admin.service)
     publisher.applied = invalidation.event
     bus.subscribe(invalidation.event, invalidation.everything)
+    bus.subscribe(event_lag)  # after the caches: an event counts as applied once they dropped what it changed
+    if propagation is not None:
+        bus.subscribe(propagation.applied)
     background.add(lambda: store.follow(invalidation.apply))
     return app
 
@@ -411,10 +428,17 @@ def tenant_minutes(settings: Settings) -> TenantMinutes:
     return RedisMinutes(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
 
 
-def event_bus(settings: Settings) -> EventBus:
+def publish_propagation(settings: Settings, clock: Clock) -> Propagation:
+    """Publish acknowledgements: every worker's in Redis when there is one, else this worker's own."""
     if not settings.redis_url:
-        return LocalBus()
-    return RedisBus(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
+        return LocalPropagation(clock)
+    return RedisPropagation(settings.redis_url, clock, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
+
+
+def event_bus(settings: Settings, clock: Clock | None = None) -> EventBus:
+    if not settings.redis_url:
+        return LocalBus(clock)
+    return RedisBus(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout, clock=clock)
 
 
 class _Background:

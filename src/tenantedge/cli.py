@@ -382,7 +382,7 @@ async def _publishing(settings: Settings) -> AsyncIterator[tuple[Publisher, S3Ti
             "sync and kv publish to S3: set TENANTEDGE_S3_BUCKET (with tenants.json as the origin, save the file: "
             "every serving worker publishes the change itself)"
         )
-    cache, bus = redis_cache(settings, clock), event_bus(settings)
+    cache, bus = redis_cache(settings, clock), event_bus(settings, clock)
     registry = _registry(settings)
     publisher = build_publisher(settings, registry, bus, s3=s3, files=None, cache=cache, limits=_limits(settings))
     try:

@@ -11,10 +11,17 @@ class Clock(Protocol):
         """Seconds on a monotonic scale."""
         ...
 
+    def wall(self) -> float:
+        """Seconds since the Unix epoch: comparable across processes and machines (as far as their clocks agree)."""
+        ...
+
 
 class SystemClock:
     def now(self) -> float:
         return time.monotonic()
+
+    def wall(self) -> float:
+        return time.time()
 
 
 class ManualClock:
@@ -24,6 +31,9 @@ class ManualClock:
         self.time = start
 
     def now(self) -> float:
+        return self.time
+
+    def wall(self) -> float:
         return self.time
 
     def advance(self, seconds: float) -> None:

@@ -1,7 +1,9 @@
 """The invalidation bus: what changed, told to every worker of every instance and to every live dashboard.
 
-Events are small JSON objects, `{"type": "tenant.updated", "tenant": id, "version": n, "seq": s}`, numbered by
-one counter per bus (`seq`), so a client that reconnects can ask for what it missed. With Redis they travel
+Events are small JSON objects, `{"type": "tenant.updated", "tenant": id, "version": n, "seq": s, "at": t}`,
+numbered by one counter per bus (`seq`), so a client that reconnects can ask for what it missed, and stamped
+with the publisher's wall-clock time (`at`, Unix seconds; absent from events of older versions), so each worker
+can tell how long one took to reach it. With Redis they travel
 on pub/sub (`{prefix}events`), numbered by `INCR` and kept in a short sorted-set log for replays; without
 Redis an in-process bus does the same for the one worker. Pub/sub can drop messages: a worker whose
 connection dropped is told (`on_reconnect`) and must forget what it holds in memory.
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from tenantedge.clock import Clock, SystemClock
 from tenantedge.errors import BackendError
 
 if TYPE_CHECKING:
@@ -53,11 +56,14 @@ class Event:
     version: int
     path: str | None = None  # the page, for page and draft events; the slug, for post events
     seq: int = 0
+    published_at: float | None = None  # the publisher's wall clock (Unix seconds), stamped by the bus
 
     def to_json(self) -> bytes:
         body: dict[str, Any] = {"type": self.type, "tenant": self.tenant, "version": self.version, "seq": self.seq}
         if self.path is not None:
             body["path"] = self.path
+        if self.published_at is not None:
+            body["at"] = self.published_at
         return orjson.dumps(body)
 
     @classmethod
@@ -71,8 +77,10 @@ class Event:
             raise ValueError(f"event.type: expected one of {EVENT_TYPES}, found {kind!r}")
         if not isinstance(tenant, str) or not isinstance(version, int) or not isinstance(seq, int):
             raise ValueError("event: expected 'tenant' (string), 'version' and 'seq' (integers)")
-        path = raw.get("path")
-        return cls(kind, tenant, version, path if isinstance(path, str) else None, seq)
+        path, at = raw.get("path"), raw.get("at")
+        # `at` is optional (older publishers do not send it); a bool is not a time, though Python says it is an int.
+        published_at = float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None
+        return cls(kind, tenant, version, path if isinstance(path, str) else None, seq, published_at)
 
 
 class EventBus(Protocol):
@@ -80,9 +88,11 @@ class EventBus(Protocol):
 
     # True when other workers and machines hear what this one publishes (Redis); False for one worker alone.
     shared: bool
+    # Times the connection to the other workers was lost and made again (0 for a bus that has none).
+    reconnects: int
 
     async def publish(self, event: Event) -> Event:
-        """Send an event; returns it numbered. BackendError when it could not be sent."""
+        """Send an event; returns it numbered and stamped with the time. BackendError when it could not be sent."""
         ...
 
     def subscribe(self, listener: Listener, on_reconnect: Callable[[], None] | None = None) -> Callable[[], None]:
@@ -130,15 +140,17 @@ class LocalBus:
     """The bus of one worker, when Redis is not configured (other workers learn of changes by the file watch)."""
 
     shared = False
+    reconnects = 0
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
         self._seq = 0
         self._log: deque[Event] = deque(maxlen=REPLAY_LIMIT)
         self._subscribers = _Subscribers()
 
     async def publish(self, event: Event) -> Event:
         self._seq += 1
-        numbered = replace(event, seq=self._seq)
+        numbered = replace(event, seq=self._seq, published_at=self._clock.wall())
         self._log.append(numbered)
         self._subscribers.deliver(numbered)
         return numbered
@@ -164,7 +176,7 @@ class RedisBus:
 
     shared = True
 
-    def __init__(self, url: str, *, prefix: str = "te:", timeout: float = 1.0) -> None:
+    def __init__(self, url: str, *, prefix: str = "te:", timeout: float = 1.0, clock: Clock | None = None) -> None:
         from redis.asyncio import Redis
 
         self._client: Redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
@@ -176,15 +188,17 @@ class RedisBus:
         self._seq_key = f"{prefix}events:seq"
         self._log_key = f"{prefix}events:log"
         self._timeout = timeout
+        self._clock = clock or SystemClock()
         self._subscribers = _Subscribers()
         self.connected = asyncio.Event()
+        self.reconnects = 0
 
     async def publish(self, event: Event) -> Event:
         from redis.exceptions import RedisError
 
         try:
             seq = int(await asyncio.wait_for(self._client.incr(self._seq_key), self._timeout))
-            numbered = replace(event, seq=seq)
+            numbered = replace(event, seq=seq, published_at=self._clock.wall())
             data = numbered.to_json()
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.zadd(self._log_key, {data: seq})
@@ -235,6 +249,7 @@ class RedisBus:
                     await pubsub.subscribe(self.channel)
                     self.connected.set()
                     if not first:
+                        self.reconnects += 1
                         log.info("event bus reconnected: dropping what this worker held in memory")
                         self._subscribers.reconnected()
                     first, backoff = False, 0.05

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tenantedge.admin.openapi import SCHEMAS
 from tenantedge.http.edge import EdgeApp
 from tenantedge.telemetry.minutes import FIGURES, WINDOW, LocalMinutes, RedisMinutes
 from tests.admin.conftest import SCOPED_TOKEN, AdminClient
@@ -39,6 +40,23 @@ async def test_a_tenants_minutes_count_its_requests_errors_and_hits(client: Admi
     assert (totals["requests"], totals["client_errors"], totals["server_errors"]) == (4, 1, 0)
     assert totals["hits"] == 2 and totals["hit_ratio"] == 0.5  # the first "/" and the 404 rendered
     assert totals["render_ms"] > 0 and totals["bytes"] > 0
+
+
+async def test_the_last_publish_is_acknowledged_by_the_one_worker(client: AdminClient) -> None:
+    documented = SCHEMAS["TenantStats"]
+    before = (await client.get("/api/tenants/basicsite/stats")).json()
+    assert set(before) == set(documented["required"])
+    assert before["last_publish"] is None  # nothing published since this worker started
+    changed = await client.patch("/api/tenants/basicsite", {"name": "Renamed"}, if_match='"1"')
+    assert changed.status_code == 200
+    last = (await client.get("/api/tenants/basicsite/stats")).json()["last_publish"]
+    types = {"integer": int, "number": float}
+    for name, schema in documented["properties"]["last_publish"]["properties"].items():
+        kind = schema["type"] if isinstance(schema["type"], str) else schema["type"][0]
+        assert type(last[name]) is types[kind], name
+    assert set(last) == set(documented["properties"]["last_publish"]["required"])
+    assert (last["version"], last["workers"], last["expected_workers"]) == (changed.json()["version"], 1, 1)
+    assert 0 <= last["propagation_seconds"] < 1 and last["published_at"] > 1.7e9
 
 
 async def test_the_busiest_tenants_come_first_and_a_scoped_token_sees_its_own(client: AdminClient) -> None:

@@ -22,8 +22,11 @@ def test_every_service_of_the_topology_is_there() -> None:
     assert set(SERVICES) == {"redis", "postgres", "migrate", "seaweedfs", "seed", "tenantedge-a", "tenantedge-b"} | {
         "nginx",
         "caddy",
+        "prometheus",
+        "grafana",
     }
     assert SERVICES["nginx"]["profiles"] == ["nginx"] and SERVICES["caddy"]["profiles"] == ["caddy"]
+    assert SERVICES["prometheus"]["profiles"] == SERVICES["grafana"]["profiles"] == ["observability"]
 
 
 @pytest.mark.parametrize("name", sorted(set(SERVICES) - ONE_SHOT))
@@ -50,14 +53,26 @@ def test_the_instances_share_s3_redis_and_postgres_and_wait_for_them(name: str) 
     assert f"-bucket={env['TENANTEDGE_S3_BUCKET']}" in SERVICES["seaweedfs"]["command"]
 
 
-def test_the_proxies_use_the_configs_of_deploy() -> None:
-    for service in ("nginx", "caddy"):
+def test_the_proxies_and_the_observability_services_use_the_configs_of_deploy() -> None:
+    for service in ("nginx", "caddy", "prometheus", "grafana"):
         for volume in SERVICES[service]["volumes"]:
             source = volume.split(":")[0]
             if source.startswith("./"):
-                assert (ROOT / source).is_file(), volume
+                assert (ROOT / source).exists(), volume
     assert SERVICES["caddy"]["environment"]["CADDY_ASK"] == "http://tenantedge-a:9000/_edge/ask"
     assert SERVICES["nginx"]["environment"]["UPSTREAM_A"] == "tenantedge-a:8000"
+
+
+def test_grafana_shows_the_dashboard_from_the_prometheus_of_the_profile() -> None:
+    mounts = dict(volume.split(":")[:2] for volume in SERVICES["grafana"]["volumes"])
+    assert mounts["./deploy/grafana/tenantedge.json"] == "/var/lib/grafana/dashboards/tenantedge.json"
+    assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
+    provisioning = ROOT / "deploy" / "grafana" / "provisioning"
+    [source] = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"]
+    assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090"
+    [provider] = yaml.safe_load((provisioning / "dashboards" / "tenantedge.yml").read_text())["providers"]
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
+    assert "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in SERVICES["prometheus"]["volumes"]
 
 
 def test_no_secret_is_written_in_the_compose_file_and_each_one_is_documented() -> None:

@@ -32,6 +32,9 @@ FAMILIES = [
     "tenantedge_tenants",
     "tenantedge_websocket_clients",
     "tenantedge_render_section_seconds",
+    "tenantedge_events_lag_seconds",
+    "tenantedge_events_applied",
+    "tenantedge_events_reconnects",
 ]
 
 

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from tenantedge.media.library import AssetLibrary
     from tenantedge.media.maker import VariantMaker
     from tenantedge.telemetry.minutes import TenantMinutes
+    from tenantedge.telemetry.propagation import Propagation
 
 log = logging.getLogger("tenantedge.admin")
 
@@ -101,6 +102,7 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         assets: AssetLibrary | None = None,
         variants: VariantMaker | None = None,
         stats: TenantMinutes | None = None,
+        propagation: Propagation | None = None,
     ) -> None:
         self.service = service
         self.assets = assets
@@ -114,6 +116,7 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         self.database = database
         self._operator = operator
         self._stats = stats
+        self._propagation = propagation
 
     def routes(self, websocket: Callable[..., Awaitable[None]] | None = None) -> list[BaseRoute]:
         by_path: dict[str, dict[str, Endpoint]] = {}
@@ -392,11 +395,13 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         minutes = await stats.series(tenant_id)
         totals = {name: sum(minute[name] for minute in minutes) for name in FIGURES}
         hits, requests = totals["hits"], totals["requests"]
+        last = await self._propagation.last_publish(tenant_id) if self._propagation is not None else None
         body = {
             "tenant": tenant_id,
             "shared": stats.shared,
             "totals": {**totals, "hit_ratio": round(hits / requests, 4) if requests else None},
             "minutes": minutes,
+            "last_publish": last.to_json() if last is not None else None,
         }
         return JsonResponse(body, headers=_PRIVATE)
 

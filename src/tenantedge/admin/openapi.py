@@ -374,6 +374,40 @@ SCHEMAS: dict[str, Any] = {
             "quota_bytes": {"type": "integer"},
         },
     },
+    "TenantStats": {
+        "type": "object",
+        "required": ["tenant", "shared", "totals", "minutes", "last_publish"],
+        "properties": {
+            "tenant": _TEXT,
+            "shared": {"type": "boolean", "description": "true: every worker's figures (Redis); false: this worker's"},
+            "totals": _ANY_OBJECT,
+            "minutes": {"type": "array", "items": _ANY_OBJECT, "description": "The last hour, oldest first"},
+            "last_publish": {
+                "type": ["object", "null"],
+                "description": (
+                    "The tenant's last publish kept (a day with Redis) and how far it reached: the workers that "
+                    "applied it of those alive when it was published; null when none is kept"
+                ),
+                "required": ["version", "published_at", "workers", "expected_workers", "propagation_seconds"],
+                "additionalProperties": False,
+                "properties": {
+                    "version": {"type": "integer", "minimum": 1},
+                    "published_at": {"type": "number", "description": "Unix seconds, the publishing worker's clock"},
+                    "workers": {"type": "integer", "minimum": 1, "description": "Workers that applied it"},
+                    "expected_workers": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "Workers alive at the publish",
+                    },
+                    "propagation_seconds": {
+                        "type": ["number", "null"],
+                        "minimum": 0,
+                        "description": "From the publish to the last expected worker applying it; null until all did",
+                    },
+                },
+            },
+        },
+    },
     "SignIn": {"type": "object", "required": ["token"], "properties": {"token": _TEXT}},
     "Session": {
         "type": "object",

@@ -457,8 +457,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "tenant_stats",
         "A tenant's requests, 4xx and 5xx answers, bytes, render time (ms) and page-cache hits per minute for the "
         "last hour, oldest first, and their totals: every worker's when Redis is configured (`shared`), else the "
-        "answering worker's; 404 while requests are not counted (TENANTEDGE_METRICS=1 counts them)",
-        returns="Object",
+        "answering worker's; and the last publish, with how many workers applied it and how long the last one took; "
+        "404 while requests are not counted (TENANTEDGE_METRICS=1 counts them)",
+        returns="TenantStats",
         tags=("operations",),
     ),
     Operation(

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from tenantedge.media.library import AssetLibrary
     from tenantedge.media.maker import VariantMaker
     from tenantedge.telemetry.minutes import TenantMinutes
+    from tenantedge.telemetry.propagation import Propagation
 
 log = logging.getLogger("tenantedge.admin")
 
@@ -66,6 +67,7 @@ def build_admin(
     assets: AssetLibrary | None = None,
     variants: VariantMaker | None = None,
     stats: TenantMinutes | None = None,
+    propagation: Propagation | None = None,
 ) -> Admin:
     service = AdminService(publisher, registry)
     token = settings.admin_token
@@ -92,6 +94,7 @@ def build_admin(
         assets=assets,
         variants=variants,
         stats=stats,
+        propagation=propagation,
     )
     return Admin(host, api.app(hub.endpoint), service, hub, limiter)
 
