@@ -97,4 +97,4 @@ def test_the_installed_package_carries_the_dashboard(tmp_path: Path) -> None:
 
     (wheel,) = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {f"tenantedge/admin/ui/{name}" for name in ("index.html", "app.js", "app.css")} <= names
+    assert {f"tenantedge/admin/ui/{name}" for name in ("index.html", "app.js", "charts.js", "app.css")} <= names

@@ -66,7 +66,8 @@ from tenantedge.media.references import MEDIA_PREFIX
 from tenantedge.render.pages import THEME_PATH, PageRenderer
 from tenantedge.render.theme import PRESETS as THEME_PRESETS
 from tenantedge.sections import FEATURES, SectionRegistry
-from tenantedge.telemetry.minutes import FIGURES, WINDOW
+from tenantedge.telemetry.minutes import WINDOW, hour_totals
+from tenantedge.telemetry.requests import RENDER_BUCKETS_MS
 from tenantedge.tenants import COLORS, TENANT_ID, is_page_path
 
 if TYPE_CHECKING:
@@ -393,13 +394,12 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         stats = self._stats_source()
         await self.service.get(tenant_id)  # NotFound for a tenant that does not exist
         minutes = await stats.series(tenant_id)
-        totals = {name: sum(minute[name] for minute in minutes) for name in FIGURES}
-        hits, requests = totals["hits"], totals["requests"]
         last = await self._propagation.last_publish(tenant_id) if self._propagation is not None else None
         body = {
             "tenant": tenant_id,
             "shared": stats.shared,
-            "totals": {**totals, "hit_ratio": round(hits / requests, 4) if requests else None},
+            "render_buckets_ms": RENDER_BUCKETS_MS,
+            "totals": hour_totals(minutes),
             "minutes": minutes,
             "last_publish": last.to_json() if last is not None else None,
         }

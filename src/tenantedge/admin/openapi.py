@@ -11,6 +11,8 @@ from tenantedge.media.references import ASSET_ID, REFERENCE
 from tenantedge.props import COLOR
 from tenantedge.sections import FEATURES
 from tenantedge.seo import MAX_ROBOTS
+from tenantedge.telemetry.minutes import WINDOW
+from tenantedge.telemetry.requests import RENDER_BUCKETS_MS
 from tenantedge.tenants import (
     COLOR_NAMES,
     DEFAULT_LIMITS,
@@ -155,8 +157,112 @@ _TENANT_FIELDS: dict[str, Any] = {
         "additionalProperties": {"$ref": "#/components/schemas/PageValue"},
     },
 }
+_COUNT = {"type": "integer", "minimum": 0}
+_MS_OR_NULL = {"type": ["number", "null"], "minimum": 0}
+_STATS_FIGURES: dict[str, Any] = {
+    "requests": _COUNT,
+    "client_errors": {**_COUNT, "description": "4xx answers"},
+    "server_errors": {**_COUNT, "description": "5xx answers (and requests that got no answer)"},
+    "bytes": {**_COUNT, "description": "Response body bytes"},
+    "render_ms": {"type": "number", "minimum": 0, "description": "Time spent rendering pages (page-cache misses)"},
+    "hits": {**_COUNT, "description": "Answers from the page cache"},
+    "hit_ratio": {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "hits / requests"},
+    "error_rate": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "description": "(client_errors + server_errors) / requests; 0 without requests",
+    },
+    "render_p50_ms": {
+        **_MS_OR_NULL,
+        "description": (
+            "Median render time, from the histogram, interpolated within its bucket (at most the last bound); "
+            "null without renders"
+        ),
+    },
+    "render_p95_ms": {**_MS_OR_NULL, "description": "95th percentile render time, as render_p50_ms"},
+}
+_RENDER_HISTOGRAM = {
+    "type": "array",
+    "items": _COUNT,
+    "minItems": len(RENDER_BUCKETS_MS) + 1,
+    "maxItems": len(RENDER_BUCKETS_MS) + 1,
+    "description": "Renders per duration bucket: at most each bound of `render_buckets_ms`, then over the last",
+}
+
+
+def _stats_row(description: str, **extra: Any) -> dict[str, Any]:
+    fields = {**extra, **_STATS_FIGURES}
+    return {
+        "type": "object",
+        "description": description,
+        "required": list(fields),
+        "additionalProperties": False,
+        "properties": fields,
+    }
+
+
 SCHEMAS: dict[str, Any] = {
     "Object": _ANY_OBJECT,
+    "TenantStats": {
+        "type": "object",
+        "required": ["tenant", "shared", "render_buckets_ms", "totals", "minutes", "last_publish"],
+        "properties": {
+            "tenant": _TEXT,
+            "shared": {"type": "boolean", "description": "Every worker's figures (Redis), or the answering worker's"},
+            "render_buckets_ms": {
+                "type": "array",
+                "items": {"type": "number"},
+                "description": "Upper bounds (ms) of the render time buckets",
+            },
+            "totals": _stats_row("The last hour", render_histogram=_RENDER_HISTOGRAM),
+            "minutes": {
+                "type": "array",
+                "minItems": WINDOW,
+                "maxItems": WINDOW,
+                "description": "A minute each, oldest first, the current minute last; zeros for a minute unvisited",
+                "items": _stats_row(
+                    "One minute",
+                    minute={"type": "string", "format": "date-time"},
+                    render_histogram=_RENDER_HISTOGRAM,
+                ),
+            },
+            "last_publish": {
+                "type": ["object", "null"],
+                "description": (
+                    "The tenant's last publish kept (a day with Redis) and how far it reached: the workers that "
+                    "applied it of those alive when it was published; null when none is kept"
+                ),
+                "required": ["version", "published_at", "workers", "expected_workers", "propagation_seconds"],
+                "additionalProperties": False,
+                "properties": {
+                    "version": {"type": "integer", "minimum": 1},
+                    "published_at": {"type": "number", "description": "Unix seconds, the publishing worker's clock"},
+                    "workers": {"type": "integer", "minimum": 1, "description": "Workers that applied it"},
+                    "expected_workers": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "Workers alive at the publish",
+                    },
+                    "propagation_seconds": {
+                        "type": ["number", "null"],
+                        "minimum": 0,
+                        "description": "From the publish to the last expected worker applying it; null until all did",
+                    },
+                },
+            },
+        },
+    },
+    "StatsRanking": {
+        "type": "object",
+        "required": ["sort", "minutes", "shared", "items"],
+        "properties": {
+            "sort": _TEXT,
+            "minutes": {"type": "integer", "description": "The minutes added up: the last hour"},
+            "shared": {"type": "boolean"},
+            "items": {"type": "array", "items": _stats_row("A tenant's last hour", tenant=_TEXT)},
+        },
+    },
     "Json": {"description": "Any JSON value"},
     "Html": _TEXT,
     "Text": _TEXT,
@@ -372,40 +478,6 @@ SCHEMAS: dict[str, Any] = {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/Asset"}},
             "used_bytes": {"type": "integer"},
             "quota_bytes": {"type": "integer"},
-        },
-    },
-    "TenantStats": {
-        "type": "object",
-        "required": ["tenant", "shared", "totals", "minutes", "last_publish"],
-        "properties": {
-            "tenant": _TEXT,
-            "shared": {"type": "boolean", "description": "true: every worker's figures (Redis); false: this worker's"},
-            "totals": _ANY_OBJECT,
-            "minutes": {"type": "array", "items": _ANY_OBJECT, "description": "The last hour, oldest first"},
-            "last_publish": {
-                "type": ["object", "null"],
-                "description": (
-                    "The tenant's last publish kept (a day with Redis) and how far it reached: the workers that "
-                    "applied it of those alive when it was published; null when none is kept"
-                ),
-                "required": ["version", "published_at", "workers", "expected_workers", "propagation_seconds"],
-                "additionalProperties": False,
-                "properties": {
-                    "version": {"type": "integer", "minimum": 1},
-                    "published_at": {"type": "number", "description": "Unix seconds, the publishing worker's clock"},
-                    "workers": {"type": "integer", "minimum": 1, "description": "Workers that applied it"},
-                    "expected_workers": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "description": "Workers alive at the publish",
-                    },
-                    "propagation_seconds": {
-                        "type": ["number", "null"],
-                        "minimum": 0,
-                        "description": "From the publish to the last expected worker applying it; null until all did",
-                    },
-                },
-            },
         },
     },
     "SignIn": {"type": "object", "required": ["token"], "properties": {"token": _TEXT}},

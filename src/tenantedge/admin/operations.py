@@ -455,10 +455,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/api/tenants/{tenant}/stats",
         "tenant_stats",
-        "A tenant's requests, 4xx and 5xx answers, bytes, render time (ms) and page-cache hits per minute for the "
-        "last hour, oldest first, and their totals: every worker's when Redis is configured (`shared`), else the "
-        "answering worker's; and the last publish, with how many workers applied it and how long the last one took; "
-        "404 while requests are not counted (TENANTEDGE_METRICS=1 counts them)",
+        "A tenant's requests, 4xx and 5xx answers, error rate, bytes, render time (ms, with p50 and p95 from a "
+        "histogram) and page-cache hits and hit ratio per minute for the last hour, oldest first, and their totals: "
+        "every worker's when Redis is configured (`shared`), else the answering worker's; and the last publish, with "
+        "how many workers applied it and how long the last one took; 404 while requests are not counted "
+        "(TENANTEDGE_METRICS=1 counts them)",
         returns="TenantStats",
         tags=("operations",),
     ),
@@ -468,7 +469,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "ranking",
         "The busiest tenants of the last hour: totals per tenant, ranked by `sort` (a scoped token sees its own); "
         "404 while requests are not counted (TENANTEDGE_METRICS=1 counts them)",
-        returns="Object",
+        returns="StatsRanking",
         errors=(400, 401, 404),
         query=(SORT, TOP),
         tags=("operations",),

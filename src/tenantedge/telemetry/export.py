@@ -30,6 +30,7 @@ from tenantedge.telemetry.requests import (
     DURATION_BUCKETS,
     HITS,
     RENDER_NS,
+    RENDERS,
     REQUESTS,
     SERVER_ERRORS,
     STATUS_CLASSES,
@@ -178,10 +179,10 @@ class Exporter:
                     label = OTHER
             summed = by_label.get(label)
             if summed is None:
-                by_label[label] = list(figures)
+                by_label[label] = figures[:RENDERS]  # the render buckets are the stats API's, not exported
             else:
-                for index, value in enumerate(figures):
-                    summed[index] += value
+                for index in range(RENDERS):
+                    summed[index] += figures[index]
         for label, figures in by_label.items():
             self._tenant_requests.labels(label).inc(figures[REQUESTS])
             if figures[CLIENT_ERRORS]:

@@ -1,6 +1,11 @@
 """Per-tenant figures a minute at a time for the last hour, for the admin's stats: every worker's, added up in
 Redis when it is configured (one sorted set per figure and minute, a member per tenant, kept two hours), else
-this worker's own, in memory (a scaled-out instance then shows the figures of the worker that answers)."""
+this worker's own, in memory (a scaled-out instance then shows the figures of the worker that answers).
+
+Render times are kept as counts per duration bucket (RENDER_BUCKETS_MS), so they add up across workers and
+minutes; p50 and p95 are read from the buckets, interpolated linearly within the bucket that holds the rank
+(as Prometheus's histogram_quantile does), so they are estimates no finer than the bucket they fall in.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,17 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
-from tenantedge.telemetry.requests import BYTES, CLIENT_ERRORS, HITS, RENDER_NS, REQUESTS, SERVER_ERRORS
+from tenantedge.telemetry.requests import (
+    BYTES,
+    CLIENT_ERRORS,
+    HITS,
+    RENDER_BUCKETS_MS,
+    RENDER_NS,
+    RENDERS,
+    REQUESTS,
+    SERVER_ERRORS,
+    TENANT_FIGURES,
+)
 
 log = logging.getLogger("tenantedge.telemetry")
 
@@ -19,9 +34,12 @@ WINDOW = 60  # minutes shown
 FIGURES = ("requests", "client_errors", "server_errors", "bytes", "render_ms", "hits")
 SORTS = {"requests": ("requests",), "errors": ("client_errors", "server_errors"), "render_time": ("render_ms",)}
 SORTS["bytes"] = ("bytes",)
+# Renders per duration bucket: stored as figures of their own (a sorted set each in Redis), shown as a histogram.
+BUCKETS = (*(f"renders_le_{bound}ms" for bound in RENDER_BUCKETS_MS), f"renders_over_{RENDER_BUCKETS_MS[-1]}ms")
+FIELDS = FIGURES + BUCKETS
 _KEEP = 2 * 3600  # seconds a minute's sets live in Redis
 Row = dict[str, Any]
-Minute = dict[str, list[float]]  # tenant -> figures, in FIGURES order
+Minute = dict[str, list[float]]  # tenant -> figures, in FIELDS order
 
 
 class TenantMinutes(Protocol):
@@ -47,7 +65,7 @@ class TenantMinutes(Protocol):
 
 
 def _accumulate(minute: Minute, batch: dict[str, list[int]]) -> None:
-    """Add a batch of per-tenant figures (RequestStats order) to a minute's (FIGURES order)."""
+    """Add a batch of per-tenant figures (RequestStats order) to a minute's (FIELDS order)."""
     for tenant, figures in batch.items():
         values = _figures(figures)
         held = minute.get(tenant)
@@ -67,13 +85,49 @@ def _figures(figures: list[int]) -> list[float]:
         figures[BYTES],
         figures[RENDER_NS] / 1e6,
         figures[HITS],
+        *figures[RENDERS:TENANT_FIGURES],
     ]
 
 
-def _row(values: Sequence[float], **extra: Any) -> Row:
-    row: Row = {**extra, **{name: _shown(value) for name, value in zip(FIGURES, values, strict=True)}}
-    row["hit_ratio"] = round(row["hits"] / row["requests"], 4) if row["requests"] else None
+def _row(values: Sequence[float], *, histogram: bool = False, **extra: Any) -> Row:
+    """A row of figures (FIELDS order) as the API shows it, with the ratios and render percentiles worked out."""
+    shown = len(FIGURES)
+    row: Row = {**extra, **{name: _shown(value) for name, value in zip(FIGURES, values[:shown], strict=True)}}
+    requests = row["requests"]
+    row["hit_ratio"] = round(row["hits"] / requests, 4) if requests else None
+    row["error_rate"] = round((row["client_errors"] + row["server_errors"]) / requests, 4) if requests else 0
+    buckets = [int(value) for value in values[shown:]]
+    row["render_p50_ms"] = render_percentile(buckets, 0.5)
+    row["render_p95_ms"] = render_percentile(buckets, 0.95)
+    if histogram:
+        row["render_histogram"] = buckets
     return row
+
+
+def render_percentile(buckets: Sequence[int], quantile: float) -> float | None:
+    """The render time (ms) under which `quantile` of the renders counted in `buckets` fall; None for no render.
+
+    Interpolated linearly within the bucket holding the rank (the first bucket starts at 0 ms); past the last
+    bound the answer is that bound, a floor, as nothing is known of how far over it the renders went.
+    """
+    total = sum(buckets)
+    if not total:
+        return None
+    rank = quantile * total
+    seen, lower = 0, 0.0
+    for upper, count in zip(RENDER_BUCKETS_MS, buckets[:-1], strict=True):
+        if count and seen + count >= rank:
+            return round(lower + (upper - lower) * (rank - seen) / count, 3)
+        seen += count
+        lower = upper
+    return float(RENDER_BUCKETS_MS[-1])
+
+
+def hour_totals(minutes: Sequence[Row]) -> Row:
+    """The sums of a series of rows (as `series` gives them), with ratios and percentiles over all of them."""
+    values = [float(sum(minute[name] for minute in minutes)) for name in FIGURES]
+    values += [float(sum(column)) for column in zip(*(minute["render_histogram"] for minute in minutes), strict=True)]
+    return _row(values, histogram=True)
 
 
 def _shown(value: float) -> float | int:
@@ -112,9 +166,9 @@ class LocalMinutes:
 
     async def series(self, tenant: str) -> list[Row]:
         now = int(time.time() // 60)
-        empty = [0.0] * len(FIGURES)
+        empty = [0.0] * len(FIELDS)
         return [
-            _row(self._minutes.get(minute, {}).get(tenant, empty), minute=_minute_label(minute))
+            _row(self._minutes.get(minute, {}).get(tenant, empty), histogram=True, minute=_minute_label(minute))
             for minute in range(now - WINDOW + 1, now + 1)
         ]
 
@@ -124,7 +178,7 @@ class LocalMinutes:
             for tenant, values in minute.items():
                 if tenants is not None and tenant not in tenants:
                     continue
-                held = totals.setdefault(tenant, [0.0] * len(FIGURES))
+                held = totals.setdefault(tenant, [0.0] * len(FIELDS))
                 for index, value in enumerate(values):
                     held[index] += value
         return _rank(totals, sort, limit)
@@ -162,7 +216,7 @@ class RedisMinutes:
         try:
             async with self._client.pipeline(transaction=False) as pipe:
                 for minute, tenants in pending.items():
-                    for index, figure in enumerate(FIGURES):
+                    for index, figure in enumerate(FIELDS):
                         key = self._key(figure, minute)
                         for tenant, values in tenants.items():
                             if values[index]:
@@ -176,7 +230,7 @@ class RedisMinutes:
                 if minute > oldest:
                     merged = self._pending.setdefault(minute, {})
                     for tenant, values in tenants.items():
-                        held = merged.setdefault(tenant, [0.0] * len(FIGURES))
+                        held = merged.setdefault(tenant, [0.0] * len(FIELDS))
                         for index, value in enumerate(values):
                             held[index] += value
 
@@ -203,12 +257,16 @@ class RedisMinutes:
         minutes = range(now - WINDOW + 1, now + 1)
         async with self._client.pipeline(transaction=False) as pipe:
             for minute in minutes:
-                for figure in FIGURES:
+                for figure in FIELDS:
                     pipe.zscore(self._key(figure, minute), tenant)
             scores = await pipe.execute()
-        width = len(FIGURES)
+        width = len(FIELDS)
         return [
-            _row([float(score or 0) for score in scores[n * width : (n + 1) * width]], minute=_minute_label(minute))
+            _row(
+                [float(score or 0) for score in scores[n * width : (n + 1) * width]],
+                histogram=True,
+                minute=_minute_label(minute),
+            )
             for n, minute in enumerate(minutes)
         ]
 
@@ -216,14 +274,14 @@ class RedisMinutes:
         now = int(time.time() // 60)
         minutes = range(now - WINDOW + 1, now + 1)
         async with self._client.pipeline(transaction=False) as pipe:
-            for figure in FIGURES:
+            for figure in FIELDS:
                 pipe.zunion([self._key(figure, minute) for minute in minutes], withscores=True)
             unions = await pipe.execute()
-        totals: dict[str, list[float]] = {}
+        found: dict[str, list[float]] = {}
         for index, union in enumerate(unions):
             for member, score in union:
                 tenant = member.decode() if isinstance(member, bytes) else str(member)
                 if tenants is not None and tenant not in tenants:
                     continue
-                totals.setdefault(tenant, [0.0] * len(FIGURES))[index] = float(score)
-        return _rank(totals, sort, limit)
+                found.setdefault(tenant, [0.0] * len(FIELDS))[index] = float(score)
+        return _rank(found, sort, limit)

@@ -39,8 +39,13 @@ _BOUNDS_NS = [round(bound * 1e9) for bound in DURATION_BUCKETS]
 # A status's row in RequestStats.by_class (4 outcomes a row); no status at all (nothing sent) counts as a 5xx.
 _CLASS_INDEX = {status: (status // 100 - 1) * len(CacheOutcome) for status in range(100, 600)}
 _NO_CLASS = 4 * len(CacheOutcome)
-# Per-tenant figures: requests, 4xx, 5xx, body bytes, render ns, page-cache hits.
+# Per-tenant figures: requests, 4xx, 5xx, body bytes, render ns, page-cache hits, then renders per duration bucket.
 REQUESTS, CLIENT_ERRORS, SERVER_ERRORS, BYTES, RENDER_NS, HITS = range(6)
+# Upper bounds of the per-tenant render time buckets, in ms; one more bucket counts the renders over the last.
+RENDER_BUCKETS_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+_RENDER_BOUNDS_NS = [bound * 1_000_000 for bound in RENDER_BUCKETS_MS]
+RENDERS = 6  # the first bucket's index in a tenant's figures
+TENANT_FIGURES = RENDERS + len(RENDER_BUCKETS_MS) + 1
 NO_TENANT = "-"
 REQUEST_ID = b"x-request-id"
 _REQUEST_ID_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:=+/")
@@ -65,13 +70,14 @@ class RequestStats:
         if figures is None:
             if len(self.tenants) >= self.max_tenants:
                 tenant = NO_TENANT
-            figures = self.tenants.setdefault(tenant, [0, 0, 0, 0, 0, 0])
+            figures = self.tenants.setdefault(tenant, [0] * TENANT_FIGURES)
         figures[0] += 1
         figures[3] += size
         if outcome == 0:
             figures[5] += 1
-        elif render_ns:
+        elif render_ns:  # a render happens on a miss only: the hit branch above stays two additions
             figures[4] += render_ns
+            figures[RENDERS + bisect_left(_RENDER_BOUNDS_NS, render_ns)] += 1
         if status >= 400:
             figures[1 if status < 500 else 2] += 1
 

@@ -1,6 +1,8 @@
 // tenantedge admin: the dashboard and page builder. Plain modern JavaScript, no build step, nothing fetched
 // from elsewhere. Every change goes through the admin API with If-Match; events arrive over /ws.
 
+import { publishPanel, trafficOff, trafficPanel } from "./charts.js";
+
 const state = { session: null, catalog: null, socket: null, listeners: new Set() };
 const main = document.getElementById("main");
 const STARTERS = {
@@ -244,6 +246,8 @@ function renderSignIn() {
 
 // -- tenants -----------------------------------------------------------------------------------------------
 
+const NO_TENANT = "-"; // what the stats call the requests no tenant answered
+
 async function renderTenants() {
   crumbs(["Tenants"]);
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
@@ -253,7 +257,11 @@ async function renderTenants() {
   const search = h("input", { type: "search", placeholder: "Search by id, name or domain", "aria-label": "Search tenants", value: query });
   const table = h("div", {}, h("p", { class: "muted spinner" }, "Loading"));
   const pager = h("div", { class: "pager" });
+  const order = h("select", { id: "tenant-sort", "aria-label": "Order tenants by" },
+    h("option", { value: "name" }, "By name"), h("option", { value: "requests" }, "By traffic, last hour"), h("option", { value: "errors" }, "By errors, last hour"));
+  order.addEventListener("change", () => load());
   async function load() {
+    if (order.value !== "name") return loadRanking();
     const result = await api("GET", `/api/tenants?q=${encodeURIComponent(query)}&offset=${offset}&limit=${limit}`);
     if (!result.ok) return table.replaceChildren(h("p", { class: "error" }, problem(result)));
     const { total, items } = result.data;
@@ -272,6 +280,25 @@ async function renderTenants() {
       h("button", { class: "ghost small", type: "button", disabled: offset === 0, onclick: () => { offset = Math.max(0, offset - limit); load(); } }, "Previous"),
       h("button", { class: "ghost small", type: "button", disabled: offset + limit >= total, onclick: () => { offset += limit; load(); } }, "Next"));
   }
+  // The busiest or most erring tenants of the last hour (GET /api/stats), those the search matches.
+  async function loadRanking() {
+    pager.replaceChildren();
+    const result = await api("GET", `/api/stats?sort=${order.value}&limit=500`);
+    if (result.status === 404) return table.replaceChildren(trafficOff());
+    if (!result.ok) return table.replaceChildren(h("p", { class: "error" }, problem(result)));
+    const items = result.data.items.filter((item) => item.tenant.includes(query.trim().toLowerCase()));
+    if (!items.length) return table.replaceChildren(h("div", { class: "empty" }, "No tenant had requests in the last hour."));
+    const ratio = (value) => (value === null ? "–" : `${Math.round(value * 1000) / 10} %`);
+    table.replaceChildren(h("table", {},
+      h("thead", {}, h("tr", {}, h("th", {}, "Tenant"), h("th", {}, "Requests"), h("th", {}, "Errors (4xx + 5xx)"), h("th", {}, "Error rate"), h("th", {}, "Cache hit ratio"))),
+      h("tbody", {}, items.map((item) => h("tr", { "data-tenant": item.tenant },
+        h("td", {}, item.tenant === NO_TENANT ? h("span", { class: "muted" }, "(no tenant)") : h("a", { href: `#/t/${item.tenant}/overview` }, item.tenant)),
+        h("td", {}, String(item.requests)),
+        h("td", {}, String(item.client_errors + item.server_errors)),
+        h("td", {}, ratio(item.error_rate)),
+        h("td", {}, ratio(item.hit_ratio)))))),
+    h("p", { class: "muted" }, "Tenants without requests in the last hour are not listed; “(no tenant)” counts the requests no tenant answered (the admin, /_edge/ paths, unknown hosts)."));
+  }
   search.addEventListener("input", debounce(() => {
     query = search.value;
     offset = 0;
@@ -279,7 +306,7 @@ async function renderTenants() {
   }, 200));
   main.replaceChildren(
     h("div", { class: "row spread" }, h("h1", {}, "Tenants"), h("button", { type: "button", onclick: createTenant }, "New tenant")),
-    h("div", { class: "panel" }, search, table, pager));
+    h("div", { class: "panel" }, h("div", { class: "row list-tools" }, h("div", { class: "grow" }, search), order), table, pager));
   leave = onEvent((event) => event.type.startsWith("tenant.") && load());
   load();
 }
@@ -319,7 +346,7 @@ async function renderTenant(id, tab) {
   crumbs(["Tenants", "#/"], [id]);
   const result = await api("GET", `/api/tenants/${id}`);
   if (!result.ok) return main.replaceChildren(h("div", { class: "panel empty" }, problem(result)));
-  const tabs = [["settings", "Settings"], ["pages", "Pages"], ["posts", "Posts"], ["assets", "Assets"], ["history", "History"]];
+  const tabs = [["settings", "Settings"], ["pages", "Pages"], ["posts", "Posts"], ["assets", "Assets"], ["history", "History"], ["overview", "Overview"]];
   state.tenant = id;
   const body = h("div");
   main.replaceChildren(
@@ -330,7 +357,30 @@ async function renderTenant(id, tab) {
   if (tab === "history") return renderHistory(id, result, body);
   if (tab === "posts") return renderPosts(id, body);
   if (tab === "assets") return renderAssets(id, body);
+  if (tab === "overview") return renderOverview(id, body);
   return renderSettings(id, result, body);
+}
+
+const OVERVIEW_REFRESH_MS = 15000;
+
+// The last hour's traffic, refreshed while shown; a 404 from the stats API means requests are not counted.
+async function renderOverview(id, body) {
+  let timer = null;
+  let shown = true;
+  async function load() {
+    const result = await api("GET", `/api/tenants/${id}/stats`);
+    if (!shown) return;
+    if (result.status === 404) return body.replaceChildren(trafficOff());
+    if (!result.ok) return body.replaceChildren(h("div", { class: "panel empty" }, problem(result)));
+    body.replaceChildren(...[publishPanel(result.data), trafficPanel(result.data)].filter(Boolean));
+    timer = setTimeout(load, OVERVIEW_REFRESH_MS);
+  }
+  leave = () => {
+    shown = false;
+    clearTimeout(timer);
+  };
+  body.replaceChildren(h("p", { class: "muted spinner" }, "Loading"));
+  await load();
 }
 
 function renderSettings(id, loaded, body) {
