@@ -68,9 +68,7 @@ class RequestStats:
         self.duration_ns += duration_ns
         figures = self.tenants.get(tenant)
         if figures is None:
-            if len(self.tenants) >= self.max_tenants:
-                tenant = NO_TENANT
-            figures = self.tenants.setdefault(tenant, [0] * TENANT_FIGURES)
+            figures = self._start(tenant)
         figures[0] += 1
         figures[3] += size
         if outcome == 0:
@@ -88,12 +86,16 @@ class RequestStats:
         self.duration_ns += duration_ns
         figures = self.tenants.get(tenant)
         if figures is None:
-            if len(self.tenants) >= self.max_tenants:
-                tenant = NO_TENANT
-            figures = self.tenants.setdefault(tenant, [0, 0, 0, 0, 0, 0])
+            figures = self._start(tenant)
         figures[0] += 1
         figures[3] += size
         figures[5] += 1
+
+    def _start(self, tenant: str) -> list[int]:
+        """A tenant's figures, new in this batch; past `max_tenants`, the shared NO_TENANT ones."""
+        if len(self.tenants) >= self.max_tenants:
+            tenant = NO_TENANT
+        return self.tenants.setdefault(tenant, [0] * TENANT_FIGURES)
 
     def take_tenants(self) -> dict[str, list[int]]:
         """The per-tenant figures since the last call; the next request starts a new batch."""
