@@ -149,6 +149,12 @@ _TENANT_FIELDS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {"header": _SECTIONS, "footer": _SECTIONS},
     },
+    "plugins": {
+        "type": "object",
+        "description": "Plugins this tenant enables, by name, with their settings (GET /api/plugins has their schemas)",
+        "propertyNames": {"pattern": "^[a-z][a-z0-9-]{0,39}$"},
+        "additionalProperties": _ANY_OBJECT,
+    },
     "pages": {
         "type": "object",
         "propertyNames": {"pattern": "^/(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*)?$", "maxLength": MAX_PAGE_PATH},
