@@ -319,6 +319,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         assets=library,
         variants=variants,
         stats=minutes,
+        plugins=plugins,
     )
 
     async def file_saved(changed: set[str], before: TenantSet) -> None:

@@ -47,6 +47,7 @@ SORT = Query(
     choices=("requests", "errors", "render_time", "bytes"),
 )
 TOP = Query("limit", "how many tenants to list (at most 500)", (1, 500), 20)
+SECTIONS_OF = Query("tenant", "a tenant id: only the sections it may use (with those of the plugins it enables)")
 THEME_OF = Query("page", "for the theme stylesheet (`_edge/theme.css`): the page whose draft's theme to show")
 
 
@@ -134,8 +135,40 @@ OPERATIONS: tuple[Operation, ...] = (
         "sections",
         "The section registry with each section's props schema",
         returns="Sections",
-        errors=(401,),
+        errors=(401, 404),
+        query=(SECTIONS_OF,),
         tags=("sections",),
+    ),
+    Operation(
+        "GET",
+        "/api/plugins",
+        "list_plugins",
+        "Installed plugins: version, hooks, sections and settings schema (props format) of each; broken ones say why",
+        returns="Object",
+        errors=(401,),
+        tags=("plugins",),
+    ),
+    Operation(
+        "GET",
+        "/api/plugins/{plugin}",
+        "get_plugin",
+        "One installed plugin, with the settings schema a form for `plugins.<name>` of a tenant is made from",
+        returns="Object",
+        tags=("plugins",),
+    ),
+    *(
+        Operation(
+            method,
+            "/api/plugins/{plugin}/tenants/{tenant}/{rest}",
+            "plugin_route",
+            "A plugin's own admin route, for a tenant the token reaches and which enables the plugin",
+            body="Json" if method in ("POST", "PUT", "PATCH") else None,
+            returns="Json",
+            errors=(401, 404, 413, 503),
+            media=("application/json", "text/plain"),
+            tags=("plugins",),
+        )
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
     ),
     Operation(
         "GET",

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tenantedge.http.endpoints import OperatorEndpoints
     from tenantedge.media.library import AssetLibrary
     from tenantedge.media.maker import VariantMaker
+    from tenantedge.plugins.host import PluginHost
     from tenantedge.telemetry.minutes import TenantMinutes
 
 log = logging.getLogger("tenantedge.admin")
@@ -66,6 +67,7 @@ def build_admin(
     assets: AssetLibrary | None = None,
     variants: VariantMaker | None = None,
     stats: TenantMinutes | None = None,
+    plugins: PluginHost | None = None,
 ) -> Admin:
     service = AdminService(publisher, registry)
     token = settings.admin_token
@@ -92,6 +94,7 @@ def build_admin(
         assets=assets,
         variants=variants,
         stats=stats,
+        plugins=plugins,
     )
     return Admin(host, api.app(hub.endpoint), service, hub, limiter)
 
