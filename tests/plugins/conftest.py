@@ -37,6 +37,9 @@ def fixture_plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     info.joinpath("METADATA").write_text("Metadata-Version: 2.1\nName: tenantedge-fixture-plugins\nVersion: 1.0\n")
     lines = [f"{name} = {module}" for name, module in ENTRY_POINTS.items()]
     info.joinpath("entry_points.txt").write_text("[tenantedge.plugins]\n" + "\n".join(lines) + "\n")
+    hanging = sys.modules.get("tefx_hanging")
+    if hanging is not None:
+        hanging.RELEASE.clear()  # released by an earlier module's teardown: hang again
     with pytest.MonkeyPatch.context() as patch:
         patch.syspath_prepend(str(FIXTURES))
         patch.syspath_prepend(str(site))
