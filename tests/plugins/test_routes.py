@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 
-from tenantedge.admin.responses import MERGE_PATCH
+from tenantedge.admin.responses import JSON, MERGE_PATCH
 from tenantedge.http.edge import EdgeApp
 from tests.conftest import running
 from tests.plugins.conftest import ADMIN, TOKEN, app_for, write_tenants
@@ -101,6 +101,12 @@ async def test_a_plugin_admin_route_answers_for_an_enabling_tenant(client: httpx
     assert response.json() == {"tenant": "echoing", "path": "inbox/2"}
     refused = await client.get("/api/plugins/echo/tenants/silent/inbox", headers=admin())
     assert refused.status_code == 404  # the tenant does not enable it
+    posted = await client.post(
+        "/api/plugins/echo/tenants/echoing/inbox", content=b'{"read": true}', headers={**admin(), "content-type": JSON}
+    )
+    assert posted.status_code == 200
+    not_json = await client.post("/api/plugins/echo/tenants/echoing/inbox", content=b"read=1", headers=admin())
+    assert not_json.status_code == 415
 
 
 async def test_plugins_and_their_settings_schemas_are_listed(client: httpx.AsyncClient) -> None:
@@ -125,6 +131,7 @@ async def test_the_palette_of_a_tenant_holds_the_sections_of_its_plugins(client:
     silent = types(await client.get("/api/sections?tenant=silent", headers=admin()))
     assert "echo/Box" in echoing and "Hero" in echoing
     assert "echo/Box" not in silent and "Hero" in silent
+    assert types(await client.get("/api/sections", headers=admin())) == silent  # every tenant's: built-in ones
     assert (await client.get("/api/sections?tenant=echoing", headers=admin(SCOPED))).status_code == 404
 
 

@@ -197,10 +197,11 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers, PluginHandlers):
 
     async def sections(self, request: Request, grant: Grant) -> Response:
         """The section library, with what the dashboard shows for the features and theme colours it offers; with
-        `?tenant=`, only the sections that tenant may use (plugins' sections of the plugins it enables)."""
+        `?tenant=`, the sections that tenant may use: with those of the plugins it enables (a palette without a
+        tenant shows the built-in ones, which every tenant may use)."""
         tenant_id = request.query_params.get(SECTIONS_OF.name)
         if tenant_id is None:
-            specs = list(self._registry)
+            specs = self._registry.available(())
         elif not TENANT_ID.match(tenant_id) or not grant.allows(tenant_id):
             raise NotFound(f"no tenant {tenant_id!r}")
         else:

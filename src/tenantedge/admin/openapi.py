@@ -484,7 +484,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     for status in _errors(op):
         responses[str(status)] = {"description": _REASONS[status], "content": problem}
     operation: dict[str, Any] = {
-        "operationId": op.handler,
+        "operationId": op.operation_id or op.handler,
         "summary": op.summary,
         "tags": list(op.tags),
         "parameters": parameters,

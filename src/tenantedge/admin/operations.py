@@ -47,7 +47,10 @@ SORT = Query(
     choices=("requests", "errors", "render_time", "bytes"),
 )
 TOP = Query("limit", "how many tenants to list (at most 500)", (1, 500), 20)
-SECTIONS_OF = Query("tenant", "a tenant id: only the sections it may use (with those of the plugins it enables)")
+SECTIONS_OF = Query(
+    "tenant",
+    "a tenant id: the sections it may use, with those of the plugins it enables (without it: built-in sections only)",
+)
 THEME_OF = Query("page", "for the theme stylesheet (`_edge/theme.css`): the page whose draft's theme to show")
 
 
@@ -69,6 +72,7 @@ class Operation:
     uploads: bool = False  # the body is a file: multipart/form-data (part `file`) or raw bytes
     media: tuple[str, ...] = (JSON,)  # the 2xx body's media types
     tags: tuple[str, ...] = field(default=("tenants",))
+    operation_id: str | None = None  # the OpenAPI operationId when one handler serves several methods
 
 
 _WRITE_ERRORS = (400, 401, 404, 409, 413, 415, 422, 428)
@@ -167,6 +171,7 @@ OPERATIONS: tuple[Operation, ...] = (
             errors=(401, 404, 413, 503),
             media=("application/json", "text/plain"),
             tags=("plugins",),
+            operation_id=f"plugin_route_{method.lower()}",
         )
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
     ),
