@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tenantedge.admin.auth import Grant
-from tenantedge.admin.responses import JsonResponse, read_json
+from tenantedge.admin.responses import JSON, MERGE_PATCH, JsonResponse, read_json
 from tenantedge.admin.service import AdminService
 from tenantedge.errors import ApiError, NotFound
 from tenantedge.plugins.contract import AdminRequest
@@ -52,7 +52,9 @@ class PluginHandlers:
         """A plugin's own admin route, for a tenant the token reaches and which enables the plugin."""
         name, tenant_id, path = (request.path_params[key] for key in ("plugin", "tenant", "rest"))
         # A JSON API like the rest: a body is JSON (415 otherwise, 413 past TENANTEDGE_ADMIN_MAX_BODY).
-        body = orjson.dumps(await read_json(request, self.max_body)) if request.method in _WITH_BODY else b""
+        # PATCH takes a merge patch too, as the document says of every PATCH; the plugin reads either as JSON.
+        types = (JSON, MERGE_PATCH) if request.method == "PATCH" else (JSON,)
+        body = orjson.dumps(await read_json(request, self.max_body, types)) if request.method in _WITH_BODY else b""
         tenant = await self.service.tenant(tenant_id)  # NotFound for a tenant that does not exist
         if self.plugins is None or name not in tenant.plugins or ".." in path.split("/"):
             raise NotFound(f"tenant {tenant_id}: no route {path!r} of plugin {name!r}")
