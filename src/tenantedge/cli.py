@@ -111,7 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     assets.add_argument("--templates", metavar="DIR", help="tenant templates, overrides (default ./templates)")
     assets.set_defaults(handler=_assets)
 
-    migrate = commands.add_parser("migrate", help="apply the SQL migrations of migrations/ to the content database")
+    migrate = commands.add_parser(
+        "migrate", help="apply the SQL migrations of migrations/, then the installed plugins', to the content database"
+    )
     migrate.add_argument("--status", action="store_true", help="list applied and pending migrations, change nothing")
     migrate.add_argument("--folder", default="migrations", help="the migrations folder (default migrations)")
     migrate.add_argument(
@@ -458,19 +460,26 @@ async def _publishing(settings: Settings) -> AsyncIterator[tuple[Publisher, S3Ti
 def _migrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from tenantedge.content.migrate import migrate, migrations, status
+    from tenantedge.app import installed_plugins
+    from tenantedge.content.migrate import every_migration, migrate, status
 
     settings = Settings.from_env()
+    # Each loaded plugin's migrations/ folder, applied after tenantedge's own.
+    plugins = {
+        name: plugin.manifest.migrations
+        for name, plugin in installed_plugins(settings).loaded.items()
+        if plugin.manifest.migrations.is_dir()
+    }
     url = args.database_url or settings.database_owner_url or settings.database_url
     if not url:
         raise ConfigError("migrate needs --database-url or TENANTEDGE_DATABASE_OWNER_URL (an owner of the schema)")
     folder = Path(args.folder)
     if args.status:
-        for name, applied in asyncio.run(status(url, folder)):
+        for name, applied in asyncio.run(status(url, folder, plugins)):
             print(f"{'applied ' + applied if applied else 'pending':<28} {name}")
         return 0
-    with Progress("migrate", len(migrations(folder)), unit="files") as progress:
-        done = asyncio.run(migrate(url, folder, tick=progress.advance))
+    with Progress("migrate", len(every_migration(folder, plugins)), unit="files") as progress:
+        done = asyncio.run(migrate(url, folder, plugins=plugins, tick=progress.advance))
     print("\n".join(f"applied {name}" for name in done) if done else "up to date: nothing to apply")
     return 0
 

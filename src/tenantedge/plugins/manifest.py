@@ -5,6 +5,7 @@ A plugin's folder (`Manifest.root`, usually the package's own directory) holds:
     sections/<Type>.schema.json + <Type>.html   sections, as the built-in ones are declared; named `<plugin>/<Type>`
     templates/                                  templates its hooks' Fragments name (`head.html`, ...)
     assets/                                     static files, served at /_edge/plugins/<plugin>/assets/<file>
+    migrations/                                 SQL files (0001_name.sql), applied by `tenantedge migrate`
     settings.schema.json                        the per-tenant settings: `{"props": {...}}`, in the props format
 """
 
@@ -54,6 +55,11 @@ class Manifest:
     @property
     def assets(self) -> Path:
         return self.root / "assets"
+
+    @property
+    def migrations(self) -> Path:
+        """SQL files `tenantedge migrate` applies after tenantedge's own, as `<name>/<file>`."""
+        return self.root / "migrations"
 
     def check(self, tenantedge_version: str) -> None:
         """Raise RegistryError naming the plugin when it cannot run on this tenantedge."""
