@@ -19,6 +19,7 @@ ENTRY_POINTS = {
     "broken-import": "tefx_broken_import",
     "old-version": "tefx_old_version",
     "misspelt": "tefx_misspelt",
+    "failing-start": "tefx_failing_start",
     "raising": "tefx_raising",
     "hanging": "tefx_hanging",
     "sleepy": "tefx_sleepy",

@@ -27,8 +27,9 @@ def test_the_analytics_plugin_is_found_through_its_installed_entry_point() -> No
         ("broken-import", "RuntimeError: boom at import"),
         ("old-version", "supports tenantedge >=99"),
         ("misspelt", "tenantedge_haed"),
+        ("failing-start", "RuntimeError: boom at startup"),
     ],
-    ids=["raises-at-import", "unsupported-version", "unknown-hook"],
+    ids=["raises-at-import", "unsupported-version", "unknown-hook", "raises-at-startup"],
 )
 def test_a_broken_plugin_is_disabled_and_logged_with_its_name(
     name: str, reason: str, caplog: pytest.LogCaptureFixture

@@ -135,6 +135,23 @@ async def test_the_palette_of_a_tenant_holds_the_sections_of_its_plugins(client:
     assert (await client.get("/api/sections?tenant=echoing", headers=admin(SCOPED))).status_code == 404
 
 
+async def test_a_section_of_a_plugin_the_tenant_does_not_enable_is_a_422_naming_its_path(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {**admin(), "content-type": MERGE_PATCH, "if-match": "*"}
+    body = orjson.dumps({"pages": {"/": [{"type": "Hero"}, {"type": "echo/Box"}]}})
+    response = await client.patch("/api/tenants/silent", content=body, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["issues"] == [
+        {
+            "path": 'pages["/"][1].type',
+            "message": "section 'echo/Box' comes from plugin 'echo', which this tenant does not enable "
+            "(add it under 'plugins')",
+        }
+    ]
+    assert (await client.get("/", headers={"host": "silent.test"})).status_code == 200
+
+
 async def test_the_plugin_hears_a_change_of_its_tenant_once(client: httpx.AsyncClient) -> None:
     import tefx_echo  # type: ignore[import-not-found]
 
