@@ -9,8 +9,8 @@ import pytest
 
 from tenantedge.clock import SystemClock
 from tenantedge.content.db import ContentDatabase
+from tenantedge.errors import ScopeRefused
 from tenantedge.plugins import TenantDatabase
-from tenantedge.plugins.database import ScopeChangeRefused
 from tests.database import Urls, fresh_database
 
 pytestmark = pytest.mark.anyio
@@ -66,5 +66,5 @@ async def test_a_plugin_sees_and_writes_only_its_tenants_rows(database: ContentD
 )
 async def test_a_query_changing_whom_the_transaction_is_for_is_refused(database: ContentDatabase, query: str) -> None:
     async with TenantDatabase(database, "alpha").transaction() as session:
-        with pytest.raises(ScopeChangeRefused):
+        with pytest.raises(ScopeRefused):
             await session.execute(query)

@@ -6,6 +6,7 @@ scope as every other route decide before the plugin is called, and the plugin is
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -64,7 +65,7 @@ class PluginHandlers:
                 tenant_id=tenant_id,
                 method=request.method,
                 path=path,
-                settings=tenant.plugins[name],
+                settings=MappingProxyType(dict(tenant.plugins[name])),
                 query=request.url.query,
                 body=body,
                 grant=grant.name,

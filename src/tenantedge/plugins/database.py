@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
+from tenantedge.errors import ScopeRefused
+
 if TYPE_CHECKING:
     from tenantedge.content.db import TenantSession
 
@@ -27,10 +29,6 @@ class TenantTransactions(Protocol):
     """Where tenant transactions come from (tenantedge.content.db.ContentDatabase)."""
 
     def tenant(self, tenant_id: str) -> AbstractAsyncContextManager[TenantSession]: ...
-
-
-class ScopeChangeRefused(PermissionError):
-    """A plugin's query tried to change the tenant or role of its transaction."""
 
 
 class PluginSession:
@@ -69,5 +67,5 @@ class TenantDatabase:
 
 def _checked(query: str) -> str:
     if _SCOPE_CHANGE.search(query):
-        raise ScopeChangeRefused("a plugin's query may not change its transaction's tenant or role")
+        raise ScopeRefused("a plugin's query may not change its transaction's tenant or role")
     return query

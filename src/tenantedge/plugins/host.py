@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from starlette.routing import BaseRoute, Mount
@@ -23,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from tenantedge.clock import Clock
+from tenantedge.errors import PluginFailed
 from tenantedge.events import PAGE_PUBLISHED, TENANT_DELETED, TENANT_UPDATED, Event
 from tenantedge.plugins.contract import AdminRequest, Fragment, PageInfo, PluginEvent, PluginResponse, PostRequest
 from tenantedge.plugins.csp import policy
@@ -38,10 +40,6 @@ PLUGIN_PREFIX = "/_edge/plugins/"
 # Threads per plugin for its plain (not async) hooks: a plugin whose hooks hang uses up its own, nobody else's.
 _THREADS = 2
 _EVENTS = (TENANT_UPDATED, PAGE_PUBLISHED, TENANT_DELETED)
-
-
-class Unanswered(Exception):
-    """A hook raised, overran its budget, or its plugin is resting for the tenant."""
 
 
 class PluginHost:
@@ -128,23 +126,23 @@ class PluginHost:
         plugin = self._plugins.get(name)
         if plugin is None:
             return {}, False
-        page = PageInfo(tenant.id, tenant.canonical_domain, path, tenant.lang, tenant.plugins[name])
+        page = PageInfo(tenant.id, tenant.canonical_domain, path, tenant.lang, _read_only(tenant.plugins[name]))
         outputs: dict[str, Any] = {}
         for hook in RENDER_HOOKS:
             if hook in plugin.hooks:
                 try:
                     outputs[hook] = _expected(plugin, hook, await self.call(plugin, hook, tenant.id, page=page))
-                except Unanswered:
+                except PluginFailed:
                     return {}, False
         return outputs, True
 
     async def call(self, plugin: LoadedPlugin, hook: str, tenant_id: str, **kwargs: Any) -> Any:
-        """One hook of one plugin, within the budget; Unanswered when it fails (logged here)."""
+        """One hook of one plugin, within the budget; PluginFailed when it fails (logged here)."""
         key = (plugin.name, tenant_id)
         resting = self._resting.get(key)
         if resting is not None:
             if self._clock.now() < resting:
-                raise Unanswered(f"plugin {plugin.name} is resting for tenant {tenant_id}")
+                raise PluginFailed(f"plugin {plugin.name} is resting for tenant {tenant_id}")
             del self._resting[key]
         caller: Callable[..., Any] = getattr(plugin.manager.hook, hook)
         try:
@@ -159,11 +157,11 @@ class PluginHost:
                 "plugin %s: %s took over %ss for tenant %s; left out", plugin.name, hook, self._timeout, tenant_id
             )
             self._rest(key)
-            raise Unanswered(f"plugin {plugin.name}: {hook} timed out") from e
+            raise PluginFailed(f"plugin {plugin.name}: {hook} timed out") from e
         except Exception as e:
             log.exception("plugin %s: %s failed for tenant %s; left out", plugin.name, hook, tenant_id)
             self._rest(key)
-            raise Unanswered(f"plugin {plugin.name}: {hook} raised {type(e).__name__}") from e
+            raise PluginFailed(f"plugin {plugin.name}: {hook} raised {type(e).__name__}") from e
 
     def _rest(self, key: tuple[str, str]) -> None:
         if self._cooldown > 0:
@@ -193,7 +191,7 @@ class PluginHost:
             tenant_id=tenant.id,
             domain=tenant.canonical_domain,
             path=path,
-            settings=tenant.plugins[name],
+            settings=_read_only(tenant.plugins[name]),
             headers={key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]},
             query=scope.get("query_string", b"").decode("latin-1"),
             body=body,
@@ -202,7 +200,7 @@ class PluginHost:
         )
         try:
             answer = await self.call(plugin, "tenantedge_post", tenant.id, request=request)
-        except Unanswered:
+        except PluginFailed:
             await _send(send, PluginResponse(503, "Service Unavailable: try again shortly"))
             return
         await _send(send, _expected(plugin, "tenantedge_post", answer) or PluginResponse(404, "Not Found"))
@@ -214,7 +212,7 @@ class PluginHost:
             return PluginResponse(404, "no such plugin route")
         try:
             answer = await self.call(plugin, "tenantedge_admin", request.tenant_id, request=request)
-        except Unanswered:
+        except PluginFailed:
             return PluginResponse(503, "the plugin did not answer")
         return _expected(plugin, "tenantedge_admin", answer) or PluginResponse(404, "no such plugin route")
 
@@ -228,13 +226,13 @@ class PluginHost:
             plugin = self._plugins.get(name)
             if plugin is None or "tenantedge_event" not in plugin.hooks:
                 continue
-            told = PluginEvent(event.type, event.tenant, event.version, event.path, enabled.get(name, {}))
+            told = PluginEvent(event.type, event.tenant, event.version, event.path, _read_only(enabled.get(name, {})))
             task = asyncio.create_task(self._tell(plugin, told))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def _tell(self, plugin: LoadedPlugin, event: PluginEvent) -> None:
-        with contextlib.suppress(Unanswered):  # logged by `call`
+        with contextlib.suppress(PluginFailed):  # logged by `call`
             await self.call(plugin, "tenantedge_event", event.tenant_id, event=event)
 
     async def close(self) -> None:
@@ -242,6 +240,11 @@ class PluginHost:
             task.cancel()
         for pool in self._pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _read_only(settings: Mapping[str, Any]) -> Mapping[str, Any]:
+    # The tenant's own settings, shared by every render: a hook must not be able to change them for the next one.
+    return MappingProxyType(dict(settings))
 
 
 def _expected(plugin: LoadedPlugin, hook: str, value: Any) -> Any:
