@@ -10,7 +10,16 @@ import pytest
 from tenantedge.cli import main
 from tests.plugins.conftest import write_tenants
 
-pytestmark = pytest.mark.usefixtures("fixture_plugins")
+pytestmark = pytest.mark.usefixtures("fixture_plugins", "own_environment")
+
+
+@pytest.fixture
+def own_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command passes its flags on through TENANTEDGE_* variables (for worker processes): put them back after."""
+    monkeypatch.setenv("TENANTEDGE_TENANTS", "tenants.json")
+    monkeypatch.delenv("TENANTEDGE_TENANTS")
+
+
 PLAUSIBLE = {"provider": "plausible", "site_id": "counted.test"}
 
 
