@@ -29,7 +29,7 @@ from tenantedge.media.sizes import ImageSizes
 from tenantedge.media.store import AssetStore, FolderAssets, ObjectAssets
 from tenantedge.media.variants import every_variant
 from tenantedge.pagecache import PageCache
-from tenantedge.plugins.discovery import NO_PLUGINS, Discovered, discover
+from tenantedge.plugins.discovery import Discovered, discover
 from tenantedge.plugins.events import PluginEvents
 from tenantedge.plugins.host import PluginHost
 from tenantedge.render.assets import AssetCatalog
@@ -59,8 +59,9 @@ if TYPE_CHECKING:
 
 
 def installed_plugins(settings: Settings) -> Discovered:
-    """The plugins installed in this environment (entry points `tenantedge.plugins`), unless TENANTEDGE_PLUGINS=0."""
-    return discover() if settings.plugins else NO_PLUGINS
+    """The plugins installed in this environment (entry points `tenantedge.plugins`); with TENANTEDGE_PLUGINS=0
+    none is imported, and tenants enabling one serve without it."""
+    return discover(load=settings.plugins)
 
 
 def load_registry(settings: Settings, plugins: Discovered | None = None) -> SectionRegistry:

@@ -125,9 +125,9 @@ class Settings:
     asset_quota_bytes: int = 200 << 20
     max_image_pixels: int = 40_000_000
     asset_memory_bytes: int = 64 << 20
-    # Plugins (tenantedge.plugins): `0` loads none of those installed. Each hook call gets this many seconds (a
-    # page renders without a hook that overruns, and that plugin is skipped for the tenant for the cooldown); a
-    # form POST a plugin handles may carry this many bytes (413 past it).
+    # Plugins (tenantedge.plugins): `0` imports none of those installed (tenants enabling one serve without it).
+    # Each hook call gets this many seconds (a page renders without a hook that overruns, and that plugin is
+    # skipped for the tenant for the cooldown); a form POST a plugin handles may carry this many bytes (413 past).
     plugins: bool = True
     plugin_timeout: float = 0.5
     plugin_cooldown: float = 30.0

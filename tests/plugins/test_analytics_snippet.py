@@ -89,3 +89,19 @@ async def test_a_settings_change_shows_after_publish(client: httpx.AsyncClient) 
         assert f'data-website-id="{UMAMI_ID}"' in page
         assert 'src="https://cloud.umami.is/script.js"' in page and "plausible" not in page
         assert "https://cloud.umami.is" in csp(page)
+
+
+async def test_with_plugins_off_an_enabling_tenant_serves_without_the_plugin(tmp_path: Path) -> None:
+    tenants = {
+        "counted": {
+            "domains": ["counted.test"],
+            "plugins": {"analytics-snippet": {"provider": "plausible", "site_id": "counted.test"}},
+            "pages": {"/": [{"type": "Hero"}, {"type": "analytics-snippet/Notice"}]},
+        }
+    }
+    app = app_for(write_tenants(tmp_path / "tenants.json", tenants), plugins=False)
+    async with running(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.get("/", headers={"host": "counted.test"})
+    assert response.status_code == 200
+    assert "plausible" not in response.text and "<!-- section 1: plugin unavailable -->" in response.text
+    assert csp(response.text) == DEFAULT_POLICY

@@ -57,9 +57,6 @@ class Discovered:
         return base.with_plugins(schemas, sections)
 
 
-NO_PLUGINS = Discovered({}, {})
-
-
 def tenantedge_version() -> str:
     try:
         return version("tenantedge")
@@ -67,8 +64,9 @@ def tenantedge_version() -> str:
         return "0"
 
 
-def discover(group: str = GROUP) -> Discovered:
-    """Load every plugin of the entry point group (the first of two with one name wins)."""
+def discover(group: str = GROUP, *, load: bool = True) -> Discovered:
+    """Load every plugin of the entry point group (the first of two with one name wins). With `load` off, none is
+    imported and each is listed as broken: documents that enable one still load, and serve without it."""
     running = tenantedge_version()
     loaded: dict[str, LoadedPlugin] = {}
     broken: dict[str, PluginSchema] = {}
@@ -76,6 +74,9 @@ def discover(group: str = GROUP) -> Discovered:
         name = entry.name
         if name in loaded or name in broken:
             log.error("plugin %s: installed twice (%s); the first one found is used", name, entry.value)
+            continue
+        if not load:
+            broken[name] = broken_schema(name, "plugins are off (TENANTEDGE_PLUGINS=0)")
             continue
         try:
             module = entry.load()

@@ -289,8 +289,8 @@ class PageRenderer:
         if additions is not NO_ADDITIONS:
             base["plugins"] = additions.context
         # Fragments depend on the document alone; a page showing posts depends on them too, so is not kept. Nor
-        # is one that a plugin was missing from, nor a preview (which shows placeholders for such plugins).
-        fixed = main is None and base["blog"] is None and not additions.missing and not preview
+        # is one that a plugin was missing from (a preview shows placeholders for its sections, the site comments).
+        fixed = main is None and base["blog"] is None and not additions.missing
         missing = _Missing(additions.missing, preview)
         key = (tenant.id, tenant.digest, path)
         regions = self._fragments.get(key) if self._fragments is not None and fixed else None
