@@ -17,13 +17,12 @@ from typing import Any, NamedTuple
 from cachetools import LRUCache
 from jinja2 import Environment, Template, TemplateNotFound, nodes, pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from tenantedge.blog import Listing, PostView
 from tenantedge.media.sizes import ImageSizes, ResponsiveImage
-from tenantedge.plugins.contract import Fragment
 from tenantedge.plugins.csp import DEFAULT_POLICY
-from tenantedge.render.additions import NO_ADDITIONS, PageAdditions
+from tenantedge.render.additions import NO_ADDITIONS, Missing, PageAdditions, render_fragments
 from tenantedge.render.assets import AssetCatalog
 from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.loader import DEFAULT_NAMESPACE, FallbackLoader, TenantEnvironment
@@ -291,7 +290,7 @@ class PageRenderer:
         # Fragments depend on the document alone; a page showing posts depends on them too, so is not kept. Nor
         # is one that a plugin was missing from (a preview shows placeholders for its sections, the site comments).
         fixed = main is None and base["blog"] is None and not additions.missing
-        missing = _Missing(additions.missing, preview)
+        missing = Missing(additions.missing, preview)
         key = (tenant.id, tenant.digest, path)
         regions = self._fragments.get(key) if self._fragments is not None and fixed else None
         if regions is None:
@@ -317,26 +316,10 @@ class PageRenderer:
                 # Built of validated origins and fixed keywords (tenantedge.plugins.csp): no character to escape.
                 csp=Markup(additions.csp),  # noqa: S704
                 plugin_css=additions.stylesheets,
-                plugin_head=self._plugin_markup(prepared.namespace, tenant, additions.head, base),
-                plugin_body=self._plugin_markup(prepared.namespace, tenant, additions.body_end, base),
+                plugin_head=render_fragments(self.env, prepared.namespace, tenant, additions.head, base),
+                plugin_body=render_fragments(self.env, prepared.namespace, tenant, additions.body_end, base),
             )
         return RenderedPage(self._run_layout(layout, base), status, regions.templates)
-
-    def _plugin_markup(
-        self, namespace: str, tenant: Tenant, fragments: Sequence[tuple[str, Fragment]], base: dict[str, Any]
-    ) -> Markup:
-        """Plugins' fragments, each rendered from the plugin's own template in the tenants' sandbox."""
-        parts = []
-        for plugin, fragment in fragments:
-            try:
-                template = self._template(namespace, f"plugins/{plugin}/templates/{fragment.template}")
-                values = {**base, **fragment.values, "settings": tenant.plugins.get(plugin, {})}
-                parts.append(template.render(values))
-            except Exception:
-                log.exception(
-                    "tenant %s: plugin %s: template %s failed to render", tenant.id, plugin, fragment.template
-                )
-        return Markup("\n".join(parts))  # noqa: S704 - each part rendered by an autoescaping template
 
     def _run_layout(self, layout: Template, values: dict[str, Any]) -> str:
         """`layout.render(values)`, without the copies of `values` that Template.render makes on the way."""
@@ -353,7 +336,7 @@ class PageRenderer:
         status: int,
         base: dict[str, Any],
         layout: str | None,
-        missing: _Missing,
+        missing: Missing,
     ) -> _Regions:
         """Render every section of the page (header, main, footer) once; `layout` renders the main region alone."""
         used: list[str] = []
@@ -376,7 +359,7 @@ class PageRenderer:
         base: dict[str, Any],
         used: list[str],
         failures: list[bool],
-        missing: _Missing,
+        missing: Missing,
     ) -> Markup:
         parts = []
         for index, section in enumerate(sections):
@@ -390,7 +373,7 @@ class PageRenderer:
                 if plugin is None:
                     raise
                 # A broken plugin's section (kept by validation so the site still loads): shown as missing.
-                parts.append(_Missing(frozenset({plugin}), missing.preview).placeholder(plugin, index))
+                parts.append(Missing(frozenset({plugin}), missing.preview).placeholder(plugin, index))
                 continue
             view = SectionView(section.type, section.variant, index, f"{prefix}{index}")
             html, ok = self._run(template, {**base, "props": section.props, "section": view})
@@ -480,20 +463,6 @@ class PageRenderer:
             )
             self._prepared[key] = prepared
         return prepared
-
-
-@dataclass(frozen=True, slots=True)
-class _Missing:
-    """Plugins left out of a render, and what shows where their sections would be."""
-
-    plugins: frozenset[str]
-    preview: bool
-
-    def placeholder(self, plugin: str, index: int) -> Markup:
-        if self.preview:
-            text = escape(f"Plugin “{plugin}” is unavailable: its section is not shown on the site right now.")
-            return Markup('<div class="te-plugin-missing" role="note">%s</div>') % text
-        return Markup(f"<!-- section {index}: plugin unavailable -->")  # noqa: S704 - no outside text in it
 
 
 def _regions_size(regions: _Regions) -> int:
