@@ -15,8 +15,11 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.test-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# The plugins of this repository (plugins/*), installed editable beside tenantedge so the tests load them.
+PLUGINS := $(wildcard plugins/*/pyproject.toml)
+
+$(VENV)/.test-installed: $(VENV)/.installed $(PLUGINS)
+	$(BIN)/python -m pip install --quiet -e '.[test]' $(foreach plugin,$(PLUGINS),-e $(dir $(plugin)))
 	touch $@
 
 serve: $(VENV)/.installed
@@ -29,8 +32,8 @@ services:
 	bash .ci/services.sh
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check src tests bench deploy
-	$(BIN)/ruff format --check src tests bench deploy
+	$(BIN)/ruff check src tests bench deploy plugins
+	$(BIN)/ruff format --check src tests bench deploy plugins
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 

@@ -29,6 +29,9 @@ from tenantedge.media.sizes import ImageSizes
 from tenantedge.media.store import AssetStore, FolderAssets, ObjectAssets
 from tenantedge.media.variants import every_variant
 from tenantedge.pagecache import PageCache
+from tenantedge.plugins.discovery import Discovered, discover
+from tenantedge.plugins.events import PluginEvents
+from tenantedge.plugins.host import PluginHost
 from tenantedge.render.assets import AssetCatalog
 from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.pages import PageRenderer
@@ -58,8 +61,16 @@ if TYPE_CHECKING:
     from tenantedge.store.s3 import S3Tier
 
 
-def load_registry(settings: Settings) -> SectionRegistry:
-    return SectionRegistry.from_directories(TemplateFolders.find(settings.templates_dir).defaults("sections"))
+def installed_plugins(settings: Settings) -> Discovered:
+    """The plugins installed in this environment (entry points `tenantedge.plugins`); with TENANTEDGE_PLUGINS=0
+    none is imported, and tenants enabling one serve without it."""
+    return discover(load=settings.plugins)
+
+
+def load_registry(settings: Settings, plugins: Discovered | None = None) -> SectionRegistry:
+    """The built-in sections, a templates folder's, and those of the installed plugins (found now when not given)."""
+    base = SectionRegistry.from_directories(TemplateFolders.find(settings.templates_dir).defaults("sections"))
+    return (installed_plugins(settings) if plugins is None else plugins).registry(base)
 
 
 class Stores(NamedTuple):
@@ -222,7 +233,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     """Build the ASGI application; raises ConfigError or DocumentError when it cannot serve."""
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
-    registry = load_registry(settings)
+    discovered = installed_plugins(settings)
+    registry = load_registry(settings, discovered)
     s3, cache = s3_origin(settings, clock), redis_cache(settings, clock)
     host = admin_host(settings)
     limits = document_limits(settings, host)
@@ -235,7 +247,19 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     folders = TemplateFolders.find(settings.templates_dir)
     assets = AssetCatalog.from_directories(folders.defaults("assets"))
     pages = PageCache(settings.page_cache_entries, settings.page_cache_mb << 20, clock)
+    blog = blog_content(settings, clock)
+    plugins = PluginHost(
+        discovered,
+        clock,
+        timeout=settings.plugin_timeout,
+        cooldown=settings.plugin_cooldown,
+        max_body=settings.plugin_max_body,
+        database=blog.database if blog is not None else None,
+    )
+    # Changes are published through this one: the plugins of the tenant changed hear of it once.
     bus = event_bus(settings, clock)
+    if plugins:
+        bus = PluginEvents(bus, plugins, store.get_tenant)
     event_lag = EventLag(bus, clock)
     publisher = build_publisher(settings, registry, bus, s3=s3, files=files, cache=cache, limits=limits)
     library = build_assets(settings, publisher, s3=s3, files=files)
@@ -245,6 +269,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         reload=settings.template_reload,
         fragment_bytes=settings.fragment_bytes,
         images=ImageSizes(library.store),
+        plugins=plugins.template_folders(),
     )
     media = MediaCache(library.store, clock, budget=settings.asset_memory_bytes, negative_ttl=settings.negative_ttl)
     # A deleted asset (and its variants) leaves every worker's memory; a new one drops a remembered miss.
@@ -252,7 +277,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     variants = VariantMaker(library.store, variants_lock(settings, files), clock, negative_ttl=settings.negative_ttl)
     # A new image's width variants are made in the background (the lock lets one worker of all make them).
     bus.subscribe(lambda event: variants.start(event.tenant, event.path or "") if event.type == ASSET_ADDED else None)
-    blog = blog_content(settings, clock)
 
     async def readiness() -> dict[str, Any]:
         tiers = dict(await store.probe())
@@ -313,6 +337,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         variants=variants,
         stats=minutes,
         propagation=propagation,
+        plugins=plugins,
     )
 
     async def file_saved(changed: set[str], before: TenantSet) -> None:
@@ -332,7 +357,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     lookup = PageLookup(
         store, pages, clock, page_keys=page_keys, max_keys=settings.l1_domains, default_tenant=settings.default_tenant
     )
-    public_routes = public_router(assets)
+    public_routes = public_router(assets, plugins.asset_routes())
     media_server = MediaServer(media, library.store, variants)
 
     def edge(
@@ -361,6 +386,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             recorder=recorder,
             on_startup=on_startup,
             on_shutdown=on_shutdown,
+            plugins=plugins,
         )
 
     async def serves(name: str) -> bool:
@@ -384,6 +410,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             admin.limiter.close,
             *([blog.database.close] if blog else []),
             store.close,
+            plugins.close,
         ],
     )
     # Every change reaches every cache through one owner: stores first, so a page rendered after the drop

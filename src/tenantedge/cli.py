@@ -111,7 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     assets.add_argument("--templates", metavar="DIR", help="tenant templates, overrides (default ./templates)")
     assets.set_defaults(handler=_assets)
 
-    migrate = commands.add_parser("migrate", help="apply the SQL migrations of migrations/ to the content database")
+    migrate = commands.add_parser(
+        "migrate", help="apply the SQL migrations of migrations/, then the installed plugins', to the content database"
+    )
     migrate.add_argument("--status", action="store_true", help="list applied and pending migrations, change nothing")
     migrate.add_argument("--folder", default="migrations", help="the migrations folder (default migrations)")
     migrate.add_argument(
@@ -128,6 +130,13 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--since", type=int, metavar="SEQ", help="first replay the events after this sequence number")
     watch.add_argument("--address", metavar="HOST:PORT", help="server to connect to (default: the serve address)")
     watch.set_defaults(handler=_watch)
+
+    plugins = commands.add_parser(
+        "plugins", help="list installed plugins: version, status, hooks, sections, and the tenants that enable each"
+    )
+    plugins.add_argument("file", nargs="?", help="tenants document (default: TENANTEDGE_TENANTS or tenants.json)")
+    plugins.add_argument("--json", action="store_true", help="print JSON instead of text")
+    plugins.set_defaults(handler=_plugins)
     return parser
 
 
@@ -141,27 +150,80 @@ def _apply_flags(args: argparse.Namespace, names: dict[str, str]) -> Settings:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from tenantedge.app import load_registry
+    from tenantedge.app import installed_plugins, load_registry
     from tenantedge.render.assets import AssetCatalog
     from tenantedge.render.folders import TemplateFolders
     from tenantedge.render.pages import PageRenderer
     from tenantedge.store.files import load_tenants_file
 
     settings = _apply_flags(args, {"file": "TENANTS", "templates": "TEMPLATES"})
-    registry = load_registry(settings)
+    discovered = installed_plugins(settings)
+    registry = load_registry(settings, discovered)
     tenants = load_tenants_file(settings.tenants_file, registry, documents=True, limits=_limits(settings))
     folders = TemplateFolders.find(settings.templates_dir)
     assets = AssetCatalog.from_directories(folders.defaults("assets"))
     if not settings.s3_bucket:  # with S3 the libraries are in the bucket, checked by `sync` as it publishes
         _check_asset_references(settings, tenants)
-    problems = PageRenderer(folders, assets).compile_all()
+    # A broken plugin does not stop a site, but a tenant enabling one is served without it: worth a failure here.
+    broken = [
+        f"tenant {tenant.id}: plugin {name} is broken: {discovered.broken[name].broken}"
+        for tenant in tenants.tenants.values()
+        for name in tenant.plugins
+        if name in discovered.broken
+    ]
+    plugin_folders = {name: plugin.manifest.root for name, plugin in discovered.loaded.items()}
+    problems = broken + PageRenderer(folders, assets, plugins=plugin_folders).compile_all()
     if problems:
         where = ", ".join(str(root) for root in folders.roots)
-        print(f"tenantedge: {where}: {len(problems)} template error(s)", file=sys.stderr)
+        print(f"tenantedge: {where}: {len(problems)} template or plugin error(s)", file=sys.stderr)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
     print(f"{settings.tenants_file}: ok, {tenants.summary()}")
+    return 0
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from tenantedge.app import installed_plugins, load_registry
+    from tenantedge.store.files import load_tenants_file
+
+    settings = _apply_flags(args, {"file": "TENANTS"})
+    discovered = installed_plugins(settings)
+    enabling: dict[str, list[str]] = {}
+    if settings.tenants_file.is_file():
+        registry = load_registry(settings, discovered)
+        tenants = load_tenants_file(settings.tenants_file, registry, limits=_limits(settings))
+        for tenant in tenants.tenants.values():
+            for name in tenant.plugins:
+                enabling.setdefault(name, []).append(tenant.id)
+    listing = []
+    for name, plugin in sorted(discovered.loaded.items()):
+        manifest = plugin.manifest
+        listing.append(
+            {
+                "name": name,
+                "version": manifest.version,
+                "requires": manifest.requires,
+                "status": "loaded",
+                "hooks": sorted(plugin.hooks),
+                "sections": list(plugin.schema.sections),
+                "tenants": sorted(enabling.get(name, [])),
+            }
+        )
+    for name, schema in sorted(discovered.broken.items()):
+        listing.append({"name": name, "status": f"broken: {schema.broken}", "tenants": sorted(enabling.get(name, []))})
+    if args.json:
+        print(orjson.dumps(listing, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    if not listing:
+        print("no plugins installed (entry point group tenantedge.plugins)")
+    for entry in listing:
+        print(f"{entry['name']} {entry.get('version', '')} ({entry['status']})".replace("  ", " "))
+        if "requires" in entry:
+            print(f"  supports tenantedge {entry['requires']}")
+            print(f"  hooks: {', '.join(entry['hooks']) or 'none'}")
+            print(f"  sections: {', '.join(entry['sections']) or 'none'}")
+        print(f"  enabled by: {', '.join(entry['tenants']) or 'no tenant'}")
     return 0
 
 
@@ -398,19 +460,26 @@ async def _publishing(settings: Settings) -> AsyncIterator[tuple[Publisher, S3Ti
 def _migrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from tenantedge.content.migrate import migrate, migrations, status
+    from tenantedge.app import installed_plugins
+    from tenantedge.content.migrate import every_migration, migrate, status
 
     settings = Settings.from_env()
+    # Each loaded plugin's migrations/ folder, applied after tenantedge's own.
+    plugins = {
+        name: plugin.manifest.migrations
+        for name, plugin in installed_plugins(settings).loaded.items()
+        if plugin.manifest.migrations.is_dir()
+    }
     url = args.database_url or settings.database_owner_url or settings.database_url
     if not url:
         raise ConfigError("migrate needs --database-url or TENANTEDGE_DATABASE_OWNER_URL (an owner of the schema)")
     folder = Path(args.folder)
     if args.status:
-        for name, applied in asyncio.run(status(url, folder)):
+        for name, applied in asyncio.run(status(url, folder, plugins)):
             print(f"{'applied ' + applied if applied else 'pending':<28} {name}")
         return 0
-    with Progress("migrate", len(migrations(folder)), unit="files") as progress:
-        done = asyncio.run(migrate(url, folder, tick=progress.advance))
+    with Progress("migrate", len(every_migration(folder, plugins)), unit="files") as progress:
+        done = asyncio.run(migrate(url, folder, plugins=plugins, tick=progress.advance))
     print("\n".join(f"applied {name}" for name in done) if done else "up to date: nothing to apply")
     return 0
 

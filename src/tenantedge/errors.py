@@ -4,7 +4,7 @@ TenantEdgeError
  ├── ConfigError      a setting, flag or file the operator gave cannot be used
  ├── DocumentError    a tenants document failed validation; carries every ValidationIssue
  │    └── DocumentTooLarge  a tenant document over the size limit, refused before anything else (413)
- ├── RegistryError    a section schema file under templates/ is malformed
+ ├── RegistryError    a section schema file under templates/ is malformed, or a plugin's manifest or files
  ├── HostError        a Host header that is not a hostname (answered with 400)
  ├── RequestRefused   a request head the server answered itself (414, 431, 400) and stops parsing
  ├── BackendError     Redis or S3 could not answer: down, slow, refusing, or circuit open
@@ -17,6 +17,8 @@ TenantEdgeError
  ├── NotFound         no such tenant, page, draft, version, post or asset (404)
  ├── AssetRefused     an upload refused with its own status: too large, not allowed, a bomb, over quota
  ├── PreconditionRequired  a write that needs If-Match came without one (428)
+ ├── PluginFailed     a plugin's hook raised, overran its budget, or the plugin rests for the tenant (left out)
+ ├── ScopeRefused     a plugin's query would change whom its database transaction is for
  └── ApiError         an admin API answer with its own status (RFC 9457 problem details)
 ConfigError
  └── MigrationError   a migration file failed; the database is as the previous file left it
@@ -78,6 +80,15 @@ class Conflict(VersionConflict):
 
 class PostConflict(VersionConflict):
     """The slug is taken, or the post changed since the version the caller read."""
+
+
+class PluginFailed(TenantEdgeError):
+    """A plugin's hook raised or overran its time budget (logged with the plugin's name), or the plugin rests for
+    the tenant after such a failure: what it would have added is left out."""
+
+
+class ScopeRefused(TenantEdgeError):
+    """A plugin's query tried to change the tenant or role of its transaction; refused before it was sent."""
 
 
 class NotFound(TenantEdgeError):

@@ -88,8 +88,10 @@ class EventBus(Protocol):
 
     # True when other workers and machines hear what this one publishes (Redis); False for one worker alone.
     shared: bool
-    # Times the connection to the other workers was lost and made again (0 for a bus that has none).
-    reconnects: int
+    @property
+    def reconnects(self) -> int:
+        """Times the connection to the other workers was lost and made again (0 for a bus that has none)."""
+        ...
 
     async def publish(self, event: Event) -> Event:
         """Send an event; returns it numbered and stamped with the time. BackendError when it could not be sent."""

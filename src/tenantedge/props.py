@@ -36,7 +36,7 @@ _IMAGE = re.compile(r"(?:/(?!/)|https?://[^\s/?#]+)[^\s<>\"'`\\]*\Z", re.IGNOREC
 _STRING_MAX = 2_000
 _TEXT_MAX = 100_000
 _SPEC_KEYS = {"type", "label", "help", "default", "required", "choices", "min", "max", "maxLength", "items", "props"}
-_SPEC_KEYS |= {"minItems", "maxItems"}
+_SPEC_KEYS |= {"minItems", "maxItems", "pattern"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,8 @@ class PropSpec:
     max_items: int | None = None
     items: PropSpec | None = None
     fields: Mapping[str, PropSpec] = field(default_factory=dict)
+    # A string prop's whole value must match it (plugin settings such as a site id use it).
+    pattern: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The schema as JSON, in the same shape as the *.schema.json files."""
@@ -71,6 +73,7 @@ class PropSpec:
             "maxLength": self.max_length,
             "minItems": self.min_items,
             "maxItems": self.max_items,
+            "pattern": self.pattern,
         }
         out.update({key: value for key, value in optional.items() if value not in (None, "", False, [], 0)})
         if self.items is not None:
@@ -96,6 +99,14 @@ def parse_spec(name: str, raw: object, where: str) -> PropSpec:
     fields = {key: parse_spec(f"{name}.{key}", value, where) for key, value in dict(raw.get("props", {})).items()}
     if kind == "object" and not fields:
         raise RegistryError(f"{where}: object prop {name!r} needs 'props'")
+    pattern = raw.get("pattern")
+    if pattern is not None:
+        if kind != "string" or not isinstance(pattern, str):
+            raise RegistryError(f"{where}: prop {name!r}: 'pattern' is a regular expression, for string props only")
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            raise RegistryError(f"{where}: prop {name!r}: 'pattern' is not a regular expression: {e}") from e
     choices = tuple(raw.get("choices", ()))
     if kind == "enum" and not choices:
         raise RegistryError(f"{where}: enum prop {name!r} needs 'choices'")
@@ -114,6 +125,7 @@ def parse_spec(name: str, raw: object, where: str) -> PropSpec:
         max_items=raw.get("maxItems"),
         items=items,
         fields=fields,
+        pattern=pattern,
     )
     if spec.default is not None:
         problems: list[ValidationIssue] = []
@@ -189,6 +201,8 @@ def _problem(spec: PropSpec, value: Any) -> str | None:
             return f"expected at most {limit} characters, found {len(value)}"
         if kind == "string" and ("\n" in value or "\r" in value):
             return "expected a single line of text, found a line break (use a 'text' prop for several lines)"
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+            return f"expected text matching {spec.pattern!r}, found {short(value)}"
         return None
     if kind in ("integer", "number"):
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -8,7 +8,7 @@ the page builder's forms and documents the type.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,11 +53,14 @@ class SectionSpec:
     props: Mapping[str, PropSpec]
     feature: str | None = None
     component: bool = False
+    # The plugin that adds the type (its name is `<plugin>/<Type>`); None for the built-in and folder sections.
+    plugin: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The schema as the page builder and the docs read it."""
         return {
             "type": self.type,
+            "plugin": self.plugin,
             "title": self.title,
             "description": self.description,
             "variants": dict(self.variants),
@@ -67,11 +70,57 @@ class SectionSpec:
         }
 
 
-class SectionRegistry:
-    """Every section type tenantedge can render, by name."""
+@dataclass(frozen=True, slots=True)
+class PluginSchema:
+    """What documents need to know of an installed plugin: its settings' schema and the sections it adds.
 
-    def __init__(self, specs: Mapping[str, SectionSpec]) -> None:
+    A plugin installed but broken (it failed to import or to start, or does not support this tenantedge) keeps an
+    entry with `broken` set: documents that enable it still load, its settings and sections unchecked, and its
+    sections render as placeholders, so a broken plugin never takes a site down.
+    """
+
+    name: str
+    version: str
+    title: str
+    description: str
+    settings: Mapping[str, PropSpec]
+    sections: tuple[str, ...] = ()
+    broken: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """As the admin API shows it: the settings' schema in the format of section props, for a generated form."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "title": self.title,
+            "description": self.description,
+            "settings": {name: spec.to_json() for name, spec in self.settings.items()},
+            "sections": list(self.sections),
+            "broken": self.broken,
+        }
+
+
+class SectionRegistry:
+    """Every section type tenantedge can render, by name, and the plugins that may add to them."""
+
+    def __init__(self, specs: Mapping[str, SectionSpec], plugins: Mapping[str, PluginSchema] | None = None) -> None:
         self._specs = dict(specs)
+        self.plugins: Mapping[str, PluginSchema] = dict(plugins or {})
+
+    def with_plugins(self, plugins: Sequence[PluginSchema], sections: Sequence[SectionSpec]) -> SectionRegistry:
+        """This registry with the plugins' sections added (each named `<plugin>/<Type>`, so none can shadow
+        a built-in one)."""
+        specs = dict(self._specs)
+        for spec in sections:
+            if spec.plugin is None or not spec.type.startswith(spec.plugin + "/"):
+                raise RegistryError(f"plugin section {spec.type!r} must be named '<plugin>/<Type>'")
+            specs[spec.type] = spec
+        return SectionRegistry(specs, {**self.plugins, **{plugin.name: plugin for plugin in plugins}})
+
+    def available(self, plugins: Iterable[str]) -> list[SectionSpec]:
+        """The palette of a tenant that enabled `plugins`: built-in sections and the sections of those plugins."""
+        enabled = set(plugins)
+        return [spec for spec in self._specs.values() if spec.plugin is None or spec.plugin in enabled]
 
     @classmethod
     def from_directories(cls, sections_dirs: Sequence[Path]) -> SectionRegistry:
@@ -114,8 +163,10 @@ class SectionRegistry:
         return sorted(name for name, spec in self._specs.items() if spec.component)
 
 
-def parse_section_schema(section_type: str, data: bytes, where: str) -> SectionSpec:
-    """Parse one section schema file; raise RegistryError naming the file and the key at fault."""
+def parse_section_schema(section_type: str, data: bytes, where: str, *, plugin: str | None = None) -> SectionSpec:
+    """Parse one section schema file; raise RegistryError naming the file and the key at fault.
+
+    A plugin's section is named `<plugin>/<Type>`; its schema file is named after `<Type>` alone."""
     if not _TYPE_NAME.match(section_type):
         raise RegistryError(f"{where}: section type {section_type!r} must be CamelCase letters and digits")
     try:
@@ -140,11 +191,12 @@ def parse_section_schema(section_type: str, data: bytes, where: str) -> SectionS
     if not isinstance(props_raw, dict):
         raise RegistryError(f"{where}: 'props' must be an object")
     return SectionSpec(
-        type=section_type,
+        type=f"{plugin}/{section_type}" if plugin else section_type,
         title=str(raw.get("title", section_type)),
         description=str(raw.get("description", "")),
         variants={str(name): str(text) for name, text in variants.items()},
         props={name: parse_spec(name, spec, where) for name, spec in props_raw.items()},
         feature=feature,
         component=bool(raw.get("component", False)),
+        plugin=plugin,
     )

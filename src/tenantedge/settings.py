@@ -128,6 +128,13 @@ class Settings:
     asset_quota_bytes: int = 200 << 20
     max_image_pixels: int = 40_000_000
     asset_memory_bytes: int = 64 << 20
+    # Plugins (tenantedge.plugins): `0` imports none of those installed (tenants enabling one serve without it).
+    # Each hook call gets this many seconds (a page renders without a hook that overruns, and that plugin is
+    # skipped for the tenant for the cooldown); a form POST a plugin handles may carry this many bytes (413 past).
+    plugins: bool = True
+    plugin_timeout: float = 0.5
+    plugin_cooldown: float = 30.0
+    plugin_max_body: int = 64 * 1024
 
     @property
     def fragment_bytes(self) -> int:
@@ -192,6 +199,10 @@ class Settings:
             database_pool=reader.integer("DATABASE_POOL", 10, 1, 1000),
             blog_per_page=reader.integer("BLOG_PER_PAGE", 10, 1, 100),
             # Connection limits (hardening)
+            plugins=reader.flag("PLUGINS", True),
+            plugin_timeout=reader.number("PLUGIN_TIMEOUT", 0.5, 0.001, 60.0),
+            plugin_cooldown=reader.number("PLUGIN_COOLDOWN", 30.0, 0.0, 86_400.0),
+            plugin_max_body=reader.integer("PLUGIN_MAX_BODY", 64 * 1024, 1024, 16 << 20),
             max_url_bytes=reader.integer("MAX_URL_BYTES", 8192, 256, 1 << 20),
             max_header_bytes=reader.integer("MAX_HEADER_BYTES", 16384, 1024, 1 << 20),
             max_headers=reader.integer("MAX_HEADERS", 100, 1, 10_000),

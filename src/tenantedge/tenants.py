@@ -52,6 +52,7 @@ _TENANT_KEYS = (
     "theme",
     "features",
     "components",
+    "plugins",
     "layout",
     "pages",
     "published",
@@ -172,6 +173,9 @@ class Tenant:
     coming_soon: bool = False
     # Its robots.txt and sitemap.xml, as the document overrides them.
     seo: SeoSettings = DEFAULT_SEO
+    # The plugins it enables, by name, each with its settings validated and defaults filled in. They are part of
+    # the document, so of its digest: a settings change renders every page again.
+    plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def canonical_domain(self) -> str:
@@ -389,7 +393,8 @@ def _parse_tenant(
     features = _features(raw.get("features", {}), child(path, "features"), issues)
     components = _components(raw.get("components", []), child(path, "components"), registry, features, issues)
     max_sections, max_css = (None, None) if limits is None else (limits.max_sections, limits.max_custom_css)
-    context = _SectionContext(registry, features, components, issues, shared, max_sections)
+    plugins = _plugins(raw.get("plugins", {}), child(path, "plugins"), registry, issues)
+    context = _SectionContext(registry, features, components, issues, shared, max_sections, frozenset(plugins))
     layout = raw.get("layout", {})
     if not isinstance(layout, dict):
         issues.append(ValidationIssue.at(child(path, "layout"), f"expected an object, found {describe(layout)}"))
@@ -427,7 +432,34 @@ def _parse_tenant(
             raw.get("coming_soon", False), child(path, "coming_soon"), issues, "a coming-soon page until published"
         ),
         seo=seo,
+        plugins=plugins,
     )
+
+
+def _plugins(
+    raw: object, path: JsonPath, registry: SectionRegistry, issues: list[ValidationIssue]
+) -> dict[str, Mapping[str, Any]]:
+    """Each enabled plugin's settings, checked against its schema; a broken plugin's are kept unchecked."""
+    if not isinstance(raw, dict):
+        issues.append(ValidationIssue.at(path, f"expected an object of plugin settings by name, found {describe(raw)}"))
+        return {}
+    enabled: dict[str, Mapping[str, Any]] = {}
+    for name, settings in raw.items():
+        where = child(path, name)
+        schema = registry.plugins.get(name)
+        if schema is None:
+            installed = ", ".join(sorted(registry.plugins)) or "none"
+            issues.append(
+                ValidationIssue.at(
+                    where, f"unknown plugin {name!r}{suggest(name, registry.plugins)}; installed: {installed}"
+                )
+            )
+        elif schema.broken is not None:
+            # Its schema is unknown: kept as written, so the site keeps serving and the settings are back with it.
+            enabled[name] = settings if isinstance(settings, dict) else {}
+        else:
+            enabled[name] = validate_props(schema.settings, settings, where, issues)
+    return enabled
 
 
 def compact_json(value: object) -> bytes:
@@ -457,6 +489,8 @@ class _SectionContext:
     issues: list[ValidationIssue]
     shared: _Shared
     max_sections: int | None  # None: a document already published, held to the limits when it was written
+    # The plugins the tenant enables: their sections are the only plugin sections it may use.
+    plugins: frozenset[str] = frozenset()
     # Sections whose feature the document switches off (`false`), by feature: reported once, at the feature.
     switched_off: dict[str, list[tuple[str, JsonPath]]] = field(default_factory=dict)
 
@@ -486,8 +520,9 @@ class _SectionContext:
             return None
         spec = self.registry.get(section_type)
         if spec is None:
-            hint = suggest(section_type, self.registry.names())
-            issues.append(ValidationIssue.at(child(path, "type"), f"unknown section {section_type!r}{hint}"))
+            return self._unknown(section_type, raw, path)
+        if spec.plugin is not None and spec.plugin not in self.plugins:
+            issues.append(ValidationIssue.at(child(path, "type"), _not_enabled(section_type, spec.plugin)))
             return None
         if spec.feature and self.features.get(spec.feature) is False:
             self.switched_off.setdefault(spec.feature, []).append((section_type, path))
@@ -527,6 +562,32 @@ class _SectionContext:
         if len(issues) == before:
             self.shared.sections[key] = section
         return section
+
+    def _unknown(self, section_type: str, raw: Mapping[str, Any], path: JsonPath) -> Section | None:
+        """A section type the registry lacks: a broken plugin's (kept, shown as a placeholder) or an error."""
+        plugin, slash, _ = section_type.partition("/")
+        schema = self.registry.plugins.get(plugin) if slash else None
+        where = child(path, "type")
+        if schema is not None and plugin not in self.plugins:
+            self.issues.append(ValidationIssue.at(where, _not_enabled(section_type, plugin)))
+        elif schema is not None and schema.broken is not None:
+            props = raw.get("props", {})
+            return Section(
+                section_type, str(raw.get("variant", DEFAULT_VARIANT)), props if isinstance(props, dict) else {}
+            )
+        elif slash and schema is None:
+            self.issues.append(
+                ValidationIssue.at(where, f"unknown section {section_type!r}: no plugin {plugin!r} is installed")
+            )
+        else:
+            hint = suggest(section_type, self.registry.names())
+            self.issues.append(ValidationIssue.at(where, f"unknown section {section_type!r}{hint}"))
+        return None
+
+
+def _not_enabled(section_type: str, plugin: str) -> str:
+    enable = "add it under 'plugins'"
+    return f"section {section_type!r} comes from plugin {plugin!r}, which this tenant does not enable ({enable})"
 
 
 def _pages(raw: object, path: JsonPath, context: _SectionContext) -> dict[str, Page]:

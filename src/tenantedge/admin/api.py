@@ -32,11 +32,13 @@ from tenantedge.admin.operations import (
     RECORDS,
     REMOVE_SECTIONS,
     SEARCH,
+    SECTIONS_OF,
     SORT,
     THEME_OF,
     TOP,
     Operation,
 )
+from tenantedge.admin.pluginsapi import PluginHandlers
 from tenantedge.admin.postsapi import PostHandlers
 from tenantedge.admin.responses import (
     JSON,
@@ -63,6 +65,7 @@ from tenantedge.errors import (
     VersionConflict,
 )
 from tenantedge.media.references import MEDIA_PREFIX
+from tenantedge.render.additions import NO_ADDITIONS
 from tenantedge.render.pages import THEME_PATH, PageRenderer
 from tenantedge.render.theme import PRESETS as THEME_PRESETS
 from tenantedge.sections import FEATURES, SectionRegistry
@@ -75,6 +78,7 @@ if TYPE_CHECKING:
     from tenantedge.http.endpoints import OperatorEndpoints
     from tenantedge.media.library import AssetLibrary
     from tenantedge.media.maker import VariantMaker
+    from tenantedge.plugins.host import PluginHost
     from tenantedge.telemetry.minutes import TenantMinutes
     from tenantedge.telemetry.propagation import Propagation
 
@@ -85,7 +89,7 @@ Handler = Callable[[Request, Grant], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
+class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers, PluginHandlers):
     """The handlers; each gets a request whose token was checked and the grant that token carries."""
 
     def __init__(
@@ -104,8 +108,10 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         variants: VariantMaker | None = None,
         stats: TenantMinutes | None = None,
         propagation: Propagation | None = None,
+        plugins: PluginHost | None = None,
     ) -> None:
         self.service = service
+        self.plugins = plugins
         self.assets = assets
         self.variants = variants
         self._registry = registry
@@ -194,10 +200,19 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
         return JsonResponse(self._openapi)
 
     async def sections(self, request: Request, grant: Grant) -> Response:
-        """The section library, with what the dashboard shows for the features and theme colours it offers."""
+        """The section library, with what the dashboard shows for the features and theme colours it offers; with
+        `?tenant=`, the sections that tenant may use: with those of the plugins it enables (a palette without a
+        tenant shows the built-in ones, which every tenant may use)."""
+        tenant_id = request.query_params.get(SECTIONS_OF.name)
+        if tenant_id is None:
+            specs = self._registry.available(())
+        elif not TENANT_ID.match(tenant_id) or not grant.allows(tenant_id):
+            raise NotFound(f"no tenant {tenant_id!r}")
+        else:
+            specs = self._registry.available((await self.service.tenant(tenant_id)).plugins)
         return JsonResponse(
             {
-                "sections": [spec.to_json() for spec in self._registry],
+                "sections": [spec.to_json() for spec in specs],
                 "features": [{"name": name, "title": f.title, "help": f.help} for name, f in FEATURES.items()],
                 "colors": [{"name": name, "title": title, "help": text} for name, (title, text) in COLORS.items()],
                 "presets": {name: dict(colors) for name, colors in THEME_PRESETS.items()},
@@ -380,7 +395,8 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers):
             raise NotFound(f"tenant {tenant_id}: no page {path!r}")
         tenant = await self.service.preview(tenant_id, path)
         await self._renderer.images.prepare(tenant)
-        rendered = self._renderer.render_page(tenant, path)
+        additions = await self.plugins.additions(tenant, path) if self.plugins is not None else NO_ADDITIONS
+        rendered = self._renderer.render_page(tenant, path, additions, preview=True)
         if rendered is None:
             raise NotFound(f"tenant {tenant_id}: no page {path!r}, published or drafted")
         # The page's stylesheet link points at the public theme URL; the preview's own theme answers here.
@@ -486,4 +502,4 @@ async def _routing_problem(request: Request, exc: Exception) -> Response:
 
 
 def _starlette_path(path: str) -> str:
-    return path.replace("{page}", "{page:path}")
+    return path.replace("{page}", "{page:path}").replace("{rest}", "{rest:path}")

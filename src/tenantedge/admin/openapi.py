@@ -8,6 +8,7 @@ from tenantedge.admin.console import SAFE_METHODS, UI
 from tenantedge.admin.operations import MAX_VERSION, OPERATIONS, Operation, Query
 from tenantedge.content.posts import FORMATS, SLUG, STATUSES
 from tenantedge.media.references import ASSET_ID, REFERENCE
+from tenantedge.plugins.manifest import PLUGIN_NAME
 from tenantedge.props import COLOR
 from tenantedge.sections import FEATURES
 from tenantedge.seo import MAX_ROBOTS
@@ -150,6 +151,12 @@ _TENANT_FIELDS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "properties": {"header": _SECTIONS, "footer": _SECTIONS},
+    },
+    "plugins": {
+        "type": "object",
+        "description": "Plugins this tenant enables, by name, with their settings (GET /api/plugins has their schemas)",
+        "propertyNames": {"pattern": "^[a-z][a-z0-9-]{0,39}$"},
+        "additionalProperties": _ANY_OBJECT,
     },
     "pages": {
         "type": "object",
@@ -516,6 +523,13 @@ _PATH: dict[str, dict[str, Any]] = {
     "version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
     "asset_id": {"type": "string", "pattern": _exactly(ASSET_ID.pattern), "description": "The asset's id"},
     "slug": {"type": "string", "pattern": _exactly(SLUG.pattern)},
+    "plugin": {"type": "string", "pattern": _exactly(PLUGIN_NAME.pattern)},
+    "rest": {
+        "type": "string",
+        "pattern": "^[a-z0-9][a-z0-9._-]*(?:/[a-z0-9][a-z0-9._-]*)*$",
+        "maxLength": 200,
+        "description": "The plugin's own path",
+    },
     "asset": {"enum": sorted(path.name for path in UI.iterdir() if path.suffix in (".js", ".css", ".html"))},
 }
 _IF_MATCH = {
@@ -576,7 +590,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     for status in _errors(op):
         responses[str(status)] = {"description": _REASONS[status], "content": problem}
     operation: dict[str, Any] = {
-        "operationId": op.handler,
+        "operationId": op.operation_id or op.handler,
         "summary": op.summary,
         "tags": list(op.tags),
         "parameters": parameters,

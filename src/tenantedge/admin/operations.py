@@ -47,6 +47,10 @@ SORT = Query(
     choices=("requests", "errors", "render_time", "bytes"),
 )
 TOP = Query("limit", "how many tenants to list (at most 500)", (1, 500), 20)
+SECTIONS_OF = Query(
+    "tenant",
+    "a tenant id: the sections it may use, with those of the plugins it enables (without it: built-in sections only)",
+)
 THEME_OF = Query("page", "for the theme stylesheet (`_edge/theme.css`): the page whose draft's theme to show")
 
 
@@ -68,6 +72,7 @@ class Operation:
     uploads: bool = False  # the body is a file: multipart/form-data (part `file`) or raw bytes
     media: tuple[str, ...] = (JSON,)  # the 2xx body's media types
     tags: tuple[str, ...] = field(default=("tenants",))
+    operation_id: str | None = None  # the OpenAPI operationId when one handler serves several methods
 
 
 _WRITE_ERRORS = (400, 401, 404, 409, 413, 415, 422, 428)
@@ -134,8 +139,41 @@ OPERATIONS: tuple[Operation, ...] = (
         "sections",
         "The section registry with each section's props schema",
         returns="Sections",
-        errors=(401,),
+        errors=(401, 404),
+        query=(SECTIONS_OF,),
         tags=("sections",),
+    ),
+    Operation(
+        "GET",
+        "/api/plugins",
+        "list_plugins",
+        "Installed plugins: version, hooks, sections and settings schema (props format) of each; broken ones say why",
+        returns="Object",
+        errors=(401,),
+        tags=("plugins",),
+    ),
+    Operation(
+        "GET",
+        "/api/plugins/{plugin}",
+        "get_plugin",
+        "One installed plugin, with the settings schema a form for `plugins.<name>` of a tenant is made from",
+        returns="Object",
+        tags=("plugins",),
+    ),
+    *(
+        Operation(
+            method,
+            "/api/plugins/{plugin}/tenants/{tenant}/{rest}",
+            "plugin_route",
+            "A plugin's own admin route, for a tenant the token reaches and which enables the plugin",
+            body="Json" if method in ("POST", "PUT", "PATCH") else None,
+            returns="Json",
+            errors=(401, 404, 413, 503),
+            media=("application/json", "text/plain"),
+            tags=("plugins",),
+            operation_id=f"plugin_route_{method.lower()}",
+        )
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
     ),
     Operation(
         "GET",

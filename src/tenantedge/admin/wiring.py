@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tenantedge.http.endpoints import OperatorEndpoints
     from tenantedge.media.library import AssetLibrary
     from tenantedge.media.maker import VariantMaker
+    from tenantedge.plugins.host import PluginHost
     from tenantedge.telemetry.minutes import TenantMinutes
     from tenantedge.telemetry.propagation import Propagation
 
@@ -68,6 +69,7 @@ def build_admin(
     variants: VariantMaker | None = None,
     stats: TenantMinutes | None = None,
     propagation: Propagation | None = None,
+    plugins: PluginHost | None = None,
 ) -> Admin:
     service = AdminService(publisher, registry)
     token = settings.admin_token
@@ -95,6 +97,7 @@ def build_admin(
         variants=variants,
         stats=stats,
         propagation=propagation,
+        plugins=plugins,
     )
     return Admin(host, api.app(hub.endpoint), service, hub, limiter)
 

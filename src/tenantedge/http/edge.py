@@ -29,6 +29,8 @@ from tenantedge.http.responses import send_response, send_text
 from tenantedge.http.server import PREPARED, SendPrepared
 from tenantedge.media.references import MEDIA_PREFIX
 from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page, header_lines
+from tenantedge.plugins.host import PLUGIN_PREFIX, PluginHost
+from tenantedge.render.additions import NO_ADDITIONS
 from tenantedge.render.pages import THEME_PATH, PageRenderer, RenderedPage
 from tenantedge.seo import ROBOTS_PATH, SEO_PATHS, robots_txt, sitemap_xml
 from tenantedge.store.base import Found
@@ -90,6 +92,7 @@ class EdgeApp:
         operations_port: int = 0,
         media: MediaServer | None = None,
         recorder: Recorder | None = None,
+        plugins: PluginHost | None = None,
     ) -> None:
         self._lookup = lookup
         self._renderer = renderer
@@ -112,6 +115,8 @@ class EdgeApp:
         self._media = media
         # Counts each public request and writes its access log line (None: neither, as in explain mode).
         self._recorder = recorder
+        # Installed plugins: what they add to pages, and the form POSTs they answer (None: no plugin loaded).
+        self._plugins = plugins if plugins else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Dispatch: lifespan, the operations listener, sockets, the edge's own endpoints, the admin's writes.
@@ -150,7 +155,9 @@ class EdgeApp:
             send = exchange = Exchange(send, scope, recorder.ids)
         try:
             if path.startswith(EDGE_PREFIX) and path != THEME_PATH and not path.startswith(MEDIA_PREFIX):
-                if path in _ADMIN_EDGE_PATHS and self._admin is not None and self._for_admin(scope):
+                if self._plugins is not None and path.startswith(PLUGIN_PREFIX) and scope["method"] == "POST":
+                    await self._plugin_post(scope, receive, send)
+                elif path in _ADMIN_EDGE_PATHS and self._admin is not None and self._for_admin(scope):
                     await self._admin(scope, receive, send)
                 else:
                     await self._edge_routes(scope, receive, send)
@@ -274,6 +281,30 @@ class EdgeApp:
             page = self._store_page(key, rendered, surrogate_keys(tenant.id, None), headers)
         await self._send_page(send, page, headers, head, lookup.host, lookup.found)
 
+    async def _plugin_post(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A form POST to a path a plugin claims, on a domain of a published tenant that enables the plugin."""
+        assert self._plugins is not None
+        try:
+            headers = _read_headers(scope["headers"])
+            trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
+            raw_host = _host_header(headers, trusted)
+            host = normalise_host(raw_host)
+        except HostError as e:
+            await self._bad_host(send, e, False)
+            return
+        try:
+            with one_lookup():
+                lookup = await self._lookup.find(host, raw_host, scope["path"], None, keys=False)
+        except StoreUnavailable as e:
+            log.warning("host %s: %s", host, e)
+            await self._unavailable(send, False)
+            return
+        found = lookup.found if host != self._admin_host else None
+        if found is None or not found[1].published or found[0].rule == MATCH_ALIAS:
+            await send_text(send, 404, "Not Found", extra=[NO_STORE])
+            return
+        await self._plugins.post(found[1], scope, receive, send)
+
     async def _unavailable(self, send: Send, head: bool) -> None:
         extra = [(b"retry-after", RETRY_AFTER), NO_STORE]
         await send_text(send, 503, "Service Unavailable: try again shortly", head=head, extra=extra)
@@ -310,16 +341,19 @@ class EdgeApp:
             return await self._render_seo(tenant, path, key, headers)
         # The sizes of the images the version shows, read once; a page rendered without them is not kept.
         sized = await self._renderer.images.prepare(tenant)
+        # What plugins add, their hooks run within their budget; a page one of them was left out of is not kept.
+        additions = NO_ADDITIONS if self._plugins is None else await self._plugins.additions(tenant, path)
+        sized = sized and additions.complete
         if self._blog is not None and tenant.feature("blog"):
             changes = self._lookup.changes
             shown = await self._blog.page_posts(tenant, path)  # StoreUnavailable: a post with no copy
             if shown is not None:
-                blog_page = self._renderer.render_blog(tenant, path, shown.posts)
+                blog_page = self._renderer.render_blog(tenant, path, shown.posts, additions)
                 keys = surrogate_keys(tenant.id, path, posts=True)
                 # A change applied while the posts were read (a post published, say): this page may show old posts.
                 keep = sized and shown.cacheable and self._lookup.changes == changes
                 return self._store_page(key, blog_page, keys, headers, tags=(POSTS_TAG,), keep=keep)
-        rendered = self._renderer.render_page(tenant, path)
+        rendered = self._renderer.render_page(tenant, path, additions)
         if rendered is None:
             return None
         return self._store_page(key, rendered, surrogate_keys(tenant.id, path), headers, keep=sized)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, Router
+from starlette.routing import BaseRoute, Route, Router
 from starlette.types import ASGIApp
 
 from tenantedge.errors import HostError, StoreUnavailable
@@ -44,8 +44,9 @@ async def worker_health(request: Request) -> Response:
     return JSONResponse({"status": "ok", "worker": os.getpid()}, headers=NO_STORE)
 
 
-def public_router(assets: AssetCatalog) -> Router:
-    """What a tenant's domain answers under /_edge/ besides its theme; any other path is a plain 404."""
+def public_router(assets: AssetCatalog, extra: Sequence[BaseRoute] = ()) -> Router:
+    """What a tenant's domain answers under /_edge/ besides its theme (and `extra`: plugins' assets); any other
+    path is a plain 404."""
 
     async def asset(request: Request) -> Response:
         found = assets.get(request.path_params["name"])
@@ -65,6 +66,7 @@ def public_router(assets: AssetCatalog) -> Router:
         routes=[
             Route("/_edge/health", public_health, methods=["GET", "HEAD"]),
             Route("/_edge/assets/{name:path}", asset, methods=["GET", "HEAD"]),
+            *extra,
         ]
     )
 

@@ -1,6 +1,8 @@
 """The template fallback chain: `tenants/<id>/<name>` first, then `default/<name>`, for every template.
 
 Each is looked for in every root of the TemplateFolders in turn: the templates folder, then the package's defaults.
+A plugin's templates are named `plugins/<plugin>/<name>`: looked for the same way (so a tenant can override them),
+then in the plugin's own templates folder.
 
 Template names carry a namespace, `<namespace>/<name>`: `_` for the defaults alone, or a tenant id for a
 tenant that has its own folder. Jinja caches compiled templates by name, so the namespace keeps a tenant's
@@ -9,7 +11,7 @@ overrides apart, while the 10,000 tenants without overrides share the `_` namesp
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +23,19 @@ from tenantedge.render.escaping import OutputCodeGenerator
 from tenantedge.render.folders import TemplateFolders
 
 DEFAULT_NAMESPACE = "_"
+# The folders of a plugin that hold templates.
+_OWN = ("sections", "templates")
 
 
 class FallbackLoader(BaseLoader):
     """Finds `<namespace>/<name>` in the tenant's folder, then in the defaults."""
 
-    def __init__(self, folders: TemplateFolders, *, watch: bool = False) -> None:
+    def __init__(
+        self, folders: TemplateFolders, *, watch: bool = False, plugins: Mapping[str, Path] | None = None
+    ) -> None:
         self.folders = folders
+        # Each plugin's folder (its sections/ and templates/ are read), by plugin name.
+        self._plugins = dict(plugins or {})
         self._default_dirs = tuple(root / "default" for root in folders.roots)
         # With watch on, a tenant folder created while serving is noticed; otherwise the folder list is read once.
         self._watch = watch
@@ -55,6 +63,11 @@ class FallbackLoader(BaseLoader):
             for name in candidates:
                 if base.joinpath(*split_template_path(name)).is_file():
                     return f"{namespace}/{name}"
+        for name in candidates:
+            pieces = split_template_path(name)
+            own = self._plugin_file(pieces)
+            if own is not None and own.is_file():
+                return f"{namespace}/{name}"
         raise TemplateNotFound(f"{namespace}/{candidates[-1]}", f"none of {list(candidates)} in {namespace!r}")
 
     def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
@@ -63,16 +76,25 @@ class FallbackLoader(BaseLoader):
             raise TemplateNotFound(template)
         pieces = split_template_path(name)  # rejects '..' and separators before touching the disk
         searched = self.search_path(namespace)
-        for depth, base in enumerate(searched):
-            path = base.joinpath(*pieces)
+        paths = [base.joinpath(*pieces) for base in searched]
+        own = self._plugin_file(pieces)
+        if own is not None:
+            paths.append(own)
+        for depth, path in enumerate(paths):
             try:
                 mtime = path.stat().st_mtime
                 source = path.read_text("utf-8")
             except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                 continue
-            shadows = tuple(earlier.joinpath(*pieces) for earlier in searched[:depth])
+            shadows = tuple(paths[:depth])
             return source, str(path), _uptodate(path, mtime, shadows)
         raise TemplateNotFound(template)
+
+    def _plugin_file(self, pieces: list[str]) -> Path | None:
+        """`plugins/<plugin>/sections/…` and `plugins/<plugin>/templates/…` in the plugin's own folder."""
+        if len(pieces) < 4 or pieces[0] != "plugins" or pieces[1] not in self._plugins or pieces[2] not in _OWN:
+            return None
+        return self._plugins[pieces[1]].joinpath(*pieces[2:])
 
     def list_templates(self) -> list[str]:
         """Every template file as `<namespace>/<name>`, for checking that all of them compile."""
@@ -83,6 +105,11 @@ class FallbackLoader(BaseLoader):
             # A file under several roots is one template: the first root's copy shadows the others.
             names = {path.relative_to(base).as_posix() for base in bases for path in base.rglob("*.html")}
             found.extend(f"{namespace}/{name}" for name in sorted(names))
+        for plugin, folder in sorted(self._plugins.items()):
+            names = {
+                path.relative_to(folder).as_posix() for own in _OWN for path in folder.joinpath(own).rglob("*.html")
+            }
+            found.extend(f"{DEFAULT_NAMESPACE}/plugins/{plugin}/{name}" for name in sorted(names))
         return found
 
 

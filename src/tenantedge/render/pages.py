@@ -11,16 +11,19 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from time import perf_counter_ns
 from typing import Any, NamedTuple
 
 from cachetools import LRUCache
-from jinja2 import Environment, Template, nodes, pass_context
+from jinja2 import Environment, Template, TemplateNotFound, nodes, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
 from tenantedge.blog import Listing, PostView
 from tenantedge.media.sizes import ImageSizes, ResponsiveImage
+from tenantedge.plugins.csp import DEFAULT_POLICY
+from tenantedge.render.additions import NO_ADDITIONS, Missing, PageAdditions, render_fragments
 from tenantedge.render.assets import AssetCatalog
 from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.loader import DEFAULT_NAMESPACE, FallbackLoader, TenantEnvironment
@@ -129,8 +132,9 @@ class PageRenderer:
         cache_size: int = 10_000,
         fragment_bytes: int = 16 << 20,
         images: ImageSizes | None = None,
+        plugins: Mapping[str, Path] | None = None,
     ):
-        self.loader = FallbackLoader(folders, watch=reload)
+        self.loader = FallbackLoader(folders, watch=reload, plugins=plugins)
         self.env = TenantEnvironment(
             loader=self.loader,
             autoescape=True,
@@ -166,12 +170,19 @@ class PageRenderer:
             buckets=SECTION_BUCKETS,
         )
 
-    def render_page(self, tenant: Tenant, path: str) -> RenderedPage | None:
-        """The tenant's page at `path`, or None when it has no such page."""
+    def render_page(
+        self, tenant: Tenant, path: str, additions: PageAdditions = NO_ADDITIONS, *, preview: bool = False
+    ) -> RenderedPage | None:
+        """The tenant's page at `path`, or None when it has no such page; `additions` are what its plugins add
+        (a preview shows a placeholder where a section of a plugin missing from them would be)."""
         page = tenant.pages.get(path)
-        return None if page is None else self._own_page(tenant, path, page, None)
+        if page is None:
+            return None
+        return self._own_page(tenant, path, page, None, additions, preview)
 
-    def render_blog(self, tenant: Tenant, path: str, posts: Listing | PostView) -> RenderedPage:
+    def render_blog(
+        self, tenant: Tenant, path: str, posts: Listing | PostView, additions: PageAdditions = NO_ADDITIONS
+    ) -> RenderedPage:
         """A page showing posts read before it renders: the tenant's own page at `path`, its Blog sections showing
         the listing; else a page of the blog's index or one post, through `layouts/blog.html` or `layouts/post.html`
         (which tenants may override)."""
@@ -179,14 +190,32 @@ class PageRenderer:
             title = f"{posts.title} · {tenant.name}"
             description = posts.excerpt or tenant.description
             return self._render(
-                tenant, posts.href, title, description, (), 200, main=POST_LAYOUT, extra={"post": posts}
+                tenant,
+                posts.href,
+                title,
+                description,
+                (),
+                200,
+                main=POST_LAYOUT,
+                extra={"post": posts},
+                additions=additions,
             )
         page = tenant.pages.get(path)
         if page is not None:
-            return self._own_page(tenant, path, page, posts)
+            return self._own_page(tenant, path, page, posts, additions)
         title = f"Blog · {tenant.name}" if posts.page == 1 else f"Blog, page {posts.page} · {tenant.name}"
         path = posts.href(posts.page)
-        return self._render(tenant, path, title, tenant.description, (), 200, main=BLOG_LAYOUT, extra={"blog": posts})
+        return self._render(
+            tenant,
+            path,
+            title,
+            tenant.description,
+            (),
+            200,
+            main=BLOG_LAYOUT,
+            extra={"blog": posts},
+            additions=additions,
+        )
 
     def render_not_found(self, tenant: Tenant) -> RenderedPage:
         """The tenant's themed 404 page, in its own layout; the same for every missing path, so cached once."""
@@ -228,10 +257,28 @@ class PageRenderer:
                 problems.append(f"{where}{f':{line}' if line else ''}: {type(e).__name__}: {e}")
         return problems
 
-    def _own_page(self, tenant: Tenant, path: str, page: Page, blog: Listing | None) -> RenderedPage:
+    def _own_page(
+        self,
+        tenant: Tenant,
+        path: str,
+        page: Page,
+        blog: Listing | None,
+        additions: PageAdditions = NO_ADDITIONS,
+        preview: bool = False,
+    ) -> RenderedPage:
         title = _page_title(tenant, path, page.title)
         description = page.description or tenant.description
-        return self._render(tenant, path, title, description, page.sections, 200, extra={"blog": blog})
+        return self._render(
+            tenant,
+            path,
+            title,
+            description,
+            page.sections,
+            200,
+            extra={"blog": blog},
+            additions=additions,
+            preview=preview,
+        )
 
     def _render(
         self,
@@ -244,16 +291,22 @@ class PageRenderer:
         *,
         main: str | None = None,
         extra: dict[str, Any] | None = None,
+        additions: PageAdditions = NO_ADDITIONS,
+        preview: bool = False,
     ) -> RenderedPage:
         prepared = self._prepare(tenant)
         page = PageView(path, title)
         base = {"tenant": tenant, "page": page, "nav": prepared.nav, "blog": None, **(extra or {})}
-        # Fragments depend on the document alone; a page showing posts depends on them too, so is not kept.
-        fixed = main is None and base["blog"] is None
+        if additions is not NO_ADDITIONS:
+            base["plugins"] = additions.context
+        # Fragments depend on the document alone; a page showing posts depends on them too, so is not kept. Nor
+        # is one that a plugin was missing from (a preview shows placeholders for its sections, the site comments).
+        fixed = main is None and base["blog"] is None and not additions.missing
+        missing = Missing(additions.missing, preview)
         key = (tenant.id, tenant.digest, path)
         regions = self._fragments.get(key) if self._fragments is not None and fixed else None
         if regions is None:
-            regions = self._regions(prepared.namespace, tenant, sections, status, base, main)
+            regions = self._regions(prepared.namespace, tenant, sections, status, base, main, missing)
             # Sections rendered before the version's image sizes were read are not kept: they lack them.
             if self._fragments is not None and regions.complete and fixed and self.images.ready(tenant):
                 with contextlib.suppress(ValueError):  # a page larger than the whole budget is not kept
@@ -270,6 +323,14 @@ class PageRenderer:
             main=_unpacked(regions.main),
             footer=_unpacked(regions.footer),
         )
+        if additions is not NO_ADDITIONS:
+            base.update(
+                # Built of validated origins and fixed keywords (tenantedge.plugins.csp): no character to escape.
+                csp=Markup(additions.csp),  # noqa: S704
+                plugin_css=additions.stylesheets,
+                plugin_head=render_fragments(self.env, prepared.namespace, tenant, additions.head, base),
+                plugin_body=render_fragments(self.env, prepared.namespace, tenant, additions.body_end, base),
+            )
         return RenderedPage(self._run_layout(layout, base), status, regions.templates)
 
     def _run_layout(self, layout: Template, values: dict[str, Any]) -> str:
@@ -287,18 +348,19 @@ class PageRenderer:
         status: int,
         base: dict[str, Any],
         layout: str | None,
+        missing: Missing,
     ) -> _Regions:
         """Render every section of the page (header, main, footer) once; `layout` renders the main region alone."""
         used: list[str] = []
         failures: list[bool] = []
-        header = self._sections(namespace, tenant.header, "h", base, used, failures)
+        header = self._sections(namespace, tenant.header, "h", base, used, failures, missing)
         if status == 404:
             main = self._render_one(namespace, NOT_FOUND_SECTION, "NotFound", base, used)
         elif layout is not None:
             main = self._render_one(namespace, layout, "Blog", base, used)
         else:
-            main = self._sections(namespace, sections, "s", base, used, failures)
-        footer = self._sections(namespace, tenant.footer, "f", base, used, failures)
+            main = self._sections(namespace, sections, "s", base, used, failures, missing)
+        footer = self._sections(namespace, tenant.footer, "f", base, used, failures, missing)
         return _Regions(header, main, footer, tuple(used), not failures)
 
     def _sections(
@@ -309,10 +371,22 @@ class PageRenderer:
         base: dict[str, Any],
         used: list[str],
         failures: list[bool],
+        missing: Missing,
     ) -> Markup:
         parts = []
         for index, section in enumerate(sections):
-            template = self._section_template(namespace, section.type, section.variant)
+            plugin = section.type.partition("/")[0] if "/" in section.type else None
+            if plugin is not None and plugin in missing.plugins:
+                parts.append(missing.placeholder(plugin, index))
+                continue
+            try:
+                template = self._section_template(namespace, section.type, section.variant)
+            except TemplateNotFound:
+                if plugin is None:
+                    raise
+                # A broken plugin's section (kept by validation so the site still loads): shown as missing.
+                parts.append(Missing(frozenset({plugin}), missing.preview).placeholder(plugin, index))
+                continue
             view = SectionView(section.type, section.variant, index, f"{prefix}{index}")
             html, ok = self._run(template, {**base, "props": section.props, "section": view})
             parts.append(html)
@@ -359,9 +433,12 @@ class PageRenderer:
         key = (namespace, section_type, variant)
         template = self._chosen.get(key)
         if template is None or self._reload:
-            names = [f"sections/{section_type}.html"]
+            plugin, slash, own_type = section_type.rpartition("/")
+            # A plugin's section `<plugin>/<Type>` is the template `plugins/<plugin>/sections/<Type>.html`.
+            folder = f"plugins/{plugin}/sections" if slash else "sections"
+            names = [f"{folder}/{own_type}.html"]
             if variant != DEFAULT_VARIANT:
-                names.insert(0, f"sections/{section_type}.{variant}.html")
+                names.insert(0, f"{folder}/{own_type}.{variant}.html")
             template = self.env.get_template(self.loader.choose(namespace, names))
             self._chosen[key] = template
         return template
@@ -423,6 +500,8 @@ def add_template_helpers(env: Environment, assets: AssetCatalog, images: ImageSi
 
     # `base_css`: the URL every layout links, as a plain value (a call costs a sandbox check per render).
     env.globals.update(feature=_feature, asset_url=assets.url, base_css=assets.url("base.css"), responsive=responsive)
+    # What pages of tenants without plugins get (and every page a plugin adds nothing to).
+    env.globals.update(csp=Markup(DEFAULT_POLICY), plugin_css=(), plugin_head="", plugin_body="", plugins={})  # noqa: S704
     env.filters.update(markdown=markdown_to_html, initials=_initials)
 
 
