@@ -88,6 +88,7 @@ class EventBus(Protocol):
 
     # True when other workers and machines hear what this one publishes (Redis); False for one worker alone.
     shared: bool
+
     @property
     def reconnects(self) -> int:
         """Times the connection to the other workers was lost and made again (0 for a bus that has none)."""

@@ -145,6 +145,27 @@ def test_the_overview_charts_the_last_hour_and_the_list_sorts_by_traffic(browser
     assert console.errors == []
 
 
+def test_the_overview_says_how_far_the_last_publish_reached(browser: Browser, counted: Server) -> None:
+    admin = {"host": "admin.localhost", "authorization": f"Bearer {TOKEN}"}
+    current = httpx.get(f"{counted.url}/api/tenants/darkflows", headers=admin, timeout=10)
+    published = httpx.patch(
+        f"{counted.url}/api/tenants/darkflows",
+        json={"name": "Darkflows, renamed"},
+        headers={**admin, "if-match": current.headers["etag"]},
+        timeout=10,
+    )
+    assert published.status_code == 200, published.text
+    page, console = sign_in(browser, counted)
+    page.click("tr[data-tenant=darkflows] a")
+    page.get_by_role("tab", name="Overview").click()
+    # One worker without Redis: it acknowledges its own publish at once.
+    expect(page.locator("#last-publish")).to_have_text(
+        re.compile(rf"^Last publish: v{published.json()['version']}, just now, reached 1/1 workers in \d+ ms$")
+    )
+    shot(page, "43-last-publish")
+    assert console.errors == []
+
+
 def test_with_requests_not_counted_the_overview_says_so(browser: Browser, uncounted: Server) -> None:
     page, console = sign_in(browser, uncounted)
     names = page.locator("tbody tr").evaluate_all("(rows) => rows.map((r) => r.dataset.tenant)")
