@@ -604,6 +604,10 @@ def _metrics_folder() -> str | None:
 def _log_config(base: dict[str, Any]) -> dict[str, Any]:
     config = copy.deepcopy(base)
     config["loggers"]["tenantedge"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    # Every line logged while a request is answered names it, as its access log line does: id and tenant.
+    config.setdefault("filters", {})["request"] = {"()": "tenantedge.telemetry.logcontext.RequestContext"}
+    config["handlers"]["default"]["filters"] = ["request"]
+    config["formatters"]["default"]["fmt"] += "%(request)s"
     return config
 
 

@@ -199,10 +199,10 @@ class EdgeApp:
             try:
                 await self._serve(scope, send, headers, head, trusted, header, lookup)
             except StoreUnavailable as e:
-                log.warning("%shost %s path %s: %s", _request_label(send), lookup.host, path, e)
+                log.warning("host %s path %s: %s", lookup.host, path, e)
                 await self._unavailable(send, head)
             except Exception:
-                log.exception("%shost %s path %s: request failed", _request_label(send), lookup.host, path)
+                log.exception("host %s path %s: request failed", lookup.host, path)
                 await send_text(send, 500, "Internal Server Error", head=head, extra=[NO_STORE])
         finally:
             if exchange is not None and recorder is not None:
@@ -527,11 +527,6 @@ def _prepared(scope: Scope) -> SendPrepared | None:
     extensions = scope.get("extensions")
     offer = extensions.get(PREPARED) if extensions else None
     return offer["send"] if offer else None
-
-
-def _request_label(send: Send) -> str:
-    """`request <id>: ` for a log line about a request being counted, so it matches the access log's line."""
-    return f"request {send.request_id().decode()}: " if type(send) is Exchange else ""
 
 
 def _local_port(scope: Scope) -> int | None:

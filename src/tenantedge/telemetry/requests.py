@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from starlette.types import Message, Scope, Send
 
+from tenantedge.telemetry.logcontext import answering
+
 if TYPE_CHECKING:
     from tenantedge.telemetry.accesslog import AccessLog
 
@@ -131,6 +133,7 @@ class Exchange:
         self.render_ns = 0
         self._request_id = b""
         self._ids = ids
+        answering(self)
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
