@@ -243,6 +243,8 @@ PATH_VALUES = {
     "slug": "a-post",
     "asset": "app.js",
     "asset_id": "0" * 64 + ".png",
+    "plugin": "analytics-snippet",  # installed in the test environment (plugins/analytics-snippet)
+    "rest": "settings",
 }
 BODIES: dict[str, Any] = {
     "SignIn": {"token": "not-a-token-at-all"},
