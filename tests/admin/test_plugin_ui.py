@@ -3,14 +3,18 @@ server's errors next to their fields, and its sections in the palette of the ten
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.admin.test_builder import admin, open_builder, wait_saved
 from tests.admin.test_dashboard import (  # noqa: F401 - fixtures
+    TOKEN,
     Console,
     browser,
     builder_order,
@@ -20,13 +24,30 @@ from tests.admin.test_dashboard import (  # noqa: F401 - fixtures
     shot,
     site,
 )
-from tests.server import Server
+from tests.plugins.conftest import FIXTURES
+from tests.server import Server, copy_demo
 
 PLUGIN = "analytics-snippet"
 NOTICE = f"{PLUGIN}/Notice"
 PLAUSIBLE = {"provider": "plausible", "site_id": "shop.example"}
 # The browser itself logs a refused save's 422; nothing else may appear.
 REFUSED = re.compile(r"Failed to load resource: the server responded with a status of 422 ")
+
+
+@pytest.fixture(scope="module")
+def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server where plugin broken-import is installed but fails to import, as tests/plugins installs it."""
+    folder = tmp_path_factory.mktemp("broken-plugin")
+    copy_demo(folder)
+    info = folder / "site" / "tenantedge_broken_plugin-1.0.dist-info"
+    info.mkdir(parents=True)
+    info.joinpath("METADATA").write_text("Metadata-Version: 2.1\nName: tenantedge-broken-plugin\nVersion: 1.0\n")
+    info.joinpath("entry_points.txt").write_text("[tenantedge.plugins]\nbroken-import = tefx_broken_import\n")
+    path = os.pathsep.join([str(folder / "site"), str(FIXTURES), os.environ.get("PYTHONPATH", "")])
+    env = {"TENANTEDGE_ADMIN_TOKEN": TOKEN, "TENANTEDGE_RELOAD_INTERVAL": "0", "PYTHONPATH": path}
+    server = Server("--tenants", str(folder / "tenants.json"), env=env)
+    yield server
+    server.stop()
 
 
 def new_tenant(site: Server, sections: list[dict[str, Any]], plugins: dict[str, Any] | None = None) -> str:  # noqa: F811
@@ -169,4 +190,22 @@ def test_switching_off_a_plugin_whose_section_a_page_uses_says_where(
     expect(page.locator("#f-plugin-analytics-snippet-site_id")).to_have_value("shop.example")
     expect(used).to_be_empty()
     assert [error for error in console.errors if not REFUSED.match(error)] == [], console.errors
+    page.context.close()
+
+
+def test_a_broken_plugins_sections_are_marked_and_not_offered(
+    browser: Browser,  # noqa: F811
+    broken_site: Server,
+) -> None:
+    tenant_id = new_tenant(broken_site, [{"type": "Hero"}, {"type": "broken-import/Thing"}], {"broken-import": {}})
+    page, console = open_builder(browser, broken_site, tenant_id)
+    group = page.locator("#palette .palette-group[data-plugin=broken-import]")
+    expect(group).to_have_class(re.compile("broken"))
+    expect(group).to_contain_text("unavailable")
+    expect(group).to_contain_text("Its sections cannot be added")
+    expect(group.locator("button:enabled")).to_have_count(0)
+    page.click("#sections li[data-type='broken-import/Thing'] .name")
+    expect(page.locator("#props .error")).to_contain_text("comes from broken-import, which is broken")
+    shot(page, "56-palette-broken-plugin")
+    assert console.errors == []
     page.context.close()

@@ -16,16 +16,18 @@ function placeOf(path) {
   return found ? `${JSON.parse(found[1])}, section ${Number(found[2]) + 1}` : path;
 }
 
-// The installed plugins by name, each with its settings schema, its sections and why it is broken, if it is.
+// The installed plugins by name, each with its settings schema, its sections and why it is broken, if it is;
+// null when the server did not say.
 export async function installedPlugins(api) {
   const result = await api("GET", "/api/plugins");
-  return result.ok ? Object.fromEntries(result.data.plugins.map((plugin) => [plugin.name, plugin])) : {};
+  return result.ok ? Object.fromEntries(result.data.plugins.map((plugin) => [plugin.name, plugin])) : null;
 }
 
 // The palette: built-in sections first, then one group per plugin the tenant enables. A broken plugin's sections
 // are listed, marked and disabled: its sections render as placeholders, so they are not offered.
-export function palette(kit, usable, enabled, installed, button) {
+export function palette(kit, usable, enabled, found, button) {
   const { h } = kit;
+  const installed = found || {};
   const builtIn = usable.filter((spec) => !spec.plugin);
   const groups = Object.keys(enabled).sort().map((name) => {
     const plugin = installed[name];
@@ -48,7 +50,7 @@ export function palette(kit, usable, enabled, installed, button) {
 // What the builder shows for a section whose type it cannot edit: a plugin's that is broken or switched off.
 export function missingSection(type, enabled, installed) {
   const [name, rest] = type.split("/");
-  if (!rest) return `Unknown section type ${type}.`;
+  if (!rest || !installed) return `Unknown section type ${type}.`;
   const plugin = installed[name];
   if (!plugin) return `${type} comes from plugin ${name}, which is not installed: the site shows nothing in its place.`;
   if (plugin.broken) return `${type} comes from ${plugin.title}, which is broken (${plugin.broken}): the site shows nothing in its place.`;
@@ -69,13 +71,15 @@ function startingSettings(schema) {
 // The settings' "Plugins" panel: an enable box per installed plugin, and its generated form once enabled.
 // `changed` runs after every edit (the settings check it); `showIssues` places the server's issues next to the
 // fields and plugins they are about, and returns the others for the caller to show.
-export function pluginsPanel(kit, doc, installed, changed) {
+export function pluginsPanel(kit, doc, found, changed) {
   const { h, propField, propSlot } = kit;
+  const installed = found || {};
   const put = new Map(); // JSON path -> the error line next to its field or plugin
   const kept = {}; // the settings of a plugin switched off in this form, back if it is switched on again
   const panel = h("section", { class: "panel", id: "plugins" }, h("h2", {}, "Plugins"));
   const names = Object.keys(installed).sort();
-  if (!names.length) panel.append(h("p", { class: "muted" }, "No plugins are installed."));
+  if (!found) panel.append(h("p", { class: "error" }, "The installed plugins could not be loaded: reload the page to try again."));
+  else if (!names.length) panel.append(h("p", { class: "muted" }, "No plugins are installed."));
   for (const name of names) panel.append(pluginFieldset(installed[name]));
 
   function enabled() {
