@@ -97,4 +97,5 @@ def test_the_installed_package_carries_the_dashboard(tmp_path: Path) -> None:
 
     (wheel,) = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {f"tenantedge/admin/ui/{name}" for name in ("index.html", "app.js", "charts.js", "app.css")} <= names
+    shipped = ("index.html", "app.js", "charts.js", "plugins.js", "app.css")
+    assert {f"tenantedge/admin/ui/{name}" for name in shipped} <= names

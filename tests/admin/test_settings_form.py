@@ -61,8 +61,9 @@ def test_switching_off_a_feature_in_use_offers_to_remove_its_sections_in_one_sav
     page.locator("#f-feature-aiChat").press("Space")  # from the keyboard, as a checkbox is
     offer = page.locator("#remove-sections-aiChat")
     expect(offer).to_be_visible()
-    expect(page.locator(".error")).to_contain_text("AI assistant: switching off 'aiChat' leaves AIAssistant sections")
-    expect(page.locator(".error")).not_to_contain_text("components[")
+    errors = page.locator("#settings-errors")
+    expect(errors).to_contain_text("AI assistant: switching off 'aiChat' leaves AIAssistant sections")
+    expect(errors).not_to_contain_text("components[")
     shot(page, "18-feature-off-offer")
     assert ASSISTANT in public(site, "codersinflow.com").text, "nothing changes before the operator chooses"
     offer.click()
@@ -71,7 +72,7 @@ def test_switching_off_a_feature_in_use_offers_to_remove_its_sections_in_one_sav
     assert ASSISTANT not in public(site, "codersinflow.com").text
     page.click("#save-tenant")  # what the form holds now is the saved document: a second save is accepted
     expect(page.locator("#main .status")).to_contain_text("saved as version")
-    expect(page.locator(".error")).to_be_empty()
+    expect(errors).to_be_empty()
     assert console.errors == []
     context.close()
 

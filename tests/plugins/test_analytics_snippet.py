@@ -105,3 +105,11 @@ async def test_with_plugins_off_an_enabling_tenant_serves_without_the_plugin(tmp
     assert response.status_code == 200
     assert "plausible" not in response.text and "<!-- section 1: plugin unavailable -->" in response.text
     assert csp(response.text) == DEFAULT_POLICY
+
+
+async def test_the_preview_shows_the_notice_without_counting_a_visit(client: httpx.AsyncClient) -> None:
+    # The builder's preview is the operator's, not a visitor's: no analytics script, which the admin's CSP refuses.
+    headers = {"host": ADMIN, "authorization": f"Bearer {TOKEN}"}
+    page = (await client.get("/preview/counted/", headers=headers)).text
+    assert "counts visits without cookies and without collecting personal data. (Plausible)" in page
+    assert "plausible.io" not in page and "<script" not in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -396,6 +397,9 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers, PluginHandlers):
         tenant = await self.service.preview(tenant_id, path)
         await self._renderer.images.prepare(tenant)
         additions = await self.plugins.additions(tenant, path) if self.plugins is not None else NO_ADDITIONS
+        # A preview is no visit: the plugins' head and body-end markup (analytics, widgets) stays out, and the
+        # admin's CSP would refuse their scripts anyway. Their sections and context still render.
+        additions = replace(additions, head=(), body_end=(), csp=NO_ADDITIONS.csp)
         rendered = self._renderer.render_page(tenant, path, additions, preview=True)
         if rendered is None:
             raise NotFound(f"tenant {tenant_id}: no page {path!r}, published or drafted")

@@ -2,6 +2,7 @@
 // from elsewhere. Every change goes through the admin API with If-Match; events arrive over /ws.
 
 import { publishPanel, trafficOff, trafficPanel } from "./charts.js";
+import { installedPlugins, missingSection, palette, pluginsPanel } from "./plugins.js";
 
 const state = { session: null, catalog: null, socket: null, listeners: new Set() };
 const main = document.getElementById("main");
@@ -144,8 +145,10 @@ async function catalog() {
   return state.catalog;
 }
 
-async function sections() {
-  return (await catalog()).specs;
+// The sections one tenant may use: the built-in ones and those of the plugins it enables, by type.
+async function tenantSections(id) {
+  const result = await api("GET", `/api/sections?tenant=${encodeURIComponent(id)}`);
+  return result.ok ? Object.fromEntries(result.data.sections.map((spec) => [spec.type, spec])) : (await catalog()).specs;
 }
 
 // -- live events ----------------------------------------------------------------------------------------
@@ -391,7 +394,7 @@ function renderSettings(id, loaded, body) {
   doc.theme.colors = doc.theme.colors || {};
   doc.features = doc.features || {};
   doc.components = doc.components || [];
-  const errors = h("div", { class: "error", role: "alert" });
+  const errors = h("div", { class: "error", id: "settings-errors", role: "alert" });
   const status = h("span", { class: "status", role: "status" });
   const field = (label, input, help) => h("div", {}, h("label", { for: input.id }, label, help ? h("p", { class: "help" }, help) : null), input);
   const name = h("input", { id: "f-name", value: doc.name || "", oninput: () => { doc.name = name.value; check(); } });
@@ -423,6 +426,12 @@ function renderSettings(id, loaded, body) {
     }));
   const featureBoxes = h("div", { class: "checks" });
   const componentBoxes = h("div", { class: "checks" });
+  const pluginsBox = h("div", { class: "plugins-box" });
+  let plugins = { showIssues: (issues) => issues };
+  installedPlugins(api).then((installed) => {
+    plugins = pluginsPanel({ h, propField, propSlot }, doc, installed, check);
+    pluginsBox.replaceChildren(plugins.panel);
+  });
   catalog().then(({ specs, features, colours, presets }) => {
     colors.replaceChildren(...colours.map((colour) => colourField(colour, doc, presets, presetColours, check)));
     showPreset();
@@ -436,7 +445,8 @@ function renderSettings(id, loaded, body) {
       h("span", {}, spec.title, h("span", { class: "help", id: `f-component-${spec.type}-help` }, spec.description)))));
   });
   // A feature switched off while sections use it: say so in the operator's words, and offer the one-step way out.
-  const showIssues = (all) => {
+  const showIssues = (found) => {
+    const all = plugins.showIssues(found); // those about plugins are shown next to their fields
     // The component a switched-off feature leaves behind goes with its sections: one issue, one button.
     const off = all.map((issue) => /^features\.(\w+)$/.exec(issue.path || "")?.[1]).filter(Boolean);
     const issues = all.filter((issue) => !(issue.path.startsWith("components") && off.some((name) => issue.message.includes(`feature '${name}'`))));
@@ -464,7 +474,7 @@ function renderSettings(id, loaded, body) {
       version = result.version;
       doc.pages = clone(result.data.pages);
       doc.components = [...(result.data.components || [])];
-      errors.replaceChildren();
+      showIssues([]);
       status.textContent = `saved as version ${version}`;
       return;
     }
@@ -512,7 +522,7 @@ function renderSettings(id, loaded, body) {
       themeAsset("favicon", "Favicon", "The icon browsers show in tabs; also served at /favicon.ico."),
       h("label", {}, "Colours"), colors,
       field("Fonts", fonts, "Comma-separated font families."), field("Custom CSS", css)),
-    h("section", { class: "panel" }, h("h2", {}, "Features"), featureBoxes, h("h2", {}, "Components"), componentBoxes)),
+    h("section", { class: "panel" }, h("h2", {}, "Features"), featureBoxes, h("h2", {}, "Components"), componentBoxes), pluginsBox),
   h("div", { class: "panel row spread" }, h("div", { class: "grow" }, errors, status),
     h("button", { type: "button", class: "danger", onclick: remove }, "Delete tenant"),
     h("button", { type: "button", id: "save-tenant", onclick: () => save() }, "Save")));
@@ -915,7 +925,7 @@ function defaultProps(props) {
 async function renderBuilder(id, path) {
   crumbs(["Tenants", "#/"], [id, `#/t/${id}/pages`], [path]);
   state.tenant = id;
-  const [tenant, specs, drafts] = await Promise.all([api("GET", `/api/tenants/${id}`), sections(), api("GET", `/api/tenants/${id}/drafts`)]);
+  const [tenant, specs, installed, drafts] = await Promise.all([api("GET", `/api/tenants/${id}`), tenantSections(id), installedPlugins(api), api("GET", `/api/tenants/${id}/drafts`)]);
   const hasDraft = drafts.ok && drafts.data.drafts.includes(path);
   const draft = hasDraft ? await api("GET", `/api/tenants/${id}/drafts/${pageSegment(path)}`) : { ok: false };
   if (!tenant.ok) return main.replaceChildren(h("div", { class: "panel empty" }, problem(tenant)));
@@ -1149,7 +1159,7 @@ async function renderBuilder(id, path) {
     const section = page[selected];
     if (!section) return form.replaceChildren(h("p", { class: "muted" }, "Select a section to edit its settings."));
     const spec = specs[section.type];
-    if (!spec) return form.replaceChildren(h("p", { class: "error" }, `Unknown section type ${section.type}.`));
+    if (!spec) return form.replaceChildren(h("p", { class: "error" }, missingSection(section.type, tenant.data.plugins || {}, installed)));
     section.props = section.props || {};
     const variant = h("select", { id: "variant", onchange: () => change(() => { section.variant = variant.value === "default" ? undefined : variant.value; }) },
       Object.entries(spec.variants).map(([key, text]) => h("option", { value: key, selected: (section.variant || "default") === key }, `${key} — ${text}`)));
@@ -1180,14 +1190,14 @@ async function renderBuilder(id, path) {
       h("div", { class: "row" }, undoButton, redoButton, status, publishButton)),
     h("div", { class: "builder" },
       h("section", { class: "panel" }, h("h2", {}, "Sections"), list, h("h2", {}, "Add a section"),
-        h("div", { class: "palette", id: "palette" }, usable.map((spec) => {
+        palette({ h }, usable, tenant.data.plugins || {}, installed, (spec) => {
           const button = h("button", { type: "button", draggable: "true", "data-type": spec.type, title: spec.description, onclick: () => add(spec.type) }, `+ ${spec.title}`);
           button.addEventListener("dragstart", (event) => {
             event.dataTransfer.setData("text/plain", `new:${spec.type}`);
             event.dataTransfer.effectAllowed = "copy";
           });
           return button;
-        }))),
+        })),
       h("section", { class: "panel" }, form),
       h("section", { class: "panel" }, h("div", { class: "row spread" }, h("h2", {}, "Preview (draft)"),
         h("div", { class: "row", role: "group", "aria-label": "Preview width" }, Object.keys(DEVICES).map((name) => h("button", { type: "button", class: "ghost small", "data-device": name, "aria-pressed": String(name === device), onclick: (event) => {
@@ -1225,15 +1235,18 @@ function propField(id, title, prop, slot, edited, error) {
   const label = h("label", { for: id }, title, prop.help ? h("p", { class: "help" }, prop.help) : null);
   error = error || h("p", { class: "error", role: "alert" });
   const current = slot.get();
+  const pattern = prop.pattern ? wholeMatch(prop.pattern) : null;
   const validate = (value) => {
     let message = "";
     if (prop.required && (value === "" || value === undefined)) message = "Required.";
     else if (typeof value === "string" && prop.maxLength && value.length > prop.maxLength) message = `At most ${prop.maxLength} characters.`;
+    else if (typeof value === "string" && value && pattern && !pattern.test(value)) message = "Not in the form this field expects.";
     else if (typeof value === "number" && ((prop.min !== undefined && value < prop.min) || (prop.max !== undefined && value > prop.max))) message = `Between ${prop.min ?? "…"} and ${prop.max ?? "…"}.`;
     else if (prop.type === "url" && value && !/^(https?:\/\/|\/|#|mailto:|tel:)/.test(value)) message = "Expected a link starting with https://, / or #.";
     else if (prop.type === "image" && value && !/^(https?:\/\/|\/|asset:)/.test(value)) message = "Expected an asset from the library, or a link starting with https:// or /.";
     else if (prop.type === "color" && value && !/^#[0-9a-fA-F]{6}$/.test(value)) message = "Expected a colour like #336699.";
     error.textContent = message;
+    input?.setCustomValidity?.(message);
   };
   // Every keystroke lands in the page at once; only the save waits, so nothing typed is ever dropped.
   const set = (value) => {
@@ -1275,9 +1288,29 @@ function propField(id, title, prop, slot, edited, error) {
         ...Object.entries(prop.props || {}).map(([key, child]) => propField(`${id}-${key}`, child.label || key, child, propSlot(object, key, child), claim)));
     }
     default:
-      input = h("input", { id, type: prop.type === "url" ? "url" : "text", value: current ?? "", oninput: () => set(input.value) });
+      input = h("input", { id, type: prop.type === "url" ? "url" : "text", value: current ?? "", pattern: pattern && browserPattern(prop.pattern), oninput: () => set(input.value) });
   }
   return h("div", {}, label, input, error);
+}
+
+// A prop's `pattern` is a Python regular expression matched against the whole value; most read the same in JavaScript.
+function wholeMatch(pattern) {
+  try {
+    return new RegExp(`^(?:${pattern})$`, "u");
+  } catch {
+    return null; // the server still checks it
+  }
+}
+
+// The input's own pattern attribute, where the browser can compile it (it uses the stricter `v` flag), so the
+// field is :invalid as it is typed; otherwise the field relies on the check above and the server's.
+function browserPattern(pattern) {
+  try {
+    new RegExp(`^(?:${pattern})$`, "v");
+    return pattern;
+  } catch {
+    return null;
+  }
 }
 
 function listField(id, prop, slot, edited, label, error) {
