@@ -1,0 +1,59 @@
+"""The plugin's server-side configuration, read from the environment (never from a tenant's settings)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+
+log = logging.getLogger("tenantedge.plugins.contact-form")
+
+# The environment variables read: the plugin's own, and tenantedge's admin token and Redis.
+PREFIX = "TENANTEDGE_CONTACT_FORM_"
+SHARED = ("TENANTEDGE_ADMIN_TOKEN", "TENANTEDGE_REDIS_URL")
+# A page is cached until its tenant changes, so the token rendered in it may be old: 30 days by default.
+_DEFAULT_MAX_AGE = 30 * 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    # Signs form tokens and keys the hash of visitors' addresses.
+    secret: bytes
+    smtp_url: str | None
+    redis_url: str | None
+    token_max_age: int
+
+
+def current() -> Config:
+    """The configuration for the environment as it is now (read again when it changes, as in tests)."""
+    environ = os.environ
+    return _config(
+        environ.get(PREFIX + "SECRET", ""),
+        environ.get(SHARED[0], ""),
+        environ.get(PREFIX + "SMTP_URL", "") or None,
+        environ.get(SHARED[1], "") or None,
+        environ.get(PREFIX + "TOKEN_MAX_AGE", ""),
+    )
+
+
+@lru_cache(maxsize=8)
+def _config(secret: str, admin_token: str, smtp_url: str | None, redis_url: str | None, max_age: str) -> Config:
+    if secret:
+        key = secret.encode()
+    elif admin_token:
+        # Every worker and instance shares the admin token: a key derived from it is shared too, and reveals nothing.
+        key = hmac.new(admin_token.encode(), b"tenantedge contact-form", hashlib.sha256).digest()
+    else:
+        log.warning(
+            "contact-form: neither %s nor %s is set; tokens are signed with a key of this process alone, so a form"
+            " rendered by one worker is asked to be confirmed by another",
+            PREFIX + "SECRET",
+            SHARED[0],
+        )
+        key = secrets.token_bytes(32)
+    age = int(max_age) if max_age.isdigit() and 60 <= int(max_age) <= 365 * 86_400 else _DEFAULT_MAX_AGE
+    return Config(key, smtp_url, redis_url, age)
