@@ -49,7 +49,8 @@ def test_the_working_fixture_plugins_load_beside_the_broken_ones() -> None:
     assert found.loaded["hanging"].asynchronous == frozenset()
 
 
-def test_the_registry_holds_plugin_sections_under_their_namespace(registry: SectionRegistry) -> None:
+def test_the_registry_holds_plugin_sections_under_their_namespace(builtin_registry: SectionRegistry) -> None:
+    registry = builtin_registry
     combined = discover().registry(registry)
     assert "echo/Box" in combined and "raising/Box" in combined
     echo = combined.get("echo/Box")

@@ -191,6 +191,11 @@ def _rate_limit(config: Config) -> RateLimit:
     return found
 
 
+async def copies_sent() -> None:
+    """Wait for the copies being sent by email (a worker's shutdown, or a test, may want them done)."""
+    await asyncio.gather(*_sending, return_exceptions=True)
+
+
 def _send_copy(config: Config, request: PostRequest, name: str, email: str, message: str) -> None:
     to = request.settings.get("to")
     if config.smtp_url is None or not to:

@@ -7,9 +7,6 @@ import logging
 import math
 from typing import Protocol
 
-import redis.asyncio as redis
-from redis.exceptions import RedisError
-
 log = logging.getLogger("tenantedge.plugins.contact-form")
 
 WINDOW = 3600
@@ -51,6 +48,10 @@ class RedisRateLimit:
         self._timeout = timeout
 
     async def hit(self, key: str, limit: int, now: float) -> int | None:
+        # Imported here: a worker without Redis does not load redis-py (tens of MB).
+        import redis.asyncio as redis
+        from redis.exceptions import RedisError
+
         window = int(now // WINDOW)
         name = f"te:contact-form:rate:{key}:{window}"
         try:
