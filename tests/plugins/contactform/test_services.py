@@ -3,7 +3,10 @@ workers, and copies by email through a real SMTP server (or an unreachable one, 
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +18,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tenantedge.clock import ManualClock
-from tests.conftest import running
-from tests.database import Urls
+from tests.conftest import ROOT, running
+from tests.database import Urls, fresh_database
 from tests.plugins.contactform.conftest import SUBMIT, build, form, headers, hidden_fields, visitor
 from tests.services import PrivateRedis, free_port
 
@@ -164,3 +167,21 @@ async def test_an_unreachable_smtp_server_loses_no_message(
         assert (await client.post(SUBMIT, data=form(fields), headers=headers("beta.test"))).status_code == 303
         await contact_form.copies_sent()
     assert await owner.fetchval("SELECT message FROM contact_form_messages") == "Hello there"
+
+
+async def test_tenantedge_migrate_applies_the_plugins_table() -> None:
+    async with fresh_database() as fresh:
+        command = [str(Path(sys.executable).with_name("tenantedge")), "migrate", "--database-url", fresh.owner]
+        done = await asyncio.to_thread(
+            subprocess.run, command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        assert "applied contact-form/0001_contact_form_messages.sql" in done.stdout
+        owner = await asyncpg.connect(fresh.owner)
+        try:
+            forced = await owner.fetchval(
+                "SELECT relforcerowsecurity FROM pg_class WHERE relname = 'contact_form_messages'"
+            )
+        finally:
+            await owner.close()
+        assert forced is True
