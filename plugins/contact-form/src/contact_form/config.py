@@ -13,8 +13,13 @@ from functools import lru_cache
 log = logging.getLogger("tenantedge.plugins.contact-form")
 
 # The environment variables read: the plugin's own, and tenantedge's admin token and Redis.
-PREFIX = "TENANTEDGE_CONTACT_FORM_"
-SHARED = ("TENANTEDGE_ADMIN_TOKEN", "TENANTEDGE_REDIS_URL")
+VARIABLES = {
+    "key": "TENANTEDGE_CONTACT_FORM_SECRET",
+    "smtp": "TENANTEDGE_CONTACT_FORM_SMTP_URL",
+    "max_age": "TENANTEDGE_CONTACT_FORM_TOKEN_MAX_AGE",
+    "admin": "TENANTEDGE_ADMIN_TOKEN",
+    "redis": "TENANTEDGE_REDIS_URL",
+}
 # A page is cached until its tenant changes, so the token rendered in it may be old: 30 days by default.
 _DEFAULT_MAX_AGE = 30 * 86_400
 
@@ -32,11 +37,11 @@ def current() -> Config:
     """The configuration for the environment as it is now (read again when it changes, as in tests)."""
     environ = os.environ
     return _config(
-        environ.get(PREFIX + "SECRET", ""),
-        environ.get(SHARED[0], ""),
-        environ.get(PREFIX + "SMTP_URL", "") or None,
-        environ.get(SHARED[1], "") or None,
-        environ.get(PREFIX + "TOKEN_MAX_AGE", ""),
+        environ.get(VARIABLES["key"], ""),
+        environ.get(VARIABLES["admin"], ""),
+        environ.get(VARIABLES["smtp"], "") or None,
+        environ.get(VARIABLES["redis"], "") or None,
+        environ.get(VARIABLES["max_age"], ""),
     )
 
 
@@ -51,8 +56,8 @@ def _config(secret: str, admin_token: str, smtp_url: str | None, redis_url: str 
         log.warning(
             "contact-form: neither %s nor %s is set; tokens are signed with a key of this process alone, so a form"
             " rendered by one worker is asked to be confirmed by another",
-            PREFIX + "SECRET",
-            SHARED[0],
+            VARIABLES["key"],
+            VARIABLES["admin"],
         )
         key = secrets.token_bytes(32)
     age = int(max_age) if max_age.isdigit() and 60 <= int(max_age) <= 365 * 86_400 else _DEFAULT_MAX_AGE
