@@ -14,6 +14,7 @@ import asyncpg
 import contact_form
 import httpx
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -85,6 +86,13 @@ async def test_with_redis_every_worker_shares_the_count(
         for client in (first, second, first, second):
             statuses.append((await client.post(SUBMIT, data=form(fields), headers=headers("beta.test"))).status_code)
         assert statuses == [303, 303, 303, 429]
+    kept = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        (key,) = kept.keys("*")
+    finally:
+        kept.close()
+    # Under tenantedge's prefix, by tenant and the hash of the address: never the address itself.
+    assert key.startswith("te:contact-form:rate:beta:") and "203.0.113" not in key
 
 
 async def test_when_redis_is_down_the_count_is_kept_in_process(

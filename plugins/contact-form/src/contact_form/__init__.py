@@ -178,15 +178,16 @@ def _client_hash(config: Config, client: str | None) -> str | None:
     return hmac.new(config.secret, f"client:{text}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-_redis_limits: dict[str, RedisRateLimit] = {}
+_redis_limits: dict[tuple[str, str], RedisRateLimit] = {}
 
 
 def _rate_limit(config: Config) -> RateLimit:
     if config.redis_url is None:
         return _memory
-    found = _redis_limits.get(config.redis_url)
+    where = (config.redis_url, config.redis_prefix)
+    found = _redis_limits.get(where)
     if found is None:
-        found = _redis_limits[config.redis_url] = RedisRateLimit(config.redis_url, _memory)
+        found = _redis_limits[where] = RedisRateLimit(config.redis_url, config.redis_prefix, _memory)
     return found
 
 

@@ -19,6 +19,7 @@ VARIABLES = {
     "max_age": "TENANTEDGE_CONTACT_FORM_TOKEN_MAX_AGE",
     "admin": "TENANTEDGE_ADMIN_TOKEN",
     "redis": "TENANTEDGE_REDIS_URL",
+    "redis_prefix": "TENANTEDGE_REDIS_PREFIX",
 }
 # A page is cached until its tenant changes, so the token rendered in it may be old: 30 days by default.
 _DEFAULT_MAX_AGE = 30 * 86_400
@@ -30,6 +31,8 @@ class Config:
     secret: bytes
     smtp_url: str | None
     redis_url: str | None
+    # Before every key the plugin keeps in Redis, as tenantedge's own keys have it.
+    redis_prefix: str
     token_max_age: int
 
 
@@ -42,11 +45,14 @@ def current() -> Config:
         environ.get(VARIABLES["smtp"], "") or None,
         environ.get(VARIABLES["redis"], "") or None,
         environ.get(VARIABLES["max_age"], ""),
+        environ.get(VARIABLES["redis_prefix"], "te:"),
     )
 
 
 @lru_cache(maxsize=8)
-def _config(secret: str, admin_token: str, smtp_url: str | None, redis_url: str | None, max_age: str) -> Config:
+def _config(
+    secret: str, admin_token: str, smtp_url: str | None, redis_url: str | None, max_age: str, prefix: str
+) -> Config:
     if secret:
         key = secret.encode()
     elif admin_token:
@@ -61,4 +67,4 @@ def _config(secret: str, admin_token: str, smtp_url: str | None, redis_url: str 
         )
         key = secrets.token_bytes(32)
     age = int(max_age) if max_age.isdigit() and 60 <= int(max_age) <= 365 * 86_400 else _DEFAULT_MAX_AGE
-    return Config(key, smtp_url, redis_url, age)
+    return Config(key, smtp_url, redis_url, prefix, age)

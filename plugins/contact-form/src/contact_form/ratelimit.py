@@ -39,11 +39,12 @@ class MemoryRateLimit:
 
 
 class RedisRateLimit:
-    """Fixed one-hour windows in Redis (`te:contact-form:rate:<key>:<window>`); while Redis cannot answer, counted
+    """Fixed one-hour windows in Redis (`<prefix>contact-form:rate:<key>:<window>`); while Redis cannot answer, counted
     in this process instead, so an outage neither refuses every message nor lets a flood through."""
 
-    def __init__(self, url: str, fallback: MemoryRateLimit, timeout: float = 0.5) -> None:
+    def __init__(self, url: str, prefix: str, fallback: MemoryRateLimit, timeout: float = 0.5) -> None:
         self._url = url
+        self._prefix = prefix
         self._fallback = fallback
         self._timeout = timeout
 
@@ -53,7 +54,7 @@ class RedisRateLimit:
         from redis.exceptions import RedisError
 
         window = int(now // WINDOW)
-        name = f"te:contact-form:rate:{key}:{window}"
+        name = f"{self._prefix}contact-form:rate:{key}:{window}"
         try:
             # One connection per submission: contact forms are rare, and a client outlives no event loop.
             async with (
