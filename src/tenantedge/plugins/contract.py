@@ -101,3 +101,5 @@ class PluginEvent:
     version: int
     path: str | None
     settings: Mapping[str, Any]
+    # The tenant's rows, as in PostRequest (None without a database): a plugin removes a deleted tenant's data.
+    database: TenantDatabase | None = None

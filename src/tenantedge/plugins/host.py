@@ -237,7 +237,10 @@ class PluginHost:
             plugin = self._plugins.get(name)
             if plugin is None or "tenantedge_event" not in plugin.hooks:
                 continue
-            told = PluginEvent(event.type, event.tenant, event.version, event.path, _read_only(enabled.get(name, {})))
+            settings = _read_only(enabled.get(name, {}))
+            told = PluginEvent(
+                event.type, event.tenant, event.version, event.path, settings, database=self.database(event.tenant)
+            )
             task = asyncio.create_task(self._tell(plugin, told))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -3,6 +3,9 @@ message in that tenant's inbox alone; and every kind of spam or forgery refused.
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import httpx
 import orjson
 import pytest
@@ -227,3 +230,23 @@ async def test_a_tenant_without_the_plugin(client: httpx.AsyncClient) -> None:
     )
     assert refused.status_code == 422
     assert refused.json()["issues"][0]["path"] == 'pages["/"][0].type'
+
+
+async def test_a_deleted_tenants_messages_go_with_it(
+    client: httpx.AsyncClient, clock: ManualClock, owner: asyncpg.Connection
+) -> None:
+    fields = await fields_of(client, "beta.test", "/contact")
+    clock.advance(5)
+    assert (await client.post(SUBMIT, data=form(fields), headers=headers("beta.test"))).status_code == 303
+    await enable_for_alpha(client)
+    alpha = await fields_of(client, "alpha.test")
+    clock.advance(5)
+    assert (await client.post(SUBMIT, data=form(alpha), headers=headers("alpha.test"))).status_code == 303
+    deleted = await client.delete("/api/tenants/beta", headers={**admin(), "if-match": "*"})
+    assert deleted.status_code in (200, 204), deleted.text
+    for _ in range(200):  # the plugin hears of it in the background
+        if await owner.fetchval("SELECT count(*) FROM contact_form_messages WHERE tenant_id = 'beta'") == 0:
+            break
+        await asyncio.sleep(0.01)
+    rows = await owner.fetch("SELECT tenant_id FROM contact_form_messages")
+    assert [row["tenant_id"] for row in rows] == ["alpha"]

@@ -64,3 +64,9 @@ def _json(row: Any) -> dict[str, Any]:
         "client_hash": row["client_hash"],
         "user_agent": row["user_agent"],
     }
+
+
+async def delete_all(database: TenantDatabase) -> int:
+    async with database.transaction() as session:
+        status = await session.execute("DELETE FROM contact_form_messages")
+    return int(status.rpartition(" ")[2])
