@@ -52,25 +52,20 @@ def read(body: bytes, content_type: str, max_message_chars: int) -> Submission:
     if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
         raise Invalid("form", "expected a form (application/x-www-form-urlencoded)")
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=_FIELDS)
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=_FIELDS, errors="strict")
     except (UnicodeDecodeError, ValueError) as e:
         raise Invalid("form", "not a form this page sent") from e
     fields: dict[str, str] = {}
     for key, value in pairs:
         fields.setdefault(key, value)  # a field given twice: the first counts
-    page = _short(fields, "page") or "/"
-    section = _short(fields, "section") or "contact"
-    if not _PAGE.match(page) or len(page) > _SHORT_CHARS:
-        page = "/"
-    if not _ANCHOR.match(section):
-        section = "contact"
+    section = _short(fields, "section")
     return Submission(
         name=_text(fields, "name", NAME_CHARS),
         email=_email(fields),
         message=_message(fields, max_message_chars),
         token=_short(fields, "token"),
-        page=page,
-        section=section,
+        page=_page(_short(fields, "page")),
+        section=section if _ANCHOR.match(section) else "contact",
         trap=_short(fields, "website"),
     )
 
@@ -81,9 +76,7 @@ def back_of(body: bytes) -> str:
         fields = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=_FIELDS))
     except ValueError:
         return "/"
-    page, section = fields.get("page", "/"), fields.get("section", "contact")
-    if not _PAGE.match(page) or len(page) > _SHORT_CHARS:
-        page = "/"
+    page, section = _page(fields.get("page", "")), fields.get("section", "contact")
     return f"{page}#{section}" if _ANCHOR.match(section) else page
 
 
@@ -109,6 +102,13 @@ def hostname(value: str) -> str:
     if value.startswith("["):
         return value[1:].partition("]")[0]
     return value.rpartition(":")[0].rstrip(".") if ":" in value else value.rstrip(".")
+
+
+def _page(value: str) -> str:
+    """The page a form says it was on, when that is a plain path of this site; else the home page."""
+    if len(value) > _SHORT_CHARS or not _PAGE.match(value) or any(part in (".", "..") for part in value.split("/")):
+        return "/"
+    return value
 
 
 def _short(fields: Mapping[str, str], key: str) -> str:
