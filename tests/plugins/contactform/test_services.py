@@ -18,10 +18,11 @@ import redis
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tenantedge.admin.responses import MERGE_PATCH
 from tenantedge.clock import ManualClock
 from tests.conftest import ROOT, running
 from tests.database import Urls, fresh_database
-from tests.plugins.contactform.conftest import SUBMIT, build, form, headers, hidden_fields, visitor
+from tests.plugins.contactform.conftest import SUBMIT, admin, build, form, headers, hidden_fields, visitor
 from tests.services import PrivateRedis, free_port
 
 pytestmark = pytest.mark.anyio
@@ -128,9 +129,6 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
 
 
 async def enable_copies(client: httpx.AsyncClient) -> None:
-    from tenantedge.admin.responses import MERGE_PATCH
-    from tests.plugins.contactform.conftest import admin
-
     body = b'{"plugins": {"contact-form": {"to": "office@beta.test", "rate_limit_per_hour": 3}}}'
     patched = await client.patch(
         "/api/tenants/beta", content=body, headers={**admin(), "content-type": MERGE_PATCH, "if-match": "*"}
@@ -194,3 +192,25 @@ async def test_tenantedge_migrate_applies_the_plugins_table() -> None:
         finally:
             await owner.close()
         assert forced is True
+
+
+async def test_with_the_database_down_the_message_is_offered_again(tmp_path: Path, clock: ManualClock) -> None:
+    down = f"postgresql://tenantedge_app@127.0.0.1:{free_port()}/test"
+    app = build(tmp_path, clock, database_url=down, database_timeout=0.5)
+    async with running(app), visitor(app) as client:
+        fields = await beta_form(client, clock)
+        assert fields, "the form is shown: a database is configured"
+        answer = await client.post(SUBMIT, data=form(fields, message="Keep me"), headers=headers("beta.test"))
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "60"
+        assert "could not be stored just now" in answer.text and "Keep me</textarea>" in answer.text
+        # The plugin is not resting: the form is still on the page.
+        page = await client.get("/contact", headers={"host": "beta.test"})
+        assert 'action="/_edge/plugins/contact-form/submit"' in page.text
+
+
+async def test_with_the_database_down_the_inbox_answers_503(tmp_path: Path, clock: ManualClock) -> None:
+    down = f"postgresql://tenantedge_app@127.0.0.1:{free_port()}/test"
+    app = build(tmp_path, clock, database_url=down, database_timeout=0.5)
+    async with running(app), visitor(app) as client:
+        answer = await client.get("/api/plugins/contact-form/tenants/beta/messages", headers=admin())
+        assert answer.status_code == 503 and "did not answer" in answer.text

@@ -33,6 +33,7 @@ from contact_form.submission import (
     read,
     same_site,
 )
+from tenantedge.errors import BackendError
 from tenantedge.plugins import AdminRequest, Manifest, PageInfo, PluginEvent, PluginResponse, PostRequest, hookimpl
 from tenantedge.plugins.database import TenantDatabase
 
@@ -110,20 +111,39 @@ async def tenantedge_post(request: PostRequest) -> PluginResponse:
         return answers.problem(
             "form", "it was not sent from this site's page; please go back and send it again", submission.back
         )
-    await inbox.keep(
-        request.database,
-        name=submission.name,
-        email=submission.email,
-        message=submission.message,
-        client_hash=client,
-        user_agent=headers.get("user-agent", "")[:USER_AGENT_CHARS],
-    )
+    try:
+        await inbox.keep(
+            request.database,
+            name=submission.name,
+            email=submission.email,
+            message=submission.message,
+            client_hash=client,
+            user_agent=headers.get("user-agent", "")[:USER_AGENT_CHARS],
+        )
+    except BackendError as e:
+        # Answered here, not raised: a raising hook would rest the plugin, and take the form off the pages too.
+        log.error("contact-form: a message to tenant %s could not be stored: %s", request.tenant_id, e)
+        return answers.confirm(
+            submission,
+            tokens.issue(config.secret, request.tenant_id, request.received_at),
+            ACTION,
+            "Your message could not be stored just now: please send it again in a minute.",
+            status=503,
+        )
     _send_copy(config, request, submission.name, submission.email, submission.message)
     return PluginResponse(location=sent)
 
 
 @hookimpl
 async def tenantedge_admin(request: AdminRequest) -> PluginResponse | None:
+    try:
+        return await _inbox(request)
+    except BackendError as e:
+        log.error("contact-form: the inbox of tenant %s could not be read: %s", request.tenant_id, e)
+        return _error(503, "the database did not answer: try again shortly")
+
+
+async def _inbox(request: AdminRequest) -> PluginResponse | None:
     parts = request.path.strip("/").split("/")
     if parts[0] != "messages" or len(parts) > 2:
         return None
@@ -150,7 +170,11 @@ async def tenantedge_event(event: PluginEvent) -> None:
     # A deleted tenant's messages go with it: personal data kept for nobody, and a tenant created later under
     # the same id must not find them. (Best effort: with the database down they stay, and are logged.)
     if event.type == "tenant.deleted" and event.database is not None:
-        removed = await inbox.delete_all(event.database)
+        try:
+            removed = await inbox.delete_all(event.database)
+        except BackendError as e:
+            log.error("contact-form: tenant %s deleted, its messages kept: %s", event.tenant_id, e)
+            return
         log.info("contact-form: tenant %s deleted, with its %d messages", event.tenant_id, removed)
 
 

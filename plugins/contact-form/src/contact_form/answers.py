@@ -27,8 +27,8 @@ def problem(field: str, reason: str, back: str) -> PluginResponse:
     return PluginResponse(422, _page("Please check the form", body), HTML)
 
 
-def confirm(submission: Submission, token: str, action: str, reason: str) -> PluginResponse:
-    """422 with the message in a form to send again, under a new token (good in a few seconds)."""
+def confirm(submission: Submission, token: str, action: str, reason: str, status: int = 422) -> PluginResponse:
+    """The message in a form to send again, under a new token (good in a few seconds): nothing typed is lost."""
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{escape(value)}">'
         for name, value in (("token", token), ("page", submission.page), ("section", submission.section))
@@ -42,7 +42,8 @@ def confirm(submission: Submission, token: str, action: str, reason: str) -> Plu
         '<button type="submit">Send message</button></form>'
         f'<p><a href="{escape(submission.back)}">Back to the page</a></p>'
     )
-    return PluginResponse(422, _page("Please send your message again", body), HTML)
+    retry = 60 if status == 503 else None
+    return PluginResponse(status, _page("Please send your message again", body), HTML, retry_after=retry)
 
 
 def plain(status: int, text: str, retry_after: int | None = None) -> PluginResponse:
