@@ -42,7 +42,8 @@ class RedisRateLimit:
     """Fixed one-hour windows in Redis (`<prefix>contact-form:rate:<key>:<window>`); while Redis cannot answer, counted
     in this process instead, so an outage neither refuses every message nor lets a flood through."""
 
-    def __init__(self, url: str, prefix: str, fallback: MemoryRateLimit, timeout: float = 0.5) -> None:
+    # Short: the whole answer, Redis and PostgreSQL included, must fit the hook budget (TENANTEDGE_PLUGIN_TIMEOUT).
+    def __init__(self, url: str, prefix: str, fallback: MemoryRateLimit, timeout: float = 0.2) -> None:
         self._url = url
         self._prefix = prefix
         self._fallback = fallback
