@@ -3,7 +3,9 @@ FROM python:3.11-slim AS build
 WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --no-cache-dir --prefix=/install .
+# The repository's plugins too: the demo's clientsite enables contact-form.
+COPY plugins ./plugins
+RUN pip install --no-cache-dir --prefix=/install . ./plugins/analytics-snippet ./plugins/contact-form
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /srv/tenantedge tenantedge

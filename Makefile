@@ -15,17 +15,22 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# The plugins of this repository (plugins/*), installed editable beside tenantedge so the tests load them.
+# The plugins of this repository (plugins/*), installed editable beside tenantedge: the demo tenants enable them
+# (clientsite's contact form) and the tests load them.
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
-$(VENV)/.test-installed: $(VENV)/.installed $(PLUGINS)
-	$(BIN)/python -m pip install --quiet -e '.[test]' $(foreach plugin,$(PLUGINS),-e $(dir $(plugin)))
+$(VENV)/.plugins-installed: $(VENV)/.installed $(PLUGINS)
+	$(BIN)/python -m pip install --quiet $(foreach plugin,$(PLUGINS),-e $(dir $(plugin)))
 	touch $@
 
-serve: $(VENV)/.installed
+$(VENV)/.test-installed: $(VENV)/.plugins-installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+serve: $(VENV)/.plugins-installed
 	$(BIN)/tenantedge serve --host $(HOST) --port $(PORT)
 
-validate: $(VENV)/.installed
+validate: $(VENV)/.plugins-installed
 	$(BIN)/tenantedge validate tenants.json
 
 services:

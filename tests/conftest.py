@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp
 
+from tenantedge.plugins.discovery import Discovered, discover
 from tenantedge.render.assets import AssetCatalog
 from tenantedge.render.folders import TemplateFolders
 from tenantedge.render.pages import PageRenderer
@@ -38,8 +39,16 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def registry() -> SectionRegistry:
+def builtin_registry() -> SectionRegistry:
+    """The sections tenantedge ships, without any plugin's."""
     return SectionRegistry.from_directories(FOLDERS.defaults("sections"))
+
+
+@pytest.fixture(scope="session")
+def registry(builtin_registry: SectionRegistry, repository_plugins: Discovered) -> SectionRegistry:
+    """What the app checks documents against: the built-in sections and those of the installed plugins (the
+    repository's, in the test environment; the demo's clientsite uses contact-form)."""
+    return repository_plugins.registry(builtin_registry)
 
 
 @pytest.fixture(scope="session")
@@ -48,13 +57,20 @@ def assets() -> AssetCatalog:
 
 
 @pytest.fixture(scope="session")
+def repository_plugins() -> Discovered:
+    """The plugins of plugins/, installed in the test environment: the demo tenants use them (clientsite's form)."""
+    return discover()
+
+
+@pytest.fixture(scope="session")
 def demo(registry: SectionRegistry) -> TenantSet:
     return load_tenants_file(ROOT / "tenants.json", registry)
 
 
 @pytest.fixture
-def renderer(assets: AssetCatalog) -> PageRenderer:
-    return PageRenderer(FOLDERS, assets)
+def renderer(assets: AssetCatalog, repository_plugins: Discovered) -> PageRenderer:
+    folders = {name: plugin.manifest.root for name, plugin in repository_plugins.loaded.items()}
+    return PageRenderer(FOLDERS, assets, plugins=folders)
 
 
 @contextlib.asynccontextmanager

@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser
 
@@ -35,9 +36,11 @@ REDIRECTS = (301, 302, 303, 307, 308)
 
 @dataclass
 class Links(HTMLParser):
-    """The links (a and link href, form action), images (img src and srcset, icons) and element ids of one page."""
+    """The links (a and link href, a GET form's action), the targets of POST forms, images (img src and srcset,
+    icons) and element ids of one page."""
 
     links: list[str] = field(default_factory=list)
+    posts: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
 
@@ -56,6 +59,8 @@ class Links(HTMLParser):
             self.images += [found["src"] or ""] if found.get("src") is not None else []
             srcset = (found.get("srcset") or "").split(",")
             self.images += [candidate.split()[0] for candidate in srcset if candidate.strip()]
+        elif tag == "form" and (found.get("method") or "get").lower() == "post":
+            self.posts.append(found.get("action") or "")
         elif tag == "form":
             self.links.append(found.get("action") or "")
 
@@ -103,6 +108,19 @@ class Crawl:
         for source, target, fragment in anchors:
             if target in self.pages and fragment not in self.pages[target].ids:
                 self.broken.append(f"{source}: #{fragment} is no element's id on {target}")
+        for source, page in list(self.pages.items()):
+            for action in page.posts:
+                self.check_post(source, action)
+
+    def check_post(self, source: str, action: str) -> None:
+        """A POST form's target must be answered (an empty form from nowhere is refused, not unknown)."""
+        target = self.same_site(source, action)
+        if target is None:
+            self.broken.append(f"{source}: a form posts off the site, to {action}")
+            return
+        answer = httpx.post(self.server.url + target, headers={"host": self.host}, timeout=10)
+        if answer.status_code in (404, 405) or (answer.status_code >= 500 and answer.status_code != 503):
+            self.broken.append(f"{source}: the form's target {target} answers a POST with {answer.status_code}")
 
     def fetch(self, target: str) -> Links | None:
         for _ in range(5):

@@ -460,7 +460,12 @@ def test_demo_tenants(demo: TenantSet) -> None:
     coders = demo.tenants["codersinflow"]
     assert coders.theme.preset == "dark" and coders.feature("blog")
     assert coders.components == {"CodeEditor", "AIAssistant"}
-    assert [s.type for s in demo.tenants["clientsite"].pages["/"].sections] == ["Hero", "Services", "Contact"]
+    assert [s.type for s in demo.tenants["clientsite"].pages["/"].sections] == [
+        "Hero",
+        "Services",
+        "Contact",
+        "contact-form/Contact",
+    ]
     basic = demo.tenants["basicsite"]
     assert not any(basic.feature(name) for name in ("blog", "aiChat", "payments", "contactForm"))
     for tenant_id in demo.tenants:

@@ -255,6 +255,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         cooldown=settings.plugin_cooldown,
         max_body=settings.plugin_max_body,
         database=blog.database if blog is not None else None,
+        trusted_proxies=settings.trusted_proxies,
     )
     # Changes are published through this one: the plugins of the tenant changed hear of it once.
     bus = event_bus(settings, clock)

@@ -148,11 +148,11 @@ async def test_the_token_also_works_as_a_cookie(client: AdminClient) -> None:
     assert response.json()["name"] == "Basic Bakery"
 
 
-async def test_sections_lists_the_registry(client: AdminClient, registry: SectionRegistry) -> None:
-    response = await client.get("/api/sections")
+async def test_sections_lists_the_registry(client: AdminClient, builtin_registry: SectionRegistry) -> None:
+    response = await client.get("/api/sections")  # for no tenant: the built-in sections, no plugin's
     assert response.status_code == 200
     names = {section["type"] for section in response.json()["sections"]}
-    assert names == set(registry.names())
+    assert names == set(builtin_registry.names())
     assert "Hero" in names
 
 

@@ -78,10 +78,9 @@ def test_a_plugin_section_needs_its_plugin_enabled(plugged: SectionRegistry) -> 
 
 
 def test_a_section_of_a_plugin_not_installed_is_named_so(plugged: SectionRegistry) -> None:
-    found = issues(plugged, pages={"/": [{"type": "contact-form/Contact"}]})
+    found = issues(plugged, pages={"/": [{"type": "guestbook/Entry"}]})
     assert found == [
-        "tenants.acme.pages[\"/\"][0].type: unknown section 'contact-form/Contact': "
-        "no plugin 'contact-form' is installed"
+        "tenants.acme.pages[\"/\"][0].type: unknown section 'guestbook/Entry': no plugin 'guestbook' is installed"
     ]
 
 

@@ -168,7 +168,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "A plugin's own admin route, for a tenant the token reaches and which enables the plugin",
             body="Json" if method in ("POST", "PUT", "PATCH") else None,
             returns="Json",
-            errors=(401, 404, 413, 503),
+            errors=(401, 404, 413, 422, 503),
             media=("application/json", "text/plain"),
             tags=("plugins",),
             operation_id=f"plugin_route_{method.lower()}",

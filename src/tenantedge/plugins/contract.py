@@ -35,6 +35,10 @@ class PageInfo:
     path: str
     lang: str
     settings: Mapping[str, Any]
+    # Whether PostRequest.database will be set: a form can say that it cannot take messages without one.
+    has_database: bool = False
+    # When the page was rendered (Unix seconds, by the app's clock); the page is cached with what the hooks made.
+    rendered_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +46,8 @@ class PostRequest:
     """A form POST to `/_edge/plugins/<name>/<path>` on a domain of a tenant that enables the plugin.
 
     `body` is read whole, within TENANTEDGE_PLUGIN_MAX_BODY; `database` is a handle scoped to this tenant under
-    row-level security (None when no database is configured).
+    row-level security (None when no database is configured); `client` is the visitor's address (the peer's, or
+    from `X-Forwarded-For` when the peer is one of TENANTEDGE_TRUSTED_PROXIES).
     """
 
     tenant_id: str
@@ -54,6 +59,8 @@ class PostRequest:
     body: bytes
     client: str | None
     database: TenantDatabase | None = None
+    # When the request came (Unix seconds, by the app's clock).
+    received_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +87,8 @@ class PluginResponse:
     body: bytes | str = b""
     content_type: str = "text/plain; charset=utf-8"
     location: str | None = None
+    # Seconds to wait before trying again (a 429 or 503 answer), sent as `Retry-After`.
+    retry_after: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +101,5 @@ class PluginEvent:
     version: int
     path: str | None
     settings: Mapping[str, Any]
+    # The tenant's rows, as in PostRequest (None without a database): a plugin removes a deleted tenant's data.
+    database: TenantDatabase | None = None

@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 from tenantedge.clock import Clock
 from tenantedge.errors import PluginFailed
 from tenantedge.events import PAGE_PUBLISHED, TENANT_DELETED, TENANT_UPDATED, Event
+from tenantedge.http.proxies import IPNetwork, client_address
 from tenantedge.plugins.contract import AdminRequest, Fragment, PageInfo, PluginEvent, PluginResponse, PostRequest
 from tenantedge.plugins.csp import policy
 from tenantedge.plugins.database import TenantDatabase, TenantTransactions
@@ -54,6 +55,7 @@ class PluginHost:
         cooldown: float = 30.0,
         max_body: int = 64 * 1024,
         database: TenantTransactions | None = None,
+        trusted_proxies: tuple[IPNetwork, ...] = (),
     ) -> None:
         self.discovered = discovered
         self._plugins = discovered.loaded
@@ -62,6 +64,7 @@ class PluginHost:
         self._cooldown = cooldown
         self.max_body = max_body
         self._database = database
+        self._trusted_proxies = trusted_proxies
         self._pools = {
             name: ThreadPoolExecutor(_THREADS, thread_name_prefix=f"plugin-{name}") for name in self._plugins
         }
@@ -126,7 +129,15 @@ class PluginHost:
         plugin = self._plugins.get(name)
         if plugin is None:
             return {}, False
-        page = PageInfo(tenant.id, tenant.canonical_domain, path, tenant.lang, _read_only(tenant.plugins[name]))
+        page = PageInfo(
+            tenant.id,
+            tenant.canonical_domain,
+            path,
+            tenant.lang,
+            _read_only(tenant.plugins[name]),
+            has_database=self._database is not None,
+            rendered_at=self._clock.wall(),
+        )
         outputs: dict[str, Any] = {}
         for hook in RENDER_HOOKS:
             if hook in plugin.hooks:
@@ -186,7 +197,6 @@ class PluginHost:
         if body is None:
             await _send(send, PluginResponse(413, f"Content Too Large: at most {self.max_body} bytes"))
             return
-        client = scope.get("client")
         request = PostRequest(
             tenant_id=tenant.id,
             domain=tenant.canonical_domain,
@@ -195,8 +205,9 @@ class PluginHost:
             headers={key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]},
             query=scope.get("query_string", b"").decode("latin-1"),
             body=body,
-            client=client[0] if client else None,
+            client=client_address(scope, self._trusted_proxies),
             database=self.database(tenant.id),
+            received_at=self._clock.wall(),
         )
         try:
             answer = await self.call(plugin, "tenantedge_post", tenant.id, request=request)
@@ -226,7 +237,10 @@ class PluginHost:
             plugin = self._plugins.get(name)
             if plugin is None or "tenantedge_event" not in plugin.hooks:
                 continue
-            told = PluginEvent(event.type, event.tenant, event.version, event.path, _read_only(enabled.get(name, {})))
+            settings = _read_only(enabled.get(name, {}))
+            told = PluginEvent(
+                event.type, event.tenant, event.version, event.path, settings, database=self.database(event.tenant)
+            )
             task = asyncio.create_task(self._tell(plugin, told))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -291,6 +305,8 @@ async def _send(send: Send, response: PluginResponse) -> None:
         (b"cache-control", b"no-store"),
         (b"x-content-type-options", b"nosniff"),
     ]
+    if response.retry_after is not None and response.retry_after >= 0:
+        headers.append((b"retry-after", str(int(response.retry_after)).encode()))
     status = response.status
     location = response.location
     # A redirect stays on the site: a path, never another host ('//evil.example' or a scheme).
