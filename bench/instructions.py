@@ -25,16 +25,19 @@ import time
 
 from harness import BIN, ROOT, free_port
 
+OFF = {"TENANTEDGE_METRICS": "0", "TENANTEDGE_ACCESS_LOG": "off"}
+UVICORN_LOG = "uvicorn's own access log"  # for scale: what tenantedge served with before it wrote its own
 CONFIGURATIONS = {
-    "metrics and access log off": {"TENANTEDGE_METRICS": "0", "TENANTEDGE_ACCESS_LOG": "off"},
+    "metrics and access log off": OFF,
     "metrics on": {"TENANTEDGE_METRICS": "1", "TENANTEDGE_ACCESS_LOG": "off"},
     "JSON access log on": {"TENANTEDGE_METRICS": "0", "TENANTEDGE_ACCESS_LOG": "json"},
     "metrics + JSON access log": {"TENANTEDGE_METRICS": "1", "TENANTEDGE_ACCESS_LOG": "json"},
+    UVICORN_LOG: OFF,
 }
 WARM = 500  # requests of the short run: startup, the first render and the warm-up cancel out
 
 
-def instructions(settings: dict[str, str], requests: int) -> int:
+def instructions(settings: dict[str, str], requests: int, *, uvicorn_log: bool = False) -> int:
     """User-space instructions of a whole server's life serving `requests` cache hits."""
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
@@ -49,7 +52,8 @@ def instructions(settings: dict[str, str], requests: int) -> int:
         }
         command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={folder}/out"]
         command += [str(BIN / "python"), "-m", "uvicorn", "tenantedge.app:create_app", "--factory"]
-        command += ["--port", str(port), "--loop", "uvloop", "--no-access-log", "--log-level", "warning"]
+        command += ["--port", str(port), "--loop", "uvloop"]
+        command += ["--log-level", "info"] if uvicorn_log else ["--no-access-log", "--log-level", "warning"]
         command += ["--http", "tenantedge.http.server:PreparedHttpToolsProtocol"]
         log = open(os.path.join(folder, "stdout"), "wb")  # noqa: SIM115 - the access log, closed below
         server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.PIPE)
@@ -95,8 +99,8 @@ def main() -> int:
         raise SystemExit("valgrind is missing: apt-get install valgrind")
     costs: dict[str, float] = {}
     for name, settings in CONFIGURATIONS.items():
-        short = instructions(settings, WARM)
-        long = instructions(settings, WARM + args.requests)
+        short = instructions(settings, WARM, uvicorn_log=name == UVICORN_LOG)
+        long = instructions(settings, WARM + args.requests, uvicorn_log=name == UVICORN_LOG)
         costs[name] = (long - short) / args.requests
         print(f"  {name:<28} {costs[name]:>9,.0f} instructions a request", file=sys.stderr)
     base = costs["metrics and access log off"]

@@ -81,18 +81,6 @@ class RequestStats:
         if status >= 400:
             figures[1 if status < 500 else 2] += 1
 
-    def record_hit(self, status: int, tenant: str, size: int, duration_ns: int) -> None:
-        """`record` for a page the page cache sent (a 2xx or a 304), without the branches a hit never takes."""
-        self.by_class[_CLASS_INDEX[status]] += 1  # + HIT, which is 0
-        self.durations[bisect_left(_BOUNDS_NS, duration_ns)] += 1
-        self.duration_ns += duration_ns
-        figures = self.tenants.get(tenant)
-        if figures is None:
-            figures = self._start(tenant)
-        figures[0] += 1
-        figures[3] += size
-        figures[5] += 1
-
     def _start(self, tenant: str) -> list[int]:
         """A tenant's figures, new in this batch; past `max_tenants`, the shared NO_TENANT ones."""
         if len(self.tenants) >= self.max_tenants:
@@ -200,7 +188,7 @@ class Recorder:
         """A page the page cache sent on the edge's hot path, where no Exchange is made."""
         duration = time_ns() - started
         if self.stats is not None:
-            self.stats.record_hit(status, tenant, size, duration)
+            self.stats.record(status, HIT, tenant, size, duration, 0)
         if self.log is not None:
             path, method = scope["path"], scope["method"]
             self.log.line(host, path, method, status, size, HIT, tenant, request_id, started, duration)
