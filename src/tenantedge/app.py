@@ -402,6 +402,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         on_startup=[watcher.start, background.start],
         on_shutdown=[
             watcher.stop,
+            exporter.hand_over,  # the last per-tenant figures, while the stats' sender still runs
             background.stop,
             variants.close,
             exporter.close,

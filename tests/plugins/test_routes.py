@@ -67,6 +67,38 @@ async def test_posts_that_no_plugin_answers(client: httpx.AsyncClient, host: str
     assert (await client.post(path, content=b"x", headers={"host": host})).status_code == status
 
 
+async def test_a_plugin_answer_that_cannot_be_sent_is_a_500_and_a_redirect_stays_on_the_site(
+    client: httpx.AsyncClient,
+) -> None:
+    failed = await client.post(SUBMIT, content=b"bad-status", headers={"host": "echoing.test"})
+    assert failed.status_code == 500
+    away = await client.post(SUBMIT, content=b"away", headers={"host": "echoing.test"})
+    assert "location" not in away.headers and away.status_code == 200
+
+
+async def test_a_failed_post_does_not_take_the_plugin_off_the_tenant(client: httpx.AsyncClient) -> None:
+    # A visitor can make a POST fail or time out: that must not rest the plugin's pages (and their caching).
+    failed = await client.post("/_edge/plugins/echo/fail", content=b"x", headers={"host": "echoing.test"})
+    assert failed.status_code == 503
+    answered = await client.post(SUBMIT, content=b"name=Ada", headers={"host": "echoing.test"})
+    assert (answered.status_code, answered.text) == (200, "echoing hey name=Ada")
+
+
+async def test_a_post_with_two_host_headers_is_refused(client: httpx.AsyncClient) -> None:
+    headers = [("host", "silent.test"), ("host", "echoing.test")]
+    response = await client.post(SUBMIT, content=b"name=Ada", headers=headers)
+    assert response.status_code == 400 and "more than one Host header" in response.text
+
+
+async def test_the_default_tenant_takes_no_post_on_a_host_it_is_not_given(tmp_path: Path) -> None:
+    tenants = {"echoing": {"domains": ["echoing.test"], "plugins": {"echo": {"greeting": "hey"}}}}
+    app = app_for(write_tenants(tmp_path / "tenants.json", tenants), default_tenant="echoing")
+    async with running(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        assert (await client.post(SUBMIT, content=b"x", headers={"host": "anything.test"})).status_code == 404
+        assert (await client.get("/", headers={"host": "anything.test"})).status_code == 200  # pages it still serves
+        assert (await client.post(SUBMIT, content=b"x", headers={"host": "echoing.test"})).status_code == 200
+
+
 async def test_a_body_over_the_limit_is_refused(client: httpx.AsyncClient) -> None:
     response = await client.post(SUBMIT, content=b"x" * 2049, headers={"host": "echoing.test"})
     assert response.status_code == 413

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, quote
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantedge.errors import HostError, StoreUnavailable
-from tenantedge.hosts import MATCH_ALIAS, normalise_host
+from tenantedge.hosts import MATCH_ALIAS, MATCH_DEFAULT, normalise_host
 from tenantedge.http.conditional import accepts_gzip, none_match
 from tenantedge.http.endpoints import IMMUTABLE, METRICS_PATH, READY_PATH
 from tenantedge.http.lookup import POSTS_TAG, Lookup, PageLookup
@@ -286,6 +286,8 @@ class EdgeApp:
         assert self._plugins is not None
         try:
             headers = _read_headers(scope["headers"])
+            if headers.duplicate_host:
+                raise HostError(DUPLICATE_HOST)
             trusted = (headers.forwarded_host or headers.forwarded_proto) is not None and self._trusted(scope)
             raw_host = _host_header(headers, trusted)
             host = normalise_host(raw_host)
@@ -300,10 +302,19 @@ class EdgeApp:
             await self._unavailable(send, False)
             return
         found = lookup.found if host != self._admin_host else None
-        if found is None or not found[1].published or found[0].rule == MATCH_ALIAS:
+        # The tenant's own domains only: not an alias, nor any host the default tenant answers for.
+        if found is None or not found[1].published or found[0].rule in (MATCH_ALIAS, MATCH_DEFAULT):
             await send_text(send, 404, "Not Found", extra=[NO_STORE])
             return
-        await self._plugins.post(found[1], scope, receive, send)
+        if type(send) is Exchange:
+            send.tenant = found[1].id
+        try:
+            await self._plugins.post(found[1], scope, receive, send)
+        except Exception:
+            # A plugin's answer that cannot be sent (a bad status, a header that is not latin-1): the visitor
+            # gets a 500 with its request id, not a dropped connection.
+            log.exception("host %s: plugin POST %s failed", host, scope["path"])
+            await send_text(send, 500, "Internal Server Error", extra=[NO_STORE])
 
     async def _unavailable(self, send: Send, head: bool) -> None:
         extra = [(b"retry-after", RETRY_AFTER), NO_STORE]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import logging
 from collections.abc import Callable, Mapping
@@ -162,20 +163,24 @@ class PluginHost:
                     result = caller(**kwargs)
                     return await result if inspect.isawaitable(result) else result
                 loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._pools[plugin.name], partial(caller, **kwargs))
+                # In the request's context, so the plugin's log lines name the request as the edge's do.
+                context = contextvars.copy_context()
+                return await loop.run_in_executor(self._pools[plugin.name], context.run, partial(caller, **kwargs))
         except TimeoutError as e:
             log.error(
                 "plugin %s: %s took over %ss for tenant %s; left out", plugin.name, hook, self._timeout, tenant_id
             )
-            self._rest(key)
+            self._rest(key, hook)
             raise PluginFailed(f"plugin {plugin.name}: {hook} timed out") from e
         except Exception as e:
             log.exception("plugin %s: %s failed for tenant %s; left out", plugin.name, hook, tenant_id)
-            self._rest(key)
+            self._rest(key, hook)
             raise PluginFailed(f"plugin {plugin.name}: {hook} raised {type(e).__name__}") from e
 
-    def _rest(self, key: tuple[str, str]) -> None:
-        if self._cooldown > 0:
+    def _rest(self, key: tuple[str, str], hook: str) -> None:
+        # Only a failed render hook rests the plugin's pages: a POST, an admin call or an event that fails (a
+        # visitor can make a POST slow) must not take the plugin off the tenant's pages, nor their caching.
+        if self._cooldown > 0 and hook in RENDER_HOOKS:
             self._resting[key] = self._clock.now() + self._cooldown
 
     def database(self, tenant_id: str) -> TenantDatabase | None:
@@ -193,7 +198,10 @@ class PluginHost:
         ):
             await _send(send, PluginResponse(404, "Not Found"))
             return
-        body = await _read_body(scope, receive, self.max_body)
+        try:
+            body = await _read_body(scope, receive, self.max_body)
+        except _Disconnected:
+            return  # the visitor left before sending the form: nobody to answer, nothing for the plugin
         if body is None:
             await _send(send, PluginResponse(413, f"Content Too Large: at most {self.max_body} bytes"))
             return
@@ -278,6 +286,10 @@ def _expected(plugin: LoadedPlugin, hook: str, value: Any) -> Any:
     return None
 
 
+class _Disconnected(Exception):
+    """The client went away before its whole body came."""
+
+
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
     """The whole request body, or None past `limit` bytes (said by Content-Length, or counted as it comes)."""
     for key, value in scope["headers"]:
@@ -287,7 +299,7 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b""
+            raise _Disconnected
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -295,6 +307,15 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _site_path(location: str) -> bool:
+    """A path on this site: '/…', not '//…', with visible ASCII only (no space, tab, backslash or control)."""
+    return (
+        location.startswith("/")
+        and all(33 <= ord(character) <= 126 and character != "\\" for character in location)
+        and not location.replace("\t", "").startswith("//")
+    )
 
 
 async def _send(send: Send, response: PluginResponse) -> None:
@@ -308,9 +329,12 @@ async def _send(send: Send, response: PluginResponse) -> None:
     if response.retry_after is not None and response.retry_after >= 0:
         headers.append((b"retry-after", str(int(response.retry_after)).encode()))
     status = response.status
+    if not 200 <= status <= 599:
+        raise ValueError(f"a plugin answered with status {status}")
     location = response.location
-    # A redirect stays on the site: a path, never another host ('//evil.example' or a scheme).
-    if location is not None and location.startswith("/") and not location.startswith("//") and "\\" not in location:
+    # A redirect stays on the site: a path, never another host ('//evil.example', or '/\t/evil.example', which
+    # browsers read as '//evil.example' once they drop the tab) or a scheme; visible ASCII only.
+    if location is not None and _site_path(location):
         status = 303
         headers.append((b"location", location.encode("latin-1", "replace")))
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -233,6 +233,10 @@ class Exporter:
             await asyncio.sleep(self._interval)
             self.flush(tenants=number % self._tenant_every == 0)
 
+    async def hand_over(self) -> None:
+        """Take every figure counted so far, the per-tenant ones too, before the tasks that send them on stop."""
+        self.flush()
+
     async def close(self) -> None:
         """The last flush; a worker that stops takes its gauges out of the sums (its counters stay counted)."""
         self.flush()

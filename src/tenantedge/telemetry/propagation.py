@@ -187,7 +187,8 @@ class RedisPropagation:
                 await pipe.execute()
         except self._failures as e:
             log.warning("%d publish acknowledgements not sent to Redis: %s", len(pending), e)
-            self._pending.extendleft(reversed(pending))
+            # Back in front of what came since, in order; past the bound the oldest go first.
+            self._pending = deque([*pending, *self._pending], maxlen=_PENDING)
 
     def pending(self) -> int:
         """Acknowledgements not yet in Redis."""

@@ -186,7 +186,7 @@ class Recorder:
         self, scope: Scope, host: bytes, status: int, size: int, tenant: str, request_id: bytes, started: int
     ) -> None:
         """A page the page cache sent on the edge's hot path, where no Exchange is made."""
-        duration = time_ns() - started
+        duration = max(time_ns() - started, 0)  # the wall clock may step back
         if self.stats is not None:
             self.stats.record(status, HIT, tenant, size, duration, 0)
         if self.log is not None:
