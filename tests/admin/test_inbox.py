@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import asyncpg
 import httpx
 import orjson
 import pytest
@@ -16,7 +18,7 @@ from contact_form.tokens import MIN_AGE
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.admin.test_dashboard import Console, browser, playwright, shot  # noqa: F401 - fixtures
-from tests.database import drop_database
+from tests.database import Urls, drop_database
 from tests.plugins.contactform.conftest import SUBMIT, form, hidden_fields
 from tests.plugins.contactform.test_browser import migrated
 from tests.server import Server, copy_demo
@@ -42,12 +44,34 @@ def serve(folder: Path, database_url: str | None) -> Server:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Urls]]:
     urls = asyncio.run(migrated())
     server = serve(tmp_path_factory.mktemp("inbox"), urls.app)
-    yield server
+    yield server, urls
     server.stop()
     asyncio.run(drop_database(urls))
+
+
+@pytest.fixture(scope="module")
+def served(database: tuple[Server, Urls]) -> Server:
+    return database[0]
+
+
+def stored(urls: Urls, sql: str, *args: object) -> None:
+    """Runs `sql` as the database's owner, in clientsite's rows."""
+
+    async def run() -> None:
+        owner = await asyncpg.connect(urls.owner)
+        try:
+            async with owner.transaction():
+                await owner.execute("SELECT set_config('app.tenant_id', $1, true)", TENANT)
+                await owner.execute(sql, *args)
+        finally:
+            await owner.close()
+
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as worker:
+        worker.submit(asyncio.run, run()).result()
 
 
 def sign_in(context: BrowserContext, server: Server, token: str) -> tuple[Page, Console]:
@@ -184,3 +208,51 @@ def test_without_a_database_the_inbox_says_why_it_cannot_be_read(
         context.close()
     finally:
         server.stop()
+
+
+def test_the_inbox_pages_older_and_newer_and_says_when_it_is_empty(
+    database: tuple[Server, Urls],
+    browser: Browser,  # noqa: F811
+) -> None:
+    server, urls = database
+    # More messages than a page holds, a minute apart: the form's rate limit would refuse as many from one address.
+    stored(urls, "DELETE FROM contact_form_messages")
+    stored(
+        urls,
+        "INSERT INTO contact_form_messages (tenant_id, created_at, name, email, message)"
+        " SELECT $1, timestamptz '2026-11-30 12:00Z' + n * interval '1 minute', 'Sender ' || n,"
+        " 'sender' || n || '@example.com', 'Message number ' || n FROM generate_series(1, 23) AS n",
+        TENANT,
+    )
+    # An operator in Auckland (UTC+13 in summer) sees Auckland's time, and UTC in the title.
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, timezone_id="Pacific/Auckland", locale="en-GB"
+    )
+    page, console = sign_in(context, server, TOKEN)
+    page.goto(f"http://admin.localhost:{server.port}/#/t/{TENANT}/{INBOX_TAB}")
+    rows = page.locator(".inbox tbody tr")
+    expect(rows).to_have_count(20)
+    expect(page.locator(".inbox h2")).to_have_text("23 messages")
+    expect(rows.nth(0)).to_contain_text("Sender 23")
+    expect(rows.nth(19)).to_contain_text("Sender 4")
+    expect(rows.nth(0).locator("time")).to_have_text("01/12/2026, 01:23:00")
+    expect(rows.nth(0).locator("time")).to_have_attribute("title", "2026-11-30 12:23 UTC")
+    expect(page.get_by_role("button", name="Newer")).to_be_disabled()
+    page.get_by_role("button", name="Older").click()
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_contain_text("Sender 3")
+    expect(page.locator(".pager")).to_contain_text("page 2 of 2")
+    expect(page.get_by_role("button", name="Older")).to_be_disabled()
+    shot(page, "66-inbox-older")
+    page.get_by_role("button", name="Newer").click()
+    expect(rows.nth(0)).to_contain_text("Sender 23")
+
+    stored(urls, "DELETE FROM contact_form_messages")
+    page.reload()
+    expect(page.locator(".inbox .empty")).to_have_text(
+        "No messages yet: what visitors send through the contact form appears here."
+    )
+    expect(page.locator(".inbox h2")).to_have_text("0 messages")
+    shot(page, "67-inbox-empty")
+    assert console.errors == []
+    context.close()
