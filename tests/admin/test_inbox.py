@@ -1,6 +1,7 @@
 """The contact form's inbox in the dashboard, in Chromium on a real `tenantedge serve` with PostgreSQL: two messages
 sent through clientsite's public form are listed newest first, one is read and deleted after a confirm; a token
-scoped to another tenant gets no inbox tab; a server without a database says why the messages can't be read."""
+scoped to another tenant gets no inbox tab; a server without a database, or with it down, says why the
+messages can't be read."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from tests.admin.test_dashboard import Console, browser, playwright, shot  # noq
 from tests.database import Urls, drop_database
 from tests.plugins.contactform.conftest import SUBMIT, form, hidden_fields
 from tests.plugins.contactform.test_browser import migrated
-from tests.server import Server, copy_demo
+from tests.server import Server, copy_demo, free_port
 
 TOKEN = "inbox-test-admin-token-of-some-length"
 SCOPED = "inbox-test-basicsite-editor-token"
@@ -29,7 +30,7 @@ TENANT = "clientsite"
 INBOX_TAB = "inbox-contact-form"
 
 
-def serve(folder: Path, database_url: str | None) -> Server:
+def serve(folder: Path, database_url: str | None, **extra: str) -> Server:
     copy_demo(folder)
     tokens = {"tokens": [{"name": "basicsite-editor", "token": SCOPED, "tenants": ["basicsite"]}]}
     (folder / "tokens.json").write_bytes(orjson.dumps(tokens))
@@ -40,6 +41,7 @@ def serve(folder: Path, database_url: str | None) -> Server:
     }
     if database_url is not None:
         env["TENANTEDGE_DATABASE_URL"] = database_url
+    env.update(extra)
     return Server("--tenants", str(folder / "tenants.json"), env=env)
 
 
@@ -190,19 +192,29 @@ def test_a_token_for_another_tenant_sees_no_inbox_of_this_one(
     context.close()
 
 
-def test_without_a_database_the_inbox_says_why_it_cannot_be_read(
+@pytest.mark.parametrize(
+    ("database_url", "reason"),
+    [
+        (None, "no database is configured"),
+        (f"postgresql://tenantedge_app@127.0.0.1:{free_port()}/down", "the database did not answer"),
+    ],
+    ids=["no-database", "database-down"],
+)
+def test_when_the_server_answers_503_the_inbox_says_why_it_cannot_be_read(
     browser: Browser,  # noqa: F811
     tmp_path: Path,
+    database_url: str | None,
+    reason: str,
 ) -> None:
-    server = serve(tmp_path, None)
+    server = serve(tmp_path, database_url, TENANTEDGE_DATABASE_TIMEOUT="0.5")
     try:
         context = browser.new_context()
         page, console = sign_in(context, server, TOKEN)
         page.goto(f"http://admin.localhost:{server.port}/#/t/{TENANT}/{INBOX_TAB}")
         unavailable = page.locator(".inbox-unavailable")
         expect(unavailable).to_contain_text("Messages can't be read now")
-        expect(unavailable).to_contain_text("no database is configured")
-        shot(page, "65-inbox-no-database")
+        expect(unavailable).to_contain_text(reason)
+        shot(page, "65-inbox-no-database" if database_url is None else "68-inbox-database-down")
         # The browser logs the 503 itself; nothing else may appear.
         assert [error for error in console.errors if "503" not in error] == []
         context.close()
