@@ -104,5 +104,5 @@ def test_the_installed_package_carries_the_dashboard(tmp_path: Path) -> None:
 
     (wheel,) = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = ("index.html", "app.js", "charts.js", "plugins.js", "app.css")
+    shipped = ("index.html", "app.js", "charts.js", "plugins.js", "inbox.js", "app.css")
     assert {f"tenantedge/admin/ui/{name}" for name in shipped} <= names

@@ -285,7 +285,7 @@ def test_the_dashboard_fetches_nothing_from_elsewhere(site: Server) -> None:
     assert shell.status_code == 200 and "default-src 'self'" in shell.headers["content-security-policy"]
     assets = [shell.text] + [
         httpx.get(f"{site.url}/ui/{name}", headers={"host": "admin.localhost"}, timeout=10).text
-        for name in ("app.js", "charts.js", "app.css")
+        for name in ("app.js", "charts.js", "plugins.js", "inbox.js", "app.css")
     ]
     for text in assets:
         text = text.replace('"http://www.w3.org/2000/svg"', "")  # the SVG namespace: a name, never fetched

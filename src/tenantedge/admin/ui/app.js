@@ -2,6 +2,7 @@
 // from elsewhere. Every change goes through the admin API with If-Match; events arrive over /ws.
 
 import { publishPanel, trafficOff, trafficPanel } from "./charts.js";
+import { inboxTabs, renderInbox } from "./inbox.js";
 import { installedPlugins, missingSection, palette, pluginsPanel } from "./plugins.js";
 
 const state = { session: null, catalog: null, socket: null, listeners: new Set() };
@@ -349,7 +350,9 @@ async function renderTenant(id, tab) {
   crumbs(["Tenants", "#/"], [id]);
   const result = await api("GET", `/api/tenants/${id}`);
   if (!result.ok) return main.replaceChildren(h("div", { class: "panel empty" }, problem(result)));
-  const tabs = [["settings", "Settings"], ["pages", "Pages"], ["posts", "Posts"], ["assets", "Assets"], ["history", "History"], ["overview", "Overview"]];
+  // An inbox tab for each plugin with one that the tenant enables.
+  const inboxes = inboxTabs(result.data.plugins);
+  const tabs = [["settings", "Settings"], ["pages", "Pages"], ["posts", "Posts"], ["assets", "Assets"], ["history", "History"], ["overview", "Overview"], ...inboxes];
   state.tenant = id;
   const body = h("div");
   main.replaceChildren(
@@ -361,6 +364,8 @@ async function renderTenant(id, tab) {
   if (tab === "posts") return renderPosts(id, body);
   if (tab === "assets") return renderAssets(id, body);
   if (tab === "overview") return renderOverview(id, body);
+  const inbox = inboxes.find(([key]) => key === tab);
+  if (inbox) return renderInbox({ h, api, modal, problem }, inbox[2], id, body);
   return renderSettings(id, result, body);
 }
 
