@@ -8,7 +8,7 @@ from tenantedge.errors import ValidationIssue
 from tenantedge.props import parse_spec, validate_props, validate_value
 
 SCHEMA = {
-    "title": parse_spec("title", {"type": "string", "maxLength": 10, "default": "Hi"}, "t"),
+    "title": parse_spec("title", {"type": "string", "minLength": 2, "maxLength": 10, "default": "Hi"}, "t"),
     "count": parse_spec("count", {"type": "integer", "min": 1, "max": 5, "default": 2}, "t"),
     "ratio": parse_spec("ratio", {"type": "number"}, "t"),
     "on": parse_spec("on", {"type": "boolean"}, "t"),
@@ -44,6 +44,7 @@ def test_defaults_fill_in() -> None:
     ("props", "expected"),
     [
         pytest.param({"title": "x" * 11}, "p.title: expected at most 10 characters, found 11", id="too-long"),
+        pytest.param({"title": "x"}, "p.title: expected at least 2 characters, found 1", id="too-short"),
         pytest.param({"count": 2.5}, "p.count: expected an integer, found 2.5", id="float-for-integer"),
         pytest.param({"count": True}, "p.count: expected integer, found a boolean", id="bool-for-integer"),
         pytest.param({"count": 0}, "p.count: expected at least 1, found 0", id="below-min"),

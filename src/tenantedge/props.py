@@ -36,7 +36,7 @@ _IMAGE = re.compile(r"(?:/(?!/)|https?://[^\s/?#]+)[^\s<>\"'`\\]*\Z", re.IGNOREC
 _STRING_MAX = 2_000
 _TEXT_MAX = 100_000
 _SPEC_KEYS = {"type", "label", "help", "default", "required", "choices", "min", "max", "maxLength", "items", "props"}
-_SPEC_KEYS |= {"minItems", "maxItems", "pattern"}
+_SPEC_KEYS |= {"minItems", "maxItems", "pattern", "minLength"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,7 @@ class PropSpec:
     minimum: float | None = None
     maximum: float | None = None
     max_length: int | None = None
+    min_length: int = 0
     min_items: int = 0
     max_items: int | None = None
     items: PropSpec | None = None
@@ -71,6 +72,7 @@ class PropSpec:
             "min": self.minimum,
             "max": self.maximum,
             "maxLength": self.max_length,
+            "minLength": self.min_length,
             "minItems": self.min_items,
             "maxItems": self.max_items,
             "pattern": self.pattern,
@@ -121,6 +123,7 @@ def parse_spec(name: str, raw: object, where: str) -> PropSpec:
         minimum=raw.get("min"),
         maximum=raw.get("max"),
         max_length=raw.get("maxLength"),
+        min_length=int(raw.get("minLength", 0)),
         min_items=int(raw.get("minItems", 0)),
         max_items=raw.get("maxItems"),
         items=items,
@@ -199,6 +202,8 @@ def _problem(spec: PropSpec, value: Any) -> str | None:
         limit = spec.max_length or (_STRING_MAX if kind == "string" else _TEXT_MAX)
         if len(value) > limit:
             return f"expected at most {limit} characters, found {len(value)}"
+        if len(value) < spec.min_length:
+            return f"expected at least {spec.min_length} characters, found {len(value)}"
         if kind == "string" and ("\n" in value or "\r" in value):
             return "expected a single line of text, found a line break (use a 'text' prop for several lines)"
         if spec.pattern is not None and not re.fullmatch(spec.pattern, value):

@@ -86,15 +86,19 @@ class PluginSchema:
     settings: Mapping[str, PropSpec]
     sections: tuple[str, ...] = ()
     broken: str | None = None
+    # The settings schema as the plugin ships it (JSON Schema), which `settings` was read from; None without one.
+    settings_json_schema: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """As the admin API shows it: the settings' schema in the format of section props, for a generated form."""
+        """As the admin API shows it: the settings' schema in the format of section props, for a generated form,
+        and as the JSON Schema the plugin ships."""
         return {
             "name": self.name,
             "version": self.version,
             "title": self.title,
             "description": self.description,
             "settings": {name: spec.to_json() for name, spec in self.settings.items()},
+            "settings_json_schema": self.settings_json_schema,
             "sections": list(self.sections),
             "broken": self.broken,
         }

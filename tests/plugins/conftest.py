@@ -24,6 +24,7 @@ ENTRY_POINTS = {
     "hanging": "tefx_hanging",
     "sleepy": "tefx_sleepy",
     "echo": "tefx_echo",
+    "bad-settings": "tefx_bad_settings",
 }
 TOKEN = "plugin-tests-admin-token"
 ADMIN = "admin.localhost"

@@ -149,10 +149,14 @@ async def test_plugins_and_their_settings_schemas_are_listed(client: httpx.Async
     assert listed["echo"]["settings"] == {
         "greeting": {"type": "string", "label": "Greeting", "default": "hello", "maxLength": 40}
     }
+    assert listed["echo"]["settings_json_schema"]["properties"]["greeting"]["title"] == "Greeting"
     assert "tenantedge_post" in listed["echo"]["hooks"]
     assert "boom at import" in listed["broken-import"]["broken"]
-    one = await client.get("/api/plugins/analytics-snippet", headers=admin())
-    assert one.json()["settings"]["provider"]["choices"] == ["plausible", "umami", "matomo"]
+    assert listed["broken-import"]["settings_json_schema"] is None
+    one = (await client.get("/api/plugins/analytics-snippet", headers=admin())).json()
+    assert one["settings"]["provider"]["choices"] == ["plausible", "umami", "matomo"]
+    assert one["settings_json_schema"]["properties"]["provider"]["enum"] == ["plausible", "umami", "matomo"]
+    assert one["settings_json_schema"]["required"] == ["provider", "site_id"]
 
 
 async def test_the_palette_of_a_tenant_holds_the_sections_of_its_plugins(client: httpx.AsyncClient) -> None:

@@ -61,8 +61,25 @@ def test_enabled_settings_are_validated_with_defaults_filled_in(plugged: Section
         ),
         ({"analytics-snippet": {**PLAUSIBLE, "extra": 1}}, "tenants.acme.plugins.analytics-snippet.extra: unknown"),
         ({"echo": {"greeting": 7}}, "tenants.acme.plugins.echo.greeting: expected string, found a number 7"),
+        ({"contact-form": {"to": "office"}}, "tenants.acme.plugins.contact-form.to: expected text matching"),
+        (
+            {"contact-form": {"rate_limit_per_hour": 0}},
+            "tenants.acme.plugins.contact-form.rate_limit_per_hour: expected at least 1",
+        ),
     ],
-    ids=["unknown", "not-an-object", "required", "not-allowed", "markup", "host-path", "host-scheme", "extra", "type"],
+    ids=[
+        "unknown",
+        "not-an-object",
+        "required",
+        "not-allowed",
+        "markup",
+        "host-path",
+        "host-scheme",
+        "extra",
+        "type",
+        "email-format",
+        "minimum",
+    ],
 )
 def test_settings_errors_carry_their_json_path(plugged: SectionRegistry, plugins: Any, expected: str) -> None:
     found = issues(plugged, plugins=plugins)

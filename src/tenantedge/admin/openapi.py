@@ -496,6 +496,40 @@ SCHEMAS: dict[str, Any] = {
             "csrf": {"type": ["string", "null"]},
         },
     },
+    "Plugin": {
+        "type": "object",
+        "description": "An installed plugin; a broken one (`broken` says why) has no settings and no sections",
+        "required": ["name", "version", "title", "description", "settings", "settings_json_schema", "sections"],
+        "properties": {
+            "name": {"type": "string", "pattern": _exactly(PLUGIN_NAME.pattern)},
+            "version": _TEXT,
+            "title": _TEXT,
+            "description": _TEXT,
+            "settings": {
+                "type": "object",
+                "description": (
+                    "The settings `plugins.<name>` of a tenant takes, read from settings_json_schema into the props "
+                    "format of sections (GET /api/sections), which the dashboard's form is made from"
+                ),
+                "additionalProperties": _ANY_OBJECT,
+            },
+            "settings_json_schema": {
+                "type": ["object", "null"],
+                "description": (
+                    "The settings schema the plugin ships, a JSON Schema (draft 2020-12) of the supported subset "
+                    '(README, "Writing a plugin"); null when it has no settings or is broken'
+                ),
+            },
+            "sections": {"type": "array", "items": _TEXT, "description": "The section types it adds, `<name>/<Type>`"},
+            "hooks": {"type": "array", "items": _TEXT, "description": "The hooks it implements, when it loaded"},
+            "broken": {"type": ["string", "null"], "description": "Why it could not load; null when it did"},
+        },
+    },
+    "Plugins": {
+        "type": "object",
+        "required": ["plugins"],
+        "properties": {"plugins": {"type": "array", "items": {"$ref": "#/components/schemas/Plugin"}}},
+    },
     "Sections": {
         "type": "object",
         "description": "The section library, and the features and theme colours a tenant's settings offer",

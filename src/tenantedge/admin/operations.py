@@ -147,8 +147,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/api/plugins",
         "list_plugins",
-        "Installed plugins: version, hooks, sections and settings schema (props format) of each; broken ones say why",
-        returns="Object",
+        "Installed plugins: version, hooks, sections and settings schema (props format and JSON Schema) of each; "
+        "broken ones say why",
+        returns="Plugins",
         errors=(401,),
         tags=("plugins",),
     ),
@@ -157,7 +158,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/plugins/{plugin}",
         "get_plugin",
         "One installed plugin, with the settings schema a form for `plugins.<name>` of a tenant is made from",
-        returns="Object",
+        returns="Plugin",
         tags=("plugins",),
     ),
     *(

@@ -6,7 +6,7 @@ A plugin's folder (`Manifest.root`, usually the package's own directory) holds:
     templates/                                  templates its hooks' Fragments name (`head.html`, ...)
     assets/                                     static files, served at /_edge/plugins/<plugin>/assets/<file>
     migrations/                                 SQL files (0001_name.sql), applied by `tenantedge migrate`
-    settings.schema.json                        the per-tenant settings: `{"props": {...}}`, in the props format
+    settings.schema.json                        the per-tenant settings, in JSON Schema (see settings_schema.py)
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from tenantedge.errors import RegistryError
-from tenantedge.props import PropSpec, parse_spec
+from tenantedge.plugins.settings_schema import settings_props
 from tenantedge.sections import SCHEMA_SUFFIX, PluginSchema, SectionSpec, parse_section_schema
 
 PLUGIN_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}\Z")
@@ -28,7 +29,6 @@ PLUGIN_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}\Z")
 _POST_PATH = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}(?:/[a-z0-9][a-z0-9._-]{0,63}){0,3}\Z")
 _ASSET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 SETTINGS_FILE = "settings.schema.json"
-_SETTINGS_KEYS = {"title", "description", "props"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,8 @@ class Manifest:
 
 def read_schema(manifest: Manifest) -> tuple[PluginSchema, list[SectionSpec]]:
     """The plugin's settings schema and sections; RegistryError names the file at fault."""
-    settings = _settings(manifest.root / SETTINGS_FILE)
+    json_schema = _settings_json_schema(manifest)
+    settings = settings_props(json_schema, f"{manifest.name}: {SETTINGS_FILE}") if json_schema else {}
     sections = []
     folder = manifest.root / "sections"
     if folder.is_dir():
@@ -98,6 +99,7 @@ def read_schema(manifest: Manifest) -> tuple[PluginSchema, list[SectionSpec]]:
         title=manifest.title or manifest.name,
         description=manifest.description,
         settings=settings,
+        settings_json_schema=json_schema,
         sections=tuple(spec.type for spec in sections),
     )
     return schema, sections
@@ -108,13 +110,15 @@ def broken_schema(name: str, reason: str) -> PluginSchema:
     return PluginSchema(name=name, version="", title=name, description="", settings={}, broken=reason)
 
 
-def _settings(path: Path) -> dict[str, PropSpec]:
+def _settings_json_schema(manifest: Manifest) -> dict[str, Any] | None:
+    path = manifest.root / SETTINGS_FILE
     if not path.is_file():
-        return {}
+        return None
     try:
         raw = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as e:
-        raise RegistryError(f"{path}: malformed JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
-    if not isinstance(raw, dict) or set(raw) - _SETTINGS_KEYS or not isinstance(raw.get("props", {}), dict):
-        raise RegistryError(f"{path}: expected an object with 'props' (and 'title', 'description')")
-    return {name: parse_spec(name, spec, str(path)) for name, spec in raw.get("props", {}).items()}
+        where = f"{manifest.name}: {SETTINGS_FILE}"
+        raise RegistryError(f"{where}: malformed JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{manifest.name}: {SETTINGS_FILE}: expected a JSON Schema object")
+    return raw
