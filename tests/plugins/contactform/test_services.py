@@ -177,7 +177,7 @@ async def test_an_unreachable_smtp_server_loses_no_message(
 
 
 async def test_tenantedge_migrate_applies_the_plugins_table() -> None:
-    async with fresh_database() as fresh:
+    async with fresh_database(plugins=False) as fresh:
         command = [str(Path(sys.executable).with_name("tenantedge")), "migrate", "--database-url", fresh.owner]
         done = await asyncio.to_thread(
             subprocess.run, command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=120
