@@ -86,3 +86,18 @@ async def test_the_preview_shows_a_placeholder_for_a_missing_plugin_section(clie
     response = await client.get("/preview/brokenimport/", headers=headers)
     assert response.status_code == 200
     assert "Plugin “broken-import” is unavailable" in response.text
+
+
+async def test_a_fragment_whose_template_fails_is_left_out_and_its_page_not_kept(tmp_path: Path) -> None:
+    # The tenant's own copy of the plugin's end-of-body template fails at render time.
+    override = tmp_path / "templates" / "tenants" / "echoing" / "plugins" / "echo" / "templates"
+    override.mkdir(parents=True)
+    (override / "end.html").write_text("{{ 1 // 0 }}")
+    tenants = {"echoing": {"domains": ["echoing.test"], "plugins": {"echo": {"greeting": "hey"}}}}
+    app = app_for(write_tenants(tmp_path / "tenants.json", tenants), templates_dir=tmp_path / "templates")
+    async with running(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        for _ in range(2):
+            response = await client.get("/", headers={"host": "echoing.test"})
+            assert response.status_code == 200 and "echo-end" not in response.text
+        entries = app.metrics()["tenantedge_page_cache_entries"][2]
+    assert entries == 0  # served without the fragment, and not kept: the next request tries it again

@@ -362,12 +362,13 @@ class EdgeApp:
                 blog_page = self._renderer.render_blog(tenant, path, shown.posts, additions)
                 keys = surrogate_keys(tenant.id, path, posts=True)
                 # A change applied while the posts were read (a post published, say): this page may show old posts.
-                keep = sized and shown.cacheable and self._lookup.changes == changes
+                keep = sized and blog_page.complete and shown.cacheable and self._lookup.changes == changes
                 return self._store_page(key, blog_page, keys, headers, tags=(POSTS_TAG,), keep=keep)
         rendered = self._renderer.render_page(tenant, path, additions)
         if rendered is None:
             return None
-        return self._store_page(key, rendered, surrogate_keys(tenant.id, path), headers, keep=sized)
+        keep = sized and rendered.complete
+        return self._store_page(key, rendered, surrogate_keys(tenant.id, path), headers, keep=keep)
 
     async def _render_seo(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
         """robots.txt or sitemap.xml, cached as pages are; a sitemap listing posts is dropped when one changes."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import enum
 import inspect
 import logging
 from collections.abc import Callable, Mapping
@@ -198,11 +199,10 @@ class PluginHost:
         ):
             await _send(send, PluginResponse(404, "Not Found"))
             return
-        try:
-            body = await _read_body(scope, receive, self.max_body)
-        except _Disconnected:
+        body = await _read_body(scope, receive, self.max_body)
+        if body is _Cut.GONE:
             return  # the visitor left before sending the form: nobody to answer, nothing for the plugin
-        if body is None:
+        if body is _Cut.TOO_LARGE:
             await _send(send, PluginResponse(413, f"Content Too Large: at most {self.max_body} bytes"))
             return
         request = PostRequest(
@@ -286,24 +286,28 @@ def _expected(plugin: LoadedPlugin, hook: str, value: Any) -> Any:
     return None
 
 
-class _Disconnected(Exception):
-    """The client went away before its whole body came."""
+class _Cut(enum.Enum):
+    """Why a request body was not read whole."""
+
+    TOO_LARGE = "past the limit"
+    GONE = "the client went away"
 
 
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, or None past `limit` bytes (said by Content-Length, or counted as it comes)."""
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | _Cut:
+    """The whole request body, or why not: past `limit` bytes (said by Content-Length, or counted as it comes),
+    or the client gone before it all came."""
     for key, value in scope["headers"]:
         if key == b"content-length" and (not value.isdigit() or int(value) > limit):
-            return None
+            return _Cut.TOO_LARGE
     chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise _Disconnected
+            return _Cut.GONE
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return None
+            return _Cut.TOO_LARGE
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -52,14 +52,15 @@ class Missing:
 
 def render_fragments(
     env: Environment, namespace: str, tenant: Tenant, fragments: Sequence[tuple[str, Fragment]], base: dict[str, Any]
-) -> Markup:
+) -> tuple[Markup, bool]:
     """Plugins' fragments, each from the plugin's own template (`plugins/<name>/templates/…`, which a tenant may
-    override) in the tenants' sandbox; one that fails is logged and left out."""
-    parts = []
+    override) in the tenants' sandbox, and whether all rendered; one that fails is logged and left out."""
+    parts, complete = [], True
     for plugin, fragment in fragments:
         try:
             template = env.get_template(f"{namespace}/plugins/{plugin}/templates/{fragment.template}")
             parts.append(template.render({**base, **fragment.values, "settings": tenant.plugins.get(plugin, {})}))
         except Exception:
             log.exception("tenant %s: plugin %s: template %s failed to render", tenant.id, plugin, fragment.template)
-    return Markup("\n".join(parts))  # noqa: S704 - each part rendered by an autoescaping template
+            complete = False
+    return Markup("\n".join(parts)), complete  # noqa: S704 - each part rendered by an autoescaping template

@@ -77,6 +77,8 @@ class RenderedPage(NamedTuple):
     html: str
     status: int
     templates: tuple[str, ...]
+    # False when a plugin's fragment failed and was left out: served, not kept (the next request tries again).
+    complete: bool = True
 
 
 _FragmentKey = tuple[str, str, str]  # tenant id, digest, page path
@@ -323,15 +325,19 @@ class PageRenderer:
             main=_unpacked(regions.main),
             footer=_unpacked(regions.footer),
         )
+        complete = True
         if additions is not NO_ADDITIONS:
+            head, head_complete = render_fragments(self.env, prepared.namespace, tenant, additions.head, base)
+            body, body_complete = render_fragments(self.env, prepared.namespace, tenant, additions.body_end, base)
+            complete = head_complete and body_complete
             base.update(
                 # Built of validated origins and fixed keywords (tenantedge.plugins.csp): no character to escape.
                 csp=Markup(additions.csp),  # noqa: S704
                 plugin_css=additions.stylesheets,
-                plugin_head=render_fragments(self.env, prepared.namespace, tenant, additions.head, base),
-                plugin_body=render_fragments(self.env, prepared.namespace, tenant, additions.body_end, base),
+                plugin_head=head,
+                plugin_body=body,
             )
-        return RenderedPage(self._run_layout(layout, base), status, regions.templates)
+        return RenderedPage(self._run_layout(layout, base), status, regions.templates, complete)
 
     def _run_layout(self, layout: Template, values: dict[str, Any]) -> str:
         """`layout.render(values)`, without the copies of `values` that Template.render makes on the way."""
