@@ -145,6 +145,9 @@ async def test_redis_bus_delivers_to_every_subscriber_and_replays(redis_bus: Red
         assert await other.since(0) == sent
         assert await other.since(1) == sent[1:]
         assert await other.last_seq() == 2
+        # A publish numbered and not yet in the log (between its INCR and its transaction): nothing to reload.
+        await other._client.incr(other._seq_key)
+        assert await other.since(2) == [] and await other.since(0) == sent
     finally:
         for task in tasks:
             task.cancel()
