@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from tenantedge.errors import DocumentError
-from tenantedge.experiments import ExperimentState, GoalKind, assign, bucket, fnv1a32
+from tenantedge.experiments import ExperimentState, GoalKind, assign, bucket, choose
 from tenantedge.sections import SectionRegistry
 from tenantedge.tenants import Tenant, parse_document
 
@@ -147,13 +147,6 @@ def test_at_most_one_experiment_per_section_and_ids_unique_per_tenant(registry: 
     assert len(tenant.pages["/"].running) == 2
 
 
-def test_fnv1a32_known_values() -> None:
-    # The published test vectors of FNV-1a 32 (draft-eastlake-fnv, section 6).
-    assert fnv1a32("") == 0x811C9DC5
-    assert fnv1a32("a") == 0xE40C292C
-    assert fnv1a32("foobar") == 0xBF9CF968
-
-
 def test_buckets_are_independent_per_experiment() -> None:
     visitors = [str(index) for index in range(2_000)]
     first, second = ([bucket(visitor, seed) < 0.5 for visitor in visitors] for seed in ("one", "two"))
@@ -179,3 +172,14 @@ def test_bots_and_stopped_experiments_get_the_control(registry: SectionRegistry)
     assert {assign(found, str(index)).name for index in range(200)} == {"control"}
     (running,) = tenant_with(registry, experiment()).pages["/"].experiments
     assert assign(running, None).name == "control"
+
+
+def test_two_experiments_on_one_page_combine(registry: SectionRegistry) -> None:
+    features = experiment(id="features", section=1)
+    features["variants"][1]["section"] = {"type": "Features", "props": {"style": "list"}}
+    page = tenant_with(registry, experiment(), features).pages["/"]
+    forced = choose(page.sections, page.running, None, {"hero-title": "short", "features": "control"})
+    assert forced.label == "hero-title=short,features=control"
+    assert forced.sections[0].props["title"] == "Ship" and forced.sections[1] is page.sections[1]
+    plain = choose(page.sections, page.running, None, {"hero-title": "nosuch"})
+    assert plain.label == "hero-title=control,features=control" and plain.sections == page.sections

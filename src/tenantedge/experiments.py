@@ -2,13 +2,14 @@
 
 A page's experiment swaps one of its sections (by position) or its whole section list between variants; the
 first variant is the control and shows the page as written. A visitor's variant is a pure function of their
-visitor id and the experiment id (GrowthBook's hashing, v2), so every worker and instance agrees without sharing
-any state.
+visitor id and the experiment id (a hash seeded with the experiment id, as GrowthBook assigns), so every worker
+and instance agrees without sharing any state.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ _EXPERIMENT_KEYS = ("id", "state", "section", "goal", "variants")
 _VARIANT_KEYS = ("name", "weight", "section", "sections")
 MAX_VARIANTS = 10
 MAX_WEIGHT = 1_000_000
+_SPAN = float(1 << 64)
 
 
 class ExperimentState(enum.Enum):
@@ -88,18 +90,11 @@ class Experiment:
         return next((variant for variant in self.variants if variant.name == name), None)
 
 
-def fnv1a32(text: str) -> int:
-    """FNV-1a, 32 bits, over the UTF-8 bytes of `text`."""
-    value = 0x811C9DC5
-    for byte in text.encode():
-        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return value
-
-
 def bucket(visitor: str, experiment_id: str) -> float:
-    """A visitor's place in [0, 1) for one experiment: GrowthBook's hash v2 (`hashVersion: 2`), with the
-    experiment id as the seed, so a visitor's places in two experiments are independent."""
-    return (fnv1a32(str(fnv1a32(experiment_id + visitor))) % 10000) / 10000
+    """A visitor's place in [0, 1) for one experiment: a keyed BLAKE2b of the visitor id, the experiment id as
+    the key (as GrowthBook seeds its hash with it), so a visitor's places in two experiments are independent."""
+    digest = hashlib.blake2b(visitor.encode(), digest_size=8, key=experiment_id.encode()).digest()
+    return int.from_bytes(digest) / _SPAN
 
 
 def assign(experiment: Experiment, visitor: str | None) -> Variant:
@@ -228,6 +223,42 @@ class ExperimentParser:
                 sections = self.sections(entry[swap], child(where, swap))
             variants.append(Variant(name if isinstance(name, str) else "", weight, sections))
         return tuple(variants)
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """What one visitor sees of a page: each running experiment's variant, and the sections they make together."""
+
+    assignments: tuple[tuple[Experiment, Variant], ...]
+    sections: tuple[Section, ...]
+    # Names the combination, e.g. "hero-title=short": the page cache keeps one entry per label.
+    label: str
+
+
+def choose(
+    sections: tuple[Section, ...],
+    experiments: Sequence[Experiment],
+    visitor: str | None,
+    forced: Mapping[str, str] | None = None,
+) -> Chosen:
+    """The page's sections for this visitor; `forced` (a preview's choice, by experiment id) wins over the hash.
+
+    Experiments never swap the same section (validation sees to it), so applying them in turn is well defined.
+    """
+    assignments = []
+    for experiment in experiments:
+        wanted = forced.get(experiment.id) if forced else None
+        variant = (experiment.variant(wanted) if wanted else None) or assign(experiment, visitor)
+        assignments.append((experiment, variant))
+        if variant.sections is None:
+            continue
+        if experiment.section is None:
+            sections = variant.sections
+        else:
+            index = experiment.section
+            sections = (*sections[:index], variant.sections[index], *sections[index + 1 :])
+    label = ",".join(f"{experiment.id}={variant.name}" for experiment, variant in assignments)
+    return Chosen(tuple(assignments), sections, label)
 
 
 def running(experiments: Sequence[Experiment]) -> tuple[Experiment, ...]:
