@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from tenantedge.errors import DocumentError
-from tenantedge.experiments import ExperimentState, GoalKind, assign, bucket, choose
+from tenantedge.experiments import ExperimentState, GoalKind, assign, assignments, bucket, choose, label, visitor_label
 from tenantedge.sections import SectionRegistry
 from tenantedge.tenants import Tenant, parse_document
 
@@ -183,3 +183,15 @@ def test_two_experiments_on_one_page_combine(registry: SectionRegistry) -> None:
     assert forced.sections[0].props["title"] == "Ship" and forced.sections[1] is page.sections[1]
     plain = choose(page.sections, page.running, None, {"hero-title": "nosuch"})
     assert plain.label == "hero-title=control,features=control" and plain.sections == page.sections
+
+
+def test_the_label_of_a_hit_is_the_label_of_the_assignment(registry: SectionRegistry) -> None:
+    features = experiment(id="features", section=1)
+    features["variants"] = [
+        {"name": "a"},
+        {"name": "b", "weight": 2, "section": FEATURES},
+        {"name": "c", "section": FEATURES},
+    ]
+    page = tenant_with(registry, experiment(), features).pages["/"]
+    for visitor in [None, *(f"{index:032x}" for index in range(500))]:
+        assert visitor_label(page.running, visitor) == label(assignments(page.running, visitor))

@@ -8,6 +8,7 @@ and instance agrees without sharing any state.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import hashlib
 import re
@@ -67,6 +68,17 @@ class Experiment:
     section: int | None
     goal: Goal
     variants: tuple[Variant, ...]
+    # Where each variant's share of [0, 1) ends, and the page-cache label of each ("<experiment>=<variant>").
+    cuts: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    labels: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        total, running, cuts = sum(variant.weight for variant in self.variants), 0, []
+        for variant in self.variants:
+            running += variant.weight
+            cuts.append(running / total)
+        object.__setattr__(self, "cuts", tuple(cuts))
+        object.__setattr__(self, "labels", tuple(f"{self.id}={variant.name}" for variant in self.variants))
 
     @property
     def control(self) -> Variant:
@@ -78,13 +90,10 @@ class Experiment:
 
     def choose(self, bucket: float) -> Variant:
         """The variant for a bucket in [0, 1): each variant holds a share of [0, 1) in proportion to its weight."""
-        total = sum(variant.weight for variant in self.variants)
-        point = bucket * total
-        for variant in self.variants:
-            if point < variant.weight:
-                return variant
-            point -= variant.weight
-        return self.variants[-1]
+        return self.variants[self.index(bucket)]
+
+    def index(self, bucket: float) -> int:
+        return min(bisect.bisect_right(self.cuts, bucket), len(self.variants) - 1)
 
     def variant(self, name: str) -> Variant | None:
         return next((variant for variant in self.variants if variant.name == name), None)
@@ -225,14 +234,58 @@ class ExperimentParser:
         return tuple(variants)
 
 
+Assignments = tuple[tuple[Experiment, Variant], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Chosen:
-    """What one visitor sees of a page: each running experiment's variant, and the sections they make together."""
+    """What one visitor sees of a page: each experiment's variant, and the sections they make together."""
 
-    assignments: tuple[tuple[Experiment, Variant], ...]
+    assignments: Assignments
     sections: tuple[Section, ...]
-    # Names the combination, e.g. "hero-title=short": the page cache keeps one entry per label.
-    label: str
+
+    @property
+    def label(self) -> str:
+        return label(self.assignments)
+
+
+def assignments(
+    experiments: Sequence[Experiment], visitor: str | None, forced: Mapping[str, str] | None = None
+) -> Assignments:
+    """Each experiment's variant for this visitor; `forced` (a preview's choice, by experiment id) wins."""
+    if forced is None:
+        return tuple((experiment, assign(experiment, visitor)) for experiment in experiments)
+    chosen = []
+    for experiment in experiments:
+        wanted = forced.get(experiment.id)
+        chosen.append((experiment, (experiment.variant(wanted) if wanted else None) or assign(experiment, visitor)))
+    return tuple(chosen)
+
+
+def visitor_label(experiments: Sequence[Experiment], visitor: str | None) -> str:
+    """`label(assignments(experiments, visitor))` without building the assignments: what a cache hit needs."""
+    if visitor is None:
+        return ",".join(experiment.labels[0] for experiment in experiments)
+    return ",".join(experiment.labels[experiment.index(bucket(visitor, experiment.id))] for experiment in experiments)
+
+
+def label(assigned: Assignments) -> str:
+    """Names a combination of variants, e.g. "hero-title=short": the page cache keeps one entry per label."""
+    return ",".join(f"{experiment.id}={variant.name}" for experiment, variant in assigned)
+
+
+def apply(sections: tuple[Section, ...], assigned: Assignments) -> Chosen:
+    """The page's sections with the variants applied. Experiments never swap the same section (validation sees
+    to it), so applying them in turn is well defined."""
+    for experiment, variant in assigned:
+        if variant.sections is None:
+            continue
+        if experiment.section is None:
+            sections = variant.sections
+        else:
+            index = experiment.section
+            sections = (*sections[:index], variant.sections[index], *sections[index + 1 :])
+    return Chosen(assigned, sections)
 
 
 def choose(
@@ -241,24 +294,8 @@ def choose(
     visitor: str | None,
     forced: Mapping[str, str] | None = None,
 ) -> Chosen:
-    """The page's sections for this visitor; `forced` (a preview's choice, by experiment id) wins over the hash.
-
-    Experiments never swap the same section (validation sees to it), so applying them in turn is well defined.
-    """
-    assignments = []
-    for experiment in experiments:
-        wanted = forced.get(experiment.id) if forced else None
-        variant = (experiment.variant(wanted) if wanted else None) or assign(experiment, visitor)
-        assignments.append((experiment, variant))
-        if variant.sections is None:
-            continue
-        if experiment.section is None:
-            sections = variant.sections
-        else:
-            index = experiment.section
-            sections = (*sections[:index], variant.sections[index], *sections[index + 1 :])
-    label = ",".join(f"{experiment.id}={variant.name}" for experiment, variant in assignments)
-    return Chosen(tuple(assignments), sections, label)
+    """The page's sections for this visitor, `forced` winning over the hash."""
+    return apply(sections, assignments(experiments, visitor, forced))
 
 
 def running(experiments: Sequence[Experiment]) -> tuple[Experiment, ...]:

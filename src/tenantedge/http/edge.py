@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, quote
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantedge.errors import HostError, StoreUnavailable
-from tenantedge.experiments import Chosen, choose
+from tenantedge.experiments import Chosen, apply, assignments, label, visitor_label
 from tenantedge.hosts import MATCH_ALIAS, MATCH_DEFAULT, normalise_host
 from tenantedge.http.conditional import accepts_gzip, none_match
 from tenantedge.http.endpoints import IMMUTABLE, METRICS_PATH, READY_PATH
@@ -153,6 +153,15 @@ class EdgeApp:
             if page is not None:
                 await self._send_page(send, page, headers, head, "", None, scope=scope, started=started)
                 return
+            # A page running an experiment: the visitor's variant, when it is cached (else the way below renders it).
+            experiment = self._lookup.experiment(header, path)
+            if experiment is not None:
+                page, cookie = self._cached_variant(scope, headers, experiment.tenant, experiment.page)
+                if page is not None:
+                    await self._send_page(
+                        send, page, headers, head, "", None, scope=scope, started=started, cookie=cookie
+                    )  # fmt: skip
+                    return
         # Every other request is counted and logged through its Exchange, which wraps `send`. In this frame, not a
         # nested coroutine: with no recorder it costs nothing.
         exchange = None
@@ -255,7 +264,7 @@ class EdgeApp:
                 return
         spec = tenant.pages.get(path)
         if spec is not None and spec.running:
-            await self._serve_experiment(scope, send, headers, head, trusted, lookup, spec)
+            await self._serve_experiment(scope, send, headers, head, trusted, lookup, header, spec)
             return
         key = (tenant.id, tenant.digest, path, "")
         page = self._pages.get(key)
@@ -277,30 +286,48 @@ class EdgeApp:
         await self._send_page(send, page, headers, head, host, found, outcome, scope=scope)
 
     async def _serve_experiment(
-        self, scope: Scope, send: Send, headers: _Headers, head: bool, trusted: bool, lookup: Lookup, spec: Page
+        self,
+        scope: Scope,
+        send: Send,
+        headers: _Headers,
+        head: bool,
+        trusted: bool,
+        lookup: Lookup,
+        header: bytes | None,
+        spec: Page,
     ) -> None:
-        """A page running an experiment: the visitor's variants, each combination its own page-cache entry, never
-        aliased for the hot path (which knows no visitor) and private to the browser."""
+        """A page running an experiment: the visitor's variants, each combination its own page-cache entry, private
+        to the browser; found again through its own shortcut, since an alias knows no visitor."""
         assert lookup.found is not None
         tenant = lookup.found[1]
         visitor = self._visitors.visitor(scope["headers"], _scheme(scope, headers, trusted) == "https")
-        chosen = choose(spec.sections, spec.running, visitor.id)
+        assigned = assignments(spec.running, visitor.id)
         path: str = scope["path"]
-        key = (tenant.id, tenant.digest, path, chosen.label)
+        key = (tenant.id, tenant.digest, path, label(assigned))
         page = self._pages.get(key)
         outcome = STALE if lookup.stale else HIT if page is not None else MISS
         if page is None:
             began = perf_counter_ns()
-            page = await self._render(tenant, path, key, headers, chosen)
+            page = await self._render(tenant, path, key, headers, apply(spec.sections, assigned))
             if type(send) is Exchange:
                 send.render_ns = perf_counter_ns() - began
         if page is None:  # a blog page whose posts could not be shown as this page
             page = self._not_found(tenant)
-        detail = f"experiment={chosen.label}"
+        else:
+            self._lookup.experiment_served(lookup, header, path, tenant, spec)
+        cookie, detail = visitor.set_cookie, f"experiment={key[3]}"
         await self._send_page(
-            send, page, headers, head, lookup.host, lookup.found, outcome, scope=scope, cookie=visitor.set_cookie,
-            detail=detail,
-        )  # fmt: skip
+            send, page, headers, head, lookup.host, lookup.found, outcome, scope=scope, cookie=cookie, detail=detail
+        )
+
+    def _cached_variant(
+        self, scope: Scope, headers: _Headers, tenant: Tenant, spec: Page
+    ) -> tuple[CachedPage | None, Header | None]:
+        """The visitor's variant of a page running an experiment, if the page cache holds it, and the cookie to set
+        (no proxy in between: the Host header as sent named the site, so the scope's scheme is the visitor's)."""
+        visitor = self._visitors.visitor(scope["headers"], scope.get("scheme") == "https")
+        key = (tenant.id, tenant.digest, scope["path"], visitor_label(spec.running, visitor.id))
+        return self._pages.get(key, count_miss=False), visitor.set_cookie
 
     async def _serve_coming_soon(self, scope: Scope, send: Send, headers: _Headers, head: bool, lookup: Lookup) -> None:
         assert lookup.found is not None
