@@ -24,7 +24,6 @@ BOT_SUBSTRINGS = (
     "quora link preview",
     "whatsapp",
     "lighthouse",
-    "headlesschrome",
     "curl/",
     "wget/",
     "python-requests",
