@@ -21,6 +21,8 @@ from tenantedge.jsonpath import JsonPath, child, format_path, item
 from tenantedge.props import describe, short, suggest
 
 if TYPE_CHECKING:
+    from hashlib import blake2b as Blake2b
+
     from tenantedge.tenants import Section
 
 EXPERIMENT_ID = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")
@@ -71,6 +73,7 @@ class Experiment:
     # Where each variant's share of [0, 1) ends, and the page-cache label of each ("<experiment>=<variant>").
     cuts: tuple[float, ...] = field(init=False, repr=False, compare=False)
     labels: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    seeded: Blake2b = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         total, running, cuts = sum(variant.weight for variant in self.variants), 0, []
@@ -79,6 +82,7 @@ class Experiment:
             cuts.append(running / total)
         object.__setattr__(self, "cuts", tuple(cuts))
         object.__setattr__(self, "labels", tuple(f"{self.id}={variant.name}" for variant in self.variants))
+        object.__setattr__(self, "seeded", _seeded(self.id))
 
     @property
     def control(self) -> Variant:
@@ -100,10 +104,20 @@ class Experiment:
 
 
 def bucket(visitor: str, experiment_id: str) -> float:
-    """A visitor's place in [0, 1) for one experiment: a keyed BLAKE2b of the visitor id, the experiment id as
-    the key (as GrowthBook seeds its hash with it), so a visitor's places in two experiments are independent."""
-    digest = hashlib.blake2b(visitor.encode(), digest_size=8, key=experiment_id.encode()).digest()
-    return int.from_bytes(digest) / _SPAN
+    """A visitor's place in [0, 1) for one experiment: BLAKE2b of the experiment id and the visitor id (as
+    GrowthBook hashes a seed with the user id), so a visitor's places in two experiments are independent."""
+    return _place(_seeded(experiment_id), visitor)
+
+
+def _seeded(experiment_id: str) -> Blake2b:
+    return hashlib.blake2b(experiment_id.encode() + b":", digest_size=8)
+
+
+def _place(seeded: Blake2b, visitor: str) -> float:
+    # A copy of the hash already fed the experiment id: half the cost of hashing both each time.
+    hashed = seeded.copy()
+    hashed.update(visitor.encode())
+    return int.from_bytes(hashed.digest()) / _SPAN
 
 
 def assign(experiment: Experiment, visitor: str | None) -> Variant:
@@ -111,7 +125,7 @@ def assign(experiment: Experiment, visitor: str | None) -> Variant:
     running."""
     if visitor is None or not experiment.running:
         return experiment.control
-    return experiment.choose(bucket(visitor, experiment.id))
+    return experiment.choose(_place(experiment.seeded, visitor))
 
 
 @dataclass(slots=True)
@@ -266,7 +280,12 @@ def visitor_label(experiments: Sequence[Experiment], visitor: str | None) -> str
     """`label(assignments(experiments, visitor))` without building the assignments: what a cache hit needs."""
     if visitor is None:
         return ",".join(experiment.labels[0] for experiment in experiments)
-    return ",".join(experiment.labels[experiment.index(bucket(visitor, experiment.id))] for experiment in experiments)
+    if len(experiments) == 1:  # the usual case, without a generator
+        (experiment,) = experiments
+        return experiment.labels[experiment.index(_place(experiment.seeded, visitor))]
+    return ",".join(
+        experiment.labels[experiment.index(_place(experiment.seeded, visitor))] for experiment in experiments
+    )
 
 
 def label(assigned: Assignments) -> str:
