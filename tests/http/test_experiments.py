@@ -200,3 +200,17 @@ async def test_explain_names_the_experiment_and_variant(tenants: Path) -> None:
             chosen[title(response.text)] = response.headers["x-tenantedge-explain"]
     assert "experiment=hero-title=control" in chosen[CONTROL]
     assert "experiment=hero-title=short" in chosen[SHORT]
+
+
+async def test_stopping_an_experiment_is_a_publish_every_visitor_sees_at_once(tenants: Path) -> None:
+    async with connect(make(tenants)) as edge:
+        shown = {title((await visit(edge, f"te_vid={visitor}")).text) for visitor in visitors(40)}
+        assert shown == {CONTROL, SHORT}  # and each variant cached, its shortcut taken
+        stopped = document("stopped")["tenants"]["acme"]["pages"]["/"]
+        headers = {"host": "admin.localhost", "authorization": f"Bearer {TOKEN}", "if-match": '"1"'}
+        headers["content-type"] = "application/json"
+        published = await edge.http.put("/api/tenants/acme/pages/", headers=headers, content=json.dumps(stopped))
+        assert published.status_code == 200, published.text
+        after = [await visit(edge, f"te_vid={visitor}") for visitor in visitors(40)]
+    assert {title(response.text) for response in after} == {CONTROL}
+    assert {response.headers["cache-control"].split(",")[0] for response in after} == {"public"}
