@@ -33,7 +33,6 @@ _ROUTES = 16_384
 class ExperimentPage:
     """A page running an experiment, as a lookup found it: enough to pick a visitor's cached variant."""
 
-    lookup: Lookup
     tenant: Tenant
     page: Page
 
@@ -124,7 +123,7 @@ class PageLookup:
         if header is not None and self._page_keys is None and lookup.changes == self.changes:
             if len(self._experiments) >= _ROUTES:
                 self._experiments.clear()  # bounded as routes are
-            self._experiments[(header, path)] = ExperimentPage(lookup, tenant, page)
+            self._experiments[(header, path)] = ExperimentPage(tenant, page)
 
     def forget(self, change: Change) -> None:
         """Drop the pages a change makes wrong; any change but a post's also drops every alias, route and page
