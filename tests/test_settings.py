@@ -175,3 +175,16 @@ def test_websocket_limits() -> None:
     assert (settings.ws_max_message_bytes, settings.ws_auth_timeout, settings.ws_queue) == (4096, 0.5, 8)
     with pytest.raises(ConfigError, match="TENANTEDGE_WS_MAX_MESSAGE_BYTES: expected a whole number from 1024"):
         Settings.from_env({"TENANTEDGE_WS_MAX_MESSAGE_BYTES": "12"})
+
+
+def test_experiment_settings_are_read() -> None:
+    assert (Settings.from_env({}).visitor_cookie, Settings.from_env({}).experiment_consent) == ("te_vid", False)
+    env = {
+        "TENANTEDGE_VISITOR_COOKIE": "ab_id",
+        "TENANTEDGE_EXPERIMENT_CONSENT": "1",
+        "TENANTEDGE_CONSENT_COOKIE": "ok",
+    }
+    settings = Settings.from_env(env)
+    assert (settings.visitor_cookie, settings.experiment_consent, settings.consent_cookie) == ("ab_id", True, "ok")
+    with pytest.raises(ConfigError, match="TENANTEDGE_VISITOR_COOKIE: expected a cookie name"):
+        Settings.from_env({"TENANTEDGE_VISITOR_COOKIE": "a b;c"})

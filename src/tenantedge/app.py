@@ -21,6 +21,7 @@ from tenantedge.http.lookup import PageLookup
 from tenantedge.http.media import MediaServer
 from tenantedge.http.policy import CachePolicy
 from tenantedge.http.proxies import trust_checker
+from tenantedge.http.visitors import VisitorPolicy
 from tenantedge.invalidation import Invalidation
 from tenantedge.media.cache import MediaCache
 from tenantedge.media.library import AssetLibrary, AssetLimits
@@ -388,6 +389,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             on_startup=on_startup,
             on_shutdown=on_shutdown,
             plugins=plugins,
+            visitors=VisitorPolicy(
+                settings.visitor_cookie, settings.consent_cookie if settings.experiment_consent else None
+            ),
         )
 
     async def serves(name: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from tenantedge.integers import bounded_integer
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _YEAR = 31_536_000
+_COOKIE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,11 @@ class Settings:
     database_timeout: float = 1.0
     database_pool: int = 10
     blog_per_page: int = 10
+    # Experiments: the first-party cookie naming a visitor; with consent required, visitors without the consent
+    # cookie see every experiment's control and get no visitor cookie.
+    visitor_cookie: str = "te_vid"
+    experiment_consent: bool = False
+    consent_cookie: str = "te_consent"
     # Connection limits (hardening)
     # A request's URL and whole head in bytes, and its number of header lines; past them, 414 or 431.
     max_url_bytes: int = 8192
@@ -198,6 +205,9 @@ class Settings:
             database_timeout=reader.number("DATABASE_TIMEOUT", 1.0, 0.01, 60.0),
             database_pool=reader.integer("DATABASE_POOL", 10, 1, 1000),
             blog_per_page=reader.integer("BLOG_PER_PAGE", 10, 1, 100),
+            visitor_cookie=reader.cookie_name("VISITOR_COOKIE", "te_vid"),
+            experiment_consent=reader.flag("EXPERIMENT_CONSENT", False),
+            consent_cookie=reader.cookie_name("CONSENT_COOKIE", "te_consent"),
             # Connection limits (hardening)
             plugins=reader.flag("PLUGINS", True),
             plugin_timeout=reader.number("PLUGIN_TIMEOUT", 0.5, 0.001, 60.0),
@@ -235,6 +245,12 @@ class _Reader:
 
     def text(self, name: str, default: str) -> str:
         return self.env.get(self.prefix + name, default).strip()
+
+    def cookie_name(self, name: str, default: str) -> str:
+        raw = self.text(name, default)
+        if not _COOKIE_NAME.match(raw):
+            raise ConfigError(f"{self.prefix}{name}: expected a cookie name (letters, digits, '_', '-'), found {raw!r}")
+        return raw
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.text(name, str(default))

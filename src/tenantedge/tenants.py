@@ -17,6 +17,7 @@ import orjson
 from tenantedge.claims import Claim, HostClaims, host_refusal, is_ip_literal
 from tenantedge.css import css_problems
 from tenantedge.errors import DocumentError, DocumentTooLarge, HostError, ValidationIssue
+from tenantedge.experiments import Experiment, ExperimentParser, running
 from tenantedge.gcpause import collector_paused
 from tenantedge.hosts import HostTable, normalise_pattern
 from tenantedge.jsonpath import ROOT, JsonPath, child, format_path, item
@@ -64,7 +65,7 @@ _THEME_KEYS = ("preset", "colors", "fonts", "custom_css", "logo", "favicon", "fo
 _FONT_FILE_KEYS = ("family", "src", "weight", "style")
 FONT_STYLES = ("normal", "italic")
 _SECTION_KEYS = ("type", "variant", "props")
-_PAGE_KEYS = ("title", "description", "sections")
+_PAGE_KEYS = ("title", "description", "sections", "experiments")
 
 # What a tenant gets when its document leaves these out (the seed's shorthand relies on them).
 DEFAULT_HEADER: list[Any] = [{"type": "Navigation"}]
@@ -108,6 +109,10 @@ class Page:
     title: str | None
     description: str | None
     sections: tuple[Section, ...]
+    # Its A/B experiments, whatever their state (tenantedge.experiments).
+    experiments: tuple[Experiment, ...] = ()
+    # The experiments running now, which alone make the page answer per visitor.
+    running: tuple[Experiment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -596,6 +601,7 @@ def _pages(raw: object, path: JsonPath, context: _SectionContext) -> dict[str, P
         issues.append(ValidationIssue.at(path, f"expected an object of pages by path, found {describe(raw)}"))
         return {}
     pages: dict[str, Page] = {}
+    experiments = ExperimentParser(context.section, context.sections, issues, is_page_path)
     for page_path, value in raw.items():
         where = child(path, page_path)
         if not is_page_path(page_path):
@@ -617,10 +623,12 @@ def _pages(raw: object, path: JsonPath, context: _SectionContext) -> dict[str, P
             title = _text(value, "title", where, issues, default=None, limit=200)
             description = _text(value, "description", where, issues, default=None, limit=500)
             sections = context.sections(value.get("sections", []), child(where, "sections"))
+            found = experiments.page(value.get("experiments", []), child(where, "experiments"), sections)
         else:
             title = description = None
             sections = context.sections(value, where)
-        pages[page_path] = Page(page_path, title, description, sections)
+            found = ()
+        pages[page_path] = Page(page_path, title, description, sections, found, running(found))
     if raw and "/" not in raw:
         issues.append(ValidationIssue.at(path, "a home page '/' is required"))
     return pages

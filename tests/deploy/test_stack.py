@@ -238,17 +238,37 @@ def test_operator_endpoints_are_not_reachable_through_either_proxy(stack: Stack,
     assert via_nginx(stack, "codersinflow.localhost", "/_edge/health").status_code == 200
 
 
+def test_nginx_never_keeps_an_experiment_page(stack: Stack) -> None:
+    # Cache-Control: private (and, on a first visit, Set-Cookie): nginx's proxy_cache stores neither, so every
+    # visitor's request reaches an instance, which picks their variant.
+    for visitor in ("0" * 32, "f" * 32, "0" * 32):
+        response = httpx.get(
+            f"http://127.0.0.1:{stack.ports.nginx}/?experiment",
+            headers={"host": "darkflows.localhost", "cookie": f"te_vid={visitor}"},
+            timeout=10,
+        )
+        assert response.status_code == 200
+        assert response.headers["cache-control"].startswith("private")
+        assert response.headers["x-cache-status"] == "MISS"
+
+
 def test_nginx_serves_cached_pages_while_both_instances_are_stopped(stack: Stack) -> None:
-    hosts = ["codersinflow.localhost", "darkflows.localhost", "clientsite.localhost", "basicsite.localhost"]
-    # A URI nginx has not cached yet: what it keeps now is what the instances serve now.
-    path = "/?kept"
-    kept = {host: via_nginx(stack, host, path) for host in hosts}
+    # A URI nginx has not cached yet: what it keeps now is what the instances serve now. darkflows' home page runs an
+    # experiment, which nginx never keeps (test_nginx_never_keeps_an_experiment_page): its other page, then.
+    paths = {
+        "codersinflow.localhost": "/?kept",
+        "darkflows.localhost": "/work?kept",
+        "clientsite.localhost": "/?kept",
+        "basicsite.localhost": "/?kept",
+    }
+    hosts = list(paths)
+    kept = {host: via_nginx(stack, host, paths[host]) for host in hosts}
     assert [response.headers["x-cache-status"] for response in kept.values()] == ["MISS"] * len(hosts)
     time.sleep(1.5)  # past s-maxage: what nginx holds is stale now
     for instance in stack.instances:
         instance.stop()
     for host in hosts:
-        response = via_nginx(stack, host, path)
+        response = via_nginx(stack, host, paths[host])
         assert response.status_code == 200, host
         assert response.content == kept[host].content, host
         assert response.headers["x-cache-status"] in ("STALE", "UPDATING"), response.headers["x-cache-status"]

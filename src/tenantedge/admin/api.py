@@ -65,6 +65,7 @@ from tenantedge.errors import (
     PreconditionRequired,
     VersionConflict,
 )
+from tenantedge.experiments import Chosen, choose
 from tenantedge.media.references import MEDIA_PREFIX
 from tenantedge.render.additions import NO_ADDITIONS
 from tenantedge.render.pages import THEME_PATH, PageRenderer
@@ -72,7 +73,7 @@ from tenantedge.render.theme import PRESETS as THEME_PRESETS
 from tenantedge.sections import FEATURES, SectionRegistry
 from tenantedge.telemetry.minutes import WINDOW, hour_totals
 from tenantedge.telemetry.requests import RENDER_BUCKETS_MS
-from tenantedge.tenants import COLORS, TENANT_ID, is_page_path
+from tenantedge.tenants import COLORS, TENANT_ID, Tenant, is_page_path
 
 if TYPE_CHECKING:
     from tenantedge.content.db import ContentDatabase
@@ -400,7 +401,9 @@ class AdminApi(PostHandlers, AssetHandlers, ConsoleHandlers, PluginHandlers):
         # A preview is no visit: the plugins' head and body-end markup (analytics, widgets) stays out, and the
         # admin's CSP would refuse their scripts anyway. Their sections and context still render.
         additions = replace(additions, head=(), body_end=(), csp=NO_ADDITIONS.csp)
-        rendered = self._renderer.render_page(tenant, path, additions, preview=True)
+        rendered = self._renderer.render_page(
+            tenant, path, additions, preview=True, chosen=_forced(tenant, path, request)
+        )
         if rendered is None:
             raise NotFound(f"tenant {tenant_id}: no page {path!r}, published or drafted")
         # The page's stylesheet link points at the public theme URL; the preview's own theme answers here.
@@ -464,6 +467,16 @@ _PRIVATE = {
 
 # A media URL where a page or stylesheet names one (an attribute, a srcset entry, a CSS url()).
 _MEDIA_URL = re.compile(r"(?<=[\"'\s,(])" + re.escape(MEDIA_PREFIX))
+
+
+def _forced(tenant: Tenant, path: str, request: Request) -> Chosen | None:
+    """The variants a preview asks for, `?variant=<experiment>:<variant>` (repeatable), of the page's experiments
+    in any state; the others show their control. Only previews read it: the public edge ignores the query."""
+    page = tenant.pages.get(path)
+    if page is None or not page.experiments:
+        return None
+    wanted = dict(value.partition(":")[::2] for value in request.query_params.getlist("variant"))
+    return choose(page.sections, page.experiments, None, wanted)
 
 
 def _preview_media(text: str, tenant_id: str) -> str:

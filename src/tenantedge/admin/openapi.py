@@ -7,6 +7,7 @@ from typing import Any
 from tenantedge.admin.console import SAFE_METHODS, UI
 from tenantedge.admin.operations import MAX_VERSION, OPERATIONS, Operation, Query
 from tenantedge.content.posts import FORMATS, SLUG, STATUSES
+from tenantedge.experiments import EXPERIMENT_ID, MAX_VARIANTS, MAX_WEIGHT, VARIANT_NAME, ExperimentState, GoalKind
 from tenantedge.media.references import ASSET_ID, REFERENCE
 from tenantedge.plugins.manifest import PLUGIN_NAME
 from tenantedge.props import COLOR
@@ -316,7 +317,7 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "PageValue": {
-        "description": "A list of sections, or {title, description, sections}.",
+        "description": "A list of sections, or {title, description, sections, experiments}.",
         "oneOf": [
             _SECTIONS,
             {
@@ -326,9 +327,47 @@ SCHEMAS: dict[str, Any] = {
                     "title": {"type": ["string", "null"], "maxLength": 200},
                     "description": {"type": ["string", "null"], "maxLength": 500},
                     "sections": _SECTIONS,
+                    "experiments": {"type": "array", "items": {"$ref": "#/components/schemas/Experiment"}},
                 },
             },
         ],
+    },
+    "Experiment": {
+        "description": (
+            "An A/B test of the page: swaps the section at `section` (each variant but the first gives its own "
+            "`section`), or, without `section`, the whole list (each variant but the first gives `sections`)"
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "goal", "variants"],
+        "properties": {
+            "id": {"type": "string", "pattern": _exactly(EXPERIMENT_ID.pattern)},
+            "state": {"enum": [state.value for state in ExperimentState]},
+            "section": {"type": "integer", "minimum": 0},
+            "goal": {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "properties": {kind.value: _TEXT for kind in GoalKind},
+                "additionalProperties": False,
+            },
+            "variants": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": MAX_VARIANTS,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "pattern": _exactly(VARIANT_NAME.pattern)},
+                        "weight": {"type": "integer", "minimum": 1, "maximum": MAX_WEIGHT},
+                        "section": {"$ref": "#/components/schemas/Section"},
+                        "sections": _SECTIONS,
+                    },
+                },
+            },
+        },
     },
     "Page": {
         "type": "object",

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, quote
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantedge.errors import HostError, StoreUnavailable
+from tenantedge.experiments import Chosen, apply, assignments, label, visitor_label
 from tenantedge.hosts import MATCH_ALIAS, MATCH_DEFAULT, normalise_host
 from tenantedge.http.conditional import accepts_gzip, none_match
 from tenantedge.http.endpoints import IMMUTABLE, METRICS_PATH, READY_PATH
@@ -27,6 +28,7 @@ from tenantedge.http.policy import HTML_TYPE, NO_STORE, TEXT_TYPE, XML_TYPE, Cac
 from tenantedge.http.proxies import IPNetwork, trust_checker
 from tenantedge.http.responses import send_response, send_text
 from tenantedge.http.server import PREPARED, SendPrepared
+from tenantedge.http.visitors import VisitorPolicy
 from tenantedge.media.references import MEDIA_PREFIX
 from tenantedge.pagecache import CachedPage, Header, PageCache, PageKey, encode_page, header_lines
 from tenantedge.plugins.host import PLUGIN_PREFIX, PluginHost
@@ -36,7 +38,7 @@ from tenantedge.seo import ROBOTS_PATH, SEO_PATHS, robots_txt, sitemap_xml
 from tenantedge.store.base import Found
 from tenantedge.store.budget import one_lookup
 from tenantedge.telemetry.requests import HIT, MISS, NO_TENANT, REQUEST_ID, STALE, CacheOutcome, Exchange, Recorder
-from tenantedge.tenants import Tenant
+from tenantedge.tenants import Page, Tenant
 
 if TYPE_CHECKING:
     from tenantedge.content.blog import BlogContent
@@ -93,6 +95,7 @@ class EdgeApp:
         media: MediaServer | None = None,
         recorder: Recorder | None = None,
         plugins: PluginHost | None = None,
+        visitors: VisitorPolicy | None = None,
     ) -> None:
         self._lookup = lookup
         self._renderer = renderer
@@ -117,6 +120,8 @@ class EdgeApp:
         self._recorder = recorder
         # Installed plugins: what they add to pages, and the form POSTs they answer (None: no plugin loaded).
         self._plugins = plugins if plugins else None
+        # How pages running an experiment know their visitor (the cookie's name, consent).
+        self._visitors = visitors or VisitorPolicy()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Dispatch: lifespan, the operations listener, sockets, the edge's own endpoints, the admin's writes.
@@ -148,6 +153,15 @@ class EdgeApp:
             if page is not None:
                 await self._send_page(send, page, headers, head, "", None, scope=scope, started=started)
                 return
+            # A page running an experiment: the visitor's variant, when it is cached (else the way below renders it).
+            experiment = self._lookup.experiment(header, path)
+            if experiment is not None:
+                page, cookie = self._cached_variant(scope, headers, experiment.tenant, experiment.page)
+                if page is not None:
+                    await self._send_page(
+                        send, page, headers, head, "", None, scope=scope, started=started, cookie=cookie
+                    )  # fmt: skip
+                    return
         # Every other request is counted and logged through its Exchange, which wraps `send`. In this frame, not a
         # nested coroutine: with no recorder it costs nothing.
         exchange = None
@@ -248,6 +262,10 @@ class EdgeApp:
                 favicon = tenant.theme.favicon
                 await self._media.serve(scope, send, tenant.id, favicon, head, fixed=False, prepared=_prepared(scope))
                 return
+        spec = tenant.pages.get(path)
+        if spec is not None and spec.running:
+            await self._serve_experiment(scope, send, headers, head, trusted, lookup, header, spec)
+            return
         key = (tenant.id, tenant.digest, path, "")
         page = self._pages.get(key)
         outcome = STALE if lookup.stale else HIT if page is not None else MISS
@@ -266,6 +284,50 @@ class EdgeApp:
         else:
             self._lookup.served(lookup, header, path, key)
         await self._send_page(send, page, headers, head, host, found, outcome, scope=scope)
+
+    async def _serve_experiment(
+        self,
+        scope: Scope,
+        send: Send,
+        headers: _Headers,
+        head: bool,
+        trusted: bool,
+        lookup: Lookup,
+        header: bytes | None,
+        spec: Page,
+    ) -> None:
+        """A page running an experiment: the visitor's variants, each combination its own page-cache entry, private
+        to the browser; found again through its own shortcut, since an alias knows no visitor."""
+        assert lookup.found is not None
+        tenant = lookup.found[1]
+        visitor = self._visitors.visitor(scope["headers"], _scheme(scope, headers, trusted) == "https")
+        assigned = assignments(spec.running, visitor.id)
+        path: str = scope["path"]
+        key = (tenant.id, tenant.digest, path, label(assigned))
+        page = self._pages.get(key)
+        outcome = STALE if lookup.stale else HIT if page is not None else MISS
+        if page is None:
+            began = perf_counter_ns()
+            page = await self._render(tenant, path, key, headers, apply(spec.sections, assigned))
+            if type(send) is Exchange:
+                send.render_ns = perf_counter_ns() - began
+        if page is None:  # a blog page whose posts could not be shown as this page
+            page = self._not_found(tenant)
+        else:
+            self._lookup.experiment_served(lookup, header, path, tenant, spec)
+        cookie, detail = visitor.set_cookie, f"experiment={key[3]}"
+        await self._send_page(
+            send, page, headers, head, lookup.host, lookup.found, outcome, scope=scope, cookie=cookie, detail=detail
+        )
+
+    def _cached_variant(
+        self, scope: Scope, headers: _Headers, tenant: Tenant, spec: Page
+    ) -> tuple[CachedPage | None, Header | None]:
+        """The visitor's variant of a page running an experiment, if the page cache holds it, and the cookie to set
+        (no proxy in between: the Host header as sent named the site, so the scope's scheme is the visitor's)."""
+        visitor = self._visitors.visitor(scope["headers"], scope.get("scheme") == "https")
+        key = (tenant.id, tenant.digest, scope["path"], visitor_label(spec.running, visitor.id))
+        return self._pages.get(key, count_miss=False), visitor.set_cookie
 
     async def _serve_coming_soon(self, scope: Scope, send: Send, headers: _Headers, head: bool, lookup: Lookup) -> None:
         assert lookup.found is not None
@@ -347,7 +409,9 @@ class EdgeApp:
         extra = [NO_STORE, *self._explained(lambda: f"rule=bad-host; error={reason}")]
         await send_text(send, 400, f"Bad Request: {reason}", head=head, extra=extra)
 
-    async def _render(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
+    async def _render(
+        self, tenant: Tenant, path: str, key: PageKey, headers: _Headers, chosen: Chosen | None = None
+    ) -> CachedPage | None:
         if path in SEO_PATHS:
             return await self._render_seo(tenant, path, key, headers)
         # The sizes of the images the version shows, read once; a page rendered without them is not kept.
@@ -359,16 +423,19 @@ class EdgeApp:
             changes = self._lookup.changes
             shown = await self._blog.page_posts(tenant, path)  # StoreUnavailable: a post with no copy
             if shown is not None:
-                blog_page = self._renderer.render_blog(tenant, path, shown.posts, additions)
+                blog_page = self._renderer.render_blog(tenant, path, shown.posts, additions, chosen=chosen)
                 keys = surrogate_keys(tenant.id, path, posts=True)
                 # A change applied while the posts were read (a post published, say): this page may show old posts.
                 keep = sized and blog_page.complete and shown.cacheable and self._lookup.changes == changes
-                return self._store_page(key, blog_page, keys, headers, tags=(POSTS_TAG,), keep=keep)
-        rendered = self._renderer.render_page(tenant, path, additions)
+                return self._store_page(
+                    key, blog_page, keys, headers, tags=(POSTS_TAG,), keep=keep, private=chosen is not None
+                )
+        rendered = self._renderer.render_page(tenant, path, additions, chosen=chosen)
         if rendered is None:
             return None
         keep = sized and rendered.complete
-        return self._store_page(key, rendered, surrogate_keys(tenant.id, path), headers, keep=keep)
+        keys = surrogate_keys(tenant.id, path)
+        return self._store_page(key, rendered, keys, headers, keep=keep, private=chosen is not None)
 
     async def _render_seo(self, tenant: Tenant, path: str, key: PageKey, headers: _Headers) -> CachedPage | None:
         """robots.txt or sitemap.xml, cached as pages are; a sitemap listing posts is dropped when one changes."""
@@ -412,10 +479,11 @@ class EdgeApp:
         tags: tuple[str, ...] = (),
         keep: bool = True,
         content_type: Header = HTML_TYPE,
+        private: bool = False,
     ) -> CachedPage:
         # With the page cache off, compress only for a client that takes gzip: nobody else would use it.
         compress = self._pages.enabled or (headers is not None and _wants_gzip(headers))
-        page_headers, lines = self._policy.page_headers(rendered.status, keys, content_type)
+        page_headers, lines = self._policy.page_headers(rendered.status, keys, content_type, private=private)
         page = encode_page(
             rendered.status,
             rendered.html.encode(),
@@ -442,9 +510,12 @@ class EdgeApp:
         *,
         scope: Scope | None = None,
         started: int = 0,
+        cookie: Header | None = None,
+        detail: str = "",
     ) -> None:
         """Send a page, in one write where the server offers it (`scope` given); with `started`, the hot path's
-        request start, count and log it too."""
+        request start, count and log it too. `cookie`: a Set-Cookie for this response alone; `detail`, for the
+        explain header."""
         prepared = _prepared(scope) if scope is not None else None
         encoded = page.gzipped if page.gzipped is not None and _wants_gzip(headers) else page.identity
         # Preconditions only apply where the response would be a 2xx (RFC 9110 §13.2.1).
@@ -461,9 +532,13 @@ class EdgeApp:
             send = send.send
         elif started and self._recorder is not None and scope is not None:
             request_id = self._recorder.ids.accept(headers.request_id, scope)
+        if cookie is not None:
+            out = (*out, cookie)
+            prepared = None  # the head serialised in advance lacks it; only a visitor's first request sets it
         if self._debug:
-            detail = f"cache={outcome.name.lower()}; templates={','.join(page.templates)}"
-            out = (*out, (EXPLAIN_HEADER, _explain(host, found, detail)))
+            explained = f"cache={outcome.name.lower()}; templates={','.join(page.templates)}"
+            explained += f"; {detail}" if detail else ""
+            out = (*out, (EXPLAIN_HEADER, _explain(host, found, explained)))
             prepared = None
         elif prepared is not None and lines is None:
             # A page not kept has no 304 head: that one is serialised now, when it is sent (still cheaper than

@@ -1,7 +1,9 @@
 """From a Host header and a path to a cached page or a tenant: the hot path's shortcut caches, in one place.
 
-Three shortcuts, tried in this order, and dropped together by `forget`, the one place that drops them:
+Four shortcuts, tried in this order, and dropped together by `forget`, the one place that drops them:
 - aliases: the Host header as sent plus the path names a page in the page cache (one dict lookup, no tenant);
+- experiment pages: the Host header as sent plus the path names a tenant's page running an experiment, whose
+  variant's page-cache key only the visitor's cookie completes (tenantedge.experiments);
 - routes: the Host header as sent names the tenant, for a store whose every change is announced (tenants.json);
 - page keys: a host's match and tenant digest, with the time they hold, from a store that knows tenants only for
   a while (Redis or S3 behind memory): enough to find a cached page with no tenant document at hand.
@@ -21,9 +23,18 @@ from tenantedge.invalidation import Change, ChangeKind
 from tenantedge.pagecache import CachedPage, PageCache, PageKey
 from tenantedge.store.base import Found, KnownPage, PageKeys, TenantStore
 from tenantedge.store.budget import lookup_was_stale
+from tenantedge.tenants import Page, Tenant
 
 POSTS_TAG = "posts"  # the tag of the pages that show a tenant's posts
 _ROUTES = 16_384
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentPage:
+    """A page running an experiment, as a lookup found it: enough to pick a visitor's cached variant."""
+
+    tenant: Tenant
+    page: Page
 
 
 @dataclass(slots=True)
@@ -61,11 +72,16 @@ class PageLookup:
         self._default_tenant = default_tenant
         self._routes: dict[bytes, Lookup] = {}
         self._keys: dict[str, KnownPage] = {}
+        self._experiments: dict[tuple[bytes, str], ExperimentPage] = {}
         self.changes = 0
 
     def cached(self, header: bytes, path: str) -> CachedPage | None:
         """The page served moments ago for this Host header as sent and path, if the alias still holds."""
         return self._pages.by_alias((header, path))
+
+    def experiment(self, header: bytes, path: str) -> ExperimentPage | None:
+        """The page running an experiment served moments ago for this Host header as sent and path."""
+        return self._experiments.get((header, path))
 
     def route(self, header: bytes) -> Lookup | None:
         """Where this Host header as sent led last time, while no change has been applied since."""
@@ -101,6 +117,14 @@ class PageLookup:
         if header is not None and self._page_keys is None and lookup.changes == self.changes:
             self._pages.alias((header, path), key)
 
+    def experiment_served(self, lookup: Lookup, header: bytes | None, path: str, tenant: Tenant, page: Page) -> None:
+        """A page running an experiment was served: the header as sent and the path lead to it, under the same
+        guard as aliases."""
+        if header is not None and self._page_keys is None and lookup.changes == self.changes:
+            if len(self._experiments) >= _ROUTES:
+                self._experiments.clear()  # bounded as routes are
+            self._experiments[(header, path)] = ExperimentPage(tenant, page)
+
     def forget(self, change: Change) -> None:
         """Drop the pages a change makes wrong; any change but a post's also drops every alias, route and page
         key, since a host may have moved to another tenant and the change need not name the tenant it left."""
@@ -110,6 +134,7 @@ class PageLookup:
             return
         self._routes.clear()
         self._keys.clear()
+        self._experiments.clear()
         self._pages.forget_aliases()
         if change.kind is ChangeKind.DOCUMENT:
             self._pages.drop_tenant(change.tenant)

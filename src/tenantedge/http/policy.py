@@ -29,6 +29,8 @@ class CachePolicy:
     page: Header
     not_found: Header
     redirect: Header
+    # A page running an experiment differs per visitor: the browser may keep it, no shared cache may.
+    experiment: Header = (b"cache-control", b"private, max-age=60")
 
     @classmethod
     def from_lifetimes(
@@ -52,15 +54,17 @@ class CachePolicy:
             (b"cache-control", page.encode()),
             (b"cache-control", not_found.encode()),
             (b"cache-control", redirect.encode()),
+            (b"cache-control", f"private, max-age={max_age}".encode()),
         )
 
     def page_headers(
-        self, status: int, surrogate_keys: str, content_type: Header = HTML_TYPE
+        self, status: int, surrogate_keys: str, content_type: Header = HTML_TYPE, *, private: bool = False
     ) -> tuple[tuple[Header, ...], bytes | None]:
         """Everything but the validators and length, which the page cache adds per encoding, and those headers
-        serialised (None where one would not pass a server's checks)."""
+        serialised (None where one would not pass a server's checks). `private`: a page of an experiment."""
         keys = surrogate_keys.encode()
-        headers = (content_type, self.page if status == 200 else self.not_found, VARY, (b"surrogate-key", keys))
+        control = self.experiment if private else self.page if status == 200 else self.not_found
+        headers = (content_type, control, VARY, (b"surrogate-key", keys))
         fixed = _fixed_lines(*headers[:3])
         # Printable text holds no control character, which is all a header value must not hold.
         if fixed is None or not surrogate_keys.isprintable():

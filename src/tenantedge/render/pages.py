@@ -21,6 +21,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from tenantedge.blog import Listing, PostView
+from tenantedge.experiments import Chosen
 from tenantedge.media.sizes import ImageSizes, ResponsiveImage
 from tenantedge.plugins.csp import DEFAULT_POLICY
 from tenantedge.render.additions import NO_ADDITIONS, Missing, PageAdditions, render_fragments
@@ -173,17 +174,30 @@ class PageRenderer:
         )
 
     def render_page(
-        self, tenant: Tenant, path: str, additions: PageAdditions = NO_ADDITIONS, *, preview: bool = False
+        self,
+        tenant: Tenant,
+        path: str,
+        additions: PageAdditions = NO_ADDITIONS,
+        *,
+        preview: bool = False,
+        chosen: Chosen | None = None,
     ) -> RenderedPage | None:
         """The tenant's page at `path`, or None when it has no such page; `additions` are what its plugins add
-        (a preview shows a placeholder where a section of a plugin missing from them would be)."""
+        (a preview shows a placeholder where a section of a plugin missing from them would be); `chosen`, the
+        variants of its experiments a visitor sees."""
         page = tenant.pages.get(path)
         if page is None:
             return None
-        return self._own_page(tenant, path, page, None, additions, preview)
+        return self._own_page(tenant, path, page, None, additions, preview, chosen)
 
     def render_blog(
-        self, tenant: Tenant, path: str, posts: Listing | PostView, additions: PageAdditions = NO_ADDITIONS
+        self,
+        tenant: Tenant,
+        path: str,
+        posts: Listing | PostView,
+        additions: PageAdditions = NO_ADDITIONS,
+        *,
+        chosen: Chosen | None = None,
     ) -> RenderedPage:
         """A page showing posts read before it renders: the tenant's own page at `path`, its Blog sections showing
         the listing; else a page of the blog's index or one post, through `layouts/blog.html` or `layouts/post.html`
@@ -204,7 +218,7 @@ class PageRenderer:
             )
         page = tenant.pages.get(path)
         if page is not None:
-            return self._own_page(tenant, path, page, posts, additions)
+            return self._own_page(tenant, path, page, posts, additions, chosen=chosen)
         title = f"Blog · {tenant.name}" if posts.page == 1 else f"Blog, page {posts.page} · {tenant.name}"
         path = posts.href(posts.page)
         return self._render(
@@ -267,6 +281,7 @@ class PageRenderer:
         blog: Listing | None,
         additions: PageAdditions = NO_ADDITIONS,
         preview: bool = False,
+        chosen: Chosen | None = None,
     ) -> RenderedPage:
         title = _page_title(tenant, path, page.title)
         description = page.description or tenant.description
@@ -275,11 +290,12 @@ class PageRenderer:
             path,
             title,
             description,
-            page.sections,
+            page.sections if chosen is None else chosen.sections,
             200,
             extra={"blog": blog},
             additions=additions,
             preview=preview,
+            variant="" if chosen is None else chosen.label,
         )
 
     def _render(
@@ -295,6 +311,7 @@ class PageRenderer:
         extra: dict[str, Any] | None = None,
         additions: PageAdditions = NO_ADDITIONS,
         preview: bool = False,
+        variant: str = "",
     ) -> RenderedPage:
         prepared = self._prepare(tenant)
         page = PageView(path, title)
@@ -305,7 +322,8 @@ class PageRenderer:
         # is one that a plugin was missing from (a preview shows placeholders for its sections, the site comments).
         fixed = main is None and base["blog"] is None and not additions.missing
         missing = Missing(additions.missing, preview)
-        key = (tenant.id, tenant.digest, path)
+        # A variant's sections are kept apart from the page's ('#' never appears in a page path).
+        key = (tenant.id, tenant.digest, f"{path}#{variant}" if variant else path)
         regions = self._fragments.get(key) if self._fragments is not None and fixed else None
         if regions is None:
             regions = self._regions(prepared.namespace, tenant, sections, status, base, main, missing)

@@ -938,7 +938,8 @@ async function renderBuilder(id, path) {
   let base = tenant.data; // the tenant as this builder last saw it published: what a conflict compares with
   const published = (tenant.data.pages || {})[path];
   const source = draft.ok ? draft.data.page : published || [];
-  const wrapper = Array.isArray(source) ? null : { title: source.title, description: source.description };
+  // Everything of the page but its sections (title, description, experiments) goes back as it came.
+  const wrapper = Array.isArray(source) ? null : Object.fromEntries(Object.entries(source).filter(([key]) => key !== "sections"));
   let page = clone(Array.isArray(source) ? source : source.sections || []);
   let selected = page.length ? 0 : -1;
   let errors = new Map(); // section (the object, so a moved section keeps its own) -> [{prop, message}] from the last refused draft
