@@ -247,7 +247,8 @@ def test_every_image_and_icon_of_every_demo_tenant_answers(which: str, request: 
 def test_each_demo_tenant_shows_its_own_logo_favicon_and_hero_image(plain: Server) -> None:
     owners: dict[str, str] = {}
     for tenant, document in DEMO.items():
-        theme, hero = document["theme"], document["pages"]["/"][0]
+        home = document["pages"]["/"]  # a list of sections, or an object with them (and experiments)
+        theme, hero = document["theme"], (home["sections"] if isinstance(home, dict) else home)[0]
         used = {name: str(value).removeprefix("asset:") for name, value in
                 (("logo", theme["logo"]), ("favicon", theme["favicon"]), ("hero", hero["props"]["image"]))}  # fmt: skip
         html = plain.get(TENANTS[tenant][0]).text
