@@ -14,11 +14,11 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tenantedge.errors import ValidationIssue
 from tenantedge.jsonpath import JsonPath, child, format_path, item
-from tenantedge.props import describe, short, suggest
+from tenantedge.props import describe, reject_unknown, short, suggest
 
 if TYPE_CHECKING:
     from hashlib import blake2b as Blake2b
@@ -167,7 +167,7 @@ class ExperimentParser:
         if not isinstance(raw, dict):
             issues.append(ValidationIssue.at(path, f"expected an experiment object, found {describe(raw)}"))
             return None
-        _reject_unknown(raw, _EXPERIMENT_KEYS, path, issues)
+        reject_unknown(raw, _EXPERIMENT_KEYS, path, issues)
         experiment_id = raw.get("id")
         if not isinstance(experiment_id, str) or not EXPERIMENT_ID.match(experiment_id):
             expected = "an experiment id: 1-63 lowercase letters, digits or '-', starting with a letter"
@@ -210,7 +210,7 @@ class ExperimentParser:
             if not isinstance(entry, dict):
                 issues.append(ValidationIssue.at(where, f"expected a variant object, found {describe(entry)}"))
                 continue
-            _reject_unknown(entry, _VARIANT_KEYS, where, issues)
+            reject_unknown(entry, _VARIANT_KEYS, where, issues)
             name, weight = entry.get("name"), entry.get("weight", 1)
             if not isinstance(name, str) or not VARIANT_NAME.match(name):
                 expected = "a variant name: 1-32 lowercase letters, digits or '-', starting with a letter"
@@ -357,15 +357,3 @@ def _goal(raw: object, path: JsonPath, issues: list[ValidationIssue], page_path:
         issues.append(ValidationIssue.at(child(path, key), f"expected {what}, found {short(target)}"))
         return None
     return Goal(kind, target)
-
-
-def _reject_unknown(
-    raw: Mapping[str, Any], allowed: tuple[str, ...], path: JsonPath, issues: list[ValidationIssue]
-) -> None:
-    for key in raw:
-        if key not in allowed:
-            issues.append(
-                ValidationIssue.at(
-                    child(path, key), f"unknown key{suggest(key, allowed)}; expected one of {', '.join(allowed)}"
-                )
-            )

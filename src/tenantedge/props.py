@@ -264,6 +264,19 @@ def describe(value: object) -> str:
     return f"{kind} {short(value)}" if isinstance(value, str | int | float) and not isinstance(value, bool) else kind
 
 
+def reject_unknown(
+    raw: Mapping[str, Any], allowed: tuple[str, ...], path: JsonPath, issues: list[ValidationIssue]
+) -> None:
+    """An issue for each key of `raw` outside `allowed`, with the nearest allowed one suggested."""
+    for key in raw:
+        if key not in allowed:
+            issues.append(
+                ValidationIssue.at(
+                    child(path, key), f"unknown key{suggest(key, allowed)}; expected one of {', '.join(allowed)}"
+                )
+            )
+
+
 def short(value: object, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"

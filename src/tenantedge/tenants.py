@@ -22,7 +22,7 @@ from tenantedge.gcpause import collector_paused
 from tenantedge.hosts import HostTable, normalise_pattern
 from tenantedge.jsonpath import ROOT, JsonPath, child, format_path, item
 from tenantedge.media.references import media_path, referenced
-from tenantedge.props import COLOR, describe, short, suggest, validate_props
+from tenantedge.props import COLOR, describe, reject_unknown, short, suggest, validate_props
 from tenantedge.sections import DEFAULT_VARIANT, FEATURES, SectionRegistry
 from tenantedge.seo import DEFAULT_SEO, SEO_PATHS, SeoSettings, parse_seo
 
@@ -394,7 +394,7 @@ def _parse_tenant(
     if not isinstance(raw, dict):
         issues.append(ValidationIssue.at(path, f"expected a tenant object, found {describe(raw)}"))
         return None
-    _reject_unknown(raw, _TENANT_KEYS, path, issues)
+    reject_unknown(raw, _TENANT_KEYS, path, issues)
     features = _features(raw.get("features", {}), child(path, "features"), issues)
     components = _components(raw.get("components", []), child(path, "components"), registry, features, issues)
     max_sections, max_css = (None, None) if limits is None else (limits.max_sections, limits.max_custom_css)
@@ -404,7 +404,7 @@ def _parse_tenant(
     if not isinstance(layout, dict):
         issues.append(ValidationIssue.at(child(path, "layout"), f"expected an object, found {describe(layout)}"))
         layout = {}
-    _reject_unknown(layout, ("header", "footer"), child(path, "layout"), issues)
+    reject_unknown(layout, ("header", "footer"), child(path, "layout"), issues)
     layout_path = child(path, "layout")
     domains, aliases = _hosts(raw, path, issues, limits)
     # In the order of the document's usual layout, so that issues are listed in it.
@@ -516,7 +516,7 @@ class _SectionContext:
                 ValidationIssue.at(path, f"expected a section object like {{'type': 'Hero'}}, found {describe(raw)}")
             )
             return None
-        _reject_unknown(raw, _SECTION_KEYS, path, issues)
+        reject_unknown(raw, _SECTION_KEYS, path, issues)
         section_type = raw.get("type")
         if not isinstance(section_type, str):
             issues.append(
@@ -619,7 +619,7 @@ def _pages(raw: object, path: JsonPath, context: _SectionContext) -> dict[str, P
             issues.append(ValidationIssue.at(where, f"{page_path} is generated from the pages; change it under 'seo'"))
             continue
         if isinstance(value, dict):
-            _reject_unknown(value, _PAGE_KEYS, where, issues)
+            reject_unknown(value, _PAGE_KEYS, where, issues)
             title = _text(value, "title", where, issues, default=None, limit=200)
             description = _text(value, "description", where, issues, default=None, limit=500)
             sections = context.sections(value.get("sections", []), child(where, "sections"))
@@ -718,7 +718,7 @@ def _theme(raw: object, path: JsonPath, issues: list[ValidationIssue], max_css: 
     if not isinstance(raw, dict):
         issues.append(ValidationIssue.at(path, f"expected a preset name or a theme object, found {describe(raw)}"))
         raw = {}
-    _reject_unknown(raw, _THEME_KEYS, path, issues)
+    reject_unknown(raw, _THEME_KEYS, path, issues)
     preset = raw.get("preset", "light")
     if preset not in PRESETS:
         hint = suggest(preset, PRESETS) if isinstance(preset, str) else ""
@@ -786,7 +786,7 @@ def _font_files(raw: object, path: JsonPath, issues: list[ValidationIssue]) -> t
             expected = "expected {'family': name, 'src': 'asset:<id>.woff2'}"
             issues.append(ValidationIssue.at(where, f"{expected}, found {describe(entry)}"))
             continue
-        _reject_unknown(entry, _FONT_FILE_KEYS, where, issues)
+        reject_unknown(entry, _FONT_FILE_KEYS, where, issues)
         family, src = entry.get("family"), entry.get("src")
         weight, style = entry.get("weight", 400), entry.get("style", "normal")
         asset = referenced(src)
@@ -941,18 +941,6 @@ def _version(raw: object, path: JsonPath, issues: list[ValidationIssue]) -> int:
         return raw
     issues.append(ValidationIssue.at(path, f"expected a whole number of at least 1, found {short(raw)}"))
     return 1
-
-
-def _reject_unknown(
-    raw: Mapping[str, Any], allowed: tuple[str, ...], path: JsonPath, issues: list[ValidationIssue]
-) -> None:
-    for key in raw:
-        if key not in allowed:
-            issues.append(
-                ValidationIssue.at(
-                    child(path, key), f"unknown key{suggest(key, allowed)}; expected one of {', '.join(allowed)}"
-                )
-            )
 
 
 def _bad_id(tenant_id: str) -> str:
